@@ -1,0 +1,121 @@
+"""A labelled contact sheet of every value of every tool.
+
+    python -m styling_env.gallery --out gallery.png [--tool season_cycle] [--size 96] [--images 3]
+
+Each cell shows one value rendered on the same few images (an outdoor scene, an interior and a
+photograph by default), so siblings can be compared at a glance; the first cell of each tool
+shows the untouched images.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from .images import ImageBatch, make_images
+from .tools import SIGNATURE_ONLY, TOOLS, ToolCall, apply_calls
+
+_BG = (250, 250, 248)
+_INK = (30, 30, 34)
+_MUTED = (120, 120, 128)
+
+
+def default_images(size: int, n: int = 3, seed: int = 0) -> ImageBatch:
+    """An outdoor scene, an interior and a photograph (then more scenes), all ``size``-square."""
+    parts = [
+        make_images("procedural:outdoor", 1, size, seed),
+        make_images("procedural:interior", 1, size, seed),
+        make_images("bundled", 1, size, seed),
+    ]
+    if n > 3:
+        parts.append(make_images("procedural", n - 3, size, seed + 1))
+    return _cat(parts)[:n]
+
+
+def _cat(parts: Sequence[ImageBatch]) -> ImageBatch:
+    return ImageBatch(
+        pixels=torch.cat([p.pixels for p in parts]),
+        masks=torch.cat([p.masks for p in parts]),
+        has_masks=torch.cat([p.has_masks for p in parts]),
+        names=tuple(n for p in parts for n in p.names),
+        kinds=tuple(k for p in parts for k in p.kinds),
+    )
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    return (x.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def render_gallery(
+    images: ImageBatch,
+    tools: Sequence[str] | None = None,
+    strength: float = 0.8,
+    columns: int = 5,
+) -> Image.Image:
+    """Render the contact sheet as a PIL image."""
+    tools = list(tools or TOOLS)
+    for t in tools:
+        if t not in TOOLS:
+            raise ValueError(f"unknown tool {t!r}; expected one of {', '.join(TOOLS)}")
+    n, _, h, w = images.pixels.shape
+    font = ImageFont.load_default(size=12)
+    title_font = ImageFont.load_default(size=18)
+    pad, label_h, title_h = 6, 16, 30
+    cell_w, cell_h = n * w + pad, h + label_h + pad
+    rows_per_tool = [(len(TOOLS[t]) + 1 + columns - 1) // columns for t in tools]
+    width = columns * cell_w + pad
+    height = sum(title_h + r * cell_h for r in rows_per_tool) + pad
+    sheet = Image.new("RGB", (width, height), _BG)
+    draw = ImageDraw.Draw(sheet)
+    y0 = pad
+    for tool, rows in zip(tools, rows_per_tool, strict=True):
+        draw.text((pad, y0 + 6), f"{tool}  (strength {strength:g})", fill=_INK, font=title_font)
+        y0 += title_h
+        cells = [("original", images.pixels)]
+        for value in TOOLS[tool]:
+            styled = apply_calls(images, ToolCall(tool, value, strength))
+            label = value + (" *" if (tool, value) in SIGNATURE_ONLY else "")
+            cells.append((label, styled))
+        for k, (label, pix) in enumerate(cells):
+            cx = pad + (k % columns) * cell_w
+            cy = y0 + (k // columns) * cell_h
+            draw.text((cx, cy), label, fill=_MUTED if k == 0 else _INK, font=font)
+            for j, tile in enumerate(_to_uint8(pix)):
+                sheet.paste(Image.fromarray(tile), (cx + j * w, cy + label_h))
+        y0 += rows * cell_h
+    return sheet
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    p = argparse.ArgumentParser(
+        prog="python -m styling_env.gallery", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("--out", type=Path, default=Path("gallery.png"), help="PNG file to write")
+    p.add_argument("--tool", action="append", help="only this tool (repeatable); default all ten")
+    p.add_argument("--size", type=int, default=96, help="side of each thumbnail in pixels")
+    p.add_argument("--images", type=int, default=3, help="images per value (>= 1)")
+    p.add_argument("--strength", type=float, default=0.8, help="strength of every call, in [0, 1]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the scenes and photo crops")
+    p.add_argument("--columns", type=int, default=5, help="values per row")
+    args = p.parse_args(argv)
+    if args.images < 1:
+        p.error("--images must be >= 1")
+    if args.columns < 1:
+        p.error("--columns must be >= 1")
+    images = default_images(args.size, args.images, args.seed)
+    sheet = render_gallery(images, args.tool, args.strength, args.columns)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(
+        f"wrote {args.out} ({sheet.width}x{sheet.height}, {sum(len(TOOLS[t]) for t in (args.tool or TOOLS))} values)"
+    )
+    return args.out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Apply tool calls to a batch of images: one call per image, equal calls grouped.
+
+Images are float tensors ``(B, 3, H, W)`` in [0, 1] on any device. Calls that share a tool and a
+value run as one group, whatever their strengths and regions, so each recipe's ops run once per
+distinct value in the batch (a vector env of 64 images calling three values runs three recipes).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from . import patterns
+from .call import REGIONS, ToolCall
+from .ops import OPS, OpContext
+from .recipes import recipe, recipe_seed
+
+Tensor = torch.Tensor
+
+_MASK_NAMES = ("sky", "ground", "vegetation", "water", "buildings", "subject")
+_SUBJECT = _MASK_NAMES.index("subject")
+_SKY = _MASK_NAMES.index("sky")
+
+
+def check_images(images: Tensor, name: str = "images") -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``images`` is a float ``(B, 3, H, W)`` tensor
+    with finite values in [0, 1]."""
+    if not isinstance(images, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (B, 3, H, W), got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(
+            f"{name} must be a float tensor with values in [0, 1], got dtype {images.dtype} "
+            "(convert uint8 with x.float() / 255)"
+        )
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(images.shape)}")
+    if min(images.shape[-2:]) < 8:
+        raise ValueError(f"{name} are too small: {tuple(images.shape[-2:])}; expected H, W >= 8")
+    if images.numel() == 0:
+        return
+    lo, hi = torch.aminmax(images.detach())
+    if not (torch.isfinite(lo) and torch.isfinite(hi)):
+        raise ValueError(f"{name} contain NaN or infinite values")
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            f"{name} must have values in [0, 1], got [{lo.item():.3g}, {hi.item():.3g}] "
+            "(uint8 data divided by 255?)"
+        )
+
+
+def _sky_weights(
+    masks: Tensor | None, has_masks: Tensor | None, b: int, h: int, w: int, like: Tensor
+) -> Tensor:
+    yy, _ = patterns.coords(h, w, like.device)
+    ramp = (1 - yy / 0.5).clamp(0, 1).to(like.dtype).expand(b, 1, h, w)
+    if masks is None:
+        return ramp
+    sky = masks[:, _SKY : _SKY + 1].to(like.dtype)
+    known = has_masks.view(b, 1, 1, 1).to(like.dtype)
+    return known * sky + (1 - known) * ramp
+
+
+def _region_weights(
+    region: Sequence[str],
+    preserve: Sequence[bool],
+    masks: Tensor | None,
+    has_masks: Tensor | None,
+    like: Tensor,
+) -> Tensor | None:
+    """Per-image weights ``(B, 1, H, W)`` of where the call acts, or None for everywhere."""
+    if all(r == "all" for r in region) and not any(preserve):
+        return None
+    b, _, h, w = like.shape
+    if masks is None:
+        bad = next(r for r in region if r != "all") if any(r != "all" for r in region) else None
+        if bad is not None:
+            raise ValueError(
+                f"region {bad!r} needs images with semantic masks; these images have none"
+            )
+        return None  # preserve_foreground without masks: nothing is known to preserve
+    out = torch.ones(b, 1, h, w, dtype=like.dtype, device=like.device)
+    for i, (r, keep) in enumerate(zip(region, preserve, strict=True)):
+        if r != "all" and not bool(has_masks[i]):
+            raise ValueError(
+                f"region {r!r} needs semantic masks, but image {i} has none (a photo?)"
+            )
+        if r == "background":
+            out[i, 0] = 1 - masks[i, _SUBJECT]
+        elif r != "all":
+            out[i, 0] = masks[i, _MASK_NAMES.index(r)]
+        if keep and bool(has_masks[i]):
+            out[i, 0] = out[i, 0] * (1 - masks[i, _SUBJECT])
+    # feather the hard mask edges by one pixel so a regional edit does not leave a cut-out seam
+    return F.avg_pool2d(out, 3, stride=1, padding=1, count_include_pad=False)
+
+
+def apply_recipe(
+    images: Tensor,
+    tool: str,
+    value: str,
+    strength: Tensor | float,
+    *,
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+    weights: Tensor | None = None,
+) -> Tensor:
+    """Render ``tool``'s ``value`` on every image, differentiably in ``images`` and ``strength``.
+
+    Args:
+        images: ``(B, 3, H, W)`` float in [0, 1].
+        strength: a float or a ``(B,)`` tensor in [0, 1] (may require grad).
+        masks: ``(B, 6, H, W)`` semantic masks (``styling_env.images.MASK_NAMES`` order) or None.
+        has_masks: ``(B,)`` bool, which images' masks are known (default: all, when masks given).
+        weights: ``(B, 1, H, W)`` in [0, 1], where the edit applies (default everywhere).
+
+    Returns:
+        ``(B, 3, H, W)`` in [0, 1]; an image with strength 0 is returned bit for bit.
+    """
+    b, _, h, w = images.shape
+    t = torch.as_tensor(strength, dtype=images.dtype, device=images.device)
+    t = t.expand(b) if t.dim() == 0 else t
+    t = t.view(b, 1, 1, 1)
+    if masks is not None and has_masks is None:
+        has_masks = torch.ones(b, dtype=torch.bool, device=images.device)
+    ctx = OpContext(sky=_sky_weights(masks, has_masks, b, h, w, images))
+    seed = recipe_seed(tool, value)
+    y = images
+    for step in recipe(tool, value):
+        spec = OPS[step.op]
+        kwargs = step.kwargs()
+        if "seed" in spec.params:
+            kwargs["seed"] = seed + kwargs.get("seed", 0)
+        if spec.uses_ctx:
+            kwargs["ctx"] = ctx
+        y = spec.fn(y, t, **kwargs)
+    y = y.clamp(0, 1)
+    if weights is not None:
+        y = images + (y - images) * weights
+    return torch.where(t > 0, y, images)
+
+
+def apply_calls(
+    images,
+    calls: ToolCall | Sequence[ToolCall | None],
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+) -> Tensor:
+    """Apply one call per image (``None`` leaves an image as it is), grouped by (tool, value).
+
+    Args:
+        images: ``(B, 3, H, W)`` float tensor in [0, 1], or a ``styling_env.images.ImageBatch``
+            (its masks are used).
+        calls: one :class:`ToolCall` for every image, or a sequence of ``B`` calls or ``None``.
+        masks: ``(B, 6, H, W)`` semantic masks, needed for calls with a region.
+        has_masks: ``(B,)`` bool: which images' masks are known (default all).
+
+    Returns:
+        A new ``(B, 3, H, W)`` tensor in [0, 1] on the images' device.
+
+    Example:
+        >>> import torch
+        >>> from styling_env import ToolCall, apply_calls
+        >>> x = torch.rand(2, 3, 32, 32)
+        >>> y = apply_calls(x, [ToolCall("season_cycle", "winter_bare", 0.8), None])
+        >>> y.shape, bool((y[1] == x[1]).all())
+        (torch.Size([2, 3, 32, 32]), True)
+    """
+    if hasattr(images, "pixels") and hasattr(images, "masks"):
+        masks = images.masks if masks is None else masks
+        has_masks = getattr(images, "has_masks", None) if has_masks is None else has_masks
+        images = images.pixels
+    check_images(images)
+    b = images.shape[0]
+    if isinstance(calls, ToolCall):
+        calls = [calls] * b
+    if isinstance(calls, str | bytes) or not isinstance(calls, Sequence):
+        raise TypeError(
+            f"calls must be a ToolCall or a sequence of ToolCall/None, got {type(calls).__name__}"
+        )
+    if len(calls) != b:
+        raise ValueError(
+            f"got {len(calls)} calls for {b} images; expected one call (or None) per image"
+        )
+    for i, c in enumerate(calls):
+        if c is not None and not isinstance(c, ToolCall):
+            raise TypeError(f"calls[{i}] must be a ToolCall or None, got {type(c).__name__}")
+    if masks is not None:
+        if not isinstance(masks, Tensor) or masks.shape != (
+            b,
+            len(_MASK_NAMES),
+            *images.shape[-2:],
+        ):
+            got = tuple(masks.shape) if isinstance(masks, Tensor) else type(masks).__name__
+            raise ValueError(
+                f"masks must have shape {(b, len(_MASK_NAMES), *images.shape[-2:])}, got {got}"
+            )
+        masks = masks.to(images.device)
+        has_masks = (
+            torch.ones(b, dtype=torch.bool, device=images.device)
+            if has_masks is None
+            else torch.as_tensor(has_masks, dtype=torch.bool, device=images.device).view(b)
+        )
+
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, c in enumerate(calls):
+        if c is not None and c.strength > 0:
+            groups[(c.tool, c.value)].append(i)
+    out = images.clone()
+    for (tool, value), idx in groups.items():
+        sel = torch.tensor(idx, device=images.device)
+        sub_masks = masks[sel] if masks is not None else None
+        sub_known = has_masks[sel] if masks is not None else None
+        weights = _region_weights(
+            [calls[i].region for i in idx], [calls[i].preserve_foreground for i in idx],
+            sub_masks, sub_known, images[sel],
+        )  # fmt: skip
+        strength = torch.tensor(
+            [calls[i].strength for i in idx], dtype=images.dtype, device=images.device
+        )
+        out[sel] = apply_recipe(
+            images[sel],
+            tool,
+            value,
+            strength,
+            masks=sub_masks,
+            has_masks=sub_known,
+            weights=weights,
+        )
+    return out
+
+
+def apply_plan(
+    images,
+    plans: Sequence[Sequence[ToolCall]],
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+) -> Tensor:
+    """Apply a plan (a sequence of calls) to each image, step by step, batched across images."""
+    if hasattr(images, "pixels"):
+        masks = images.masks if masks is None else masks
+        has_masks = images.has_masks if has_masks is None else has_masks
+        images = images.pixels
+    if len(plans) != images.shape[0]:
+        raise ValueError(f"got {len(plans)} plans for {images.shape[0]} images")
+    out = images
+    for k in range(max((len(p) for p in plans), default=0)):
+        step = [p[k] if k < len(p) else None for p in plans]
+        out = apply_calls(out, step, masks=masks, has_masks=has_masks)
+    return out
+
+
+__all__ = ["REGIONS", "apply_calls", "apply_plan", "apply_recipe", "check_images"]

@@ -1,0 +1,164 @@
+"""A tool call: one styling tool, one value of its vocabulary, a strength and a region."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .vocabulary import TOOLS, VALUE_PARAMS, check_tool_value
+
+#: Regions a call can be restricted to. ``all`` needs no masks; the others use the semantic masks
+#: of procedural images (``styling_env.images.MASK_NAMES``); ``background`` is everything but the
+#: foreground subject. Index order is the native action space's ``region`` Discrete.
+REGIONS: tuple[str, ...] = (
+    "all", "sky", "ground", "vegetation", "water", "buildings", "subject", "background",
+)  # fmt: skip
+
+#: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
+DEFAULT_STRENGTH: float = 0.7
+
+#: The paper's verbal levels (intensity, texture_visibility, shadow_depth, coverage, ...) -> strength.
+LEVELS: Mapping[str, float] = {
+    "none": 0.0,
+    "subtle": 0.25,
+    "light": 0.3,
+    "low": 0.3,
+    "soft": 0.35,
+    "minimal": 0.25,
+    "partial": 0.5,
+    "medium": 0.55,
+    "moderate": 0.55,
+    "visible": 0.6,
+    "strong": 0.8,
+    "high": 0.8,
+    "heavy": 0.85,
+    "deep": 0.85,
+    "full": 1.0,
+    "extreme": 1.0,
+    "maximum": 1.0,
+}
+
+_LEVEL_KEYS = ("strength", "intensity", "texture_visibility", "shadow_depth", "coverage")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call of a styling tool.
+
+    Args:
+        tool: a tool id of :data:`styling_env.TOOLS` (e.g. ``"season_cycle"``).
+        value: a value of that tool's vocabulary (e.g. ``"winter_bare"``).
+        strength: in ``[0, 1]``; 0 leaves the image untouched, 1 is the strongest rendering.
+        region: one of :data:`REGIONS`; anything but ``"all"`` needs images with masks.
+        params: the paper format's secondary parameters (``preserve_foreground``, ``intensity``,
+            ...), accepted and recorded as sorted ``(name, value)`` pairs; ``preserve_foreground``
+            keeps the subject untouched when masks are known.
+
+    Raises:
+        ValueError: unknown tool, value or region, or a strength that is NaN or outside [0, 1].
+        TypeError: a strength that is not a real number.
+    """
+
+    tool: str
+    value: str
+    strength: float = DEFAULT_STRENGTH
+    region: str = "all"
+    params: tuple[tuple[str, Any], ...] = field(default=(), compare=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tool, str) or not isinstance(self.value, str):
+            raise TypeError(
+                f"tool and value must be strings, got {type(self.tool).__name__} and "
+                f"{type(self.value).__name__}"
+            )
+        check_tool_value(self.tool, self.value)
+        s = self.strength
+        if isinstance(s, bool) or not isinstance(s, int | float):
+            raise TypeError(f"strength must be a real number in [0, 1], got {s!r}")
+        if math.isnan(s) or not 0.0 <= s <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {s!r}")
+        object.__setattr__(self, "strength", float(s))
+        if self.region not in REGIONS:
+            raise ValueError(
+                f"unknown region {self.region!r}; expected one of {', '.join(REGIONS)}"
+            )
+        if isinstance(self.params, Mapping):
+            object.__setattr__(self, "params", tuple(sorted(self.params.items())))
+
+    @property
+    def tool_index(self) -> int:
+        return list(TOOLS).index(self.tool)
+
+    @property
+    def value_index(self) -> int:
+        return TOOLS[self.tool].index(self.value)
+
+    @property
+    def preserve_foreground(self) -> bool:
+        return bool(dict(self.params).get("preserve_foreground", False))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The call as the paper's JSON action object (``action_id`` + ``parameters``)."""
+        parameters: dict[str, Any] = {VALUE_PARAMS[self.tool]: self.value}
+        parameters.update(dict(self.params))
+        parameters["strength"] = round(self.strength, 4)
+        if self.region != "all":
+            parameters["region"] = self.region
+        return {"action_id": self.tool, "parameters": parameters}
+
+    @classmethod
+    def from_dict(cls, action: Mapping[str, Any]) -> ToolCall:
+        """Build a call from the paper's JSON action object.
+
+        ``{"action_id": "season_cycle", "parameters": {"target_season": "winter_bare",
+        "intensity": "heavy"}}``. The value is read from the tool's value parameter (or
+        ``value``); the strength from ``strength`` (a number) or a verbal level of ``intensity``,
+        ``texture_visibility``, ``shadow_depth`` or ``coverage`` (see :data:`LEVELS`); other
+        parameters are kept in ``params``.
+        """
+        if not isinstance(action, Mapping):
+            raise TypeError(
+                f"an action must be a JSON object (mapping), got {type(action).__name__}"
+            )
+        tool = action.get("action_id", action.get("tool"))
+        if tool is None:
+            raise ValueError(f"action has no 'action_id' (the tool id): {dict(action)!r}")
+        if tool not in TOOLS:
+            check_tool_value(str(tool), "")
+        raw = action.get("parameters", {})
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"'parameters' must be a JSON object, got {type(raw).__name__}")
+        params = dict(raw)
+        vkey = VALUE_PARAMS[tool]
+        value = params.pop(vkey, params.pop("value", None))
+        if value is None:
+            raise ValueError(f"action {tool!r} has no {vkey!r} parameter (its value)")
+        region = params.pop("region", "all")
+        strength = DEFAULT_STRENGTH
+        for key in _LEVEL_KEYS:
+            if key in params:
+                strength = _parse_level(key, params[key] if key == "strength" else params[key])
+                if key == "strength":
+                    params.pop(key)
+                break
+        return cls(str(tool), str(value), strength, str(region), tuple(sorted(params.items())))
+
+
+def _parse_level(key: str, level: Any) -> float:
+    if isinstance(level, bool):
+        raise TypeError(f"{key} must be a number in [0, 1] or a level name, got {level!r}")
+    if isinstance(level, int | float):
+        return float(level)
+    if isinstance(level, str):
+        name = level.strip().lower()
+        if name in LEVELS:
+            return LEVELS[name]
+        try:
+            return float(name)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"{key}={level!r} is neither a number in [0, 1] nor a level name ({', '.join(LEVELS)})"
+    )
