@@ -63,36 +63,43 @@ def _sky_weights(
     return known * sky + (1 - known) * ramp
 
 
+def _mask(name: str, masks: Tensor) -> Tensor:
+    """The ``(H, W)`` mask of region ``name`` given one image's ``masks`` ``(6, H, W)``."""
+    if name == "background":
+        return 1 - masks[_SUBJECT]
+    return masks[_MASK_NAMES.index(name)]
+
+
 def _region_weights(
     region: Sequence[str],
-    preserve: Sequence[bool],
+    preserve: Sequence[tuple[str, ...]],
     masks: Tensor | None,
     has_masks: Tensor | None,
     like: Tensor,
 ) -> Tensor | None:
-    """Per-image weights ``(B, 1, H, W)`` of where the call acts, or None for everywhere."""
+    """Per-image weights ``(B, 1, H, W)`` of where the call acts (its region less the regions it
+    must preserve), or None for everywhere."""
     if all(r == "all" for r in region) and not any(preserve):
         return None
     b, _, h, w = like.shape
     if masks is None:
-        bad = next(r for r in region if r != "all") if any(r != "all" for r in region) else None
+        bad = next((r for r in region if r != "all"), None)
         if bad is not None:
             raise ValueError(
                 f"region {bad!r} needs images with semantic masks; these images have none"
             )
-        return None  # preserve_foreground without masks: nothing is known to preserve
+        return None  # preserving a region without masks: nothing is known to preserve
     out = torch.ones(b, 1, h, w, dtype=like.dtype, device=like.device)
     for i, (r, keep) in enumerate(zip(region, preserve, strict=True)):
         if r != "all" and not bool(has_masks[i]):
             raise ValueError(
                 f"region {r!r} needs semantic masks, but image {i} has none (a photo?)"
             )
-        if r == "background":
-            out[i, 0] = 1 - masks[i, _SUBJECT]
-        elif r != "all":
-            out[i, 0] = masks[i, _MASK_NAMES.index(r)]
-        if keep and bool(has_masks[i]):
-            out[i, 0] = out[i, 0] * (1 - masks[i, _SUBJECT])
+        if r != "all":
+            out[i, 0] = _mask(r, masks[i])
+        if bool(has_masks[i]):
+            for name in keep:
+                out[i, 0] = out[i, 0] * (1 - _mask(name, masks[i]))
     # feather the hard mask edges by one pixel so a regional edit does not leave a cut-out seam
     return F.avg_pool2d(out, 3, stride=1, padding=1, count_include_pad=False)
 
@@ -214,7 +221,7 @@ def apply_calls(
         sub_masks = masks[sel] if masks is not None else None
         sub_known = has_masks[sel] if masks is not None else None
         weights = _region_weights(
-            [calls[i].region for i in idx], [calls[i].preserve_foreground for i in idx],
+            [calls[i].region for i in idx], [calls[i].preserved_regions for i in idx],
             sub_masks, sub_known, images[sel],
         )  # fmt: skip
         strength = torch.tensor(

@@ -53,8 +53,8 @@ class ToolCall:
         strength: in ``[0, 1]``; 0 leaves the image untouched, 1 is the strongest rendering.
         region: one of :data:`REGIONS`; anything but ``"all"`` needs images with masks.
         params: the paper format's secondary parameters (``preserve_foreground``, ``intensity``,
-            ...), accepted and recorded as sorted ``(name, value)`` pairs; ``preserve_foreground``
-            keeps the subject untouched when masks are known.
+            ...), accepted and recorded as sorted ``(name, value)`` pairs; ``preserve`` (region
+            names) and ``preserve_foreground`` keep those regions untouched where masks are known.
 
     Raises:
         ValueError: unknown tool, value or region, or a strength that is NaN or outside [0, 1].
@@ -84,8 +84,15 @@ class ToolCall:
             raise ValueError(
                 f"unknown region {self.region!r}; expected one of {', '.join(REGIONS)}"
             )
-        if isinstance(self.params, Mapping):
-            object.__setattr__(self, "params", tuple(sorted(self.params.items())))
+        items = self.params.items() if isinstance(self.params, Mapping) else self.params
+        # lists (JSON arrays) become tuples so a call stays hashable
+        items = ((k, tuple(v) if isinstance(v, list) else v) for k, v in items)
+        object.__setattr__(self, "params", tuple(sorted(items)))
+        for name in self.preserved_regions:
+            if name not in REGIONS or name == "all":
+                raise ValueError(
+                    f"cannot preserve region {name!r}; expected one of {', '.join(REGIONS[1:])}"
+                )
 
     @property
     def tool_index(self) -> int:
@@ -96,8 +103,15 @@ class ToolCall:
         return TOOLS[self.tool].index(self.value)
 
     @property
-    def preserve_foreground(self) -> bool:
-        return bool(dict(self.params).get("preserve_foreground", False))
+    def preserved_regions(self) -> tuple[str, ...]:
+        """Regions the call leaves untouched: ``preserve`` (a region name or a list of them)
+        plus ``subject`` when ``preserve_foreground`` is true."""
+        p = dict(self.params)
+        keep = p.get("preserve", ())
+        keep = (keep,) if isinstance(keep, str) else tuple(keep)
+        if p.get("preserve_foreground") in (True, "true", "yes", 1):
+            keep += ("subject",)
+        return tuple(dict.fromkeys(keep))
 
     def to_dict(self) -> dict[str, Any]:
         """The call as the paper's JSON action object (``action_id`` + ``parameters``)."""

@@ -107,3 +107,12 @@ def check_tool_value(tool: str, value: str) -> None:
         raise ValueError(
             f"unknown value {value!r} for tool {tool!r}; expected one of {', '.join(_TOOLS[tool])}"
         )
+
+
+#: The canonical order of a plan: scene content first (place, architecture, era), then season
+#: and weather, the light (time of day, mood), the colour grade, overlays, the medium last.
+TOOL_ORDER: tuple[str, ...] = (
+    "location_setting", "architecture_style", "time_period_era", "season_cycle",
+    "weather_conditions", "time_of_day", "mood_lighting", "color_grading",
+    "atmospheric_effects", "artistic_medium",
+)  # fmt: skip
