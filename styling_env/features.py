@@ -1,0 +1,130 @@
+"""Signature features: a small vector per image that says how it looks, not what it shows.
+
+``image_features(x)`` maps a batch ``(B, 3, H, W)`` in [0, 1] to ``(B, F)`` features — tone
+(luminance statistics), colour (mean cast, chroma, a chroma-weighted hue histogram), layout (the
+top and bottom of the frame), detail at two scales, specks (snow, sparkles), flat areas
+(posterized, cel-shaded), stroke direction (motion blur, scan lines, hatching), vignetting and
+clipping. It is what the structured context (Stage 1) and the judge measure: every styling value
+moves these features in a characteristic direction, which is how a value is recognised from
+pixels. Computed at a fixed working resolution so scores do not depend on image size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import kornia
+import torch
+import torch.nn.functional as F
+
+from .tools.ops import luma
+
+Tensor = torch.Tensor
+
+#: Side of the working resolution: images are resized to it (area-averaged) before measuring.
+WORK_SIZE = 64
+_HUE_BINS = 8
+_YIQ = torch.tensor(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "luma_mean", "luma_std", "luma_p10", "luma_p90",
+    "cast_i", "cast_q", "chroma_mean", "chroma_std",
+    *(f"hue_{k}" for k in range(_HUE_BINS)),
+    "top_r", "top_g", "top_b", "bottom_r", "bottom_g", "bottom_b", "top_minus_bottom",
+    "edges", "detail_fine", "detail_coarse",
+    "specks_bright", "specks_dark", "flat_fraction",
+    "grad_horizontal", "grad_vertical", "grad_diagonal",
+    "vignette", "clip_high", "clip_low",
+)  # fmt: skip
+
+N_FEATURES = len(FEATURE_NAMES)
+
+
+def to_work_size(x: Tensor, size: int = WORK_SIZE) -> Tensor:
+    """Area-resize ``(B, 3, H, W)`` to ``(B, 3, size, size)`` (no-op when already that size)."""
+    h, w = x.shape[-2:]
+    if (h, w) == (size, size):
+        return x
+    if h == w and h % size == 0:  # an integer factor: a plain average pool is the area resize
+        return F.avg_pool2d(x, h // size)
+    return F.interpolate(
+        x, size=(size, size), mode="area" if min(x.shape[-2:]) >= size else "bilinear"
+    )
+
+
+def image_features(x: Tensor) -> Tensor:
+    """Signature features ``(B, N_FEATURES)`` of images ``(B, 3, H, W)`` in [0, 1].
+
+    Differentiable almost everywhere (percentiles and thresholds have sub-gradients only).
+    """
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected images (B, 3, H, W), got {tuple(x.shape)}")
+    x = to_work_size(x.float())
+    b, _, h, w = x.shape
+    lum = luma(x)
+    flat = lum.flatten(1)
+    q = torch.quantile(flat, torch.tensor([0.1, 0.9], device=x.device), dim=1).T  # (B, 2)
+    yiq = torch.einsum("ij,bjhw->bihw", _YIQ.to(x), x)
+    i, qq = yiq[:, 1], yiq[:, 2]
+    chroma = torch.sqrt(i * i + qq * qq + 1e-8)
+    ang = torch.atan2(qq, i)
+    centers = (
+        torch.arange(_HUE_BINS, device=x.device, dtype=x.dtype) * (2 * math.pi / _HUE_BINS)
+        - math.pi
+    )
+    d = torch.atan2(
+        torch.sin(ang[:, None] - centers.view(1, -1, 1, 1)),
+        torch.cos(ang[:, None] - centers.view(1, -1, 1, 1)),
+    )
+    hue = (torch.exp(-0.5 * (d / 0.45) ** 2) * chroma[:, None]).mean((2, 3)) * 4
+
+    third = h // 3
+    top = x[:, :, :third].mean((2, 3))
+    bottom = x[:, :, -third:].mean((2, 3))
+
+    # channels-last: the same numbers, a much faster depthwise convolution on CPU
+    xc = x.contiguous(memory_format=torch.channels_last)
+    blur1 = kornia.filters.gaussian_blur2d(
+        xc, (5, 5), (1.0, 1.0), border_type="reflect"
+    ).contiguous()
+    blur4 = kornia.filters.gaussian_blur2d(
+        xc, (17, 17), (4.0, 4.0), border_type="reflect"
+    ).contiguous()
+    fine = (x - blur1).abs().mean((1, 2, 3))
+    coarse = (blur1 - blur4).abs().mean((1, 2, 3))
+    g = kornia.filters.spatial_gradient(lum, mode="sobel", normalized=True)[:, 0]  # (B, 2, H, W)
+    gx, gy = g[:, 0].abs(), g[:, 1].abs()
+    edges = torch.sqrt(gx**2 + gy**2 + 1e-8).mean((1, 2))
+    diag = (g[:, 0] + g[:, 1]).abs() - (g[:, 0] - g[:, 1]).abs()
+
+    local = luma(blur4)
+    bright = torch.sigmoid((lum - local - 0.15) * 40).mean((1, 2, 3))
+    dark = torch.sigmoid((local - lum - 0.15) * 40).mean((1, 2, 3))
+    var = (
+        F.avg_pool2d(lum * lum, 3, 1, 1, count_include_pad=False)
+        - F.avg_pool2d(lum, 3, 1, 1, count_include_pad=False) ** 2
+    )
+    flatness = torch.sigmoid((2e-4 - var) * 2e4).mean((1, 2, 3))
+
+    c = max(2, h // 6)
+    centre = lum[:, :, h // 2 - c : h // 2 + c, w // 2 - c : w // 2 + c].mean((1, 2, 3))
+    corners = torch.stack(
+        [lum[:, :, :c, :c], lum[:, :, :c, -c:], lum[:, :, -c:, :c], lum[:, :, -c:, -c:]], 1
+    ).mean((1, 2, 3, 4))
+    vignette = corners - centre
+    clip_hi = torch.sigmoid((x.amax(1) - 0.98) * 200).mean((1, 2))
+    clip_lo = torch.sigmoid((0.02 - lum[:, 0]) * 200).mean((1, 2))
+
+    feats = [
+        flat.mean(1), flat.std(1), q[:, 0], q[:, 1],
+        i.mean((1, 2)), qq.mean((1, 2)), chroma.mean((1, 2)), chroma.std((1, 2)),
+        *hue.unbind(1),
+        *top.unbind(1), *bottom.unbind(1), luma(top[:, :, None, None]).flatten() - luma(bottom[:, :, None, None]).flatten(),
+        edges, fine, coarse,
+        bright, dark, flatness,
+        gx.mean((1, 2)), gy.mean((1, 2)), diag.mean((1, 2)),
+        vignette, clip_hi, clip_lo,
+    ]  # fmt: skip
+    return torch.stack(feats, 1)
