@@ -4,18 +4,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench gallery clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU build is on local disk; an unpinned one pulls CUDA wheels.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,text]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m styling_env.gallery --out out/gallery.png
+	$(PY) -m styling_env.demo --out out/episodes.png
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
@@ -26,6 +27,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m experiments.bench_tools
+	$(PY) -m experiments.bench_env
+	$(PY) -m experiments.validate_judge --tasks 200
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -4,9 +4,8 @@
 (luminance statistics), colour (mean cast, chroma, a chroma-weighted hue histogram), layout (the
 top and bottom of the frame), detail at two scales, specks (snow, sparkles), flat areas
 (posterized, cel-shaded), stroke direction (motion blur, scan lines, hatching), vignetting and
-clipping. It is what the structured context (Stage 1) and the judge measure: every styling value
-moves these features in a characteristic direction, which is how a value is recognised from
-pixels. Computed at a fixed working resolution so scores do not depend on image size.
+clipping. The structured context (Stage 1) reads them: every styling value moves these
+features in a characteristic direction, which is how a value is recognised from pixels. Computed at a fixed working resolution so scores do not depend on image size.
 """
 
 from __future__ import annotations

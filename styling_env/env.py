@@ -1,0 +1,233 @@
+"""``ImageStyling-v0``: style one image to a vague request by planning tool calls."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from .context import CONTEXT_NVEC
+from .engine import STOP, Decoded, Engine, Invalid, Slot, Stop, decode_native
+from .judge import Judge
+from .tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
+from .tools import REGIONS, ToolCall
+from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
+
+#: Characters an instruction may hold (gymnasium's Text default is alphanumeric only).
+CHARSET = frozenset(string.printable)
+MAX_INSTRUCTION = 600
+
+
+def action_space() -> spaces.Dict:
+    """The native action: ``tool`` (10 tools + STOP), ``value`` (index in that tool's vocabulary),
+    ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`)."""
+    return spaces.Dict(
+        {
+            "tool": spaces.Discrete(len(TOOL_NAMES) + 1),
+            "value": spaces.Discrete(MAX_VALUES),
+            "strength": spaces.Box(0.0, 1.0, (1,), np.float32),
+            "region": spaces.Discrete(len(REGIONS)),
+        }
+    )
+
+
+def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict:
+    h = w = image_size
+    d: dict[str, spaces.Space] = {}
+    if mode == "image":
+        d["image"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
+        d["source"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
+    d["context"] = spaces.MultiDiscrete(np.array(CONTEXT_NVEC, dtype=np.int64))
+    d["instruction"] = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=CHARSET)
+    d["history"] = spaces.Box(
+        -2.0, float(max(MAX_VALUES, len(REGIONS))), (max_steps, 4), np.float32
+    )
+    d["steps_left"] = spaces.Discrete(max_steps + 1)
+    return spaces.Dict(d)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``(3, H, W)`` float [0, 1] -> ``(H, W, 3)`` uint8."""
+    return (x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def history_array(history: list[Decoded], max_steps: int) -> np.ndarray:
+    """Calls made so far as rows ``(tool, value, strength, region)``; ``-1`` rows pad (and mark
+    invalid actions' value/strength/region)."""
+    out = np.full((max_steps, 4), -1.0, np.float32)
+    for k, a in enumerate(history[:max_steps]):
+        if isinstance(a, ToolCall):
+            out[k] = (a.tool_index, a.value_index, a.strength, REGIONS.index(a.region))
+        elif isinstance(a, Stop):
+            out[k, 0] = STOP
+        else:
+            out[k, 0] = -2  # an invalid action
+    return out
+
+
+def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
+    obs: dict[str, Any] = {}
+    if mode == "image":
+        obs["image"] = to_uint8(slot.image)
+        if slot.source_u8 is None:
+            slot.source_u8 = to_uint8(slot.source)
+        obs["source"] = slot.source_u8.copy()
+    obs["context"] = np.array(slot.context, dtype=np.int64)  # a copy: observations never alias
+    obs["instruction"] = slot.task.instruction[:MAX_INSTRUCTION]
+    obs["history"] = history_array(slot.history, max_steps)
+    obs["steps_left"] = int(max(0, max_steps - slot.steps))
+    return obs
+
+
+def check_options(
+    tier: str, image_size: int, max_steps: int, observation_mode: str, render_mode: str | None
+) -> None:
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, int)
+        or not 32 <= image_size <= 1024
+    ):
+        raise ValueError(f"image_size must be an int in [32, 1024], got {image_size!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 1 <= max_steps <= 32:
+        raise ValueError(f"max_steps must be an int in [1, 32], got {max_steps!r}")
+    if observation_mode not in ("image", "text"):
+        raise ValueError(f"observation_mode must be 'image' or 'text', got {observation_mode!r}")
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+
+
+class ImageStylingEnv(gym.Env):
+    """
+    ## Description
+    An episode is one styling request on one image (DESIGN §3). The agent calls styling tools
+    one at a time (``season_cycle(winter_bare, 0.8)``, ``time_of_day(golden_hour_sunset, 0.6)``,
+    ...) and stops when the picture matches the request. A judge that measures pixels scores the
+    result against the oracle's rendering of the same request on the same source.
+
+    ## Action Space
+    ``Dict(tool=Discrete(11), value=Discrete(30), strength=Box(0, 1, (1,)), region=Discrete(8))``:
+    ``tool`` 0-9 are ``styling_env.TOOLS`` in order, 10 is STOP; ``value`` indexes the tool's
+    vocabulary (an index past its end is an invalid call); ``region`` indexes
+    ``styling_env.REGIONS`` (anything but ``all`` needs an image with masks). Wrappers:
+    ``TextToolCalls`` (text and JSON calls), ``DiscreteActions`` (one flat Discrete).
+
+    ## Observation Space
+    ``Dict`` with ``image`` and ``source`` (``(H, W, 3)`` uint8: the current picture and the
+    original; absent when ``observation_mode="text"``), ``context`` (``MultiDiscrete``: for each
+    tool, the value the current picture shows, or ``neutral`` — Stage 1, estimated from pixels),
+    ``instruction`` (``Text``: the request), ``history`` (``(max_steps, 4)`` float: tool, value,
+    strength, region of each action so far; -1 pads, -2 marks an invalid action) and
+    ``steps_left``.
+
+    ## Rewards
+    ``(S_{t+1} - S_t) / 20`` with ``S`` the judge's overall score (0-100) of the current picture,
+    so an episode's return is its final quality ``r`` in [0, 5] minus the source's; an invalid
+    action costs ``invalid_penalty`` more and leaves the picture untouched.
+
+    ## Starting State
+    A task drawn from the tier's generator (``reset(seed=...)``), or the one passed as
+    ``reset(options={"task": task})`` (a ``styling_env.Task`` or its dict).
+
+    ## Episode End
+    Terminated on STOP or after ``max_invalid`` invalid actions; truncated after ``max_steps``.
+    ``info`` carries the six scores, ``overall``, ``r``, the planning metrics against the oracle
+    plan, ``error`` (empty, or what was wrong with the action) and the constraint violations.
+
+    ## Arguments
+    ``tier`` (simple, regular, complex), ``images`` (an image source of ``make_images``; default
+    per tier), ``image_size`` (128), ``device`` ("cpu" or "cuda"), ``max_steps`` (8),
+    ``max_invalid`` (3), ``invalid_penalty`` (0.1), ``observation_mode`` ("image" or "text"),
+    ``split`` ("train" or "test": which instruction templates tasks are written from),
+    ``judge`` (any ``styling_env.Judge``), ``render_mode`` (None or "rgb_array": a
+    source | current | reference strip).
+
+    ## Version History
+    * v0: first version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
+
+    def __init__(
+        self,
+        tier: str = "simple",
+        images: str | None = None,
+        image_size: int = 128,
+        device: str = "cpu",
+        max_steps: int = 8,
+        max_invalid: int = 3,
+        invalid_penalty: float = 0.1,
+        observation_mode: str = "image",
+        split: str = "train",
+        judge: Judge | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        check_options(tier, image_size, max_steps, observation_mode, render_mode)
+        self.tier, self.split = tier, split
+        self.images = images or DEFAULT_SOURCES[tier]
+        self.max_steps, self.observation_mode, self.render_mode = (
+            max_steps,
+            observation_mode,
+            render_mode,
+        )
+        self._engine_args = dict(
+            image_size=image_size,
+            device=device,
+            max_steps=max_steps,
+            max_invalid=max_invalid,
+            invalid_penalty=invalid_penalty,
+            judge=judge,
+        )
+        self.engine = Engine(1, **self._engine_args)
+        self.action_space = action_space()
+        self.observation_space = observation_space(image_size, max_steps, observation_mode)
+
+    @property
+    def slot(self) -> Slot:
+        s = self.engine.slots[0]
+        if s is None:
+            raise gym.error.ResetNeeded("call reset() before step() or render()")
+        return s
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        task = (options or {}).get("task")
+        if task is None:
+            task = sample_task(
+                self.tier, int(self.np_random.integers(2**31 - 1)), self.split, self.images
+            )
+        elif isinstance(task, dict):
+            task = Task.from_dict(task)
+        elif not isinstance(task, Task):
+            raise TypeError(
+                f"options['task'] must be a styling_env.Task or its dict, got {type(task).__name__}"
+            )
+        self.engine.reset([0], [task])
+        return build_observation(
+            self.slot, self.max_steps, self.observation_mode
+        ), self.engine.info(self.slot)
+
+    def step(self, action):
+        slot = self.slot
+        decoded = action if isinstance(action, ToolCall | Stop | Invalid) else decode_native(action)
+        ((reward, terminated, truncated, info),) = self.engine.step([0], [decoded])
+        return (
+            build_observation(slot, self.max_steps, self.observation_mode),
+            reward,
+            terminated,
+            truncated,
+            info,
+        )
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        s = self.slot
+        return np.concatenate(
+            [to_uint8(s.source), to_uint8(s.image), to_uint8(s.reference.image)], axis=1
+        )

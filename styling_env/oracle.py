@@ -1,0 +1,170 @@
+"""The oracle: the canonical plan for a task, with strengths solved for each source image.
+
+A target asks for a value at a target strength, as it would look on a typical picture. A given
+source may already be part-way there: a dark photo needs less ``night_moonlit`` than a bright
+one, a snowy scene less ``snow_falling``. The oracle measures the source's *headroom* for the
+value — the pixel change a full-strength render causes on this source, relative to the mean
+change on the calibration corpus (:func:`styling_env.signatures.full_change`) — and scales the
+target strength by it:
+
+.. math::  s_i = \\operatorname{clip}\\big(s^{target} \\cdot
+           \\operatorname{clip}(d(x_i, f_v(x_i, 1)) / \\bar d_v,\\ 0.3,\\ 1.5),\\ 0.05,\\ 1\\big)
+
+Calls are ordered canonically (:data:`TOOL_ORDER`: content, season and weather, light, grade,
+overlays, medium), and preservation constraints become ``preserve`` regions of every call.
+The plan applied to the source is the judge's reference and the upper bound for agents.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from .features import to_work_size
+from .signatures import full_change, pixel_distance, value_index
+from .tools import ToolCall, apply_plan, apply_recipe
+from .tools.vocabulary import TOOL_ORDER
+
+Tensor = torch.Tensor
+
+#: Bounds of the headroom factor: a source never gets less than 0.3x or more than 1.5x the
+#: target strength (beyond that the measurement says more about the picture than the value).
+HEADROOM = (0.3, 1.5)
+#: Solved strengths are kept in [MIN_STRENGTH, 1] and rounded to 0.01 (plans are text too).
+MIN_STRENGTH = 0.05
+
+
+class TargetLike(Protocol):
+    tool: str
+    value: str
+    strength: float
+
+
+def canonical(targets: Sequence[TargetLike]) -> list[TargetLike]:
+    """Targets sorted in canonical tool order."""
+    return sorted(targets, key=lambda t: TOOL_ORDER.index(t.tool))
+
+
+def solve_plans(
+    images: Tensor,
+    targets: Sequence[Sequence[TargetLike]],
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+    preserve: Sequence[tuple[str, ...]] | None = None,
+) -> list[list[ToolCall]]:
+    """Oracle plans for a batch: one list of calls per image, strengths solved per image.
+
+    Args:
+        images: ``(B, 3, H, W)`` sources in [0, 1].
+        targets: per image, its targets (objects with ``tool``, ``value``, ``strength``).
+        masks, has_masks: semantic masks (used when ``preserve`` names regions).
+        preserve: per image, the regions every call must leave untouched.
+    """
+    b = images.shape[0]
+    if len(targets) != b:
+        raise ValueError(f"got {len(targets)} target lists for {b} images")
+    preserve = preserve or [()] * b
+    work = to_work_size(images)
+    wmasks = None if masks is None else to_work_size(masks.float()).round()
+    ordered = [canonical(t) for t in targets]
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for i, ts in enumerate(ordered):
+        for k, t in enumerate(ts):
+            groups[(t.tool, t.value)].append((i, k))
+    mean_change = full_change()
+    solved: dict[tuple[int, int], float] = {}
+    for (tool, value), where in groups.items():
+        sel = torch.tensor([i for i, _ in where])
+        with torch.no_grad():
+            y = apply_recipe(
+                work[sel], tool, value, 1.0,
+                masks=None if wmasks is None else wmasks[sel],
+                has_masks=None if has_masks is None else has_masks[sel],
+            )  # fmt: skip
+        room = pixel_distance(y, work[sel]) / mean_change[value_index(tool, value)]
+        room = room.clamp(*HEADROOM)
+        for j, (i, k) in enumerate(where):
+            s = float(ordered[i][k].strength) * float(room[j])
+            solved[(i, k)] = round(min(1.0, max(MIN_STRENGTH, s)), 2)
+    plans = []
+    for i, ts in enumerate(ordered):
+        params = {"preserve": tuple(preserve[i])} if preserve[i] else {}
+        plans.append(
+            [ToolCall(t.tool, t.value, solved[(i, k)], params=params) for k, t in enumerate(ts)]
+        )
+    return plans
+
+
+def render_plans(
+    images: Tensor, plans: Sequence[Sequence[ToolCall]], masks=None, has_masks=None
+) -> Tensor:
+    """The reference renderings: each image with its plan applied."""
+    return apply_plan(images, plans, masks=masks, has_masks=has_masks)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the judge compares an episode's result with, built once per task at reset.
+
+    Attributes:
+        plan: the oracle's calls, in canonical order.
+        source: ``(3, 64, 64)`` the source at the judge's working resolution.
+        image: ``(3, H, W)`` the source with the plan applied (full resolution).
+        work: ``(3, 64, 64)`` the same at the judge's working resolution.
+        without: ``(K, 3, 64, 64)``: the reference with call ``k`` left out, one per call —
+            what the picture would look like had that part of the request been ignored.
+    """
+
+    plan: tuple[ToolCall, ...]
+    source: Tensor
+    image: Tensor
+    work: Tensor
+    without: Tensor
+
+
+def build_references(
+    images: Tensor,
+    targets: Sequence[Sequence[TargetLike]],
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+    preserve: Sequence[tuple[str, ...]] | None = None,
+) -> list[Reference]:
+    """Solve the oracle plans and render the references and their leave-one-out variants."""
+    plans = solve_plans(images, targets, masks, has_masks, preserve)
+    full = render_plans(images, plans, masks, has_masks)
+    work_src = to_work_size(images)
+    wmasks = None if masks is None else to_work_size(masks.float()).round()
+    # every leave-one-out variant of every image, rendered as one batch
+    rows, loo = [], []
+    for i, plan in enumerate(plans):
+        for k in range(len(plan)):
+            rows.append(i)
+            loo.append(plan[:k] + plan[k + 1 :])
+    without = None
+    if rows:
+        sel = torch.tensor(rows)
+        without = render_plans(
+            work_src[sel], loo,
+            None if wmasks is None else wmasks[sel],
+            None if has_masks is None else has_masks[sel],
+        )  # fmt: skip
+    refs, j = [], 0
+    work_full = to_work_size(full)
+    for i, plan in enumerate(plans):
+        k = len(plan)
+        w = without[j : j + k] if k else work_full[i : i + 1][:0]
+        refs.append(Reference(tuple(plan), work_src[i], full[i], work_full[i], w))
+        j += k
+    return refs
+
+
+def oracle_plan(task, size: int = 128) -> list[ToolCall]:
+    """The oracle's plan for a :class:`styling_env.Task` on its own source image at ``size``."""
+    batch = task.source_image(size)
+    targets = [task.resolved_targets(batch.pixels[0])]
+    preserve = [task.preserved_regions()]
+    return solve_plans(batch.pixels, targets, batch.masks, batch.has_masks, preserve)[0]

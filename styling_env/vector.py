@@ -1,0 +1,159 @@
+"""The native vector environment: ``n`` episodes, each tool applied once per step for all.
+
+``gym.make_vec("ImageStyling-v0", num_envs=64, vectorization_mode="vector_entry_point")``.
+It is the same :class:`~styling_env.engine.Engine` as the single environment with ``n`` slots, so
+slot ``i`` seeded like a single env steps exactly like it. Autoreset is next-step
+(gymnasium's default): the step after an episode ends resets that slot and ignores its action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from .engine import Engine, Invalid, Stop, decode_native
+from .env import (
+    action_space,
+    build_observation,
+    check_options,
+    observation_space,
+    to_uint8,
+)
+from .judge import Judge
+from .tasks import DEFAULT_SOURCES, Task, sample_task
+from .tools import ToolCall
+
+
+class ImageStylingVectorEnv(VectorEnv):
+    """``num_envs`` ImageStyling episodes stepped as one batch (see the module docstring)."""
+
+    metadata = {
+        "render_modes": ["rgb_array"],
+        "render_fps": 2,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 8,
+        tier: str = "simple",
+        images: str | None = None,
+        image_size: int = 128,
+        device: str = "cpu",
+        max_steps: int = 8,
+        max_invalid: int = 3,
+        invalid_penalty: float = 0.1,
+        observation_mode: str = "image",
+        split: str = "train",
+        judge: Judge | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        check_options(tier, image_size, max_steps, observation_mode, render_mode)
+        self.num_envs = num_envs
+        self.tier, self.split, self.images = tier, split, images or DEFAULT_SOURCES[tier]
+        self.max_steps, self.observation_mode, self.render_mode = (
+            max_steps,
+            observation_mode,
+            render_mode,
+        )
+        self.engine = Engine(
+            num_envs,
+            image_size=image_size,
+            device=device,
+            max_steps=max_steps,
+            max_invalid=max_invalid,
+            invalid_penalty=invalid_penalty,
+            judge=judge,
+        )
+        self.single_action_space = action_space()
+        self.single_observation_space = observation_space(image_size, max_steps, observation_mode)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._rngs: list[np.random.Generator] = []
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        if isinstance(seed, int):
+            seed = [seed + i for i in range(self.num_envs)]
+        seeds = seed if seed is not None else [None] * self.num_envs
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} envs")
+        # one generator per slot, seeded like a single env's np_random, so slot i == env(seed+i)
+        self._rngs = [
+            np.random.Generator(np.random.PCG64(np.random.SeedSequence(s))) for s in seeds
+        ]
+        tasks = (options or {}).get("tasks")
+        if tasks is None:
+            tasks = [self._sample(i) for i in range(self.num_envs)]
+        elif len(tasks) != self.num_envs or not all(isinstance(t, Task) for t in tasks):
+            raise ValueError(f"options['tasks'] must be {self.num_envs} styling_env.Task objects")
+        self.engine.reset(list(range(self.num_envs)), tasks)
+        self._autoreset[:] = False
+        infos: dict[str, Any] = {}
+        for i in range(self.num_envs):
+            infos = self._add_info(infos, self.engine.info(self.engine.slots[i]), i)
+        return self._observations(), infos
+
+    def _sample(self, i: int) -> Task:
+        return sample_task(
+            self.tier, int(self._rngs[i].integers(2**31 - 1)), self.split, self.images
+        )
+
+    def step(self, actions):
+        n = self.num_envs
+        rewards = np.zeros(n, dtype=np.float64)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        infos: dict[str, Any] = {}
+        again = [i for i in range(n) if self._autoreset[i]]
+        live = [i for i in range(n) if not self._autoreset[i]]
+        if again:
+            self.engine.reset(again, [self._sample(i) for i in again])
+            for i in again:
+                infos = self._add_info(infos, self.engine.info(self.engine.slots[i]), i)
+        if live:
+            decoded = [self._decode(actions, i) for i in live]
+            for i, (r, te, tr, info) in zip(live, self.engine.step(live, decoded), strict=True):
+                rewards[i], terminated[i], truncated[i] = r, te, tr
+                infos = self._add_info(infos, info, i)
+        self._autoreset = terminated | truncated
+        return self._observations(), rewards, terminated, truncated, infos
+
+    @staticmethod
+    def _decode(actions: Any, i: int):
+        if isinstance(actions, list | tuple):  # already decoded calls or per-env dicts
+            a = actions[i]
+            return a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a)
+        if isinstance(actions, dict):
+            try:
+                return decode_native({k: np.asarray(v)[i] for k, v in actions.items()})
+            except IndexError:
+                return Invalid(f"batched actions must have {len(actions)} keys of length num_envs")
+        return Invalid(f"actions must be a dict of arrays or a list, got {type(actions).__name__}")
+
+    def _observations(self) -> dict[str, Any]:
+        per = [
+            build_observation(s, self.max_steps, self.observation_mode) for s in self.engine.slots
+        ]
+        out: dict[str, Any] = {}
+        for key in per[0]:
+            if key == "instruction":
+                out[key] = tuple(p[key] for p in per)  # Text batches into a tuple
+            else:
+                out[key] = np.stack([np.asarray(p[key]) for p in per])
+        return out
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return tuple(
+            np.concatenate(
+                [to_uint8(s.source), to_uint8(s.image), to_uint8(s.reference.image)], axis=1
+            )
+            for s in self.engine.slots
+        )

