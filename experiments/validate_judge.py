@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from styling_env.judge import Episode, MeasuredJudge
-from styling_env.oracle import build_references
+from styling_env.oracle import task_references
 from styling_env.tasks import Task, test_tasks
 from styling_env.tools import TOOLS, ToolCall, apply_plan
 
@@ -62,13 +62,9 @@ def validate(tier: str, n_tasks: int = 200, size: int = 64, seed: int = 0) -> Va
     t0 = time.perf_counter()
     rng = random.Random(seed)
     tasks: list[Task] = list(test_tasks(tier))[:n_tasks]
-    batches = [t.source_image(size) for t in tasks]
-    x = torch.cat([b.pixels for b in batches])
-    m = torch.cat([b.masks for b in batches])
-    k = torch.cat([b.has_masks for b in batches])
-    targets = [t.resolved_targets(x[i]) for i, t in enumerate(tasks)]
+    batch, refs = task_references(tasks, size)
+    x, m, k = batch.pixels, batch.masks, batch.has_masks
     preserve = [t.preserved_regions() for t in tasks]
-    refs = build_references(x, targets, m, k, preserve)
     judge = MeasuredJudge()
 
     def score(

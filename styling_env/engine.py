@@ -22,7 +22,7 @@ import torch
 
 from .context import ContextEstimator
 from .judge import Episode, Judge, MeasuredJudge, Scores
-from .oracle import Reference, build_references
+from .oracle import Reference, task_references
 from .tasks import Task
 from .tools import REGIONS, TOOLS, ToolCall, apply_calls
 from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
@@ -150,13 +150,8 @@ class Engine:
             self._reset(indices, tasks)
 
     def _reset(self, indices: Sequence[int], tasks: Sequence[Task]) -> None:
-        batches = [t.source_image(self.image_size, self.device) for t in tasks]
-        pixels = torch.cat([b.pixels for b in batches])
-        masks = torch.cat([b.masks for b in batches])
-        known = torch.cat([b.has_masks for b in batches])
-        targets = [t.resolved_targets(pixels[i]) for i, t in enumerate(tasks)]
-        preserve = [t.preserved_regions() for t in tasks]
-        refs = build_references(pixels, targets, masks, known, preserve)
+        batch, refs = task_references(tasks, self.image_size, self.device)
+        pixels, masks, known = batch.pixels, batch.masks, batch.has_masks
         context = self.context.predict(pixels)
         episodes = [
             Episode(pixels[i], pixels[i], refs[i], (), 0, t.constraints, masks[i], bool(known[i]))

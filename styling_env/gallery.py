@@ -34,17 +34,7 @@ def default_images(size: int, n: int = 3, seed: int = 0) -> ImageBatch:
     ]
     if n > 3:
         parts.append(make_images("procedural", n - 3, size, seed + 1))
-    return _cat(parts)[:n]
-
-
-def _cat(parts: Sequence[ImageBatch]) -> ImageBatch:
-    return ImageBatch(
-        pixels=torch.cat([p.pixels for p in parts]),
-        masks=torch.cat([p.masks for p in parts]),
-        has_masks=torch.cat([p.has_masks for p in parts]),
-        names=tuple(n for p in parts for n in p.names),
-        kinds=tuple(k for p in parts for k in p.kinds),
-    )
+    return ImageBatch.cat(parts)[:n]
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Protocol
 import torch
 
 from .features import to_work_size
+from .images import ImageBatch
 from .signatures import full_change, pixel_distance, value_index
 from .tools import ToolCall, apply_plan, apply_recipe
 from .tools.vocabulary import TOOL_ORDER
@@ -168,3 +169,13 @@ def oracle_plan(task, size: int = 128) -> list[ToolCall]:
     targets = [task.resolved_targets(batch.pixels[0])]
     preserve = [task.preserved_regions()]
     return solve_plans(batch.pixels, targets, batch.masks, batch.has_masks, preserve)[0]
+
+
+def task_references(tasks, size: int = 128, device="cpu") -> tuple[ImageBatch, list[Reference]]:
+    """The tasks' source images as one batch, and each task's reference (conditionals resolved
+    on its source, constraints turned into preserved regions)."""
+    batch = ImageBatch.cat([t.source_image(size, device) for t in tasks])
+    targets = [t.resolved_targets(batch.pixels[i]) for i, t in enumerate(tasks)]
+    preserve = [t.preserved_regions() for t in tasks]
+    refs = build_references(batch.pixels, targets, batch.masks, batch.has_masks, preserve)
+    return batch, refs
