@@ -133,7 +133,7 @@ class ImageStylingVectorEnv(VectorEnv):
             try:
                 return decode_native({k: np.asarray(v)[i] for k, v in actions.items()})
             except IndexError:
-                return Invalid(f"batched actions must have {len(actions)} keys of length num_envs")
+                return Invalid("batched actions must be arrays with one entry per sub-env")
         return Invalid(f"actions must be a dict of arrays or a list, got {type(actions).__name__}")
 
     def _observations(self) -> dict[str, Any]:
