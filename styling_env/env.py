@@ -102,6 +102,45 @@ def check_options(
         raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
 
 
+def configure(
+    env: Any,
+    n: int,
+    *,
+    tier: str,
+    images: str | None,
+    image_size: int,
+    device: str,
+    max_steps: int,
+    max_invalid: int,
+    invalid_penalty: float,
+    observation_mode: str,
+    split: str,
+    judge: Judge | None,
+    render_mode: str | None,
+) -> Engine:
+    """Validate the options shared by the single and the vector env, set them on ``env`` and
+    return the engine of ``n`` slots."""
+    check_options(tier, image_size, max_steps, observation_mode, render_mode)
+    env.tier, env.split, env.images = tier, split, images or DEFAULT_SOURCES[tier]
+    env.max_steps, env.observation_mode, env.render_mode = max_steps, observation_mode, render_mode
+    return Engine(
+        n,
+        image_size=image_size,
+        device=device,
+        max_steps=max_steps,
+        max_invalid=max_invalid,
+        invalid_penalty=invalid_penalty,
+        judge=judge,
+    )
+
+
+def strip(slot: Slot) -> np.ndarray:
+    """The ``rgb_array`` frame: source | current | oracle reference, ``(H, 3W, 3)`` uint8."""
+    return np.concatenate(
+        [to_uint8(slot.source), to_uint8(slot.image), to_uint8(slot.reference.image)], axis=1
+    )
+
+
 class ImageStylingEnv(gym.Env):
     """
     ## Description
@@ -167,23 +206,11 @@ class ImageStylingEnv(gym.Env):
         judge: Judge | None = None,
         render_mode: str | None = None,
     ) -> None:
-        check_options(tier, image_size, max_steps, observation_mode, render_mode)
-        self.tier, self.split = tier, split
-        self.images = images or DEFAULT_SOURCES[tier]
-        self.max_steps, self.observation_mode, self.render_mode = (
-            max_steps,
-            observation_mode,
-            render_mode,
-        )
-        self._engine_args = dict(
-            image_size=image_size,
-            device=device,
-            max_steps=max_steps,
-            max_invalid=max_invalid,
-            invalid_penalty=invalid_penalty,
-            judge=judge,
-        )
-        self.engine = Engine(1, **self._engine_args)
+        self.engine = configure(
+            self, 1, tier=tier, images=images, image_size=image_size, device=device,
+            max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
+            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
+        )  # fmt: skip
         self.action_space = action_space()
         self.observation_space = observation_space(image_size, max_steps, observation_mode)
 
@@ -227,7 +254,4 @@ class ImageStylingEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        s = self.slot
-        return np.concatenate(
-            [to_uint8(s.source), to_uint8(s.image), to_uint8(s.reference.image)], axis=1
-        )
+        return strip(self.slot)

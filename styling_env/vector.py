@@ -14,16 +14,10 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from .engine import Engine, Invalid, Stop, decode_native
-from .env import (
-    action_space,
-    build_observation,
-    check_options,
-    observation_space,
-    to_uint8,
-)
+from .engine import Invalid, Stop, decode_native
+from .env import action_space, build_observation, configure, observation_space, strip
 from .judge import Judge
-from .tasks import DEFAULT_SOURCES, Task, sample_task
+from .tasks import Task, sample_task
 from .tools import ToolCall
 
 
@@ -53,23 +47,12 @@ class ImageStylingVectorEnv(VectorEnv):
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        check_options(tier, image_size, max_steps, observation_mode, render_mode)
         self.num_envs = num_envs
-        self.tier, self.split, self.images = tier, split, images or DEFAULT_SOURCES[tier]
-        self.max_steps, self.observation_mode, self.render_mode = (
-            max_steps,
-            observation_mode,
-            render_mode,
-        )
-        self.engine = Engine(
-            num_envs,
-            image_size=image_size,
-            device=device,
-            max_steps=max_steps,
-            max_invalid=max_invalid,
-            invalid_penalty=invalid_penalty,
-            judge=judge,
-        )
+        self.engine = configure(
+            self, num_envs, tier=tier, images=images, image_size=image_size, device=device,
+            max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
+            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
+        )  # fmt: skip
         self.single_action_space = action_space()
         self.single_observation_space = observation_space(image_size, max_steps, observation_mode)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -151,9 +134,4 @@ class ImageStylingVectorEnv(VectorEnv):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        return tuple(
-            np.concatenate(
-                [to_uint8(s.source), to_uint8(s.image), to_uint8(s.reference.image)], axis=1
-            )
-            for s in self.engine.slots
-        )
+        return tuple(strip(s) for s in self.engine.slots)
