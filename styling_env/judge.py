@@ -22,8 +22,9 @@ reference and ``r_k`` the reference without its call ``k``:
   ``exp(-(4 * excess clipped fraction + 25 * excess fine-detail energy))``.
 - **technical_execution**: the call log: the share of requested tools that were called, minus
   15 points per invalid call, 10 per repeated tool, 5 per call of an unrequested tool and 25 per
-  violated constraint (a preserved region changed more than the reference changed it, an artistic medium under "keep it
-  photorealistic", a forbidden tool); 0 when nothing was called although something was asked.
+  violated constraint (a preserved region changed more than the reference changed it, a
+  non-photographic medium or a heavy texture under "keep it photorealistic", a forbidden
+  tool); 0 when nothing was called although something was asked.
 
 ``overall`` is their mean and the quality ``r = overall / 20`` in [0, 5]. A task with nothing
 to do scores 100 for leaving the picture alone. Planning metrics compare the called tools with
@@ -42,6 +43,7 @@ import torch.nn.functional as F
 
 from .features import to_work_size
 from .oracle import Reference
+from .tasks import conflict
 from .tools import ToolCall
 from .tools.ops import luma
 
@@ -53,8 +55,6 @@ SCORE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 PLANNING_NAMES: tuple[str, ...] = ("precision", "recall", "f1", "iou", "value_accuracy", "spearman")
 
-#: Media that keep a picture photographic ("keep it photorealistic").
-PHOTO_MEDIA = frozenset({"photorealistic", "hyperrealistic", "film_photography"})
 #: A preserved region changed by this much more (mean absolute) than the reference changed it
 #: has been altered.
 REGION_TOLERANCE = 0.02
@@ -199,12 +199,13 @@ class MeasuredJudge:
                     and float(((change - allowed) * m).sum() / m.sum()) > REGION_TOLERANCE
                 ):
                     found.append(f"{c.kind}:{region}")
-            elif c.kind == "keep_photorealistic":
-                if any(k.tool == "artistic_medium" and k.value not in PHOTO_MEDIA for k in e.calls):
-                    found.append("keep_photorealistic")
-            elif c.kind == "avoid_tool":
-                if any(k.tool == c.tool for k in e.calls):
-                    found.append(f"avoid_tool:{c.tool}")
+            elif c.kind in ("keep_photorealistic", "avoid_tool"):
+                # the call log decides: the rule of what contradicts the constraint is the one
+                # the task generator follows (tasks.conflict)
+                if any(conflict(k, c) for k in e.calls):
+                    found.append(
+                        c.kind if c.kind == "keep_photorealistic" else f"avoid_tool:{c.tool}"
+                    )
             else:
                 raise ValueError(f"unknown constraint kind {c.kind!r}")
         return tuple(found)

@@ -178,3 +178,33 @@ def test_public_oracle_plan_matches_the_env_reference():
     env = gym.make("ImageStyling-v0", image_size=64)
     env.reset(options={"task": task})
     assert oracle_plan(task, size=64) == list(env.unwrapped.slot.reference.plan)
+
+
+def test_call_log_constraints_follow_the_task_rules():
+    from styling_env.tasks import Constraint
+
+    x = make_images("procedural", 1, 64, seed=6).pixels
+    (ref,) = build_references(x, [[Target("time_of_day", "blue_hour", 0.6)]])
+    judge = MeasuredJudge()
+    photo = Constraint("keep_photorealistic")
+    avoid = Constraint("avoid_tool", tool="color_grading")
+
+    def violations(*calls):
+        final = apply_plan(x, [list(calls)])[0]
+        return judge.score([Episode(x[0], final, ref, calls, constraints=(photo, avoid))])[
+            0
+        ].violations
+
+    blue = ToolCall("time_of_day", "blue_hour", 0.6)
+    assert violations(blue) == ()
+    assert violations(blue, ToolCall("artistic_medium", "film_photography", 0.5)) == ()
+    assert violations(blue, ToolCall("artistic_medium", "pencil_sketch", 0.5)) == (
+        "keep_photorealistic",
+    )
+    assert violations(blue, ToolCall("atmospheric_effects", "film_grain", 0.9)) == (
+        "keep_photorealistic",
+    )
+    assert violations(blue, ToolCall("atmospheric_effects", "film_grain", 0.3)) == ()
+    assert violations(blue, ToolCall("color_grading", "cool_blue", 0.5)) == (
+        "avoid_tool:color_grading",
+    )
