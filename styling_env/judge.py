@@ -39,13 +39,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
-import torch.nn.functional as F
 
-from .features import to_work_size
+from .features import clip, fine, ssim, to_work_size
 from .oracle import Reference
 from .tasks import conflict
 from .tools import ToolCall
-from .tools.ops import luma
 
 Tensor = torch.Tensor
 
@@ -149,10 +147,11 @@ class MeasuredJudge:
         want, got = (ref - src).flatten(1), (fin - src).flatten(1)
         along = (want * got).sum(1) / (want * want).sum(1).clamp_min(1e-8)
         strength = torch.exp(-(torch.log(along.clamp_min(1e-6)) ** 2) / (2 * 0.4**2))
-        coherence = torch.exp(-(ssim(ref, src) - ssim(fin, src)).clamp_min(0) / 0.1)
+        base = torch.stack([e.reference.baseline for e in episodes]).float()  # per-task, cached
+        coherence = torch.exp(-(base[:, 0] - ssim(fin, src)).clamp_min(0) / 0.1)
         # artifacts beyond what both the source and the reference already have
-        excess = 4 * (clip(fin) - torch.maximum(clip(ref), clip(src))).clamp_min(0) + 25 * (
-            fine(fin) - torch.maximum(fine(ref), fine(src))
+        excess = 4 * (clip(fin) - base[:, 1]).clamp_min(0) + 25 * (
+            fine(fin) - base[:, 2]
         ).clamp_min(0)
         quality = torch.exp(-excess)
         follow = []
@@ -224,31 +223,6 @@ class MeasuredJudge:
         extra = sum(1 for t in called if t not in wanted)
         score -= 15 * e.invalid + 10 * repeats + 5 * extra + 25 * len(violations)
         return float(min(100.0, max(0.0, score)))
-
-
-def clip(a: Tensor) -> Tensor:
-    """Fraction ``(B,)`` of clipped channel values (below 0.01 or above 0.99)."""
-    return ((a > 0.99) | (a < 0.01)).float().mean((1, 2, 3))
-
-
-def fine(a: Tensor) -> Tensor:
-    """Fine-detail energy ``(B,)``: mean absolute difference to a 3x3 box mean (noise, grain)."""
-    return (a - F.avg_pool2d(a, 3, 1, 1, count_include_pad=False)).abs().mean((1, 2, 3))
-
-
-def ssim(a: Tensor, b: Tensor, window: int = 7) -> Tensor:
-    """Mean structural similarity ``(B,)`` of the luminance of two batches, uniform window."""
-    x, y = luma(a), luma(b)
-
-    def pool(t: Tensor) -> Tensor:  # a separable box mean (same result, 3.5x cheaper)
-        t = F.avg_pool2d(t, (1, window), 1, (0, window // 2), count_include_pad=False)
-        return F.avg_pool2d(t, (window, 1), 1, (window // 2, 0), count_include_pad=False)
-
-    mx, my = pool(x), pool(y)
-    vx, vy, cxy = pool(x * x) - mx * mx, pool(y * y) - my * my, pool(x * y) - mx * my
-    c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return s.mean((1, 2, 3))
 
 
 def planning_metrics(calls: Sequence[ToolCall], plan: Sequence[ToolCall]) -> dict[str, float]:

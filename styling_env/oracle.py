@@ -24,7 +24,7 @@ from typing import Protocol
 
 import torch
 
-from .features import to_work_size
+from .features import clip, fine, ssim, to_work_size
 from .images import ImageBatch
 from .signatures import full_change, pixel_distance, value_index
 from .tools import ToolCall, apply_plan, apply_recipe
@@ -118,6 +118,9 @@ class Reference:
         work: ``(3, 64, 64)`` the same at the judge's working resolution.
         without: ``(K, 3, 64, 64)``: the reference with call ``k`` left out, one per call —
             what the picture would look like had that part of the request been ignored.
+        baseline: ``(3,)`` what the judge compares every step with, measured once:
+            SSIM(reference, source), and the larger clipped fraction and fine-detail energy of
+            the source and the reference.
     """
 
     plan: tuple[ToolCall, ...]
@@ -125,6 +128,7 @@ class Reference:
     image: Tensor
     work: Tensor
     without: Tensor
+    baseline: Tensor
 
 
 def build_references(
@@ -155,10 +159,18 @@ def build_references(
         )  # fmt: skip
     refs, j = [], 0
     work_full = to_work_size(full)
+    baseline = torch.stack(
+        [
+            ssim(work_full, work_src),
+            torch.maximum(clip(work_full), clip(work_src)),
+            torch.maximum(fine(work_full), fine(work_src)),
+        ],
+        1,
+    )
     for i, plan in enumerate(plans):
         k = len(plan)
         w = without[j : j + k] if k else work_full[i : i + 1][:0]
-        refs.append(Reference(tuple(plan), work_src[i], full[i], work_full[i], w))
+        refs.append(Reference(tuple(plan), work_src[i], full[i], work_full[i], w, baseline[i]))
         j += k
     return refs
 
