@@ -42,7 +42,7 @@ import torch
 
 from .features import clip, fine, ssim, to_work_size
 from .oracle import Reference
-from .tasks import conflict
+from .tasks import Constraint, conflict
 from .tools import ToolCall
 
 Tensor = torch.Tensor
@@ -60,12 +60,6 @@ REGION_TOLERANCE = 0.02
 _MASK_INDEX = {"sky": 0, "ground": 1, "vegetation": 2, "water": 3, "buildings": 4, "subject": 5}
 
 
-class ConstraintLike(Protocol):
-    kind: str
-    region: str | None
-    tool: str | None
-
-
 @dataclass(frozen=True)
 class Episode:
     """Everything a judge may look at for one episode.
@@ -79,7 +73,7 @@ class Episode:
     reference: Reference
     calls: Sequence[ToolCall] = ()
     invalid: int = 0
-    constraints: Sequence[ConstraintLike] = ()
+    constraints: Sequence[Constraint] = ()
     masks: Tensor | None = None
     has_masks: bool = False
 

@@ -20,15 +20,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 
 from .features import clip, fine, ssim, to_work_size
 from .images import ImageBatch
-from .signatures import full_change, pixel_distance, value_index
+from .signatures import full_change, pixel_distance
+from .tasks import Target, Task
 from .tools import ToolCall, apply_plan, apply_recipe
-from .tools.vocabulary import TOOL_ORDER
+from .tools.vocabulary import TOOL_ORDER, value_index
 
 Tensor = torch.Tensor
 
@@ -39,20 +39,14 @@ HEADROOM = (0.3, 1.5)
 MIN_STRENGTH = 0.05
 
 
-class TargetLike(Protocol):
-    tool: str
-    value: str
-    strength: float
-
-
-def canonical(targets: Sequence[TargetLike]) -> list[TargetLike]:
+def canonical(targets: Sequence[Target]) -> list[Target]:
     """Targets sorted in canonical tool order."""
     return sorted(targets, key=lambda t: TOOL_ORDER.index(t.tool))
 
 
 def solve_plans(
     images: Tensor,
-    targets: Sequence[Sequence[TargetLike]],
+    targets: Sequence[Sequence[Target]],
     masks: Tensor | None = None,
     has_masks: Tensor | None = None,
     preserve: Sequence[tuple[str, ...]] | None = None,
@@ -61,7 +55,7 @@ def solve_plans(
 
     Args:
         images: ``(B, 3, H, W)`` sources in [0, 1].
-        targets: per image, its targets (objects with ``tool``, ``value``, ``strength``).
+        targets: per image, its targets (any order; at most one per tool).
         masks, has_masks: semantic masks (used when ``preserve`` names regions).
         preserve: per image, the regions every call must leave untouched.
     """
@@ -100,13 +94,6 @@ def solve_plans(
     return plans
 
 
-def render_plans(
-    images: Tensor, plans: Sequence[Sequence[ToolCall]], masks=None, has_masks=None
-) -> Tensor:
-    """The reference renderings: each image with its plan applied."""
-    return apply_plan(images, plans, masks=masks, has_masks=has_masks)
-
-
 @dataclass(frozen=True)
 class Reference:
     """What the judge compares an episode's result with, built once per task at reset.
@@ -133,14 +120,14 @@ class Reference:
 
 def build_references(
     images: Tensor,
-    targets: Sequence[Sequence[TargetLike]],
+    targets: Sequence[Sequence[Target]],
     masks: Tensor | None = None,
     has_masks: Tensor | None = None,
     preserve: Sequence[tuple[str, ...]] | None = None,
 ) -> list[Reference]:
     """Solve the oracle plans and render the references and their leave-one-out variants."""
     plans = solve_plans(images, targets, masks, has_masks, preserve)
-    full = render_plans(images, plans, masks, has_masks)
+    full = apply_plan(images, plans, masks, has_masks)
     work_src = to_work_size(images)
     wmasks = None if masks is None else to_work_size(masks.float()).round()
     # every leave-one-out variant of every image, rendered as one batch
@@ -152,7 +139,7 @@ def build_references(
     without = None
     if rows:
         sel = torch.tensor(rows)
-        without = render_plans(
+        without = apply_plan(
             work_src[sel], loo,
             None if wmasks is None else wmasks[sel],
             None if has_masks is None else has_masks[sel],
@@ -175,7 +162,7 @@ def build_references(
     return refs
 
 
-def oracle_plan(task, size: int = 128) -> list[ToolCall]:
+def oracle_plan(task: Task, size: int = 128) -> list[ToolCall]:
     """The oracle's plan for a :class:`styling_env.Task` on its own source image at ``size``."""
     batch = task.source_image(size)
     targets = [task.resolved_targets(batch.pixels[0])]
@@ -183,7 +170,9 @@ def oracle_plan(task, size: int = 128) -> list[ToolCall]:
     return solve_plans(batch.pixels, targets, batch.masks, batch.has_masks, preserve)[0]
 
 
-def task_references(tasks, size: int = 128, device="cpu") -> tuple[ImageBatch, list[Reference]]:
+def task_references(
+    tasks: Sequence[Task], size: int = 128, device="cpu"
+) -> tuple[ImageBatch, list[Reference]]:
     """The tasks' source images as one batch, and each task's reference (conditionals resolved
     on its source, constraints turned into preserved regions)."""
     batch = ImageBatch.cat([t.source_image(size, device) for t in tasks])

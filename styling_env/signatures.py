@@ -1,6 +1,6 @@
 """How much each styling value changes a typical picture, measured once on a fixed corpus.
 
-``full_change[v]`` is the mean pixel change (:func:`pixel_distance`) that value ``v`` at full
+``full_change()[value_index(tool, value)]`` is the mean pixel change (:func:`pixel_distance`) that value ``v`` at full
 strength causes on a fixed calibration corpus of scenes and photos. The oracle compares it with
 the change the same render causes on a given source — its *headroom* for that value: a dark
 photo has little room left for ``night_moonlit``, a snowy one for ``snow_falling``. The table is
@@ -9,29 +9,23 @@ deterministic, computed on first use (about a second) and kept per process.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import torch
 
 from .features import WORK_SIZE, to_work_size
 from .images import make_images
-from .tools import TOOLS, apply_recipe
+from .tools import apply_recipe
+from .tools.vocabulary import VALUES
 
 Tensor = torch.Tensor
 
 _CORPUS = ("mix", 24, 20_251)  # source, images, seed: disjoint from task image seeds
-VALUES: tuple[tuple[str, str], ...] = tuple((t, v) for t, vs in TOOLS.items() for v in vs)
 
 
 def pixel_distance(a: Tensor, b: Tensor) -> Tensor:
     """Mean absolute difference ``(B,)`` of two batches at the working resolution (0..1)."""
     return (to_work_size(a) - to_work_size(b)).abs().mean((1, 2, 3))
-
-
-@cache
-def value_index(tool: str, value: str) -> int:
-    """Row of ``(tool, value)`` in :func:`full_change`."""
-    return VALUES.index((tool, value))
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from gymnasium import spaces
 
 from .engine import Invalid, Stop
 from .tools import TOOLS, VALUE_PARAMS, ToolCall
-from .tools.vocabulary import TOOL_NAMES
+from .tools.vocabulary import TOOL_NAMES, VALUES, value_index
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*;?\s*$", re.S)
 
@@ -167,8 +167,7 @@ class DiscreteActions(gym.ActionWrapper):
             raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
         super().__init__(env)
         self.bins = n_strength_bins
-        self.values = [(t, v) for t, vs in TOOLS.items() for v in vs]
-        self.stop_index = len(self.values) * self.bins
+        self.stop_index = len(VALUES) * self.bins
         self.action_space = spaces.Discrete(self.stop_index + 1)
 
     def action(self, action) -> ToolCall | Stop | Invalid:
@@ -180,7 +179,7 @@ class DiscreteActions(gym.ActionWrapper):
             return Invalid(f"action {k} is outside [0, {self.stop_index}]")
         if k == self.stop_index:
             return Stop()
-        tool, value = self.values[k // self.bins]
+        tool, value = VALUES[k // self.bins]
         return ToolCall(tool, value, (k % self.bins + 1) / self.bins)
 
     def index(self, call: ToolCall | Stop) -> int:
@@ -188,7 +187,7 @@ class DiscreteActions(gym.ActionWrapper):
         if isinstance(call, Stop):
             return self.stop_index
         b = min(self.bins - 1, max(0, round(call.strength * self.bins) - 1))
-        return self.values.index((call.tool, call.value)) * self.bins + b
+        return value_index(call.tool, call.value) * self.bins + b
 
 
 class HashingEncoder:

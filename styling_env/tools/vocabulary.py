@@ -95,8 +95,18 @@ VALUE_PARAMS: MappingProxyType[str, str] = MappingProxyType(
 #: The largest vocabulary (the size of the native ``value`` Discrete).
 MAX_VALUES: int = max(len(v) for v in _TOOLS.values())
 
+#: Every (tool, value) pair, tools in order, values in order: the rows of per-value tables.
+VALUES: tuple[tuple[str, str], ...] = tuple((t, v) for t, vs in _TOOLS.items() for v in vs)
+
 #: Total number of (tool, value) pairs.
-N_VALUES: int = sum(len(v) for v in _TOOLS.values())
+N_VALUES: int = len(VALUES)
+
+_ROW = {tv: i for i, tv in enumerate(VALUES)}
+
+
+def value_index(tool: str, value: str) -> int:
+    """Row of ``(tool, value)`` in :data:`VALUES`."""
+    return _ROW[(tool, value)]
 
 
 def check_tool_value(tool: str, value: str) -> None:
