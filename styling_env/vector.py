@@ -2,8 +2,15 @@
 
 ``gym.make_vec("ImageStyling-v0", num_envs=64, vectorization_mode="vector_entry_point")``.
 It is the same :class:`~styling_env.engine.Engine` as the single environment with ``n`` slots, so
-slot ``i`` seeded like a single env steps exactly like it. Autoreset is next-step
-(gymnasium's default): the step after an episode ends resets that slot and ignores its action.
+slot ``i`` seeded like a single env steps exactly like it.
+
+Autoreset is next-step by default (gymnasium's default): the step after an episode ends resets
+that slot and ignores its action. With ``autoreset_mode="disabled"`` (gymnasium's
+``AutoresetMode.DISABLED``) the caller resets finished slots itself with
+``reset(options={"reset_mask": mask})`` (optionally ``"tasks"``: one task per masked slot); a
+finished slot that is not reset stays idle: its action is ignored, its reward is 0 and it is not
+reported as terminated or truncated again. Dataset generation uses this to give every episode
+its own seeded task.
 """
 
 from __future__ import annotations
@@ -44,7 +51,17 @@ class ImageStylingVectorEnv(VectorEnv):
         split: str = "train",
         judge: Judge | None = None,
         render_mode: str | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
     ) -> None:
+        modes = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
+        mode = autoreset_mode
+        if isinstance(autoreset_mode, AutoresetMode):
+            mode = {v: k for k, v in modes.items()}.get(autoreset_mode, autoreset_mode)
+        if mode not in modes:
+            raise ValueError(
+                f"autoreset_mode must be one of {', '.join(modes)}, got {autoreset_mode!r}"
+            )
+        self.metadata = {**self.metadata, "autoreset_mode": modes[mode]}
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs = num_envs
@@ -58,25 +75,51 @@ class ImageStylingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self._autoreset = np.zeros(num_envs, dtype=bool)
+        self._idle = np.zeros(num_envs, dtype=bool)  # disabled mode: finished, not yet reset
         self._rngs: list[np.random.Generator] = []
 
+    @property
+    def _disabled(self) -> bool:
+        return self.metadata["autoreset_mode"] == AutoresetMode.DISABLED
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        options = options or {}
+        mask = options.get("reset_mask")
+        if mask is not None:
+            if not self._disabled:
+                raise ValueError("options['reset_mask'] needs autoreset_mode='disabled'")
+            mask = np.asarray(mask)
+            if mask.shape != (self.num_envs,) or mask.dtype != bool:
+                raise ValueError(
+                    f"options['reset_mask'] must be a bool array of shape ({self.num_envs},)"
+                )
+            if not self._rngs:
+                raise ValueError("call reset() without a reset_mask first")
+        which = list(range(self.num_envs)) if mask is None else np.flatnonzero(mask).tolist()
         if isinstance(seed, int):
             seed = [seed + i for i in range(self.num_envs)]
-        seeds = seed if seed is not None else [None] * self.num_envs
-        if len(seeds) != self.num_envs:
-            raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} envs")
-        # one generator per slot, seeded like a single env's np_random, so slot i == env(seed+i)
-        self._rngs = [
-            np.random.Generator(np.random.PCG64(np.random.SeedSequence(s))) for s in seeds
-        ]
-        tasks = (options or {}).get("tasks")
+        if seed is not None and len(seed) != self.num_envs:
+            raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs")
+        if seed is not None or mask is None:
+            seeds = seed if seed is not None else [None] * self.num_envs
+            # one generator per slot, seeded like a single env's np_random, so slot i == env(seed+i)
+            rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(s))) for s in seeds]
+            if mask is None:
+                self._rngs = rngs
+            else:
+                for i in which:
+                    self._rngs[i] = rngs[i]
+        tasks = options.get("tasks")
         if tasks is None:
-            tasks = [self._sample(i) for i in range(self.num_envs)]
-        elif len(tasks) != self.num_envs or not all(isinstance(t, Task) for t in tasks):
-            raise ValueError(f"options['tasks'] must be {self.num_envs} styling_env.Task objects")
-        self.engine.reset(list(range(self.num_envs)), tasks)
-        self._autoreset[:] = False
+            tasks = [self._sample(i) for i in which]
+        elif len(tasks) != len(which) or not all(isinstance(t, Task) for t in tasks):
+            raise ValueError(
+                f"options['tasks'] must be {len(which)} styling_env.Task objects (one per reset sub-env)"
+            )
+        if which:
+            self.engine.reset(which, tasks)
+        self._autoreset[which] = False
+        self._idle[which] = False
         infos: dict[str, Any] = {}
         for i in range(self.num_envs):
             infos = self._add_info(infos, self.engine.info(self.engine.slots[i]), i)
@@ -94,7 +137,7 @@ class ImageStylingVectorEnv(VectorEnv):
         truncated = np.zeros(n, dtype=bool)
         infos: dict[str, Any] = {}
         again = [i for i in range(n) if self._autoreset[i]]
-        live = [i for i in range(n) if not self._autoreset[i]]
+        live = [i for i in range(n) if not (self._autoreset[i] or self._idle[i])]
         if again:
             self.engine.reset(again, [self._sample(i) for i in again])
             for i in again:
@@ -104,7 +147,10 @@ class ImageStylingVectorEnv(VectorEnv):
             for i, (r, te, tr, info) in zip(live, self.engine.step(live, decoded), strict=True):
                 rewards[i], terminated[i], truncated[i] = r, te, tr
                 infos = self._add_info(infos, info, i)
-        self._autoreset = terminated | truncated
+        if self._disabled:
+            self._idle |= terminated | truncated
+        else:
+            self._autoreset = terminated | truncated
         return self._observations(), rewards, terminated, truncated, infos
 
     @staticmethod

@@ -1,0 +1,299 @@
+"""The on-disk format of ImageStyling datasets, and reading them back (DESIGN §4).
+
+A dataset is a Minari dataset ``image-styling/<tier>-v0`` (parquet storage, lossless images).
+
+- **Observations** (``T + 1`` per episode): the environment's observation *without* ``source``
+  (it is ``image`` at ``t = 0``; storing it at every step would double the size):
+  ``image`` ``(H, W, 3)`` uint8, ``context`` (10,), ``instruction`` (Text), ``history``
+  ``(max_steps, 4)``, ``steps_left``. :func:`episodes` puts ``source`` back.
+- **Actions** (``T``): the native ``Dict(tool, value, strength, region)`` action; the last one
+  is STOP (tool 10) unless the episode was truncated.
+- **Rewards, terminations, truncations** (``T``): as the environment returned them.
+- **Step infos** (``T + 1`` rows; row ``t`` goes with observation ``t``): ``reasoning`` (the
+  teacher's 20-40 word reason for action ``t``), ``call`` (action ``t`` as the paper's JSON
+  action object, with every parameter, e.g. ``preserve``, that the native action cannot hold:
+  replaying ``call`` reproduces the episode exactly), ``mistake`` (the teacher's tag for
+  action ``t``: empty when it was right), ``overall`` (the judge's score of observation ``t``).
+  The last row has empty ``reasoning``/``call``.
+- **Episode metadata** (Minari's per-episode ``metadata.json``): ``task`` (``Task.to_dict``),
+  ``instruction``, ``precise_instruction`` (Stage 3), ``plan`` (the paper's JSON plan with
+  reasons), ``oracle_plan``, ``scores`` (the six), ``overall``, ``r``, ``planning``,
+  ``violations``, ``noise`` (the teacher's settings and mistakes), ``episode_seed``.
+- **Dataset metadata**: Minari's fields (author, description, code permalink, env specs,
+  ``ref_min_score``/``ref_max_score`` = mean return of random and oracle plans) and ours under
+  ``image_styling``: format version, the recipe that regenerates the dataset, the content
+  checksum, the ``r`` histogram, and ``complete``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+NAMESPACE = "image-styling"
+FORMAT_VERSION = 1
+#: The key of our own fields in a Minari dataset's metadata.
+META_KEY = "image_styling"
+#: Step-info keys (one row per observation).
+INFO_KEYS = ("reasoning", "call", "mistake", "overall")
+R_BINS = (0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0001)
+
+
+class DatasetError(RuntimeError):
+    """A dataset that is missing, corrupt, incomplete or of another format version."""
+
+
+def dataset_id(tier: str, suffix: str = "") -> str:
+    """``image-styling/<tier>[-suffix]-v0``."""
+    return f"{NAMESPACE}/{tier}{'-' + suffix if suffix else ''}-v0"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines a generated dataset's content (its checksum's inputs)."""
+
+    tier: str
+    episodes: int
+    seed: int = 0
+    image_size: int = 128
+    max_steps: int = 8
+    teacher: str = "noisy-oracle"
+    profile: Mapping[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["profile"] = dict(self.profile)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Recipe:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+#: The canonical datasets: the paper's three at full scale.
+CANONICAL_EPISODES = 10_000
+
+
+def observation_space(image_size: int, max_steps: int = 8) -> spaces.Dict:
+    """The stored observation space: the env's, without ``source``."""
+    from styling_env.env import observation_space as env_space
+
+    full = env_space(image_size, max_steps, "image")
+    return spaces.Dict({k: v for k, v in full.spaces.items() if k != "source"})
+
+
+def datasets_root() -> Path:
+    """Where Minari keeps local datasets (``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``)."""
+    from minari.storage.datasets_root_dir import get_dataset_path
+
+    return Path(get_dataset_path())
+
+
+def dataset_path(did: str) -> Path:
+    return datasets_root() / did
+
+
+# --------------------------------------------------------------------------------------------
+# Checksums: a digest of everything an episode holds, computed the same way from the buffers
+# being written and from the dataset read back.
+
+
+def _h(h: Any, x: Any, dtype: Any = None) -> None:
+    a = np.ascontiguousarray(np.asarray(x, dtype=dtype))
+    h.update(str(a.shape).encode())
+    h.update(a.tobytes())
+
+
+def _hs(h: Any, strings: Sequence[Any]) -> None:
+    h.update("\x1f".join("" if s is None else str(s) for s in strings).encode())
+    h.update(b"\x1e")
+
+
+def episode_digest(
+    observations: Mapping[str, Any], actions: Mapping[str, Any], rewards: Any,
+    terminations: Any, truncations: Any, infos: Mapping[str, Any], meta: Mapping[str, Any],
+) -> bytes:  # fmt: skip
+    """The digest of one episode's content (observations without ``source``)."""
+    h = hashlib.sha256()
+    _h(h, observations["image"], np.uint8)
+    _h(h, observations["context"], np.int64)
+    _h(h, observations["history"], np.float32)
+    _h(h, observations["steps_left"], np.int64)
+    _hs(h, list(observations["instruction"]))
+    for k in ("tool", "value", "region"):
+        _h(h, actions[k], np.int64)
+    _h(h, np.asarray(actions["strength"], np.float32).reshape(-1))
+    _h(h, np.round(np.asarray(rewards, np.float64), 6))
+    _h(h, terminations, bool)
+    _h(h, truncations, bool)
+    for k in ("reasoning", "call", "mistake"):
+        _hs(h, list(infos[k]))
+    _h(h, np.round(np.asarray(infos["overall"], np.float64), 4))
+    stable = {
+        k: meta[k] for k in ("task", "instruction", "precise_instruction", "noise") if k in meta
+    }
+    stable["r"] = round(float(meta.get("r", 0.0)), 4)
+    h.update(json.dumps(stable, sort_keys=True, default=str).encode())
+    return h.digest()
+
+
+def combine_digests(digests: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for d in digests:
+        h.update(d)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def load(did: str, *, verify: bool = False) -> Any:
+    """Open a local ImageStyling dataset with Minari, checking it is complete and of this format
+    version (``verify=True`` also recomputes its content checksum). Raises :class:`DatasetError`
+    naming the problem and the fix."""
+    import minari
+
+    path = dataset_path(did)
+    meta_file = path / "data" / "metadata.json"
+    if not meta_file.exists():
+        raise DatasetError(
+            f"dataset {did!r} is not in {datasets_root()}: run `python -m offline_data download "
+            f"{did}` (or `generate`)"
+        )
+    try:
+        raw = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(
+            f"dataset {did!r}: metadata.json is corrupt ({e}); delete {path} and download it again"
+        ) from e
+    ours = raw.get(META_KEY)
+    if not isinstance(ours, dict):
+        raise DatasetError(
+            f"{did!r} at {path} is not an ImageStyling dataset (no {META_KEY!r} metadata)"
+        )
+    version = ours.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DatasetError(
+            f"dataset {did!r} has format version {version!r}; this code reads version "
+            f"{FORMAT_VERSION}: regenerate it with `python -m offline_data generate` or download it again"
+        )
+    if not ours.get("complete"):
+        raise DatasetError(
+            f"dataset {did!r} at {path} is incomplete (its writing was interrupted); delete it and generate it again"
+        )
+    try:
+        ds = minari.load_dataset(did)
+        n = ds.total_episodes
+    except Exception as e:  # minari/pyarrow raise many types on damaged files
+        raise DatasetError(
+            f"dataset {did!r} at {path} cannot be read ({type(e).__name__}: {e})"
+        ) from e
+    if n != ours.get("episodes"):
+        raise DatasetError(
+            f"dataset {did!r} holds {n} episodes but its recipe says {ours.get('episodes')}: it is damaged"
+        )
+    if verify:
+        got = checksum(ds)
+        if got != ours.get("checksum"):
+            raise DatasetError(
+                f"dataset {did!r}: content checksum {got[:12]}... does not match the recorded "
+                f"{str(ours.get('checksum'))[:12]}...: the files were changed or damaged"
+            )
+    return ds
+
+
+def info(ds: Any) -> dict[str, Any]:
+    """Our metadata block (recipe, checksum, histogram, ...)."""
+    return dict(ds.storage.metadata.get(META_KEY, {}))
+
+
+@dataclass
+class EpisodeRecord:
+    """One stored episode with its metadata; observations include ``source`` again."""
+
+    id: int
+    observations: dict[str, Any]
+    actions: dict[str, np.ndarray]
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    infos: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def r(self) -> float:
+        return float(self.meta["r"])
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+
+def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeRecord]:
+    """Iterate a dataset's episodes as :class:`EpisodeRecord` (``source`` restored)."""
+    idx = list(range(ds.total_episodes)) if indices is None else list(indices)
+    metas = ds.storage.get_episode_metadata(idx)
+    for ep, meta in zip(ds.iterate_episodes(idx), metas, strict=True):
+        obs = dict(ep.observations)
+        obs["instruction"] = list(obs["instruction"])
+        obs["source"] = np.repeat(obs["image"][:1], len(obs["image"]), axis=0)
+        yield EpisodeRecord(
+            int(ep.id), obs, dict(ep.actions), np.asarray(ep.rewards), np.asarray(ep.terminations),
+            np.asarray(ep.truncations), {k: list(v) if k != "overall" else np.asarray(v) for k, v in ep.infos.items()},
+            dict(meta),
+        )  # fmt: skip
+
+
+def checksum(ds: Any) -> str:
+    """Recompute the content checksum of a dataset from its files."""
+    return combine_digests(
+        [
+            episode_digest(e.observations, e.actions, e.rewards, e.terminations, e.truncations, e.infos, e.meta)
+            for e in episodes(ds)
+        ]
+    )  # fmt: skip
+
+
+def r_histogram(rs: Sequence[float]) -> dict[str, int]:
+    counts, _ = np.histogram(np.asarray(rs, float), bins=R_BINS)
+    labels = [f"{a:g}-{min(b, 5.0):g}" for a, b in zip(R_BINS[:-1], R_BINS[1:], strict=True)]
+    return dict(zip(labels, counts.tolist(), strict=True))
+
+
+def card(ds: Any) -> str:
+    """A dataset card: id, episodes, steps, tier, teacher, r histogram, size, checksum."""
+    m = ds.storage.metadata
+    ours = m.get(META_KEY, {})
+    recipe = ours.get("recipe", {})
+    lines = [
+        f"{m.get('dataset_id')}  ({ours.get('source', 'generated')})",
+        f"  episodes {ds.total_episodes:,}   steps {ds.total_steps:,}   tier {recipe.get('tier', ours.get('tier', '?'))}"
+        f"   image {recipe.get('image_size', '?')}px   teacher {recipe.get('teacher', '?')}",
+        f"  r mean {ours.get('r_mean', float('nan')):.2f}   share r>=4.0 {ours.get('share_r_ge_4', float('nan')):.2f}"
+        f"   ref scores (random / oracle return) {m.get('ref_min_score', float('nan')):.2f} / {m.get('ref_max_score', float('nan')):.2f}",
+        f"  size on disk {_size_mb(dataset_path(m.get('dataset_id', ''))):.1f} MB   checksum {str(ours.get('checksum', ''))[:16]}",
+        "  r histogram:",
+    ]  # fmt: skip
+    hist = ours.get("r_histogram", {})
+    top = max(hist.values(), default=1) or 1
+    for label, c in hist.items():
+        lines.append(f"    {label:>9} {c:7,d} {'#' * round(40 * c / top)}")
+    return "\n".join(lines)
+
+
+def _size_mb(path: Path) -> float:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            total += os.path.getsize(os.path.join(root, f))
+    return total / 1e6

@@ -1,0 +1,550 @@
+"""Generate an ImageStyling dataset: teachers through the batched vector env, into Minari.
+
+Episode ``e`` of a dataset with seed ``s`` gets its own task (``sample_task`` with a seed
+derived from ``(s, e)``, train templates) and its own teacher generator, so its content does
+not depend on how many envs run side by side or how the range is sharded. The dataset is
+written into a hidden staging folder next to Minari's datasets and moved into place only when
+complete, so an interrupted run never leaves a dataset that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from styling_env.engine import STOP, Stop
+from styling_env.judge import SCORE_NAMES
+from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
+from styling_env.tools import REGIONS, ToolCall
+from styling_env.vector import ImageStylingVectorEnv
+
+from .dataset import (
+    FORMAT_VERSION,
+    META_KEY,
+    DatasetError,
+    Recipe,
+    combine_digests,
+    dataset_path,
+    datasets_root,
+    episode_digest,
+    observation_space,
+    r_histogram,
+)  # fmt: skip
+from .teachers import NoiseProfile, NoisyOracle, Teacher, paper_plan, precise_instruction, reason
+
+AUTHOR = "ImageStyling contributors"
+AUTHOR_EMAIL = "image-styling@users.noreply.github.com"
+CODE_PERMALINK = "https://github.com/image-styling/image-styling/tree/main/offline_data"
+
+
+def episode_seed(seed: int, e: int) -> int:
+    """The task seed of episode ``e`` of a dataset with seed ``seed``."""
+    return int(np.random.SeedSequence([seed, e]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def episode_task(tier: str, seed: int, e: int) -> Task:
+    return sample_task(tier, episode_seed(seed, e), "train", DEFAULT_SOURCES[tier])
+
+
+def _rng(seed: int, e: int) -> np.random.Generator:
+    return np.random.default_rng([seed, e, 1])
+
+
+def native(decoded: Any) -> dict[str, Any]:
+    """The native action of a call / STOP / invalid action (an invalid one is stored as STOP
+    with value -1 never happens: teachers emit calls or STOP; agents' invalid actions keep
+    their raw fields where they are in range)."""
+    if isinstance(decoded, ToolCall):
+        return {
+            "tool": decoded.tool_index, "value": decoded.value_index,
+            "strength": np.array([decoded.strength], np.float32), "region": REGIONS.index(decoded.region),
+        }  # fmt: skip
+    return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0}
+
+
+def call_json(decoded: Any) -> str:
+    if isinstance(decoded, ToolCall):
+        return json.dumps(decoded.to_dict(), sort_keys=True)
+    if isinstance(decoded, Stop):
+        return json.dumps({"action_id": "STOP"})
+    return json.dumps({"action_id": "INVALID", "error": getattr(decoded, "error", "")})
+
+
+@dataclass
+class _Running:
+    """An episode in progress in one slot."""
+
+    e: int
+    task: Task
+    rng: np.random.Generator
+    noise: dict[str, Any]
+    requested: dict[str, str]
+    oracle_plan: list[ToolCall]
+    obs: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    terms: list[bool] = field(default_factory=list)
+    truncs: list[bool] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)
+    overall: list[float] = field(default_factory=list)
+    made: list[ToolCall] = field(default_factory=list)
+
+
+@dataclass
+class Finished:
+    """A finished episode, ready to write."""
+
+    e: int
+    buffer: Any  # minari EpisodeBuffer
+    meta: dict[str, Any]
+    digest: bytes
+
+    @property
+    def r(self) -> float:
+        return float(self.meta["r"])
+
+    @property
+    def ret(self) -> float:
+        return float(np.sum(self.buffer.rewards))
+
+
+def _slot_obs(obs: dict[str, Any], i: int) -> dict[str, Any]:
+    return {k: v[i] for k, v in obs.items() if k != "source"}
+
+
+def rollouts(
+    tier: str, episodes: Sequence[int], seed: int, teacher: Teacher, *, image_size: int = 128,
+    max_steps: int = 8, num_envs: int = 32, device: str = "cpu",
+    task_fn: Callable[[int], Task] | None = None, progress: Callable[[int], None] | None = None,
+) -> Iterator[Finished]:  # fmt: skip
+    """Run ``teacher`` on the given episode indices through one vector env of ``num_envs``
+    slots; yields each episode when it ends (in completion order)."""
+    from minari.data_collector import EpisodeBuffer
+
+    task_fn = task_fn or (lambda e: episode_task(tier, seed, e))
+    todo = list(episodes)
+    n = max(1, min(num_envs, len(todo)))
+    if not todo:
+        return
+    env = ImageStylingVectorEnv(
+        n, tier=tier, image_size=image_size, device=device, max_steps=max_steps,
+        autoreset_mode="disabled",
+    )  # fmt: skip
+    running: list[_Running | None] = [None] * n
+
+    def begin(slots: list[int], first: bool) -> dict[str, Any]:
+        es = [todo.pop(0) for _ in slots]
+        tasks = [task_fn(e) for e in es]
+        if first:
+            obs, _ = env.reset(options={"tasks": tasks})
+        else:
+            mask = np.zeros(n, bool)
+            mask[slots] = True
+            obs, _ = env.reset(options={"reset_mask": mask, "tasks": tasks})
+        for i, e, t in zip(slots, es, tasks, strict=True):
+            plan = list(env.engine.slots[i].reference.plan)
+            rng = _rng(seed, e)
+            noise = teacher.start(i, t, plan, rng)
+            running[i] = _Running(e, t, rng, noise, {c.tool: c.value for c in plan}, plan)
+        return obs
+
+    obs = begin(list(range(n)), True)
+    for i in range(n):
+        running[i].obs.append(_slot_obs(obs, i))
+        running[i].overall.append(float(env.engine.slots[i].score.overall))
+    while any(r is not None for r in running):
+        live = [i for i in range(n) if running[i] is not None]
+        acts = teacher.act(obs, live)
+        decoded: list[Any] = [Stop()] * n
+        for i, act in zip(live, acts, strict=True):
+            run = running[i]
+            a, tag = act[0], act[1]
+            why = act[2] if len(act) > 2 and act[2] else None  # a teacher may bring its own reason
+            if why is None:
+                why = reason(
+                    a, run.task, run.requested, obs["context"][i], len(run.made), run.rng, run.made
+                )
+            decoded[i] = a
+            run.actions.append(native(a))
+            run.calls.append(call_json(a))
+            run.mistakes.append(tag)
+            run.reasons.append(why)
+            if isinstance(a, ToolCall):
+                run.made.append(a)
+        obs, rewards, terms, truncs, infos = env.step(decoded)
+        ended = []
+        for i in live:
+            run = running[i]
+            run.obs.append(_slot_obs(obs, i))
+            run.rewards.append(float(rewards[i]))
+            run.terms.append(bool(terms[i]))
+            run.truncs.append(bool(truncs[i]))
+            run.overall.append(float(env.engine.slots[i].score.overall))
+            if terms[i] or truncs[i]:
+                ended.append(i)
+        for i in ended:
+            yield _finish(running[i], env.engine.slots[i], EpisodeBuffer)
+            running[i] = None
+            if progress:
+                progress(1)
+        if ended and todo:
+            restart = ended[: len(todo)]
+            obs = begin(restart, False)
+            for i in restart:
+                running[i].obs.append(_slot_obs(obs, i))
+                running[i].overall.append(float(env.engine.slots[i].score.overall))
+    env.close()
+
+
+def _finish(run: _Running, slot: Any, buffer_cls: Any) -> Finished:
+    obs = {
+        k: np.stack([np.asarray(o[k]) for o in run.obs]) for k in run.obs[0] if k != "instruction"
+    }
+    obs["instruction"] = [o["instruction"] for o in run.obs]
+    actions = {k: np.stack([np.asarray(a[k]) for a in run.actions]) for k in run.actions[0]}
+    infos = {
+        "reasoning": run.reasons + [""],
+        "call": run.calls + [""],
+        "mistake": run.mistakes + [""],
+        # a list, not an array: Minari 0.5.4 cannot read back a 1-d array info (empty shape tag)
+        "overall": [float(x) for x in run.overall],
+    }
+    sc = slot.score
+    reasons = [why for why, c in zip(run.reasons, run.calls, strict=True) if '"STOP"' not in c]
+    meta = {
+        "episode_index": run.e,
+        "task": run.task.to_dict(),
+        "task_id": run.task.task_id,
+        "instruction": run.task.instruction,
+        "precise_instruction": precise_instruction(run.made, run.task),
+        "plan": paper_plan(run.made, reasons[: len(run.made)], run.task),
+        "oracle_plan": [c.to_dict() for c in run.oracle_plan],
+        "scores": {k: round(float(sc.scores[k]), 4) for k in SCORE_NAMES},
+        "overall": round(float(sc.overall), 4),
+        "r": round(float(sc.r), 4),
+        "planning": {k: round(float(v), 4) for k, v in sc.planning.items()},
+        "violations": list(sc.violations),
+        "noise": run.noise,
+        "steps": len(run.actions),
+    }
+    rewards = np.asarray(run.rewards, np.float64)
+    terms, truncs = np.asarray(run.terms), np.asarray(run.truncs)
+    digest = episode_digest(obs, actions, rewards, terms, truncs, infos, meta)
+    buf = buffer_cls(
+        id=run.e, observations=obs, actions=actions, rewards=rewards, terminations=terms,
+        truncations=truncs, infos=infos,
+    )  # fmt: skip
+    return Finished(run.e, buf, meta, digest)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference scores
+
+
+class RandomPlans:
+    """A teacher that makes 1-5 uniformly random calls, then stops (the ``ref_min_score``
+    policy, as in the judge validation)."""
+
+    name = "random"
+
+    def __init__(self) -> None:
+        self._left: dict[int, list[ToolCall]] = {}
+
+    def start(self, slot, task, plan, rng):
+        from styling_env.tools.vocabulary import VALUES
+
+        k = int(rng.integers(1, 6))
+        picks = rng.integers(len(VALUES), size=k)
+        self._left[slot] = [
+            ToolCall(*VALUES[j], round(float(rng.uniform(0.2, 1.0)), 2)) for j in picks
+        ]
+        return {"teacher": self.name}
+
+    def act(self, observations, slots):
+        return [(self._left[i].pop(0) if self._left[i] else Stop(), "") for i in slots]
+
+
+def reference_returns(
+    tier: str, seed: int, image_size: int, n: int = 100, num_envs: int = 32
+) -> tuple[float, float]:
+    """Mean return of random plans and of the oracle on ``n`` tasks of the tier (episode
+    indices past any dataset's, so they are not training tasks)."""
+    eps = range(10**8, 10**8 + n)
+    rand = [
+        f.ret
+        for f in rollouts(tier, eps, seed, RandomPlans(), image_size=image_size, num_envs=num_envs)
+    ]
+    oracle = NoisyOracle(NoiseProfile(clean=1.0, jitter=0.0), name="oracle")
+    best = [
+        f.ret for f in rollouts(tier, eps, seed, oracle, image_size=image_size, num_envs=num_envs)
+    ]
+    return float(np.mean(rand)), float(np.mean(best))
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+@contextmanager
+def staging(final: Path) -> Iterator[Path]:
+    """A hidden staging root; on success the dataset folder is moved to ``final``."""
+    root = datasets_root()
+    stage = root / f".staging-{os.getpid()}-{time.time_ns()}"
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(stage)
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        if old is None:
+            os.environ.pop("MINARI_DATASETS_PATH", None)
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
+    import dataclasses
+
+    import gymnasium as gym
+
+    import styling_env  # noqa: F401  (registers the ids)
+
+    spec = gym.spec("ImageStyling-v0")
+    kwargs = {
+        **spec.kwargs,
+        "tier": tier,
+        "image_size": image_size,
+        "max_steps": max_steps,
+        "split": split,
+    }
+    return dataclasses.replace(spec, kwargs=kwargs)
+
+
+DESCRIPTION = (
+    "ImageStyling {tier} tier: {n} synthetic trajectories of a planner styling an image to a "
+    "vague request with ten styling tools (arXiv 2603.07148, reproduced). Teacher: the oracle "
+    "with seeded mistakes; every step has a 20-40 word reason and the call as the paper's JSON; "
+    "every episode has its task, Stage-3 instruction, six judge scores and quality r in [0, 5]. "
+    "Observations omit `source` (it is `image` at t=0). Lossless images, parquet."
+)
+
+
+def write_dataset(
+    did: str, finished: Sequence[Finished] | Iterator[Finished], *, recipe: Recipe,
+    ref_scores: tuple[float, float] | None, source: str = "generated", overwrite: bool = False,
+    extra: dict[str, Any] | None = None, chunk: int = 256,
+) -> Path:  # fmt: skip
+    """Write finished episodes (any order; stored by episode index) as Minari dataset ``did``.
+
+    Written to a hidden staging folder and moved into place when complete; the checksum, the r
+    histogram and ``complete: true`` are the last metadata written."""
+    import minari
+    from minari.namespace import create_namespace
+
+    final = dataset_path(did)
+    if final.exists() and not overwrite:
+        raise DatasetError(
+            f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
+        )
+    root = datasets_root()
+    ns = did.split("/")[0]
+    with staging(final) as stage:
+        create_namespace(
+            ns, description="ImageStyling: agentic image styling with offline RL (arXiv 2603.07148)"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore"
+            )  # Minari warns about fields we deliberately leave to defaults
+            ds = minari.create_dataset_from_buffers(
+                did, [], env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "train"),
+                eval_env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "test"),
+                algorithm_name=recipe.teacher, author=AUTHOR, author_email=AUTHOR_EMAIL,
+                code_permalink=CODE_PERMALINK,
+                description=DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes),
+                observation_space=observation_space(recipe.image_size, recipe.max_steps),
+                ref_min_score=None if ref_scores is None else ref_scores[0],
+                ref_max_score=None if ref_scores is None else ref_scores[1],
+                data_format="parquet", jpeg_encoding=False,
+                requirements=["image-styling==0.1.0", "torch==2.13.0"],
+            )  # fmt: skip
+        storage = ds.storage
+        storage.get_size = lambda: 0.0  # Minari re-measures the whole folder per episode: O(n^2)
+        storage.update_metadata(
+            {META_KEY: {"format_version": FORMAT_VERSION, "complete": False, "source": source}}
+        )
+        digests: dict[int, bytes] = {}
+        rs: dict[int, float] = {}
+        pending: list[Finished] = []
+
+        def flush() -> None:
+            pending.sort(key=lambda f: f.e)
+            storage.update_episodes([f.buffer for f in pending])
+            storage.update_episode_metadata([f.meta for f in pending], [f.e for f in pending])
+            pending.clear()
+
+        for f in finished:
+            if f.e in digests:
+                raise DatasetError(f"episode {f.e} was produced twice")
+            digests[f.e], rs[f.e] = f.digest, f.r
+            pending.append(f)
+            if len(pending) >= chunk:
+                flush()
+        if pending:
+            flush()
+        ids = sorted(digests)
+        if ids != list(range(len(ids))):
+            raise DatasetError(f"episodes must be numbered 0..n-1; got {ids[:3]}...{ids[-3:]}")
+        r = np.array([rs[e] for e in ids])
+        ours = {
+            "format_version": FORMAT_VERSION, "source": source, "recipe": recipe.to_dict(),
+            "episodes": len(ids), "checksum": combine_digests([digests[e] for e in ids]),
+            "r_mean": round(float(r.mean()), 4) if len(r) else 0.0,
+            "share_r_ge_4": round(float((r >= 4.0).mean()), 4) if len(r) else 0.0,
+            "r_histogram": r_histogram(r), **(extra or {}), "complete": True,
+        }  # fmt: skip
+        del storage.get_size
+        storage.update_metadata({META_KEY: ours, "dataset_size": storage.get_size()})
+        staged = stage / did
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if ns not in list_local_namespaces_at(root):
+            shutil.copy(
+                stage / ns / "namespace_metadata.json", root / ns / "namespace_metadata.json"
+            )
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staged, final)
+    shutil.rmtree(stage, ignore_errors=True)
+    return final
+
+
+def list_local_namespaces_at(root: Path) -> list[str]:
+    return [p.parent.name for p in root.glob("*/namespace_metadata.json")]
+
+
+# --------------------------------------------------------------------------------------------
+# The whole job
+
+
+def generate(
+    tier: str, episodes: int, seed: int = 0, *, image_size: int = 128, max_steps: int = 8,
+    teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
+    num_envs: int = 32, shards: int = 1, overwrite: bool = False, progress: bool = True,
+    ref_episodes: int = 100, device: str = "cpu",
+) -> Path:  # fmt: skip
+    """Generate dataset ``did`` (default ``image-styling/<tier>-v0``): ``episodes`` episodes of
+    ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
+    ``ref_min_score``/``ref_max_score`` from random and oracle plans on ``ref_episodes`` tasks.
+    ``shards > 1`` writes the episode range as that many shard datasets and merges them
+    (:func:`offline_data.merge.merge`), as a cluster would."""
+    from .dataset import dataset_id
+
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
+        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+    did = did or dataset_id(tier)
+    if dataset_path(did).exists() and not overwrite:
+        raise DatasetError(
+            f"dataset {did!r} already exists at {dataset_path(did)}; pass --overwrite to replace it"
+        )
+    if teacher is None:
+        profile = profile or NoiseProfile()
+        teacher = NoisyOracle(profile)
+    recipe = Recipe(
+        tier, episodes, seed, image_size, max_steps, teacher.name,
+        profile.to_dict() if isinstance(teacher, NoisyOracle) and profile else {},
+    )  # fmt: skip
+    refs = (
+        reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
+    )
+    bounds = np.linspace(0, episodes, shards + 1).astype(int)
+    if shards == 1:
+        return _run(
+            did, range(episodes), recipe, teacher, refs, num_envs, progress, overwrite, device
+        )
+    from .merge import merge
+
+    parts = []
+    for k in range(shards):
+        part = f"{did.rsplit('-v', 1)[0]}-shard{k}of{shards}-v0"
+        _run(
+            part,
+            range(bounds[k], bounds[k + 1]),
+            recipe,
+            teacher,
+            refs,
+            num_envs,
+            progress,
+            True,
+            device,
+            shard=(k, shards),
+        )
+        parts.append(part)
+    return merge(parts, did, overwrite=overwrite, remove_parts=True)
+
+
+def _run(
+    did, eps, recipe, teacher, refs, num_envs, progress, overwrite, device, shard=None
+) -> Path:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(eps), desc=f"{did}", unit="ep", disable=not progress, smoothing=0.05)
+    t0 = time.perf_counter()
+    try:
+        fins = rollouts(
+            recipe.tier, eps, recipe.seed, teacher, image_size=recipe.image_size,
+            max_steps=recipe.max_steps, num_envs=num_envs, device=device, progress=bar.update,
+        )  # fmt: skip
+        extra = {"generation_seconds": None}
+        if shard is not None:
+            extra.update(
+                shard={"index": shard[0], "count": shard[1], "first": eps.start, "stop": eps.stop}
+            )
+        path = write_dataset(
+            did,
+            _renumber(fins, eps.start),
+            recipe=recipe,
+            ref_scores=refs,
+            overwrite=overwrite,
+            extra=extra,
+        )
+    finally:
+        bar.close()
+    _set_meta(path, {"generation_seconds": round(time.perf_counter() - t0, 1)})
+    return path
+
+
+def _renumber(fins: Iterator[Finished], first: int) -> Iterator[Finished]:
+    """Shard episodes are numbered from 0 inside their shard (Minari ids), their global index
+    stays in the metadata (``episode_index``)."""
+    import dataclasses
+
+    for f in fins:
+        yield Finished(f.e - first, dataclasses.replace(f.buffer, id=f.e - first), f.meta, f.digest)
+
+
+def _set_meta(path: Path, values: dict[str, Any]) -> None:
+    """Update our metadata block in place (only after a dataset is complete)."""
+    file = path / "data" / "metadata.json"
+    meta = json.loads(file.read_text())
+    meta[META_KEY].update(values)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, file)
