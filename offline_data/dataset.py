@@ -67,6 +67,7 @@ class Recipe:
     max_steps: int = 8
     teacher: str = "noisy-oracle"
     profile: Mapping[str, Any] = field(default_factory=dict)
+    per_task: int = 2  # consecutive episodes sharing one task
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,8 +204,19 @@ def load(did: str, *, verify: bool = False) -> Any:
         raise DatasetError(
             f"dataset {did!r} holds {n} episodes but its recipe says {ours.get('episodes')}: it is damaged"
         )
+    missing = [i for i in range(n) if not (path / "data" / str(i)).is_dir()]
+    if missing:
+        raise DatasetError(
+            f"dataset {did!r} at {path} is missing the files of {len(missing)} episode(s) "
+            f"(first: {missing[0]}); delete it and download or generate it again"
+        )
     if verify:
-        got = checksum(ds)
+        try:
+            got = checksum(ds)
+        except Exception as e:  # damaged parquet files surface as many pyarrow/OS error types
+            raise DatasetError(
+                f"dataset {did!r} at {path} cannot be read ({type(e).__name__}: {e})"
+            ) from e
         if got != ours.get("checksum"):
             raise DatasetError(
                 f"dataset {did!r}: content checksum {got[:12]}... does not match the recorded "

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from styling_env.engine import STOP, Stop
 from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from styling_env.tools import REGIONS, ToolCall
+from styling_env.tools.vocabulary import MAX_VALUES
 from styling_env.vector import ImageStylingVectorEnv
 
 from .dataset import (
@@ -52,24 +54,44 @@ def episode_seed(seed: int, e: int) -> int:
     return int(np.random.SeedSequence([seed, e]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
-def episode_task(tier: str, seed: int, e: int) -> Task:
-    return sample_task(tier, episode_seed(seed, e), "train", DEFAULT_SOURCES[tier])
+def episode_task(tier: str, seed: int, e: int, per_task: int = 1) -> Task:
+    """The task of episode ``e``: consecutive groups of ``per_task`` episodes share one task
+    (so DPO finds same-task pairs and SW can standardize per task); each episode still has its
+    own teacher generator."""
+    return sample_task(tier, episode_seed(seed, e // per_task), "train", DEFAULT_SOURCES[tier])
 
 
 def _rng(seed: int, e: int) -> np.random.Generator:
     return np.random.default_rng([seed, e, 1])
 
 
-def native(decoded: Any) -> dict[str, Any]:
-    """The native action of a call / STOP / invalid action (an invalid one is stored as STOP
-    with value -1 never happens: teachers emit calls or STOP; agents' invalid actions keep
-    their raw fields where they are in range)."""
+def native(decoded: Any, raw: Any = None) -> dict[str, Any]:
+    """The native ``Dict`` action of a call or STOP. An invalid action has no native form of its
+    own: the raw action it came from is stored (clipped into the action space's bounds, so the
+    dataset stays valid; the step's ``call`` info says ``INVALID`` with the env's error)."""
     if isinstance(decoded, ToolCall):
         return {
             "tool": decoded.tool_index, "value": decoded.value_index,
             "strength": np.array([decoded.strength], np.float32), "region": REGIONS.index(decoded.region),
         }  # fmt: skip
-    return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0}
+    if isinstance(decoded, Stop):
+        return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0}
+    if not isinstance(raw, dict) or not {"tool", "value", "strength", "region"} <= set(raw):
+        raise DatasetError(
+            f"an invalid action ({getattr(decoded, 'error', decoded)!r}) can only be stored with "
+            "the raw native action it came from"
+        )
+
+    def idx(x: Any, hi: int) -> int:
+        v = np.asarray(x, dtype=np.float64).reshape(-1)
+        return int(np.clip(np.nan_to_num(v[0]) if v.size else 0, 0, hi))
+
+    s = np.asarray(raw["strength"], dtype=np.float64).reshape(-1)
+    s = float(np.clip(np.nan_to_num(s[0]) if s.size else 0.0, 0.0, 1.0))
+    return {
+        "tool": idx(raw["tool"], STOP), "value": idx(raw["value"], MAX_VALUES - 1),
+        "strength": np.array([s], np.float32), "region": idx(raw["region"], len(REGIONS) - 1),
+    }  # fmt: skip
 
 
 def call_json(decoded: Any) -> str:
@@ -119,6 +141,15 @@ class Finished:
     def ret(self) -> float:
         return float(np.sum(self.buffer.rewards))
 
+    def with_meta(self, **changes: Any) -> Finished:
+        """A copy with episode metadata changed and the digest recomputed to match."""
+        meta = {**self.meta, **changes}
+        b = self.buffer
+        digest = episode_digest(
+            b.observations, b.actions, b.rewards, b.terminations, b.truncations, b.infos, meta
+        )
+        return Finished(self.e, b, meta, digest)
+
 
 def _slot_obs(obs: dict[str, Any], i: int) -> dict[str, Any]:
     return {k: v[i] for k, v in obs.items() if k != "source"}
@@ -128,13 +159,14 @@ def rollouts(
     tier: str, episodes: Sequence[int], seed: int, teacher: Teacher, *, image_size: int = 128,
     max_steps: int = 8, num_envs: int = 32, device: str = "cpu",
     task_fn: Callable[[int], Task] | None = None, progress: Callable[[int], None] | None = None,
+    per_task: int = 1,
 ) -> Iterator[Finished]:  # fmt: skip
     """Run ``teacher`` on the given episode indices through one vector env of ``num_envs``
     slots; yields each episode when it ends (in completion order)."""
     from minari.data_collector import EpisodeBuffer
 
-    task_fn = task_fn or (lambda e: episode_task(tier, seed, e))
-    todo = list(episodes)
+    task_fn = task_fn or (lambda e: episode_task(tier, seed, e, per_task))
+    todo = deque(episodes)
     n = max(1, min(num_envs, len(todo)))
     if not todo:
         return
@@ -145,7 +177,7 @@ def rollouts(
     running: list[_Running | None] = [None] * n
 
     def begin(slots: list[int], first: bool) -> dict[str, Any]:
-        es = [todo.pop(0) for _ in slots]
+        es = [todo.popleft() for _ in slots]
         tasks = [task_fn(e) for e in es]
         if first:
             obs, _ = env.reset(options={"tasks": tasks})
@@ -177,7 +209,7 @@ def rollouts(
                     a, run.task, run.requested, obs["context"][i], len(run.made), run.rng, run.made
                 )
             decoded[i] = a
-            run.actions.append(native(a))
+            run.actions.append(native(a, act[3] if len(act) > 3 else None))
             run.calls.append(call_json(a))
             run.mistakes.append(tag)
             run.reasons.append(why)
@@ -336,8 +368,8 @@ def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
 
 DESCRIPTION = (
     "ImageStyling {tier} tier: {n} synthetic trajectories of a planner styling an image to a "
-    "vague request with ten styling tools (arXiv 2603.07148, reproduced). Teacher: the oracle "
-    "with seeded mistakes; every step has a 20-40 word reason and the call as the paper's JSON; "
+    "vague request with ten styling tools (arXiv 2603.07148, reproduced). Teacher: {teacher} "
+    "(noisy-oracle: the oracle with seeded mistakes); every step has a reason and the call as the paper's JSON; "
     "every episode has its task, Stage-3 instruction, six judge scores and quality r in [0, 5]. "
     "Observations omit `source` (it is `image` at t=0). Lossless images, parquet."
 )
@@ -346,7 +378,7 @@ DESCRIPTION = (
 def write_dataset(
     did: str, finished: Sequence[Finished] | Iterator[Finished], *, recipe: Recipe,
     ref_scores: tuple[float, float] | None, source: str = "generated", overwrite: bool = False,
-    extra: dict[str, Any] | None = None, chunk: int = 256,
+    extra: dict[str, Any] | None = None, chunk: int = 256, description: str | None = None,
 ) -> Path:  # fmt: skip
     """Write finished episodes (any order; stored by episode index) as Minari dataset ``did``.
 
@@ -375,7 +407,7 @@ def write_dataset(
                 eval_env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "test"),
                 algorithm_name=recipe.teacher, author=AUTHOR, author_email=AUTHOR_EMAIL,
                 code_permalink=CODE_PERMALINK,
-                description=DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes),
+                description=description or DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes, teacher=recipe.teacher),
                 observation_space=observation_space(recipe.image_size, recipe.max_steps),
                 ref_min_score=None if ref_scores is None else ref_scores[0],
                 ref_max_score=None if ref_scores is None else ref_scores[1],
@@ -394,7 +426,8 @@ def write_dataset(
         def flush() -> None:
             pending.sort(key=lambda f: f.e)
             storage.update_episodes([f.buffer for f in pending])
-            storage.update_episode_metadata([f.meta for f in pending], [f.e for f in pending])
+            metas = [{**f.meta, "digest": f.digest.hex()} for f in pending]
+            storage.update_episode_metadata(metas, [f.e for f in pending])
             pending.clear()
 
         for f in finished:
@@ -444,7 +477,7 @@ def generate(
     tier: str, episodes: int, seed: int = 0, *, image_size: int = 128, max_steps: int = 8,
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 32, shards: int = 1, overwrite: bool = False, progress: bool = True,
-    ref_episodes: int = 100, device: str = "cpu",
+    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2,
 ) -> Path:  # fmt: skip
     """Generate dataset ``did`` (default ``image-styling/<tier>-v0``): ``episodes`` episodes of
     ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
@@ -464,17 +497,12 @@ def generate(
         raise DatasetError(
             f"dataset {did!r} already exists at {dataset_path(did)}; pass --overwrite to replace it"
         )
-    if teacher is None:
-        profile = profile or NoiseProfile()
-        teacher = NoisyOracle(profile)
-    recipe = Recipe(
-        tier, episodes, seed, image_size, max_steps, teacher.name,
-        profile.to_dict() if isinstance(teacher, NoisyOracle) and profile else {},
-    )  # fmt: skip
+    teacher, recipe = _teacher_recipe(
+        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
+    )
     refs = (
         reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
     )
-    bounds = np.linspace(0, episodes, shards + 1).astype(int)
     if shards == 1:
         return _run(
             did, range(episodes), recipe, teacher, refs, num_envs, progress, overwrite, device
@@ -483,21 +511,62 @@ def generate(
 
     parts = []
     for k in range(shards):
-        part = f"{did.rsplit('-v', 1)[0]}-shard{k}of{shards}-v0"
-        _run(
-            part,
-            range(bounds[k], bounds[k + 1]),
-            recipe,
-            teacher,
-            refs,
-            num_envs,
-            progress,
-            True,
-            device,
-            shard=(k, shards),
-        )
-        parts.append(part)
+        _run(shard_id(did, k, shards), shard_range(episodes, k, shards), recipe, teacher, refs,
+             num_envs, progress, True, device, shard=(k, shards))  # fmt: skip
+        parts.append(shard_id(did, k, shards))
     return merge(parts, did, overwrite=overwrite, remove_parts=True)
+
+
+def shard_id(did: str, k: int, n: int) -> str:
+    """``image-styling/regular-v0`` -> ``image-styling/regular-shard3of8-v0``."""
+    return f"{did.rsplit('-v', 1)[0]}-shard{k}of{n}-v0"
+
+
+def shard_range(episodes: int, k: int, n: int) -> range:
+    bounds = np.linspace(0, episodes, n + 1).astype(int)
+    return range(int(bounds[k]), int(bounds[k + 1]))
+
+
+def generate_shard(
+    tier: str, episodes: int, seed: int, shard: int, shards: int, *, image_size: int = 128,
+    max_steps: int = 8, teacher: Teacher | None = None, profile: NoiseProfile | None = None,
+    did: str | None = None, num_envs: int = 32, overwrite: bool = False, progress: bool = True,
+    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2,
+) -> Path:  # fmt: skip
+    """Generate only shard ``shard`` of ``shards`` of a dataset (one job of a cluster run; each
+    shard computes the same reference scores); :func:`offline_data.merge.merge` joins them."""
+    from .dataset import dataset_id
+
+    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
+        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+    if isinstance(shard, bool) or not isinstance(shard, int) or not 0 <= shard < shards:
+        raise ValueError(f"shard must be an int in [0, {shards - 1}], got {shard!r}")
+    teacher, recipe = _teacher_recipe(
+        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
+    )
+    refs = (
+        reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
+    )
+    part = shard_id(did or dataset_id(tier), shard, shards)
+    return _run(part, shard_range(episodes, shard, shards), recipe, teacher, refs, num_envs,
+                progress, overwrite, device, shard=(shard, shards))  # fmt: skip
+
+
+def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    if teacher is None:
+        profile = profile or NoiseProfile.for_tier(tier)
+        teacher = NoisyOracle(profile)
+    elif isinstance(teacher, NoisyOracle):
+        profile = teacher.profile
+    recipe = Recipe(
+        tier, episodes, seed, image_size, max_steps, teacher.name,
+        profile.to_dict() if isinstance(teacher, NoisyOracle) else {}, per_task=per_task,
+    )  # fmt: skip
+    return teacher, recipe
 
 
 def _run(
@@ -511,6 +580,7 @@ def _run(
         fins = rollouts(
             recipe.tier, eps, recipe.seed, teacher, image_size=recipe.image_size,
             max_steps=recipe.max_steps, num_envs=num_envs, device=device, progress=bar.update,
+            per_task=recipe.per_task,
         )  # fmt: skip
         extra = {"generation_seconds": None}
         if shard is not None:

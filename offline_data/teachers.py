@@ -37,6 +37,12 @@ MISTAKES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: Share of mistake-free episodes per tier. A clean episode reaches r >= 4 about 98% of the time,
+#: one with mistakes 5-35% of the time (more on complex, where a task has more calls to get
+#: right and one mistake costs less), so these give about 65% overall.
+TIER_CLEAN: Mapping[str, float] = {"simple": 0.65, "regular": 0.56, "complex": 0.5}
+
+
 @dataclass(frozen=True)
 class NoiseProfile:
     """How often and how badly a :class:`NoisyOracle` errs.
@@ -68,6 +74,14 @@ class NoiseProfile:
             raise ValueError("mistake weights must be non-negative with a positive sum")
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError(f"jitter must be in [0, 1], got {self.jitter!r}")
+
+    @classmethod
+    def for_tier(cls, tier: str) -> NoiseProfile:
+        """The profile calibrated so that about 65% of a tier's trajectories reach ``r >= 4``
+        (:data:`TIER_CLEAN`; measured on 300 episodes per tier at 128 px)."""
+        if tier not in TIER_CLEAN:
+            raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIER_CLEAN)}")
+        return cls(clean=TIER_CLEAN[tier])
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -218,6 +232,14 @@ _OPENERS_NEUTRAL = (
     "Nothing in the picture sets the {dim} so far, but the request wants {ask}.",
     "So far the picture has no distinct {dim}, and the request calls for {ask}.",
 )
+_OPENERS_SAME = (
+    "The {dim} already leans toward {state}, and the request asks for {ask}.",
+    "There is already a hint of {state} in the {dim}, and the request wants {ask}.",
+)
+_ACTIONS_SAME = (
+    "So I {verb} {value} at {level} strength to make it read clearly.",
+    "A {level} call to {verb} {value} settles the {aspect} there.",
+)
 _ACTIONS = (
     "So I {verb} {value} at {level} strength to move the {aspect} there.",
     "I therefore {verb} {value} with a {level} touch to close that gap.",
@@ -302,10 +324,11 @@ def reason(
         "aspect": _ASPECT[call.tool],
         "step": step + 1,
     }
-    openers = _OPENERS_NEUTRAL if state == NEUTRAL else _OPENERS
-    head = (
-        openers[int(rng.integers(len(openers)))] + " " + _ACTIONS[int(rng.integers(len(_ACTIONS)))]
-    )
+    if state == call.value:  # the picture already leans that way: the call reinforces it
+        openers, actions = _OPENERS_SAME, _ACTIONS_SAME
+    else:
+        openers, actions = (_OPENERS_NEUTRAL if state == NEUTRAL else _OPENERS), _ACTIONS
+    head = openers[int(rng.integers(len(openers)))] + " " + actions[int(rng.integers(len(actions)))]
     if call.preserved_regions:
         keep = call.preserved_regions
         tails = [
@@ -316,8 +339,8 @@ def reason(
     else:
         tails = [_CLOSERS[k] for k in rng.permutation(len(_CLOSERS))]
     # the first ending that keeps the reason within 20-40 words (a long request phrase needs a
-    # short ending); if none does, the shortest ending
-    texts = [" ".join((head + " " + t).format(**fill).split()) for t in tails]
+    # short ending, or none)
+    texts = [" ".join((head + " " + t).format(**fill).split()) for t in [*tails, ""]]
     for text in texts:
         if 20 <= len(text.split()) <= 40:
             return text
@@ -376,9 +399,11 @@ class Teacher(Protocol):
 
     ``start`` is called when slot ``slot`` begins an episode (with the task, the oracle plan
     and the episode's own seeded generator) and returns the episode's noise settings (a
-    JSON-able dict); ``act`` returns, per slot in ``slots``, ``(action, mistake_tag)`` or
-    ``(action, mistake_tag, reason)`` (action: a call, STOP or an invalid action), given the
-    batched observation of all slots. Without a reason, :func:`reason` writes one.
+    JSON-able dict); ``act`` returns, per slot in ``slots``, ``(action, mistake_tag)``,
+    ``(action, mistake_tag, reason)`` or ``(action, mistake_tag, reason, raw)`` (action: a
+    call, STOP or an invalid action; ``raw``: the native action it was decoded from, stored for
+    an invalid action), given the batched observation of all slots. Without a reason,
+    :func:`reason` writes one.
     """
 
     name: str
@@ -448,5 +473,6 @@ class AgentTeacher:
                 a = Invalid(
                     f"agent returned {type(actions).__name__}, expected batched Dict actions"
                 )
-            out.append((a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a), ""))
+            decoded = a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a)
+            out.append((decoded, "", None, a))  # the raw action is stored when it is invalid
         return out

@@ -50,6 +50,21 @@ def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict
     return spaces.Dict(d)
 
 
+def printable(text: str) -> str:
+    """``text`` within the observation's charset: accents dropped, typographic quotes and dashes
+    made plain, anything else outside :data:`CHARSET` replaced by ``?``."""
+    if all(c in CHARSET for c in text):
+        return text
+    import unicodedata
+
+    text = text.translate(_PLAIN)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c if c in CHARSET else ("" if unicodedata.combining(c) else "?") for c in text)
+
+
+_PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """``(3, H, W)`` float [0, 1] -> ``(H, W, 3)`` uint8."""
     return (x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
@@ -77,7 +92,7 @@ def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
             slot.source_u8 = to_uint8(slot.source)
         obs["source"] = slot.source_u8.copy()
     obs["context"] = np.array(slot.context, dtype=np.int64)  # a copy: observations never alias
-    obs["instruction"] = slot.task.instruction[:MAX_INSTRUCTION]
+    obs["instruction"] = printable(slot.task.instruction)[:MAX_INSTRUCTION]
     obs["history"] = history_array(slot.history, max_steps)
     obs["steps_left"] = int(max(0, max_steps - slot.steps))
     return obs

@@ -1,0 +1,218 @@
+"""``python -m offline_data``: generate, get, inspect and import ImageStyling datasets.
+
+    python -m offline_data generate --tier regular --episodes 10000 --seed 0 [--image-size 128] [--shards N]
+    python -m offline_data generate --tier regular --episodes 10000 --shards 8 --shard 3   # one shard (a cluster job)
+    python -m offline_data merge image-styling/regular-v0 PART [PART ...]
+    python -m offline_data download image-styling/regular-v0      # remote (MINARI_REMOTE) or regenerate
+    python -m offline_data upload image-styling/regular-v0        # to MINARI_REMOTE
+    python -m offline_data list [--remote]
+    python -m offline_data show image-styling/regular-v0
+    python -m offline_data verify image-styling/regular-v0        # recompute the content checksum
+    python -m offline_data import-paper DIR [--id image-styling/paper-v0]
+
+Errors (a missing, corrupt or incomplete dataset, an unreachable remote, a malformed paper
+folder) print one message naming the problem and exit with status 1; bad arguments exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from .dataset import DatasetError, dataset_id
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m offline_data", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="generate a dataset with the teachers")
+    g.add_argument("--tier", required=True, choices=("simple", "regular", "complex"))
+    g.add_argument("--episodes", type=int, default=10_000)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--image-size", type=int, default=128)
+    g.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="split the episode range into N shard datasets, then merge",
+    )
+    g.add_argument(
+        "--shard",
+        type=int,
+        default=None,
+        help="generate only shard K of --shards (merge them later)",
+    )
+    g.add_argument("--num-envs", type=int, default=32, help="vector env width")
+    g.add_argument(
+        "--per-task", type=int, default=2, help="consecutive episodes that share one task"
+    )
+    g.add_argument(
+        "--teacher", default="noisy-oracle", choices=("noisy-oracle", "oracle", "random")
+    )
+    g.add_argument("--ref-episodes", type=int, default=100, help="tasks for ref_min/ref_max scores")
+    g.add_argument("--id", default=None, help="dataset id (default image-styling/<tier>-v0)")
+    g.add_argument("--overwrite", action="store_true")
+    g.add_argument("--quiet", action="store_true")
+
+    m = sub.add_parser("merge", help="merge shard datasets")
+    m.add_argument("id")
+    m.add_argument("parts", nargs="+")
+    m.add_argument("--overwrite", action="store_true")
+    m.add_argument("--remove-parts", action="store_true")
+
+    d = sub.add_parser("download", help="download from MINARI_REMOTE, or regenerate locally")
+    d.add_argument("id")
+    d.add_argument(
+        "--remote",
+        default=None,
+        help="hf://org, gcp://bucket, or a local mirror folder (default: MINARI_REMOTE)",
+    )
+    d.add_argument("--force", action="store_true")
+    d.add_argument("--no-regenerate", action="store_true")
+
+    u = sub.add_parser("upload", help="upload to MINARI_REMOTE")
+    u.add_argument("id")
+    u.add_argument("--remote", default=None)
+    u.add_argument("--token", default=None, help="Hugging Face token (default: HF_TOKEN)")
+
+    ls = sub.add_parser("list", help="list local (or remote) ImageStyling datasets")
+    ls.add_argument("--remote", nargs="?", const="", default=None)
+
+    s = sub.add_parser("show", help="print a dataset card")
+    s.add_argument("id")
+    v = sub.add_parser("verify", help="recompute a dataset's content checksum")
+    v.add_argument("id")
+
+    ip = sub.add_parser("import-paper", help="convert the paper's released per-sample folders")
+    ip.add_argument("folder")
+    ip.add_argument("--id", default="image-styling/paper-v0")
+    ip.add_argument("--tier", default=None, choices=("simple", "regular", "complex"))
+    ip.add_argument("--image-size", type=int, default=128)
+    ip.add_argument("--overwrite", action="store_true")
+    ip.add_argument(
+        "--skip-bad", action="store_true", help="skip malformed samples instead of failing"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import dataset as D
+
+    if args.command == "generate":
+        from .generate import generate, generate_shard
+        from .teachers import NoiseProfile, NoisyOracle
+
+        teacher = None
+        if args.teacher == "oracle":
+            teacher = NoisyOracle(NoiseProfile(clean=1.0, jitter=0.0), name="oracle")
+        elif args.teacher == "random":
+            from .generate import RandomPlans
+
+            teacher = RandomPlans()
+        t0 = time.perf_counter()
+        kw = dict(
+            image_size=args.image_size, teacher=teacher, did=args.id, num_envs=args.num_envs,
+            overwrite=args.overwrite, progress=not args.quiet, ref_episodes=args.ref_episodes,
+            per_task=args.per_task,
+        )  # fmt: skip
+        if args.shard is not None:
+            path = generate_shard(
+                args.tier, args.episodes, args.seed, args.shard, args.shards, **kw
+            )
+        else:
+            path = generate(args.tier, args.episodes, args.seed, shards=args.shards, **kw)
+        did = args.id or dataset_id(args.tier)
+        if args.shard is not None:
+            did = path.parent.name + "/" + path.name
+        seconds = time.perf_counter() - t0
+        print(D.card(D.load(did)))
+        print(
+            f"  wrote {path} in {seconds:.0f} s ({args.episodes / seconds if args.shard is None else 0:.1f} episodes/s)"
+        )
+        return 0
+    if args.command == "merge":
+        from .merge import merge
+
+        path = merge(args.parts, args.id, overwrite=args.overwrite, remove_parts=args.remove_parts)
+        print(D.card(D.load(args.id)))
+        print(f"  merged {len(args.parts)} shards into {path}")
+        return 0
+    if args.command == "download":
+        from .remote import download
+
+        path = download(
+            args.id, remote=args.remote, force=args.force, regenerate=not args.no_regenerate
+        )
+        print(D.card(D.load(args.id)))
+        print(f"  at {path}")
+        return 0
+    if args.command == "upload":
+        from .remote import upload
+
+        print(upload(args.id, remote=args.remote, token=args.token))
+        return 0
+    if args.command == "list":
+        if args.remote is not None:
+            from .remote import list_remote
+
+            for did in list_remote(args.remote or None):
+                print(did)
+            return 0
+        root = D.datasets_root() / D.NAMESPACE
+        found = (
+            sorted(p.parent.name for p in root.glob("*/data/metadata.json"))
+            if root.exists()
+            else []
+        )
+        if not found:
+            print(f"no ImageStyling datasets in {D.datasets_root()}")
+        for name in found:
+            did = f"{D.NAMESPACE}/{name}"
+            try:
+                ds = D.load(did)
+                ours = D.info(ds)
+                print(
+                    f"{did:32s} {ds.total_episodes:7,d} episodes {ds.total_steps:8,d} steps  r mean {ours.get('r_mean', 0):.2f}"
+                )
+            except DatasetError as e:
+                print(f"{did:32s} unusable: {e}")
+        return 0
+    if args.command == "show":
+        print(D.card(D.load(args.id)))
+        return 0
+    if args.command == "verify":
+        ds = D.load(args.id, verify=True)
+        print(
+            f"{args.id}: checksum {D.info(ds)['checksum']} verified ({ds.total_episodes} episodes)"
+        )
+        return 0
+    if args.command == "import-paper":
+        from .paper import import_paper
+
+        path = import_paper(
+            args.folder, args.id, tier=args.tier, image_size=args.image_size,
+            overwrite=args.overwrite, strict=not args.skip_bad,
+        )  # fmt: skip
+        print(D.card(D.load(args.id)))
+        print(f"  at {path}")
+        return 0
+    raise ValueError(f"unknown command {args.command!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Shared fixtures: a private Minari root per test, and small generated datasets shared by the
+dataset, loader and training tests (generated once per session, ~10 s)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+SMALL = {"simple": 24, "regular": 24, "complex": 24}  # episodes per tier at 32 px
+
+
+@pytest.fixture
+def minari_root(tmp_path, monkeypatch):
+    """An empty Minari datasets folder for this test (``MINARI_DATASETS_PATH``)."""
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def _small_root(tmp_path_factory):
+    from offline_data.generate import generate
+
+    root = tmp_path_factory.mktemp("small-datasets")
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(root)
+    try:
+        for tier, n in SMALL.items():
+            generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("MINARI_DATASETS_PATH", None)
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+    return root
+
+
+@pytest.fixture
+def small_datasets(_small_root, monkeypatch):
+    """``tier -> dataset id`` of small generated datasets (24 episodes, 32 px, seed 0), with
+    ``MINARI_DATASETS_PATH`` pointing at them for this test. Treat them as read-only."""
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(_small_root))
+    return {tier: f"image-styling/{tier}-v0" for tier in SMALL}

@@ -1,0 +1,275 @@
+"""Dataset generation (offline_data): teachers, round trip, determinism, errors, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import offline_data.dataset as D
+from offline_data.__main__ import main as cli
+from offline_data.generate import generate, native, rollouts
+from offline_data.merge import merge
+from offline_data.teachers import (
+    MISTAKES,
+    NoiseProfile,
+    NoisyOracle,
+    precise_instruction,
+    script_noisy_oracle,
+)
+from styling_env.engine import Stop
+from styling_env.env import ImageStylingEnv
+from styling_env.tasks import Task
+from styling_env.tools import ToolCall
+
+
+def test_round_trip_matches_a_fresh_env_replay(small_datasets):
+    """Every stored observation, action and reward equals a fresh env replaying the stored calls."""
+    for tier, did in small_datasets.items():
+        ds = D.load(did, verify=True)
+        for rec in D.episodes(ds, range(6)):
+            task = Task.from_dict(rec.meta["task"])
+            env = ImageStylingEnv(tier=tier, image_size=32)
+            obs, _ = env.reset(options={"task": task})
+            T = len(rec)
+            assert rec.infos["call"][T] == "" and len(rec.infos["reasoning"]) == T + 1
+            for t in range(T + 1):
+                for k in ("image", "source", "context", "history", "steps_left"):
+                    np.testing.assert_array_equal(
+                        rec.observations[k][t], obs[k], err_msg=f"{tier} {k} t={t}"
+                    )
+                assert rec.observations["instruction"][t] == obs["instruction"]
+                if t == T:
+                    break
+                call = json.loads(rec.infos["call"][t])
+                action = "STOP" if call["action_id"] == "STOP" else ToolCall.from_dict(call)
+                expect = native(action if action != "STOP" else Stop())
+                for k in ("tool", "value", "region"):
+                    assert int(rec.actions[k][t]) == int(expect[k])
+                assert rec.actions["strength"][t][0] == pytest.approx(float(expect["strength"][0]))
+                obs, reward, term, trunc, info = env.step(Stop() if action == "STOP" else action)
+                assert reward == pytest.approx(rec.rewards[t], abs=1e-6)
+                assert (term, trunc) == (bool(rec.terminations[t]), bool(rec.truncations[t]))
+            assert info["r"] == pytest.approx(rec.r, abs=1e-4)
+
+
+def test_same_content_for_any_vector_width_and_shards(minari_root):
+    kw = dict(image_size=32, ref_episodes=0, progress=False)
+    generate("complex", 10, seed=3, num_envs=4, **kw)
+    generate("complex", 10, seed=3, num_envs=10, did="image-styling/complex-b-v0", **kw)
+    generate("complex", 10, seed=3, num_envs=4, shards=3, did="image-styling/complex-c-v0", **kw)
+    sums = [D.info(D.load(d, verify=True))["checksum"] for d in ("image-styling/complex-v0", "image-styling/complex-b-v0", "image-styling/complex-c-v0")]  # fmt: skip
+    assert sums[0] == sums[1] == sums[2]
+    assert sorted(p.name for p in (minari_root / "image-styling").iterdir()) == [
+        "complex-b-v0",
+        "complex-c-v0",
+        "complex-v0",
+        "namespace_metadata.json",
+    ]  # fmt: skip  (shards merged and removed, no staging folder left)
+    assert not list(minari_root.glob(".staging*"))
+    generate("complex", 10, seed=4, num_envs=4, did="image-styling/complex-d-v0", **kw)
+    assert D.info(D.load("image-styling/complex-d-v0"))["checksum"] != sums[0]
+
+
+@pytest.mark.parametrize("tier", ["simple", "regular", "complex"])
+def test_quality_spreads_like_the_papers(tier):
+    """About 65% of trajectories reach r >= 4 and a real tail stays below 3 (DESIGN §4)."""
+    n = 160
+    fins = list(
+        rollouts(
+            tier, range(n), 11, NoisyOracle(NoiseProfile.for_tier(tier)), image_size=64, num_envs=32
+        )
+    )
+    r = np.array([f.r for f in fins])
+    assert 0.5 <= (r >= 4.0).mean() <= 0.8, (r >= 4.0).mean()
+    assert (r < 3.0).mean() >= 0.08
+    clean = np.array([not f.meta["noise"]["mistakes"] for f in fins])
+    assert r[clean].mean() > r[~clean].mean() + 0.8
+
+
+def test_reasons_are_fluent_grounded_and_do_not_leak_quality(small_datasets):
+    right, wrong = [], []
+    for did in small_datasets.values():
+        for rec in D.episodes(D.load(did)):
+            for t in range(len(rec)):
+                text, tag = rec.infos["reasoning"][t], rec.infos["mistake"][t]
+                assert 20 <= len(text.split()) <= 40, text
+                if '"STOP"' not in rec.infos["call"][t]:  # STOP reasons summarize what was done
+                    (wrong if tag else right).append(text)
+            assert rec.meta["precise_instruction"]
+            for a in rec.meta["plan"]["actions"]:
+                assert a["action_id"] and a["reasoning"] and 1 <= a["priority"] <= 5
+    assert wrong, "the small datasets should contain mistakes"
+    vocab = re.compile(r"\b(mistake|wrong|error|incorrect|noise|bad|sibling)\b", re.I)
+    assert not any(vocab.search(t) for t in right + wrong)
+    # the same sentence frames: the first three words of wrong reasons all occur in right ones
+    starts = {" ".join(t.split()[:3]) for t in right}
+    assert {" ".join(t.split()[:3]) for t in wrong} <= starts
+    assert (
+        abs(np.mean([len(t.split()) for t in right]) - np.mean([len(t.split()) for t in wrong])) < 4
+    )
+
+
+def test_every_mistake_kind_changes_the_plan():
+    plan = [
+        ToolCall("season_cycle", "winter_bare", 0.8, params={"preserve": ("sky",)}),
+        ToolCall("time_of_day", "dusk_twilight", 0.6, params={"preserve": ("sky",)}),
+        ToolCall("color_grading", "cool_blue", 0.5, params={"preserve": ("sky",)}),
+    ]
+    for kind in MISTAKES:
+        profile = NoiseProfile(clean=0.0, n_mistakes=(1, 0, 0), weights={kind: 1.0}, jitter=0.0)
+        s = script_noisy_oracle(plan, np.random.default_rng(0), profile)
+        assert s.mistakes == [kind]
+        assert s.calls != plan, kind
+    assert precise_instruction(plan).startswith("Turn the season to winter bare (strong), then")
+    assert "Leave the sky untouched." in precise_instruction(plan)
+    with pytest.raises(ValueError, match="unknown mistake kind"):
+        NoiseProfile(weights={"typo": 1.0})
+    with pytest.raises(ValueError, match="clean"):
+        NoiseProfile(clean=1.5)
+
+
+def test_metadata_card_and_reference_scores(small_datasets):
+    ds = D.load(small_datasets["regular"])
+    m = ds.storage.metadata
+    assert m["ref_min_score"] < m["ref_max_score"]
+    assert m["author"] and m["description"] and m["code_permalink"]
+    ours = D.info(ds)
+    assert ours["recipe"]["tier"] == "regular" and ours["recipe"]["episodes"] == 24
+    assert sum(ours["r_histogram"].values()) == 24
+    meta = next(iter(ds.storage.get_episode_metadata([0])))
+    for key in (
+        "task",
+        "instruction",
+        "precise_instruction",
+        "plan",
+        "oracle_plan",
+        "scores",
+        "r",
+        "noise",
+    ):
+        assert key in meta
+    assert set(meta["scores"]) == {
+        "instruction_following", "visual_quality", "transformation_strength", "coherence",
+        "semantic_accuracy", "technical_execution",
+    }  # fmt: skip
+    card = D.card(ds)
+    assert "episodes 24" in card and "r histogram" in card
+    # Minari's own tools read our datasets
+    import minari
+
+    assert "image-styling/regular-v0" in minari.list_local_datasets()
+    norm = minari.get_normalized_score(ds, np.array([m["ref_max_score"]]))
+    assert norm[0] == pytest.approx(1.0)
+
+
+def test_bad_datasets_get_clear_errors(small_datasets, tmp_path, monkeypatch):
+    src = D.dataset_path(small_datasets["simple"])
+    root = tmp_path / "root"
+    shutil.copytree(src.parent, root / "image-styling")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    did = "image-styling/simple-v0"
+    with pytest.raises(D.DatasetError, match="not in"):
+        D.load("image-styling/nothing-v0")
+    meta_file = root / did / "data" / "metadata.json"
+    good = meta_file.read_text()
+    meta = json.loads(good)
+    meta[D.META_KEY]["format_version"] = 99
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(D.DatasetError, match="format version 99"):
+        D.load(did)
+    meta[D.META_KEY].update(format_version=D.FORMAT_VERSION, complete=False)
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(D.DatasetError, match="incomplete"):
+        D.load(did)
+    meta_file.write_text("{not json")
+    with pytest.raises(D.DatasetError, match="corrupt"):
+        D.load(did)
+    meta_file.write_text(good)
+    D.load(did, verify=True)
+    # a changed data file: the checksum says so
+    part = next((root / did / "data" / "3").glob("*.parquet"))
+    other = next((root / did / "data" / "4").glob("*.parquet"))
+    shutil.copy(other, part)
+    with pytest.raises(D.DatasetError, match="checksum|cannot be read"):
+        D.load(did, verify=True)
+    assert cli(["verify", did]) == 1
+    # a missing data file
+    shutil.rmtree(root / did / "data" / "5")
+    with pytest.raises(D.DatasetError):
+        D.load(did, verify=True)
+
+
+def test_interrupted_generation_leaves_nothing_that_looks_complete(minari_root):
+    class Boom(NoisyOracle):
+        calls = 0
+
+        def act(self, observations, slots):
+            Boom.calls += 1
+            if Boom.calls > 6:
+                raise KeyboardInterrupt
+            return super().act(observations, slots)
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(
+            "simple", 12, image_size=32, teacher=Boom(), num_envs=4, ref_episodes=0, progress=False
+        )
+    assert not D.dataset_path("image-styling/simple-v0").exists()
+    assert not list(minari_root.glob(".staging*"))
+
+
+def test_merge_checks_its_shards(minari_root):
+    from offline_data.generate import generate_shard
+
+    kw = dict(image_size=32, ref_episodes=0, progress=False, num_envs=4)
+    generate_shard("simple", 6, 0, 0, 2, **kw)
+    generate_shard("simple", 6, 0, 1, 2, **kw)
+    generate_shard("simple", 6, 1, 1, 2, did="image-styling/other-v0", **kw)
+    with pytest.raises(D.DatasetError, match="do not tile"):
+        merge(["image-styling/simple-shard1of2-v0"], "image-styling/simple-v0")
+    with pytest.raises(D.DatasetError, match="different recipe"):
+        merge(
+            ["image-styling/simple-shard0of2-v0", "image-styling/other-shard1of2-v0"],
+            "image-styling/simple-v0",
+        )
+    merge(
+        ["image-styling/simple-shard1of2-v0", "image-styling/simple-shard0of2-v0"],
+        "image-styling/simple-v0",
+    )
+    whole = generate("simple", 6, 0, did="image-styling/whole-v0", **kw)
+    assert whole.exists()
+    assert (
+        D.info(D.load("image-styling/simple-v0", verify=True))["checksum"]
+        == D.info(D.load("image-styling/whole-v0"))["checksum"]
+    )
+
+
+def test_cli_generate_show_list_and_minari_cli(minari_root, capsys):
+    assert cli(["generate", "--tier", "simple", "--episodes", "6", "--image-size", "32", "--ref-episodes", "4", "--num-envs", "3", "--quiet"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "image-styling/simple-v0" in out and "episodes/s" in out
+    assert (
+        cli(["generate", "--tier", "simple", "--episodes", "6", "--image-size", "32", "--quiet"])
+        == 1
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert cli(["show", "image-styling/simple-v0"]) == 0
+    assert cli(["list"]) == 0 and "image-styling/simple-v0" in capsys.readouterr().out
+    assert cli(["show", "image-styling/missing-v0"]) == 1
+    assert (
+        cli(["generate", "--tier", "simple", "--episodes", "0", "--id", "image-styling/x-v0"]) == 2
+    )
+    env = {"MINARI_DATASETS_PATH": str(minari_root), "PATH": "", "HOME": str(minari_root)}
+    minari_cli = [sys.executable, "-c", "from minari.cli import app; app()"]
+    shown = subprocess.run(
+        [*minari_cli, "show", "image-styling/simple-v0"], capture_output=True, text=True, env=env
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "simple" in shown.stdout
+    listed = subprocess.run([*minari_cli, "list", "local"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0 and "Number of datasets: 1" in listed.stdout
