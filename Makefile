@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m styling_env.gallery --out out/gallery.png
 	$(PY) -m styling_env.demo --out out/episodes.png
+	$(PY) -m offline_data generate --tier simple --episodes 200 --image-size 64 --ref-episodes 20 \
+		--id image-styling/simple-demo-v0 --overwrite --quiet
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

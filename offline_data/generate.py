@@ -333,6 +333,7 @@ def reference_returns(
 def staging(final: Path) -> Iterator[Path]:
     """A hidden staging root; on success the dataset folder is moved to ``final``."""
     root = datasets_root()
+    _remove_stale_staging(root)
     stage = root / f".staging-{os.getpid()}-{time.time_ns()}"
     old = os.environ.get("MINARI_DATASETS_PATH")
     os.environ["MINARI_DATASETS_PATH"] = str(stage)
@@ -346,6 +347,18 @@ def staging(final: Path) -> Iterator[Path]:
             os.environ.pop("MINARI_DATASETS_PATH", None)
         else:
             os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Delete staging folders left by killed runs (their process is gone)."""
+    for p in root.glob(".staging-*"):
+        try:
+            pid = int(p.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
 
 
 def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:

@@ -1,0 +1,389 @@
+"""The agent protocol and one evaluation for every planner (DESIGN §5).
+
+An agent is anything with stable-baselines3's batched
+``predict(observation, state=None, episode_start=None, deterministic=True) -> (action, state)``:
+an SB3 model, a d3rlpy wrapper, the embedded planner, a Qwen3-VL planner, a baseline.
+:func:`evaluate` runs a tier's fixed test tasks through the native vector env and returns every
+episode's six scores, ``r`` and planning metrics, and the normalized score
+(0 = random plans, 100 = the oracle, on the same tasks, as Minari/D4RL normalize).
+
+What an agent may return as its batched action (``N`` = number of sub-envs):
+
+- native actions: a dict of arrays ``tool (N,)``, ``value (N,)``, ``strength (N, 1)``,
+  ``region (N,)`` (tool 10 = STOP);
+- flat ``DiscreteActions`` indices: an int array ``(N,)`` (the strength bins are read from
+  ``agent.action_space.n``);
+- a list of N items, each a ``ToolCall``, ``Stop``, a native action dict or text (the paper's
+  JSON action, ``tool(value, strength=...)`` or ``STOP``: its first call is used).
+
+Observations are adapted to the agent: when it has an ``observation_space`` (SB3, d3rlpy
+wrappers), only its keys are passed, and a ``Box`` instruction is encoded like
+``EncodeInstruction`` does (hash encoder for 256-d, MiniLM for 384-d). Optional hooks:
+``begin_episodes(slots, tasks, plans)`` — called when sub-envs start episodes, with the tasks
+and the oracle's plans (only privileged baselines such as the teacher and the oracle may use
+them) — and ``last_reasons`` (a list per sub-env after ``predict``) to record reasoning text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from styling_env.engine import Invalid, Stop, decode_native
+from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+from styling_env.tasks import TIERS, Task, test_tasks
+from styling_env.tools import ToolCall
+from styling_env.tools.vocabulary import VALUES
+from styling_env.vector import ImageStylingVectorEnv
+from styling_env.wrappers import parse_text_action
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """stable-baselines3's prediction interface, batched over sub-envs."""
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[Any, Any]: ...  # fmt: skip
+
+
+def ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Mean +- Student-t 95% confidence interval of ``values`` (the mean itself for one value)."""
+    from scipy import stats
+
+    a = np.asarray(values, float)
+    m = float(a.mean()) if a.size else math.nan
+    if a.size < 2:
+        return (m, m)
+    h = float(stats.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
+    return (m - h, m + h)
+
+
+def normalized(overall: Any, random: float, oracle: float) -> Any:
+    """``100 * (overall - random) / (oracle - random)``."""
+    return 100.0 * (np.asarray(overall, float) - random) / max(oracle - random, 1e-9)
+
+
+@dataclass
+class EvalResult:
+    """Every episode of an evaluation and its summary (:meth:`summary`)."""
+
+    agent: str
+    tier: str
+    split: str
+    n_tasks: int
+    seeds: list[int]
+    image_size: int
+    episodes: list[dict[str, Any]]
+    random_overall: float
+    oracle_overall: float
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        ov = [e["overall"] for e in self.episodes]
+        norm = normalized(ov, self.random_overall, self.oracle_overall)
+        lo, hi = ci95(norm)
+        olo, ohi = ci95(ov)
+        out: dict[str, Any] = {
+            "agent": self.agent,
+            "tier": self.tier,
+            "episodes": len(self.episodes),
+        }
+        for k in SCORE_NAMES:
+            out[k] = float(np.mean([e[k] for e in self.episodes]))
+        out.update(
+            overall=float(np.mean(ov)), overall_ci=(olo, ohi), r=float(np.mean(ov)) / 20.0,
+            normalized=float(np.mean(norm)), normalized_ci=(lo, hi),
+            random_overall=self.random_overall, oracle_overall=self.oracle_overall,
+            steps=float(np.mean([e["steps"] for e in self.episodes])),
+            invalid=float(np.mean([e["invalid_calls"] for e in self.episodes])),
+            seconds=self.seconds,
+        )  # fmt: skip
+        for k in PLANNING_NAMES:
+            out[k] = float(np.mean([e[k] for e in self.episodes]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "summary": self.summary()}
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(self.to_dict(), f)
+
+
+# --------------------------------------------------------------------------------------------
+# Adapting observations and actions
+
+
+def _instruction_encoder(space: Any) -> Any:
+    from styling_env.wrappers import HashingEncoder, MiniLMEncoder
+
+    dim = int(np.prod(space.shape))
+    if dim == 384:
+        return MiniLMEncoder()
+    return HashingEncoder(dim)
+
+
+class _ObsAdapter:
+    """Gives an agent the observation its ``observation_space`` expects."""
+
+    def __init__(self, agent: Any) -> None:
+        from gymnasium import spaces
+
+        space = getattr(agent, "observation_space", None)
+        self.keys: list[str] | None = None
+        self.encoder = None
+        self._cache: dict[str, np.ndarray] = {}
+        if isinstance(space, spaces.Dict):
+            self.keys = list(space.spaces)
+            inst = space.spaces.get("instruction")
+            if isinstance(inst, spaces.Box):
+                self.encoder = _instruction_encoder(inst)
+
+    def __call__(self, obs: dict[str, Any]) -> dict[str, Any]:
+        if self.keys is None:
+            return obs
+        missing = [k for k in self.keys if k not in obs]
+        if missing:
+            raise ValueError(
+                f"the agent expects observation keys {missing} that the environment does not give "
+                f"(it gives {sorted(obs)}); evaluate it with the observation_mode it was trained on"
+            )
+        out = {k: obs[k] for k in self.keys}
+        if self.encoder is not None:
+            texts = list(obs["instruction"])
+            new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            if new:
+                vecs = np.clip(self.encoder.encode(new), -1, 1).astype(np.float32)
+                self._cache.update(zip(new, vecs, strict=True))
+            out["instruction"] = np.stack([self._cache[t] for t in texts])
+        return out
+
+
+def _bins(agent: Any) -> int:
+    n = getattr(getattr(agent, "action_space", None), "n", None)
+    if n is None:
+        return 4
+    bins, rest = divmod(int(n) - 1, len(VALUES))
+    if rest or bins < 1:
+        raise ValueError(
+            f"agent.action_space.n = {n} is not a DiscreteActions size (171 * bins + 1)"
+        )
+    return bins
+
+
+def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | Stop | Invalid]:
+    """The calls in an agent's batched ``actions`` (see the module docstring); never raises on a
+    bad action (it becomes an :class:`Invalid` the env reports)."""
+    if isinstance(actions, Mapping):
+        out = []
+        for i in range(n):
+            try:
+                out.append(decode_native({k: np.asarray(v)[i] for k, v in actions.items()}))
+            except (IndexError, TypeError, ValueError) as e:
+                out.append(Invalid(f"batched actions must have one entry per sub-env ({e})"))
+        return out
+    if isinstance(actions, list | tuple):
+        if len(actions) != n:
+            return [Invalid(f"got {len(actions)} actions for {n} sub-envs")] * n
+        out = []
+        for a in actions:
+            if isinstance(a, ToolCall | Stop | Invalid):
+                out.append(a)
+            elif isinstance(a, str):
+                out.append(parse_text_action(a)[0])
+            else:
+                out.append(decode_native(a))
+        return out
+    a = np.asarray(actions)
+    if np.issubdtype(a.dtype, np.integer) and a.reshape(-1).size == n:
+        bins = _bins(agent)
+        stop = len(VALUES) * bins
+        out = []
+        for k in a.reshape(-1).tolist():
+            if k == stop:
+                out.append(Stop())
+            elif 0 <= k < stop:
+                tool, value = VALUES[k // bins]
+                out.append(ToolCall(tool, value, (k % bins + 1) / bins))
+            else:
+                out.append(Invalid(f"flat action {k} is outside [0, {stop}]"))
+        return out
+    return [Invalid(f"cannot read actions of type {type(actions).__name__} (shape {a.shape})")] * n
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _episode(
+    slot: Any, task: Task, seed: int, calls: list[str], reasons: list[str]
+) -> dict[str, Any]:
+    sc = slot.score
+    d: dict[str, Any] = {"task_id": task.task_id, "seed": seed, "instruction": task.instruction}
+    d.update({k: float(v) for k, v in sc.scores.items()})
+    d.update(overall=float(sc.overall), r=float(sc.r))
+    d.update({k: float(v) for k, v in sc.planning.items()})
+    d.update(
+        steps=slot.steps, invalid_calls=slot.invalid, violations=list(sc.violations),
+        calls=calls, reasons=reasons, oracle_plan=[c.to_dict() for c in slot.reference.plan],
+    )  # fmt: skip
+    return d
+
+
+def run_episodes(
+    agent: Any, tasks: Sequence[Task], *, tier: str, seed: int = 0, image_size: int = 128,
+    num_envs: int = 50, max_steps: int = 8, observation_mode: str = "image", device: str = "cpu",
+    deterministic: bool = True, progress: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Play ``agent`` on ``tasks`` (one episode each, in order) and return each episode's record."""
+    from tqdm.auto import tqdm
+
+    if not callable(getattr(agent, "predict", None)):
+        raise TypeError(
+            f"{type(agent).__name__} has no predict(observation, state, episode_start, deterministic)"
+        )
+    todo = list(enumerate(tasks))
+    n = max(1, min(num_envs, len(todo)))
+    env = ImageStylingVectorEnv(
+        n, tier=tier, image_size=image_size, max_steps=max_steps, device=device,
+        observation_mode=observation_mode, autoreset_mode="disabled",
+    )  # fmt: skip
+    adapt = _ObsAdapter(agent)
+    owner: list[int | None] = [None] * n
+    calls: list[list[str]] = [[] for _ in range(n)]
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    results: dict[int, dict[str, Any]] = {}
+    starts = np.zeros(n, bool)
+    bar = tqdm(total=len(todo), desc=f"eval {tier}", unit="ep", disable=not progress)
+
+    def begin(slots: list[int], first: bool) -> dict[str, Any]:
+        picked = [todo.pop(0) for _ in slots]
+        ts = [t for _, t in picked]
+        if first:
+            obs, _ = env.reset(seed=seed, options={"tasks": ts})
+        else:
+            mask = np.zeros(n, bool)
+            mask[slots] = True
+            obs, _ = env.reset(options={"reset_mask": mask, "tasks": ts})
+        for i, (k, _) in zip(slots, picked, strict=True):
+            owner[i], calls[i], reasons[i] = k, [], []
+            starts[i] = True
+        hook = getattr(agent, "begin_episodes", None)
+        if callable(hook):
+            hook(slots, ts, [list(env.engine.slots[i].reference.plan) for i in slots])
+        return obs
+
+    obs = begin(list(range(n)), True)
+    state = None
+    try:
+        while any(o is not None for o in owner):
+            actions, state = agent.predict(
+                adapt(obs), state=state, episode_start=starts.copy(), deterministic=deterministic
+            )
+            starts[:] = False
+            decoded = decode_actions(actions, n, agent)
+            why = getattr(agent, "last_reasons", None)
+            for i in range(n):
+                if owner[i] is None:
+                    continue
+                a = decoded[i]
+                calls[i].append(
+                    json.dumps(a.to_dict())
+                    if isinstance(a, ToolCall)
+                    else ("STOP" if isinstance(a, Stop) else f"INVALID: {a.error}")
+                )
+                if why is not None and i < len(why):
+                    reasons[i].append(str(why[i]))
+            obs, _, term, trunc, _ = env.step(decoded)
+            ended = [i for i in range(n) if owner[i] is not None and (term[i] or trunc[i])]
+            for i in ended:
+                k = owner[i]
+                results[k] = _episode(env.engine.slots[i], tasks[k], seed, calls[i], reasons[i])
+                owner[i] = None
+                bar.update(1)
+            if ended and todo:
+                obs = begin(ended[: len(todo)], False)
+    finally:
+        bar.close()
+        env.close()
+    return [results[k] for k in range(len(tasks))]
+
+
+_REFERENCE_CACHE: dict[tuple, tuple[float, float]] = {}
+
+
+def reference_scores(tasks: Sequence[Task], tier: str, image_size: int, max_steps: int = 8, num_envs: int = 50) -> tuple[float, float]:  # fmt: skip
+    """Mean overall score of random plans (seed 0) and of the oracle on ``tasks`` (cached)."""
+    from .baselines import OracleAgent, RandomAgent
+
+    key = (
+        tier,
+        image_size,
+        max_steps,
+        tuple(t.task_id for t in tasks),
+        tuple(t.instruction for t in tasks),
+    )
+    if key not in _REFERENCE_CACHE:
+        kw = dict(tier=tier, image_size=image_size, max_steps=max_steps, num_envs=num_envs)
+        rand = run_episodes(RandomAgent(seed=0), tasks, **kw)
+        best = run_episodes(OracleAgent(), tasks, **kw)
+        _REFERENCE_CACHE[key] = (
+            float(np.mean([e["overall"] for e in rand])),
+            float(np.mean([e["overall"] for e in best])),
+        )
+    return _REFERENCE_CACHE[key]
+
+
+def evaluate(
+    agent: Any, tier: str = "simple", n_tasks: int = 200, seeds: Sequence[int] = (0,), *,
+    split: str = "test", tasks: Sequence[Task] | None = None, image_size: int = 128,
+    num_envs: int = 50, max_steps: int = 8, observation_mode: str | None = None,
+    device: str = "cpu", deterministic: bool = True, progress: bool = False, name: str | None = None,
+) -> EvalResult:  # fmt: skip
+    """Evaluate ``agent`` on ``n_tasks`` of the tier's fixed test tasks (``split="test"``:
+    held-out templates; ``"train"``: tasks drawn like training data), once per seed in ``seeds``
+    (the seed of the env and of a stochastic agent), or on explicit ``tasks``.
+
+    ``observation_mode`` defaults to ``agent.observation_mode`` or ``"image"``. Returns an
+    :class:`EvalResult`; its ``summary()`` has the six scores, overall with its 95% CI, and the
+    normalized score (0 = random plans, 100 = oracle, measured on the same tasks) with its CI.
+    """
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+    if tasks is None:
+        if split == "test":
+            tasks = test_tasks(tier, n_tasks)
+        elif split == "train":
+            from styling_env.tasks import sample_task
+
+            tasks = [sample_task(tier, 900_000_000 + i, "train") for i in range(n_tasks)]
+        else:
+            raise ValueError(f"split must be 'test' or 'train', got {split!r}")
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("no tasks to evaluate on")
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    mode = observation_mode or getattr(agent, "observation_mode", None) or "image"
+    t0 = time.perf_counter()
+    episodes: list[dict[str, Any]] = []
+    for seed in seeds:
+        episodes += run_episodes(
+            agent, tasks, tier=tier, seed=int(seed), image_size=image_size, num_envs=num_envs,
+            max_steps=max_steps, observation_mode=mode, device=device,
+            deterministic=deterministic, progress=progress,
+        )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    rand, best = reference_scores(tasks, tier, image_size, max_steps, num_envs)
+    return EvalResult(
+        name or getattr(agent, "name", type(agent).__name__), tier, split, len(tasks),
+        [int(s) for s in seeds], image_size, episodes, rand, best, seconds,
+    )  # fmt: skip

@@ -1,0 +1,86 @@
+"""The agent protocol, evaluate() and the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.baselines import EditOnlyAgent, OracleAgent, RandomAgent, TeacherAgent, edit_only_calls
+from agents.evaluate import ci95, decode_actions, evaluate, normalized
+from styling_env.engine import Invalid, Stop
+from styling_env.tools import ToolCall
+
+
+def test_oracle_is_100_random_is_0_and_baselines_fall_between():
+    kw = dict(tier="simple", n_tasks=16, image_size=32)
+    oracle = evaluate(OracleAgent(), **kw).summary()
+    rand = evaluate(RandomAgent(seed=0), **kw).summary()
+    edit = evaluate(EditOnlyAgent(), **kw).summary()
+    teacher = evaluate(TeacherAgent(tier="simple"), **kw).summary()
+    assert oracle["overall"] == pytest.approx(100.0) and oracle["normalized"] == pytest.approx(
+        100.0
+    )
+    assert rand["normalized"] == pytest.approx(0.0, abs=1e-6)
+    assert 0 < edit["normalized"] < teacher["normalized"] < 100
+    assert oracle["f1"] == pytest.approx(1.0)
+    lo, hi = teacher["normalized_ci"]
+    assert lo <= teacher["normalized"] <= hi
+
+
+def test_episodes_are_recorded_per_task_and_seed_and_are_deterministic():
+    a = evaluate(RandomAgent(seed=3), "regular", n_tasks=5, seeds=(0, 1), image_size=32)
+    b = evaluate(RandomAgent(seed=3), "regular", n_tasks=5, seeds=(0, 1), image_size=32)
+    assert len(a.episodes) == 10 and [e["seed"] for e in a.episodes] == [0] * 5 + [1] * 5
+    assert [e["overall"] for e in a.episodes] == [e["overall"] for e in b.episodes]
+    e = a.episodes[0]
+    assert e["calls"][-1] == "STOP" and len(e["calls"]) == e["steps"]
+    assert {"instruction_following", "r", "precision", "spearman", "oracle_plan"} <= set(e)
+
+
+def test_any_action_format_is_accepted_and_bad_ones_become_invalid_calls():
+    class Flat:
+        """A flat DiscreteActions agent (as an SB3 model trained on DiscreteActions would be)."""
+
+        from gymnasium.spaces import Discrete
+
+        action_space = Discrete(171 * 4 + 1)
+
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            n = len(observation["instruction"])
+            steps = np.asarray(observation["steps_left"])
+            return np.where(steps == 8, 3, 171 * 4), state  # one call, then STOP
+
+    class Garbage:
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            return ["paint it blue", {"tool": 99}, "STOP"][: len(observation["instruction"])], state
+
+    r = evaluate(Flat(), "simple", n_tasks=3, image_size=32)
+    assert all(e["steps"] == 2 and e["invalid_calls"] == 0 for e in r.episodes)
+    g = evaluate(Garbage(), "simple", n_tasks=3, image_size=32, num_envs=3)
+    assert [e["invalid_calls"] for e in g.episodes] == [3, 3, 0]  # max_invalid ends the first two
+    calls = decode_actions(
+        {"tool": [0, 10], "value": [1, 0], "strength": [[0.5], [0]], "region": [0, 0]}, 2
+    )
+    assert isinstance(calls[0], ToolCall) and isinstance(calls[1], Stop)
+    assert isinstance(decode_actions([1, 2], 3)[0], Invalid)
+    with pytest.raises(TypeError, match="predict"):
+        evaluate(object(), "simple", n_tasks=1, image_size=32)
+    with pytest.raises(ValueError, match="unknown tier"):
+        evaluate(OracleAgent(), "hard", n_tasks=1)
+
+
+def test_edit_only_matches_words_literally_in_mention_order():
+    calls = edit_only_calls("A snowy winter night with heavy rain, please")
+    assert [(c.tool, c.value) for c in calls] == [
+        ("season_cycle", "winter_bare"), ("time_of_day", "night_moonlit"),
+        ("weather_conditions", "heavy_rain"), ("atmospheric_effects", "rain_falling"),
+    ]  # fmt: skip  (literal: "rain" also names rain_falling)
+    assert all(c.strength == 0.7 for c in calls)
+    assert edit_only_calls("make it nicer") == []
+
+
+def test_ci_and_normalization():
+    assert ci95([1.0]) == (1.0, 1.0)
+    lo, hi = ci95([1.0, 2.0, 3.0])
+    assert lo < 2.0 < hi
+    assert normalized(65.0, 30.0, 100.0) == pytest.approx(50.0)
