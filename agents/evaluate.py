@@ -387,3 +387,86 @@ def evaluate(
         name or getattr(agent, "name", type(agent).__name__), tier, split, len(tasks),
         [int(s) for s in seeds], image_size, episodes, rand, best, seconds,
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def load_agent(spec: str, tier: str = "simple", seed: int = 0) -> Any:
+    """An agent from a name (``random``, ``edit-only``, ``teacher``, ``oracle``) or a checkpoint
+    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``)."""
+    from pathlib import Path
+
+    from . import baselines as B
+
+    named = {
+        "random": lambda: B.RandomAgent(seed=seed),
+        "edit-only": B.EditOnlyAgent,
+        "teacher": lambda: B.TeacherAgent(tier=tier, seed=seed),
+        "oracle": B.OracleAgent,
+    }
+    if spec in named:
+        return named[spec]()
+    path = Path(spec)
+    if not path.exists():
+        raise ValueError(
+            f"unknown agent {spec!r}: expected one of {', '.join(named)} or a checkpoint file"
+        )
+    if path.suffix == ".pt":
+        from .embedded import EmbeddedAgent
+
+        return EmbeddedAgent.from_checkpoint(path)
+    if path.suffix == ".d3":
+        from .d3rlpy_agents import D3rlpyAgent
+
+        return D3rlpyAgent.load(path)
+    if path.suffix == ".zip":
+        from .online import load_online
+
+        return load_online(path)
+    raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected .pt, .d3 or .zip)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m agents.evaluate AGENT --tier simple --tasks 200 [--seeds 0 1 2] [--out F]``."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m agents.evaluate", description=main.__doc__)
+    p.add_argument(
+        "agent", help="random | edit-only | teacher | oracle | a checkpoint (.pt, .d3, .zip)"
+    )
+    p.add_argument("--tier", default="simple", choices=TIERS)
+    p.add_argument("--tasks", type=int, default=200)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--split", default="test", choices=("test", "train"))
+    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
+    args = p.parse_args(argv)
+    try:
+        agent = load_agent(args.agent, args.tier, args.seeds[0])
+        res = evaluate(agent, args.tier, args.tasks, args.seeds, split=args.split,
+                       image_size=args.image_size, progress=True)  # fmt: skip
+    except (ValueError, TypeError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    s = res.summary()
+    lo, hi = s["normalized_ci"]
+    print(f"{s['agent']} on {args.tier} ({s['episodes']} episodes, {res.seconds:.1f} s)")
+    for k in (*SCORE_NAMES, "overall"):
+        print(f"  {k:24s} {s[k]:6.1f}")
+    print(f"  {'normalized':24s} {s['normalized']:6.1f}  95% CI [{lo:.1f}, {hi:.1f}]")
+    print(
+        f"  planning: precision {s['precision']:.2f} recall {s['recall']:.2f} f1 {s['f1']:.2f} spearman {s['spearman']:.2f}"
+    )
+    if args.out:
+        res.save(args.out)
+        print(f"  wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -215,6 +215,8 @@ def test_interrupted_generation_leaves_nothing_that_looks_complete(minari_root):
                 raise KeyboardInterrupt
             return super().act(observations, slots)
 
+    stale = minari_root / ".staging-999999999-1"  # left by a killed run (no such process)
+    stale.mkdir(parents=True)
     with pytest.raises(KeyboardInterrupt):
         generate(
             "simple", 12, image_size=32, teacher=Boom(), num_envs=4, ref_episodes=0, progress=False
