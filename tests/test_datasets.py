@@ -275,3 +275,28 @@ def test_cli_generate_show_list_and_minari_cli(minari_root, capsys):
     assert "simple" in shown.stdout
     listed = subprocess.run([*minari_cli, "list", "local"], capture_output=True, text=True, env=env)
     assert listed.returncode == 0 and "Number of datasets: 1" in listed.stdout
+
+
+def test_any_agent_can_be_the_teacher(minari_root):
+    """An agent with SB3's predict writes a dataset; its invalid actions are stored raw."""
+    from agents.baselines import EditOnlyAgent
+    from offline_data.teachers import AgentTeacher
+
+    class Clumsy:
+        """Calls a value past time_of_day's vocabulary, then STOP."""
+
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            n = len(observation["instruction"])
+            first = np.asarray(observation["steps_left"]) == 8
+            tool = np.where(first, 3, 10)
+            return {"tool": tool, "value": np.full(n, 29), "strength": np.full((n, 1), 0.5, np.float32), "region": np.zeros(n, int)}, state  # fmt: skip
+
+    kw = dict(image_size=32, ref_episodes=0, progress=False, num_envs=3)
+    generate("simple", 4, teacher=AgentTeacher(EditOnlyAgent(), name="edit-only"), **kw)
+    ds = D.load("image-styling/simple-v0", verify=True)
+    assert D.info(ds)["recipe"]["teacher"] == "edit-only"
+    generate("simple", 3, teacher=AgentTeacher(Clumsy()), did="image-styling/clumsy-v0", **kw)
+    for rec in D.episodes(D.load("image-styling/clumsy-v0", verify=True)):
+        assert rec.infos["call"][0].startswith('{"action_id": "INVALID"')
+        assert (int(rec.actions["tool"][0]), int(rec.actions["value"][0])) == (3, 29)
+        assert rec.rewards[0] < 0  # the invalid-call penalty
