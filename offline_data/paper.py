@@ -57,8 +57,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import string
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from styling_env.engine import Stop
+from styling_env.env import printable
 from styling_env.tasks import MIN_STRENGTH, TIERS, Target, Task, user_task
 from styling_env.tools import ToolCall
 
@@ -80,17 +79,12 @@ PROMPT_KEYS = ("prompt", "user_prompt", "instruction", "request", "text")
 #: Accepted explicit scales of ``overall_quality`` (rescaled to [0, 5]).
 SCALES = (5, 10, 100)
 MAX_STEPS = 8
-_TYPOGRAPHY = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-     "\u2026": "...", "\u00a0": " "}
-)  # fmt: skip
 
 
 def ascii_request(text: str) -> str:
-    """``text`` in printable ASCII (the observation space's charset): typographic quotes and
-    dashes made plain, accents dropped (``café`` -> ``cafe``), other characters removed."""
-    text = unicodedata.normalize("NFKD", text.translate(_TYPOGRAPHY))
-    return " ".join("".join(ch for ch in text if ch in string.printable).split())
+    """``text`` in the observation space's charset (:func:`styling_env.env.printable`: quotes and
+    dashes made plain, accents dropped, other characters removed), whitespace collapsed."""
+    return " ".join(printable(text).split())
 
 
 @dataclass

@@ -59,10 +59,21 @@ def printable(text: str) -> str:
 
     text = text.translate(_PLAIN)
     text = unicodedata.normalize("NFKD", text)
-    return "".join(c if c in CHARSET else ("" if unicodedata.combining(c) else "?") for c in text)
+    return "".join(c for c in text if c in CHARSET)
 
 
-_PLAIN = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+_PLAIN = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
+)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

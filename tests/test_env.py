@@ -328,3 +328,15 @@ def test_sample_task_is_used_by_reset():
         obs["instruction"]
         == sample_task("regular", seed, "train", "procedural:interior").instruction
     )
+
+
+def test_non_ascii_requests_stay_inside_the_observation_space():
+    from styling_env import Target, user_task
+    from styling_env.env import printable
+
+    env = gym.make("ImageStyling-v0", image_size=32)
+    task = user_task("Un café — “snowy” naïve night…", targets=[Target("season_cycle", "winter_bare", 0.8)])
+    obs, _ = env.reset(options={"task": task})
+    assert obs["instruction"] == 'Un cafe - "snowy" naive night...'
+    assert env.observation_space.contains(obs)
+    assert printable("plain text") == "plain text"
