@@ -1,0 +1,189 @@
+"""``python -m agents.train``: train a planner with one method, then evaluate it.
+
+    python -m agents.train --method sw --dataset image-styling/regular-v0 --seed 0
+    python -m agents.train --method rw --dataset image-styling/simple-v0 --policy text    # text-only
+    python -m agents.train --method dpo --dataset image-styling/complex-v0 --reference runs/.../model.pt
+    python -m agents.train --method cql --dataset image-styling/regular-v0 --steps 5000     # d3rlpy
+    python -m agents.train --method ppo --tier simple --steps 20000                         # online SB3
+
+Methods: the paper's five offline methods ``s``, ``rl``, ``rw``, ``sw``, ``dpo`` (the embedded
+planner, ``--policy embedded`` with images or ``--policy text`` without), d3rlpy's ``cql``,
+``bcq``, ``bc``, and stable-baselines3's online ``ppo``, ``dqn`` (no dataset: they learn in the
+env). A run writes ``runs/<dataset>/<method>-<policy>-seed<seed>/``: the checkpoint, the logged
+losses (``train_log.jsonl``), ``train.json`` (time, samples/s, peak memory, the dataset's
+checksum) and, unless ``--eval-tasks 0``, ``eval.json`` (every test episode, the summary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+OFFLINE = ("s", "rl", "rw", "sw", "dpo")
+D3RLPY = ("cql", "bcq", "bc")
+ONLINE = ("ppo", "dqn")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m agents.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--method", required=True, choices=OFFLINE + D3RLPY + ONLINE)
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset id, e.g. image-styling/regular-v0 (offline methods)",
+    )
+    p.add_argument(
+        "--tier",
+        default=None,
+        help="tier to evaluate on (default: the dataset's); online methods train on it",
+    )
+    p.add_argument(
+        "--policy",
+        default="embedded",
+        choices=("embedded", "text"),
+        help="embedded planner with images, or text-only",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--steps", type=int, default=None, help="gradient steps (offline) or env steps (online)"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=3, help="embedded planner: epochs when --steps is not given"
+    )
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument(
+        "--image-size", type=int, default=64, help="work resolution of the planner's CNN"
+    )
+    p.add_argument(
+        "--encoder", default="minilm", choices=("minilm", "hash"), help="instruction encoder"
+    )
+    p.add_argument(
+        "--reference", default=None, help="DPO: the frozen S checkpoint (default: train S first)"
+    )
+    p.add_argument(
+        "--eval-tasks",
+        type=int,
+        default=200,
+        help="test tasks to evaluate on after training (0: none)",
+    )
+    p.add_argument(
+        "--eval-image-size",
+        type=int,
+        default=None,
+        help="env image size for evaluation (default: the dataset's)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="run folder (default runs/<dataset>/<method>-<policy>-seed<seed>)",
+    )
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train and evaluate as ``args`` say; returns the summary written to ``train.json``."""
+    from offline_data import dataset as D
+
+    method = args.method
+    tier, size, checksum = args.tier, args.eval_image_size, None
+    if method not in ONLINE:
+        if not args.dataset:
+            raise ValueError(f"--dataset is required for method {method!r}")
+        ds = D.load(args.dataset)
+        recipe = D.info(ds).get("recipe", {})
+        tier = tier or recipe.get("tier")
+        size = size or recipe.get("image_size", 128)
+        checksum = D.info(ds).get("checksum")
+    else:
+        if not tier:
+            raise ValueError(f"--tier is required for online method {method!r}")
+        size = size or args.image_size
+    policy = args.policy if method in OFFLINE else ("d3rlpy" if method in D3RLPY else "sb3")
+    name = (args.dataset or f"online-{tier}").replace("/", "_")
+    out = Path(args.out or Path("runs") / name / f"{method}-{policy}-seed{args.seed}")
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "train_log.jsonl"
+    t0 = time.perf_counter()
+    summary: dict[str, Any] = {
+        "method": method, "policy": policy, "seed": args.seed, "dataset": args.dataset,
+        "dataset_checksum": checksum, "tier": tier,
+    }  # fmt: skip
+    if method in OFFLINE:
+        from .embedded import PlannerConfig, train
+
+        config = PlannerConfig(
+            image_size=args.image_size, text_only=args.policy == "text", encoder=args.encoder
+        )
+        res = train(
+            args.dataset, method=method, config=config, seed=args.seed, steps=args.steps,
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, reference=args.reference,
+            progress=not args.quiet, log_path=log, checkpoint=out / "model.pt",
+        )  # fmt: skip
+        agent = res.agent()
+        summary.update(
+            checkpoint=str(res.checkpoint), train_seconds=round(res.seconds, 1),
+            load_seconds=round(res.load_seconds, 1), steps=res.steps, samples=res.samples,
+            samples_per_s=round(res.samples_per_s, 1), peak_memory_mb=res.peak_memory_mb,
+            parameters=res.planner.n_parameters(), final_loss=res.losses[-1] if res.losses else None,
+        )  # fmt: skip
+    elif method in D3RLPY:
+        from .d3rlpy_agents import train_d3rlpy
+
+        agent = train_d3rlpy(
+            method, args.dataset, seed=args.seed, steps=args.steps, progress=not args.quiet,
+            log_path=log, out=out / "model.d3", text_only=args.policy == "text",
+        )  # fmt: skip
+        summary.update(checkpoint=str(out / "model.d3"), **getattr(agent, "train_info", {}))
+    else:
+        from .online import train_online
+
+        agent = train_online(
+            method, tier, steps=args.steps, seed=args.seed, image_size=size,
+            progress=not args.quiet, log_path=log, out=out / "model.zip",
+        )  # fmt: skip
+        summary.update(checkpoint=str(out / "model.zip"))
+    summary["total_train_seconds"] = round(time.perf_counter() - t0, 1)
+    if args.eval_tasks:
+        from .evaluate import evaluate
+
+        ev = evaluate(
+            agent, tier, args.eval_tasks, (args.seed,), image_size=size, progress=not args.quiet
+        )
+        ev.save(str(out / "eval.json"))
+        summary["eval"] = ev.summary()
+    (out / "train.json").write_text(json.dumps(summary, indent=2, default=str))
+    summary["out"] = str(out)
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from offline_data.dataset import DatasetError
+
+    try:
+        s = run(args)
+    except (DatasetError, ValueError, TypeError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"{s['method']} ({s['policy']}, seed {s['seed']}) trained in {s['total_train_seconds']} s -> {s['out']}"
+    )
+    if "eval" in s:
+        e = s["eval"]
+        lo, hi = e["normalized_ci"]
+        print(
+            f"  test ({e['episodes']} tasks, {s['tier']}): overall {e['overall']:.1f}, "
+            f"normalized {e['normalized']:.1f} [{lo:.1f}, {hi:.1f}]"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

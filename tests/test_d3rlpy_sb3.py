@@ -1,0 +1,223 @@
+"""d3rlpy's discrete offline algorithms and the stable-baselines3 online reference (DESIGN §5),
+scaled down: 32 px, the small generated datasets, a few hundred updates, PPO for 128 steps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agents.d3rlpy_agents import (
+    PROGRESS_LOSS,
+    D3rlpyAgent,
+    train_d3rlpy,
+    truncation_rate,
+)
+from agents.evaluate import evaluate
+
+FAST = {"batch_size": 32}
+
+
+def _vector_obs(n: int = 4, size: int = 32, seed: int = 0):
+    from styling_env.vector import ImageStylingVectorEnv
+
+    env = ImageStylingVectorEnv(n, tier="simple", image_size=size)
+    try:
+        obs, _ = env.reset(seed=seed)
+    finally:
+        env.close()
+    return obs
+
+
+@pytest.mark.parametrize("algo", ["cql", "bcq", "bc"])
+def test_each_algorithm_learns_and_writes_no_logs(algo, small_datasets, tmp_path, monkeypatch):
+    import d3rlpy
+
+    from agents.d3rlpy_agents import D3RLPY_ALGOS
+
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "log.jsonl"
+    agent = train_d3rlpy(
+        algo, small_datasets["simple"], steps=200, n_steps_per_epoch=20,
+        config={"batch_size": 64}, progress=False, log_path=log,
+    )  # fmt: skip
+    assert isinstance(agent.algo, D3RLPY_ALGOS[algo])
+    tr = agent.training
+    assert tr["steps"] == 200 and len(tr["losses"]) == 10 and tr["batch_size"] == 64
+    assert tr["samples_per_s"] == pytest.approx(tr["updates_per_s"] * 64)
+    # the loss that says whether it learns: BC/BCQ's imitation cross-entropy (from ~ln 685),
+    # CQL's conservative term (logsumexp Q - Q(data action))
+    key = PROGRESS_LOSS[algo]
+    first, last = tr["losses"][0][key], tr["losses"][-1][key]
+    assert (tr["first_loss"], tr["last_loss"]) == (first, last)
+    assert last < 0.7 * first, (algo, [round(r[key], 3) for r in tr["losses"]])
+    assert len(log.read_text().splitlines()) == 10
+    assert not (tmp_path / "d3rlpy_logs").exists()
+    assert agent.dataset["id"] == small_datasets["simple"] and agent.dataset["checksum"]
+    assert agent.action_space.n == 171 * 4 + 1 and agent.observation_mode == "image"
+    assert d3rlpy.__version__.startswith("2.8")
+
+
+def test_agent_evaluates_saves_and_loads(small_datasets, tmp_path):
+    agent = train_d3rlpy(
+        "cql", small_datasets["simple"], steps=30, n_steps_per_epoch=10, config=FAST,
+        progress=False, seed=3,
+    )  # fmt: skip
+    res = evaluate(agent, tier="simple", n_tasks=6, image_size=32)
+    s = res.summary()
+    assert s["episodes"] == 6 and np.isfinite(s["overall"]) and s["agent"] == "d3rlpy-cql"
+    assert 0.0 <= truncation_rate(res) <= 1.0
+
+    obs = _vector_obs()
+    act, state = agent.predict(obs)
+    assert act.shape == (4,) and act.dtype == np.int64 and state is None
+    assert ((act >= 0) & (act < agent.action_space.n)).all()
+
+    path = agent.save(tmp_path / "m" / "cql.d3")
+    meta = json.loads(D3rlpyAgent.sidecar_path(path).read_text())
+    assert meta["n_strength_bins"] == 4 and meta["encoder"] == {"kind": "hash", "dim": 256}
+    assert meta["dataset"]["checksum"] == agent.dataset["checksum"]
+    back = D3rlpyAgent.load(path)
+    assert np.array_equal(back.predict(obs)[0], act)
+    again = evaluate(back, tier="simple", n_tasks=6, image_size=32)
+    assert [e["calls"] for e in again.episodes] == [e["calls"] for e in res.episodes]
+
+    # one observation in, one action out; the wrong image size is named
+    one = {k: (v[0] if k != "instruction" else v[0]) for k, v in obs.items()}
+    assert int(agent.predict(one)[0]) == act[0]
+    with pytest.raises(ValueError, match="image_size=32"):
+        agent.predict(_vector_obs(2, size=48))
+
+    # deterministic for a seed
+    twin = train_d3rlpy(
+        "cql", small_datasets["simple"], steps=30, n_steps_per_epoch=10, config=FAST,
+        progress=False, seed=3,
+    )  # fmt: skip
+    assert np.array_equal(twin.predict(obs)[0], act)
+    assert [r["loss"] for r in twin.training["losses"]] == [
+        r["loss"] for r in agent.training["losses"]
+    ]
+
+
+def test_bad_model_files_and_mismatches_are_named(small_datasets, tmp_path):
+    agent = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=10, n_steps_per_epoch=10, config=FAST, progress=False
+    )
+    path = agent.save(tmp_path / "bc.d3")
+    side = D3rlpyAgent.sidecar_path(path)
+    meta = json.loads(side.read_text())
+
+    with pytest.raises(FileNotFoundError, match="no d3rlpy model file"):
+        D3rlpyAgent.load(tmp_path / "missing.d3")
+    alone = tmp_path / "alone.d3"
+    alone.write_bytes(path.read_bytes())
+    with pytest.raises(FileNotFoundError, match="sidecar"):
+        D3rlpyAgent.load(alone)
+
+    junk = tmp_path / "junk.d3"
+    junk.write_text("not a model")
+    D3rlpyAgent.sidecar_path(junk).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="not a d3rlpy model file"):
+        D3rlpyAgent.load(junk)
+
+    side.write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(ValueError, match="format version 99"):
+        D3rlpyAgent.load(path)
+    side.write_text(json.dumps({**meta, "n_strength_bins": 3}))
+    with pytest.raises(ValueError, match="685 actions but its sidecar says n_strength_bins=3"):
+        D3rlpyAgent.load(path)
+    side.write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        D3rlpyAgent.load(path)
+
+    with pytest.raises(ValueError, match="n_strength_bins=3 means 514"):
+        D3rlpyAgent(agent.algo, n_strength_bins=3)
+    # continuing training on data of another shape is refused before any update
+    with pytest.raises(ValueError, match=r"actions: the dataset has 514 \(3 strength bins\)"):
+        train_d3rlpy("bc", small_datasets["simple"], n_strength_bins=3, init=agent, steps=10, progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="observations: the dataset's are"):
+        train_d3rlpy("bc", small_datasets["simple"], text_only=True, init=agent, steps=10, progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="not DiscreteCQL"):
+        train_d3rlpy("cql", small_datasets["simple"], init=agent, steps=10, progress=False)
+    with pytest.raises(ValueError, match="config cannot change"):
+        train_d3rlpy("bc", small_datasets["simple"], init=agent, config=FAST, progress=False)
+    with pytest.raises(ValueError, match="unknown d3rlpy algorithm"):
+        train_d3rlpy("sac", small_datasets["simple"], steps=10, progress=False)
+    more = train_d3rlpy("bc", small_datasets["simple"], init=agent, steps=10, progress=False)
+    assert more.training["continued"] and more.algo is agent.algo
+
+
+def test_online_env_passes_sb3_checker_and_shares_evaluates_encoder():
+    from stable_baselines3.common.env_checker import check_env
+
+    from agents.evaluate import _ObsAdapter
+    from agents.online import make_online_env
+
+    env = make_online_env("simple", image_size=32)
+    check_env(env, warn=False)
+    obs, _ = env.reset(seed=5)
+    text = env.unwrapped.slot.task.instruction
+
+    class _Fake:
+        observation_space = env.observation_space
+
+    adapted = _ObsAdapter(_Fake())({"instruction": [text], **{k: np.asarray(obs[k])[None] for k in obs if k != "instruction"}})  # fmt: skip
+    assert np.array_equal(adapted["instruction"][0], obs["instruction"])
+    with pytest.raises(ValueError, match="read as MiniLM"):
+        make_online_env("simple", image_size=32, encoder_dim=384)
+
+
+def test_sb3_models_run_through_evaluate_unchanged(tmp_path):
+    from stable_baselines3 import DQN, PPO
+
+    from agents.online import evaluate_online, load_online, train_online
+
+    model = train_online(
+        "ppo", "simple", steps=128, image_size=32, n_envs=2, progress=False,
+        hyper={"n_steps": 64, "batch_size": 64}, out=tmp_path / "ppo.zip",
+    )  # fmt: skip
+    assert isinstance(model, PPO) and model.num_timesteps == 128
+    res = evaluate(model, tier="simple", n_tasks=6, image_size=32)
+    assert res.summary()["episodes"] == 6 and np.isfinite(res.summary()["overall"])
+
+    obs = _vector_obs(3)
+    back = PPO.load(tmp_path / "ppo.zip")
+    again = load_online(tmp_path / "ppo.zip")
+    enc = {k: v for k, v in obs.items() if k != "instruction"}
+    from styling_env.wrappers import HashingEncoder
+
+    enc["instruction"] = HashingEncoder(256).encode(list(obs["instruction"]))
+    want = model.predict(enc, deterministic=True)[0]
+    assert np.array_equal(back.predict(enc, deterministic=True)[0], want)
+    assert np.array_equal(again.predict(enc, deterministic=True)[0], want)
+    assert again.styling_info["image_size"] == 32
+
+    with pytest.raises(ValueError, match="image_size=32"):
+        evaluate(model, tier="simple", n_tasks=2, image_size=48)
+    with pytest.raises(ValueError, match="image_size=32"):
+        evaluate_online(model, tier="simple", n_tasks=2, image_size=48)
+    bad = tmp_path / "bad.zip"
+    bad.write_text("nope")
+    with pytest.raises(ValueError, match="not a stable-baselines3 model"):
+        load_online(bad)
+
+    dqn = train_online("dqn", "simple", steps=32, image_size=32, n_envs=1, progress=False)
+    assert isinstance(dqn, DQN)
+    act, _ = dqn.predict(enc, deterministic=True)
+    assert act.shape == (3,) and ((act >= 0) & (act < dqn.action_space.n)).all()
+
+
+def test_text_only_and_source_layouts(small_datasets, tmp_path):
+    text = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=10, config=FAST, progress=False, text_only=True
+    )
+    assert text.observation_mode == "text" and text.image_size is None
+    back = D3rlpyAgent.load(text.save(tmp_path / "text.d3"))
+    res = evaluate(back, tier="simple", n_tasks=6, image_size=32)  # observation_mode from the agent
+    assert res.summary()["episodes"] == 6
+    src = train_d3rlpy(
+        "bcq", small_datasets["simple"], steps=10, config=FAST, progress=False, with_source=True
+    )
+    assert src.layout["image"] == [6, 32, 32]
+    assert src.predict(_vector_obs(2))[0].shape == (2,)
