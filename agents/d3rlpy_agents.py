@@ -321,7 +321,10 @@ class D3rlpyAgent:
             )
         obs = dict(observation)
         obs["instruction"] = self._instructions(observation["instruction"])
-        x = observation_tuple(obs, None, with_source=self.with_source, text_only=self.text_only)
+        size = None if self.text_only else self.layout["image"][1]
+        x = observation_tuple(
+            obs, None, with_source=self.with_source, text_only=self.text_only, work_size=size
+        )
         vec = x if self.text_only else x[1]
         if vec.shape[1] != self.layout["vector_dim"]:
             raise ValueError(
@@ -333,9 +336,8 @@ class D3rlpyAgent:
             got, want = list(x[0].shape[1:]), self.layout["image"]
             if got != want:
                 raise ValueError(
-                    f"the observation images are {got[1]}x{got[2]} px ({got[0]} channels) but "
-                    f"the model was trained on {want[1]}x{want[2]} px ({want[0]} channels): "
-                    f"evaluate with image_size={want[1]}"
+                    f"the observation images have {got[0]} channels but the model was trained "
+                    f"on {want[0]} (with_source={self.with_source})"
                 )
         return x
 
@@ -502,6 +504,7 @@ def train_d3rlpy(
     algo: str, dataset: Any, *, seed: int = 0, steps: int | None = None,
     n_steps_per_epoch: int | None = None, n_strength_bins: int = 4, image_size: int | None = None,
     text_only: bool = False, with_source: bool = False, encoder: Any = None, reward: str = "env",
+    work_size: int | None = 64,
     config: Mapping[str, Any] | None = None, init: D3rlpyAgent | None = None, device: str = "cpu",
     progress: bool = True, log_path: str | Path | None = None, out: str | Path | None = None,
     name: str | None = None,
@@ -511,8 +514,9 @@ def train_d3rlpy(
     ``dataset``: a dataset id, a Minari dataset, a list of episode records (built with
     :func:`offline_data.loaders.to_d3rlpy` and ``n_strength_bins``, ``image_size``,
     ``text_only``, ``with_source``, ``encoder``, ``reward``), or an MDPDataset ``to_d3rlpy``
-    already built (then its own settings are used). ``image_size`` is a check, not a resize:
-    the dataset's images must have that size. d3rlpy samples transitions uniformly (the
+    already built (then its own settings are used). ``image_size`` is a check (the dataset's
+    images must have that size); ``work_size`` (default 64) is the resolution the model works
+    at: stored images are resized to it, and so are live observations at ``predict``. d3rlpy samples transitions uniformly (the
     per-sample method weights of :mod:`offline_data.weights` are not applied).
 
     ``steps``: gradient updates (default :data:`DEFAULT_STEPS`), in epochs of
@@ -562,7 +566,7 @@ def train_d3rlpy(
             data, ident = _dataset_identity(dataset)
             mdp = to_d3rlpy(
                 data, n_strength_bins=n_strength_bins, image_size=image_size, reward=reward,
-                text_only=text_only, with_source=with_source, encoder=encoder,
+                text_only=text_only, with_source=with_source, encoder=encoder, work_size=work_size,
             )  # fmt: skip
             encoder = mdp.transition_info.encoder
         spec = encoder_spec(encoder)

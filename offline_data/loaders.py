@@ -882,16 +882,36 @@ def observation_vector(observation: Mapping[str, Any], encoder: Any = None) -> n
     return out[0] if single else out
 
 
+def resize_uint8(images: np.ndarray, size: int | None, chunk: int = 2048) -> np.ndarray:
+    """``(N, C, H, W)`` uint8 images resized to ``size`` x ``size`` (area averaging when
+    shrinking, bilinear when growing), in chunks; unchanged when ``size`` is None or equal."""
+    import torch
+    import torch.nn.functional as F
+
+    if size is None or images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    out = np.empty((*images.shape[:2], size, size), np.uint8)
+    mode = "area" if size < images.shape[-1] else "bilinear"
+    for i in range(0, len(images), chunk):
+        x = torch.from_numpy(np.ascontiguousarray(images[i : i + chunk])).float()
+        kw = {} if mode == "area" else {"align_corners": False}
+        y = F.interpolate(x, size=(size, size), mode=mode, **kw)
+        out[i : i + chunk] = y.round().clamp(0, 255).to(torch.uint8).numpy()
+    return out
+
+
 def observation_tuple(
     observation: Mapping[str, Any],
     encoder: Any = None,
     *,
     with_source: bool = False,
     text_only: bool = False,
+    work_size: int | None = None,
 ) -> Any:
     """The d3rlpy observation of env observations (one or a batch): ``[image (B, C, H, W)
     uint8, vector (B, D) float32]`` (``C`` = 6 with ``with_source``: current then source), or the
-    vector alone when ``text_only``. Feed it to ``algo.predict``."""
+    vector alone when ``text_only``; images resized to ``work_size`` (as :func:`to_d3rlpy`
+    stored them). Feed it to ``algo.predict``."""
     vec = observation_vector(observation, encoder)
     vec = vec[None] if vec.ndim == 1 else vec
     if text_only:
@@ -904,7 +924,7 @@ def observation_tuple(
     if with_source:
         src = np.asarray(observation["source"])
         chans.append((src[None] if src.ndim == 3 else src).transpose(0, 3, 1, 2))
-    return [np.ascontiguousarray(np.concatenate(chans, axis=1)), vec]
+    return [resize_uint8(np.ascontiguousarray(np.concatenate(chans, axis=1)), work_size), vec]
 
 
 # --------------------------------------------------------------------------------------------
@@ -944,6 +964,7 @@ def to_d3rlpy(
     with_source: bool = False,
     encoder: Any = None,
     groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
+    work_size: int | None = None,
 ) -> Any:
     """Episodes -> ``d3rlpy.dataset.MDPDataset`` (discrete actions of
     ``DiscreteActions(n_strength_bins)``; ``action_size`` = :func:`n_actions`).
@@ -953,6 +974,8 @@ def to_d3rlpy(
     encoding). ``C`` = 3 (the current image) by default; ``with_source`` stacks the source as
     channels 3-5 (doubles the image memory; the vector's history already says what was done
     to the source). ``text_only`` gives the vector alone (then d3rlpy's default encoder works).
+    ``work_size`` shrinks larger stored images to it (e.g. 128 px datasets to 64 px: 4x faster
+    updates); :func:`observation_tuple` resizes live observations to the model's size.
     Use :class:`TupleEncoderFactory` as the algorithm's ``encoder_factory`` for tuples; it
     scales the uint8 image by 1/255 itself (no observation scaler needed).
 
@@ -993,7 +1016,8 @@ def to_d3rlpy(
         img = c.image
         if with_source:
             img = np.concatenate([img, c.sources[c.source_row]], axis=1)
-        obs = [img, vec]
+        shrink = work_size if work_size is not None and work_size < img.shape[-1] else None
+        obs = [resize_uint8(img, shrink), vec]
     rewards = c.reward.copy()
     if reward == "r":
         rewards[:] = 0.0

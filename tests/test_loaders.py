@@ -327,3 +327,14 @@ def test_observation_vector_live_forms(small_datasets):
     assert v3.shape == (lay["instruction"][0] + 3,)
     with pytest.raises(ValueError, match="context states"):
         L.observation_vector(dict(one, context=np.full(10, 99)))
+
+
+def test_d3rlpy_images_shrink_to_the_work_size(small_datasets):
+    mdp = L.to_d3rlpy(small_datasets["simple"], work_size=16)
+    assert mdp.episodes[0].observations[0].shape[1:] == (3, 16, 16)
+    same = L.to_d3rlpy(small_datasets["simple"], work_size=64)  # never enlarged
+    assert same.episodes[0].observations[0].shape[1:] == (3, 32, 32)
+    img = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32), dtype=np.uint8)
+    small = L.resize_uint8(img, 16)
+    assert small.shape == (2, 3, 16, 16) and small.dtype == np.uint8
+    assert abs(float(small.mean()) - float(img.mean())) < 1.0  # area averaging keeps the mean
