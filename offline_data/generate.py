@@ -489,7 +489,7 @@ def list_local_namespaces_at(root: Path) -> list[str]:
 def generate(
     tier: str, episodes: int, seed: int = 0, *, image_size: int = 128, max_steps: int = 8,
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
-    num_envs: int = 32, shards: int = 1, overwrite: bool = False, progress: bool = True,
+    num_envs: int = 64, shards: int = 1, overwrite: bool = False, progress: bool = True,
     ref_episodes: int = 100, device: str = "cpu", per_task: int = 2,
 ) -> Path:  # fmt: skip
     """Generate dataset ``did`` (default ``image-styling/<tier>-v0``): ``episodes`` episodes of
