@@ -127,6 +127,9 @@ class PlannerConfig:
     docstring)."""
     hash_dim: int = 1024
     """Dimension of the hashing encoder."""
+    wide: bool = True
+    """With a hashing encoder: a linear path from the hashed words straight to the value logits
+    (wide-and-deep): which value a phrase names is a lookup the deep trunk learns slowly."""
     max_steps: int = 8
     """Rows of the observation's ``history`` (the env's ``max_steps``)."""
     channels: tuple[int, ...] = (32, 64, 64)
@@ -154,6 +157,8 @@ class PlannerConfig:
             raise ValueError(
                 f"PlannerConfig.encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}"
             )
+        if not isinstance(self.wide, bool):
+            raise ValueError(f"PlannerConfig.wide must be a bool, got {self.wide!r}")
         if not isinstance(self.text_only, bool):
             raise ValueError(f"PlannerConfig.text_only must be a bool, got {self.text_only!r}")
         chans = tuple(self.channels)
@@ -408,6 +413,9 @@ class EmbeddedPlanner(nn.Module):
         self.value_head = _mlp(cfg.hidden + 16, cfg.head_hidden, len(VALUES), p)
         self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
         self.call_head = _mlp(cfg.hidden + 32, cfg.head_hidden, 2 + len(REGIONS), p)
+        self.wide_value = None
+        if cfg.wide and "hash" in cfg.encoder.split("+"):
+            self.wide_value = nn.Linear(cfg.hash_dim, len(VALUES))
         # the taken tool's slice of the (tool, value) logits; STOP gets one dummy value
         index = np.zeros((N_TOOLS, MAX_VALUES), np.int64)
         mask = np.zeros((N_TOOLS, MAX_VALUES), bool)
@@ -460,9 +468,20 @@ class EmbeddedPlanner(nn.Module):
         )
         return self.history(rows.flatten(1))
 
-    def _value_logits(self, h: torch.Tensor, tool: torch.Tensor) -> torch.Tensor:
+    def _encode(self, b: PlannerBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The trunk and the wide path's ``(B, 171)`` value logits (None without it)."""
+        wide = None
+        if self.wide_value is not None:
+            wide = self.wide_value(b.text[:, -self.config.hash_dim :].float())
+        return self.features(b), wide
+
+    def _value_logits(
+        self, h: torch.Tensor, tool: torch.Tensor, wide: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``(B, MAX_VALUES)`` logits of the values of ``tool`` (outside its vocabulary: -1e9)."""
         flat = self.value_head(torch.cat([h, self.tool_embed(tool)], dim=1))
+        if wide is not None:
+            flat = flat + wide
         logits = flat.gather(1, self._value_index[tool])
         return logits.masked_fill(~self._value_mask[tool], -1e9)
 
@@ -486,12 +505,12 @@ class EmbeddedPlanner(nn.Module):
         """
         if b.tool is None or b.value is None or b.strength is None or b.region is None:
             raise ValueError("step_log_prob needs a batch with the taken actions")
-        h = self.features(b)
+        h, wide = self._encode(b)
         tool = b.tool.long()
         is_call = (tool < STOP_TOOL).float()
         value = torch.where(tool < STOP_TOOL, b.value.long(), 0)
         tool_nll = F.cross_entropy(self.tool_head(h), tool, reduction="none")
-        value_nll = F.cross_entropy(self._value_logits(h, tool), value, reduction="none")
+        value_nll = F.cross_entropy(self._value_logits(h, tool, wide), value, reduction="none")
         mean, log_std, region_logits = self._call(h, tool, value)
         z = (b.strength.float().reshape(-1) - mean) * torch.exp(-log_std)
         strength_nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
@@ -517,7 +536,7 @@ class EmbeddedPlanner(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64 and
         ``strength`` ``(B, 1)`` float32 (see the module docstring for the greedy rule)."""
-        h = self.features(b)
+        h, wide = self._encode(b)
         tool_logits = self.tool_head(h)
 
         def pick(logits: torch.Tensor) -> torch.Tensor:
@@ -527,7 +546,7 @@ class EmbeddedPlanner(nn.Module):
             return torch.multinomial(probs.cpu(), 1, generator=generator).reshape(-1).to(h.device)
 
         tool = pick(tool_logits)
-        value = pick(self._value_logits(h, tool))
+        value = pick(self._value_logits(h, tool, wide))
         mean, log_std, region_logits = self._call(h, tool, value)
         if deterministic:
             strength = mean
