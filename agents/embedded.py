@@ -125,11 +125,19 @@ class PlannerConfig:
     """Instruction encoder: ``"minilm"`` (all-MiniLM-L6-v2, 384-d), ``"hash"`` (hashed words
     and word pairs) or ``"minilm+hash"`` (both, concatenated: measured best, see the module
     docstring)."""
-    hash_dim: int = 1024
-    """Dimension of the hashing encoder."""
+    hash_dim: int = 8192
+    """Dimension of the hashing encoder (1024 -> 8192 raised the held-out value accuracy from
+    0.73 to 0.88 on Simple: held-out templates bring words whose buckets collide less)."""
     wide: bool = True
     """With a hashing encoder: a linear path from the hashed words straight to the value logits
     (wide-and-deep): which value a phrase names is a lookup the deep trunk learns slowly."""
+    wide_tool: bool = True
+    """The wide path also adds to the tool logits (which tools the request names)."""
+    wide_scale: float = 12.0
+    """Input scale of the wide path: the hashed features are L2-normed over ~40 tokens (each
+    about 0.16); scaling them up lets the lookup learn at the trunk's rate (text-only S on
+    Simple, 200 test tasks: normalized 42 without the wide path, 49 at scale 1, 56 at 6,
+    58 at 12 with 1024 buckets; 65 at 12 with 8192)."""
     max_steps: int = 8
     """Rows of the observation's ``history`` (the env's ``max_steps``)."""
     channels: tuple[int, ...] = (32, 64, 64)
@@ -413,9 +421,11 @@ class EmbeddedPlanner(nn.Module):
         self.value_head = _mlp(cfg.hidden + 16, cfg.head_hidden, len(VALUES), p)
         self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
         self.call_head = _mlp(cfg.hidden + 32, cfg.head_hidden, 2 + len(REGIONS), p)
-        self.wide_value = None
+        self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
             self.wide_value = nn.Linear(cfg.hash_dim, len(VALUES))
+            if cfg.wide_tool:
+                self.wide_tool = nn.Linear(cfg.hash_dim, N_TOOLS)
         # the taken tool's slice of the (tool, value) logits; STOP gets one dummy value
         index = np.zeros((N_TOOLS, MAX_VALUES), np.int64)
         mask = np.zeros((N_TOOLS, MAX_VALUES), bool)
@@ -472,8 +482,15 @@ class EmbeddedPlanner(nn.Module):
         """The trunk and the wide path's ``(B, 171)`` value logits (None without it)."""
         wide = None
         if self.wide_value is not None:
-            wide = self.wide_value(b.text[:, -self.config.hash_dim :].float())
+            words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
+            wide = self.wide_value(words)
+            self._wide_tool = None if self.wide_tool is None else self.wide_tool(words)
         return self.features(b), wide
+
+    def _tool_logits(self, h: torch.Tensor) -> torch.Tensor:
+        logits = self.tool_head(h)
+        extra = getattr(self, "_wide_tool", None)
+        return logits if extra is None else logits + extra
 
     def _value_logits(
         self, h: torch.Tensor, tool: torch.Tensor, wide: torch.Tensor | None = None
@@ -509,7 +526,7 @@ class EmbeddedPlanner(nn.Module):
         tool = b.tool.long()
         is_call = (tool < STOP_TOOL).float()
         value = torch.where(tool < STOP_TOOL, b.value.long(), 0)
-        tool_nll = F.cross_entropy(self.tool_head(h), tool, reduction="none")
+        tool_nll = F.cross_entropy(self._tool_logits(h), tool, reduction="none")
         value_nll = F.cross_entropy(self._value_logits(h, tool, wide), value, reduction="none")
         mean, log_std, region_logits = self._call(h, tool, value)
         z = (b.strength.float().reshape(-1) - mean) * torch.exp(-log_std)
@@ -537,7 +554,7 @@ class EmbeddedPlanner(nn.Module):
         """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64 and
         ``strength`` ``(B, 1)`` float32 (see the module docstring for the greedy rule)."""
         h, wide = self._encode(b)
-        tool_logits = self.tool_head(h)
+        tool_logits = self._tool_logits(h)
 
         def pick(logits: torch.Tensor) -> torch.Tensor:
             if deterministic:

@@ -53,16 +53,18 @@ def _parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=None, help="gradient steps (offline) or env steps (online)"
     )
     p.add_argument(
-        "--epochs", type=int, default=3, help="embedded planner: epochs when --steps is not given"
-    )
+        "--epochs", type=int, default=None,
+        help="embedded planner: epochs when --steps is not given (default per method: agents.methods)",
+    )  # fmt: skip
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument(
         "--image-size", type=int, default=64, help="work resolution of the planner's CNN"
     )
     p.add_argument(
-        "--encoder", default="minilm", choices=("minilm", "hash"), help="instruction encoder"
-    )
+        "--encoder", default="minilm+hash", choices=("minilm+hash", "minilm", "hash"),
+        help="instruction encoder (agents.embedded.PlannerConfig)",
+    )  # fmt: skip
     p.add_argument(
         "--reference", default=None, help="DPO: the frozen S checkpoint (default: train S first)"
     )
