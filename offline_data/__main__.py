@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="generate only shard K of --shards (merge them later)",
     )
-    g.add_argument("--num-envs", type=int, default=64, help="vector env width (does not change the content)")
+    g.add_argument(
+        "--num-envs", type=int, default=64, help="vector env width (does not change the content)"
+    )
     g.add_argument(
         "--per-task", type=int, default=2, help="consecutive episodes that share one task"
     )

@@ -335,7 +335,9 @@ def test_non_ascii_requests_stay_inside_the_observation_space():
     from styling_env.env import printable
 
     env = gym.make("ImageStyling-v0", image_size=32)
-    task = user_task("Un café — “snowy” naïve night…", targets=[Target("season_cycle", "winter_bare", 0.8)])
+    task = user_task(
+        "Un café — “snowy” naïve night…", targets=[Target("season_cycle", "winter_bare", 0.8)]
+    )
     obs, _ = env.reset(options={"task": task})
     assert obs["instruction"] == 'Un cafe - "snowy" naive night...'
     assert env.observation_space.contains(obs)

@@ -46,7 +46,6 @@ def test_any_action_format_is_accepted_and_bad_ones_become_invalid_calls():
         action_space = Discrete(171 * 4 + 1)
 
         def predict(self, observation, state=None, episode_start=None, deterministic=True):
-            n = len(observation["instruction"])
             steps = np.asarray(observation["steps_left"])
             return np.where(steps == 8, 3, 171 * 4), state  # one call, then STOP
 
@@ -71,10 +70,11 @@ def test_any_action_format_is_accepted_and_bad_ones_become_invalid_calls():
 
 def test_edit_only_matches_words_literally_in_mention_order():
     calls = edit_only_calls("A snowy winter night with heavy rain, please")
+    # literal: "rain" also names rain_falling
     assert [(c.tool, c.value) for c in calls] == [
         ("season_cycle", "winter_bare"), ("time_of_day", "night_moonlit"),
         ("weather_conditions", "heavy_rain"), ("atmospheric_effects", "rain_falling"),
-    ]  # fmt: skip  (literal: "rain" also names rain_falling)
+    ]  # fmt: skip
     assert all(c.strength == 0.7 for c in calls)
     assert edit_only_calls("make it nicer") == []
 
