@@ -342,3 +342,29 @@ def test_non_ascii_requests_stay_inside_the_observation_space():
     assert obs["instruction"] == 'Un cafe - "snowy" naive night...'
     assert env.observation_space.contains(obs)
     assert printable("plain text") == "plain text"
+
+
+def test_vector_env_disabled_autoreset_resets_only_masked_slots():
+    from styling_env import sample_task
+    from styling_env.engine import Stop
+    from styling_env.vector import ImageStylingVectorEnv
+
+    env = ImageStylingVectorEnv(3, tier="simple", image_size=32, autoreset_mode="disabled")
+    obs, _ = env.reset(seed=0)
+    _, rew, term, trunc, _ = env.step([Stop(), Stop(), Stop()])
+    assert term.all()
+    _, rew, term, trunc, _ = env.step([Stop(), Stop(), Stop()])  # finished slots stay idle
+    assert not term.any() and not trunc.any() and not rew.any()
+    task = sample_task("simple", 7, "train")
+    obs, _ = env.reset(options={"reset_mask": np.array([False, True, False]), "tasks": [task]})
+    assert obs["instruction"][1] == task.instruction
+    _, _, term, _, _ = env.step([Stop(), Stop(), Stop()])
+    assert term.tolist() == [False, True, False]
+    with pytest.raises(ValueError, match="one per reset sub-env"):
+        env.reset(options={"reset_mask": np.array([True, True, False]), "tasks": [task]})
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        ImageStylingVectorEnv(2, autoreset_mode="sometimes")
+    nxt = ImageStylingVectorEnv(2, image_size=32)
+    nxt.reset(seed=0)
+    with pytest.raises(ValueError, match="reset_mask"):
+        nxt.reset(options={"reset_mask": np.array([True, False])})
