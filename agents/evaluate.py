@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -250,7 +251,7 @@ def run_episodes(
         raise TypeError(
             f"{type(agent).__name__} has no predict(observation, state, episode_start, deterministic)"
         )
-    todo = list(enumerate(tasks))
+    todo = deque(enumerate(tasks))
     n = max(1, min(num_envs, len(todo)))
     env = ImageStylingVectorEnv(
         n, tier=tier, image_size=image_size, max_steps=max_steps, device=device,
@@ -265,7 +266,7 @@ def run_episodes(
     bar = tqdm(total=len(todo), desc=f"eval {tier}", unit="ep", disable=not progress)
 
     def begin(slots: list[int], first: bool) -> dict[str, Any]:
-        picked = [todo.pop(0) for _ in slots]
+        picked = [todo.popleft() for _ in slots]
         ts = [t for _, t in picked]
         if first:
             obs, _ = env.reset(seed=seed, options={"tasks": ts})

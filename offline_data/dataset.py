@@ -259,7 +259,8 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
     for ep, meta in zip(ds.iterate_episodes(idx), metas, strict=True):
         obs = dict(ep.observations)
         obs["instruction"] = list(obs["instruction"])
-        obs["source"] = np.repeat(obs["image"][:1], len(obs["image"]), axis=0)
+        # a read-only view of the first image at every step (no copy: it is the same picture)
+        obs["source"] = np.broadcast_to(obs["image"][:1], obs["image"].shape)
         yield EpisodeRecord(
             int(ep.id), obs, dict(ep.actions), np.asarray(ep.rewards), np.asarray(ep.terminations),
             np.asarray(ep.truncations), {k: list(v) if k != "overall" else np.asarray(v) for k, v in ep.infos.items()},

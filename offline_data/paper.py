@@ -69,7 +69,7 @@ from styling_env.env import printable
 from styling_env.tasks import MIN_STRENGTH, TIERS, Target, Task, user_task
 from styling_env.tools import ToolCall
 
-from .dataset import DatasetError, Recipe, episode_digest
+from .dataset import DatasetError, Recipe
 
 TEACHER = "paper-release"
 SOURCE = "paper-import"
@@ -470,16 +470,7 @@ def import_paper(
 def _with_paper_r(f: Any, s: Sample) -> Any:
     """``f`` with the paper's ``overall_quality`` as its ``r`` (the judge's kept as ``judge_r``)
     and the sample's raw files in its metadata; the digest is recomputed."""
-    meta = dict(f.meta)
-    meta["judge_r"] = meta["r"]
-    meta["r"] = round(float(s.r), 4)
-    meta["paper_scores"] = s.scores
-    meta["paper_plan"] = s.plan
-    meta["paper_prompt"] = s.prompt
-    meta["sample"] = s.name
-    meta["warnings"] = list(s.warnings)
-    b = f.buffer
-    digest = episode_digest(
-        b.observations, b.actions, b.rewards, b.terminations, b.truncations, b.infos, meta
-    )
-    return dataclasses.replace(f, meta=meta, digest=digest)
+    return f.with_meta(
+        judge_r=f.meta["r"], r=round(float(s.r), 4), paper_scores=s.scores, paper_plan=s.plan,
+        paper_prompt=s.prompt, sample=s.name, warnings=list(s.warnings),
+    )  # fmt: skip
