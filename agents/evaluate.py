@@ -142,11 +142,16 @@ class _ObsAdapter:
         self.keys: list[str] | None = None
         self.encoder = None
         self._cache: dict[str, np.ndarray] = {}
+        self.sizes: dict[str, int] = {}  # image key -> the side the agent was trained at
         if isinstance(space, spaces.Dict):
             self.keys = list(space.spaces)
             inst = space.spaces.get("instruction")
             if isinstance(inst, spaces.Box):
                 self.encoder = _instruction_encoder(inst)
+            for k, s in space.spaces.items():
+                if isinstance(s, spaces.Box) and s.dtype == np.uint8 and len(s.shape) == 3:
+                    # (H, W, C), or (C, H, W) after SB3's VecTransposeImage
+                    self.sizes[k] = int(s.shape[0] if s.shape[-1] in (1, 3) else s.shape[1])
 
     def __call__(self, obs: dict[str, Any]) -> dict[str, Any]:
         if self.keys is None:
@@ -158,6 +163,14 @@ class _ObsAdapter:
                 f"(it gives {sorted(obs)}); evaluate it with the observation_mode it was trained on"
             )
         out = {k: obs[k] for k in self.keys}
+        for k, side in self.sizes.items():
+            img = np.asarray(out[k])
+            if img.ndim == 4 and img.shape[-1] in (1, 3) and img.shape[1] != side:
+                # an agent trained at another resolution sees the env's images resized
+                from offline_data.loaders import resize_uint8
+
+                chw = np.ascontiguousarray(img.transpose(0, 3, 1, 2))
+                out[k] = resize_uint8(chw, side).transpose(0, 2, 3, 1)
         if self.encoder is not None:
             texts = list(obs["instruction"])
             new = [t for t in dict.fromkeys(texts) if t not in self._cache]

@@ -1,0 +1,699 @@
+"""The benchmark's report, built from ``results.json`` alone: tables, plots, filmstrips, HTML.
+
+    python -m experiments.report runs/benchmark/paper/results.json [--out DIR] [--docs docs/results]
+
+Writes into ``--out`` (default: the results' folder) ``tables.md`` (per tier: the six scores
+and overall per method, mean ± 95% CI; the normalized score; the planning metrics; training
+time and memory), ``plots/*.png`` (normalized score per method per tier with CIs; score vs
+dataset size; score vs dataset quality; learning curves), ``filmstrips/*.png`` and
+``report.html``: one self-contained file with every image inlined. ``--docs`` also copies
+the markdown and the small PNGs there (what ``docs/results/`` holds in the repository).
+
+Statistics: a method's score on a tier is the mean over its seeds of each seed's mean over
+the test episodes; the 95% CI is Student's t over the seed means when there are two seeds or
+more (the variation that matters when comparing training methods), else over the episodes
+(marked ``ep``). Normalized scores are ``100 * (overall - random) / (oracle - random)`` with
+the random-plan and oracle means measured on the same tasks (0 = random, 100 = oracle).
+
+Filmstrips replay a stored episode's calls in the environment (the env is deterministic given
+the task, the seed and the calls), so they need no model: source, the image after each call
+with its reason, and the oracle's reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import json
+import math
+import shutil
+import sys
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+
+from .benchmark import METHODS
+
+SHORT = {
+    "instruction_following": "IF", "visual_quality": "VQ", "transformation_strength": "TS",
+    "coherence": "Coh", "semantic_accuracy": "SA", "technical_execution": "TE",
+}  # fmt: skip
+
+
+def _ci(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t 95% CI (the mean itself for one value)."""
+    from scipy import stats
+
+    a = np.asarray(values, float)
+    m = float(a.mean()) if a.size else math.nan
+    if a.size < 2:
+        return m, m, m
+    h = float(stats.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
+    return m, m - h, m + h
+
+
+@dataclass
+class Row:
+    """One (study, tier, method) of the results: its statistics over seeds."""
+
+    study: str
+    tier: str
+    method: str
+    label: str
+    seeds: list[int]
+    stats: dict[str, tuple[float, float, float]]  # metric -> (mean, lo, hi)
+    ci_over: str  # "seeds" or "ep" (episodes)
+    train_seconds: float | None
+    peak_rss_mb: float | None
+    eval_seconds: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fmt(self, metric: str, digits: int = 1) -> str:
+        m, lo, hi = self.stats[metric]
+        if math.isnan(m):
+            return "–"
+        if hi - lo < 10 ** (-digits):
+            return f"{m:.{digits}f}"
+        return f"{m:.{digits}f} ± {(hi - lo) / 2:.{digits}f}"
+
+
+def _mean_of(cells: Sequence[Mapping[str, Any]], path: Sequence[str]) -> float | None:
+    """The mean of the number at ``path`` (nested keys) over ``cells`` that have one."""
+    vals = []
+    for c in cells:
+        v: Any = c
+        for p in path:
+            v = v.get(p) if isinstance(v, Mapping) else None
+        if isinstance(v, int | float):
+            vals.append(float(v))
+    return float(np.mean(vals)) if vals else None
+
+
+def aggregate(results: Mapping[str, Any]) -> list[Row]:
+    """The results' cells grouped per (study, tier, method), in :data:`METHODS` order."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for c in results["cells"]:
+        groups[(c["study"], c["tier"], c["method"])].append(c)
+    order = {m: i for i, m in enumerate(METHODS)}
+    rows = []
+    for (study, tier, method), cs in sorted(
+        groups.items(), key=lambda kv: (kv[0][0] != "main", kv[0][0], kv[0][1], order.get(kv[0][2], 99))
+    ):  # fmt: skip
+        cs = sorted(cs, key=lambda c: c["seed"])
+        metrics = (*SCORE_NAMES, "overall", "normalized", *PLANNING_NAMES, "steps", "invalid_calls")
+        per_seed: dict[str, list[float]] = defaultdict(list)
+        per_ep: dict[str, list[float]] = defaultdict(list)
+        for c in cs:
+            eps = c.get("episodes") or []
+            ev = c.get("eval", {})
+            rnd, orc = ev.get("random_overall", 0.0), ev.get("oracle_overall", 100.0)
+            for k in metrics:
+                if k == "normalized":
+                    vals = [100.0 * (e["overall"] - rnd) / max(orc - rnd, 1e-9) for e in eps]
+                else:
+                    vals = [float(e[k]) for e in eps if k in e]
+                if vals:
+                    per_seed[k].append(float(np.mean(vals)))
+                    per_ep[k] += vals
+        over = "seeds" if len(cs) >= 2 else "ep"
+        src = per_seed if over == "seeds" else per_ep
+        stats = {k: _ci(src[k]) if src.get(k) else (math.nan,) * 3 for k in metrics}
+
+        peaks = [
+            s.get("peak_rss_mb") for c in cs for s in (c.get("stages") or {}).values()
+        ]  # fmt: skip
+        peaks = [p for p in peaks if p is not None]
+        rows.append(
+            Row(
+                study,
+                tier,
+                method,
+                METHODS.get(method, (method, ""))[0],
+                [c["seed"] for c in cs],
+                stats,
+                over,
+                _mean_of(cs, ("stages", "train", "seconds")),
+                max(peaks) if peaks else None,
+                _mean_of(cs, ("stages", "eval", "seconds")),
+                {"samples_per_s": _mean_of(cs, ("train", "samples_per_s"))},
+            )  # fmt: skip
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+
+
+def _md_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _norm_cell(r: Row) -> str:
+    m, lo, hi = r.stats["normalized"]
+    return f"{m:.1f} [{lo:.1f}, {hi:.1f}]" if hi > lo else f"{m:.1f}"
+
+
+def score_table(rows: Sequence[Row], tier: str, study: str = "main") -> str:
+    """The paper-style table of one tier: six scores + overall (mean ± CI half-width),
+    normalized score [95% CI], seeds."""
+    body = []
+    for r in rows:
+        if r.tier != tier or r.study != study:
+            continue
+        body.append(
+            [
+                r.label,
+                *(r.fmt(k) for k in SCORE_NAMES),
+                f"**{r.fmt('overall')}**",
+                _norm_cell(r),
+                f"{len(r.seeds)}{'' if r.ci_over == 'seeds' else ' (ep)'}",
+            ]  # fmt: skip
+        )
+    return _md_table(
+        ["method", *(SHORT[k] for k in SCORE_NAMES), "overall", "normalized [95% CI]", "seeds"],
+        body,
+    )
+
+
+def planning_table(rows: Sequence[Row], tier: str, study: str = "main") -> str:
+    """Planning metrics against the oracle plan, steps, invalid calls, cost."""
+    body = []
+    for r in rows:
+        if r.tier != tier or r.study != study:
+            continue
+        t = f"{r.train_seconds:.0f}" if r.train_seconds is not None else "–"
+        mem = f"{r.peak_rss_mb / 1024:.1f}" if r.peak_rss_mb is not None else "–"
+        ev = f"{r.eval_seconds:.0f}" if r.eval_seconds is not None else "–"
+        body.append(
+            [
+                r.label,
+                *(r.fmt(k, 2) for k in ("precision", "recall", "f1", "iou", "spearman")),
+                r.fmt("steps", 2),
+                r.fmt("invalid_calls", 2),
+                t,
+                ev,
+                mem,
+            ]  # fmt: skip
+        )
+    return _md_table(
+        [
+            "method",
+            "precision",
+            "recall",
+            "F1",
+            "IoU",
+            "Spearman",
+            "steps",
+            "invalid",
+            "train s",
+            "eval s",
+            "peak GB",
+        ],  # fmt: skip
+        body,
+    )
+
+
+def study_table(rows: Sequence[Row], prefix: str) -> str:
+    body = []
+    for r in rows:
+        if r.study.startswith(prefix):
+            body.append([r.study.split("-", 1)[1], r.label, r.fmt("overall"), _norm_cell(r)])
+    return _md_table([prefix, "method", "overall", "normalized"], body) if body else ""
+
+
+def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
+    preset = results.get("preset", {})
+    tiers = [
+        t for t in preset.get("tiers", []) if any(r.tier == t and r.study == "main" for r in rows)
+    ]
+    out = [
+        "# Benchmark results",
+        "",
+        f"Preset: {preset.get('tiers')} x {len(preset.get('methods', []))} methods x "
+        f"{preset.get('seeds')} seeds, {preset.get('episodes')} episodes per dataset at "
+        f"{preset.get('image_size')} px, {preset.get('eval_tasks')} held-out test tasks per "
+        f"evaluation. {len(results['cells'])} cells, {results.get('wall_seconds', 0) / 60:.0f} min "
+        f"of wall time in this run's process (cells reused from earlier runs not counted).",
+        "",
+        "Scores 0–100: IF instruction following, VQ visual quality, TS transformation strength, "
+        "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "
+        "Mean ± 95% CI half-width over seeds (over episodes where marked ep). Normalized: 0 = "
+        "random plans, 100 = oracle.",
+    ]
+    for t in tiers:
+        out += ["", f"## {t.capitalize()}", "", score_table(rows, t), "", planning_table(rows, t)]
+    for prefix, title in (
+        ("size", "Score vs dataset size"),
+        ("quality", "Score vs dataset quality"),
+    ):
+        tab = study_table(rows, prefix)
+        if tab:
+            out += ["", f"## {title} ({preset.get('study_tier')})", "", tab]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Plots
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
+    """Normalized score per method per tier, with 95% CIs."""
+    plt = _plt()
+    tiers = list(dict.fromkeys(r.tier for r in rows if r.study == "main"))
+    methods = list(dict.fromkeys(r.method for r in rows if r.study == "main"))
+    fig, ax = plt.subplots(figsize=(max(6, 0.75 * len(methods) * max(1, len(tiers)) / 1.6), 3.6))
+    width = 0.8 / max(1, len(tiers))
+    for j, t in enumerate(tiers):
+        xs, ms, errs = [], [], [[], []]
+        for i, m in enumerate(methods):
+            r = next((r for r in rows if r.study == "main" and r.tier == t and r.method == m), None)
+            if r is None:
+                continue
+            mu, lo, hi = r.stats["normalized"]
+            xs.append(i + (j - (len(tiers) - 1) / 2) * width)
+            ms.append(mu)
+            errs[0].append(mu - lo)
+            errs[1].append(hi - mu)
+        ax.bar(xs, ms, width, yerr=errs, capsize=2, label=t)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.axhline(100, color="k", lw=0.6, ls="--")
+    ax.set_xticks(range(len(methods)))
+    ax.set_xticklabels(
+        [METHODS.get(m, (m,))[0] for m in methods], rotation=35, ha="right", fontsize=8
+    )
+    ax.set_ylabel("normalized score (0 random, 100 oracle)")
+    ax.legend(fontsize=8, ncol=len(tiers))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_study(
+    rows: Sequence[Row], prefix: str, full: Mapping[str, Any], path: Path
+) -> Path | None:
+    """Normalized score vs dataset size (``size``) or teacher quality (``quality``)."""
+    pts: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for r in rows:
+        if r.study.startswith(prefix + "-"):
+            x = float(r.study.split("-", 1)[1])
+            pts[r.method].append((x, *r.stats["normalized"]))
+    if not pts:
+        return None
+    tier = full.get("study_tier", "simple")
+    # the tier's own dataset is a point of each curve: the main study is the full size; the
+    # size subset of the quality datasets' length is the default quality (the main teacher)
+    from offline_data.teachers import TIER_CLEAN
+
+    same = f"size-{full.get('quality_episodes')}"
+    for r in rows:
+        if r.tier != tier or r.method not in pts:
+            continue
+        if prefix == "size" and r.study == "main":
+            pts[r.method].append((float(full["episodes"]), *r.stats["normalized"]))
+        elif prefix == "quality" and (
+            r.study == same or (r.study == "main" and r.method == "teacher")
+        ):
+            pts[r.method].append((TIER_CLEAN[tier], *r.stats["normalized"]))
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for m, p in pts.items():
+        p.sort()
+        x = [a[0] for a in p]
+        y = [a[1] for a in p]
+        ax.errorbar(x, y, yerr=[[a[1] - a[2] for a in p], [a[3] - a[1] for a in p]], marker="o",
+                    capsize=2, label=METHODS.get(m, (m,))[0])  # fmt: skip
+    if prefix == "size":
+        ax.set_xscale("log")
+        ax.set_xlabel(f"training episodes ({tier})")
+    else:
+        ax.set_xlabel(f"teacher's mistake-free probability ({tier})")
+    ax.set_ylabel("normalized score")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(results: Mapping[str, Any], path: Path) -> Path | None:
+    """Training loss per method (seed 0, main study), one panel per tier."""
+    cs = [c for c in results["cells"] if c["study"] == "main" and c["seed"] == 0 and c.get("curve")]
+    if not cs:
+        return None
+    tiers = list(dict.fromkeys(c["tier"] for c in cs))
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(tiers), figsize=(4.2 * len(tiers), 3.2), squeeze=False)
+    for ax, t in zip(axes[0], tiers, strict=True):
+        for c in cs:
+            if c["tier"] != t:
+                continue
+            key = next((k for k in ("loss", "loss_dpo", "nll") if k in c["curve"][0]), None)
+            key = key or next((k for k in c["curve"][0] if "loss" in k), None)
+            if key is None:
+                continue
+            x = [p["step"] for p in c["curve"] if key in p]
+            y = [p[key] for p in c["curve"] if key in p]
+            ax.plot(x, y, label=f"{METHODS.get(c['method'], (c['method'],))[0]} ({key})", lw=1)
+        ax.set_title(t)
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Filmstrips
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # (H, W, 3) uint8
+    title: str
+    text: str = ""
+
+
+def _decode(call: str) -> Any:
+    from styling_env.engine import Invalid, Stop
+    from styling_env.wrappers import parse_text_action
+
+    if call.strip().upper() == "STOP":
+        return Stop()
+    if call.startswith("INVALID"):
+        return Invalid(call.split(":", 1)[-1].strip())
+    return parse_text_action(call)[0]
+
+
+def _words(call: Any) -> str:
+    from styling_env.engine import Stop
+    from styling_env.tools import ToolCall
+
+    if isinstance(call, ToolCall):
+        return f"{call.tool}: {call.value} @ {call.strength:.2f}" + (
+            f" ({call.region})" if call.region != "all" else ""
+        )
+    return "STOP" if isinstance(call, Stop) else f"invalid: {getattr(call, 'error', call)}"
+
+
+def replay(episode: Mapping[str, Any], tier: str, image_size: int, n_tasks: int) -> tuple[list[Frame], float, bool]:  # fmt: skip
+    """Replay ``episode`` (a results episode) in the env: the source, the image after each
+    call with its reason, and the oracle reference. Returns the frames, the replayed overall
+    score and whether reasons were templated (the policy gave none)."""
+    import gymnasium as gym
+
+    import styling_env  # noqa: F401
+    from offline_data.teachers import reason
+    from styling_env.engine import Stop
+    from styling_env.env import to_uint8
+    from styling_env.tasks import test_tasks
+    from styling_env.tools import ToolCall
+
+    tasks = {t.task_id: t for t in test_tasks(tier, n_tasks)}
+    task = tasks.get(episode["task_id"])
+    if task is None:
+        raise ValueError(
+            f"task {episode['task_id']!r} is not among {tier}'s first {n_tasks} test tasks"
+        )
+    env = gym.make("ImageStyling-v0", tier=tier, image_size=image_size, split="test",
+                   disable_env_checker=True)  # fmt: skip
+    obs, info = env.reset(seed=int(episode.get("seed", 0)), options={"task": task})
+    slot = env.unwrapped.slot
+    frames = [Frame(to_uint8(slot.source), "source", episode["instruction"])]
+    reasons = list(episode.get("reasons") or [])
+    templated = not any(reasons)
+    requested = {c.tool: c.value for c in slot.reference.plan}
+    rng = np.random.default_rng(0)
+    made: list[ToolCall] = []
+    overall = float(info.get("overall", 0.0))
+    for k, call in enumerate(episode["calls"]):
+        a = _decode(call)
+        why = reasons[k] if k < len(reasons) and reasons[k] else ""
+        if not why:
+            why = reason(a, task, requested, obs["context"], len(made), rng, made)
+        obs, _, term, trunc, info = env.step(a)
+        overall = float(info["overall"])
+        if not isinstance(a, Stop):
+            frames.append(Frame(to_uint8(slot.image), f"{k + 1}. {_words(a)}", why))
+        if isinstance(a, ToolCall):
+            made.append(a)
+        if term or trunc:
+            break
+    frames.append(
+        Frame(
+            to_uint8(slot.reference.image),
+            "oracle reference",
+            "; ".join(_words(c) for c in slot.reference.plan),
+        )  # fmt: skip
+    )
+    env.close()
+    return frames, overall, templated
+
+
+def pick(episodes: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The best, median and worst episode by overall score (ties: the first)."""
+    order = sorted(range(len(episodes)), key=lambda i: episodes[i]["overall"])
+    return {
+        "best": episodes[order[-1]], "median": episodes[order[len(order) // 2]],
+        "worst": episodes[order[0]],
+    }  # fmt: skip
+
+
+def filmstrip_png(frames: Sequence[Frame], header: str, path: Path, tile: int = 160) -> Path:
+    """The frames side by side with their titles and wrapped reasons under each."""
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=10)
+    head = ImageFont.load_default(size=12)
+    wrap = max(16, tile // 6)
+    texts = [textwrap.wrap(f.text, wrap)[:12] for f in frames]
+    titles = [textwrap.wrap(f.title, wrap)[:3] for f in frames]
+    text_h = 12 * (max(len(t) for t in titles) + max(len(t) for t in texts)) + 8
+    pad = 6
+    w = len(frames) * (tile + pad) + pad
+    h = 22 + tile + text_h + pad
+    sheet = Image.new("RGB", (w, h), (250, 250, 248))
+    d = ImageDraw.Draw(sheet)
+    d.text((pad, 4), header[:160], fill=(20, 20, 20), font=head)
+    for i, f in enumerate(frames):
+        x = pad + i * (tile + pad)
+        sheet.paste(Image.fromarray(f.image).resize((tile, tile)), (x, 22))
+        y = 22 + tile + 4
+        for line in titles[i]:
+            d.text((x, y), line, fill=(10, 10, 90), font=font)
+            y += 12
+        for line in texts[i]:
+            d.text((x, y), line, fill=(60, 60, 60), font=font)
+            y += 12
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+
+
+def _b64_png(array_or_path: Any) -> str:
+    from PIL import Image
+
+    if isinstance(array_or_path, str | Path):
+        data = Path(array_or_path).read_bytes()
+    else:
+        buf = io.BytesIO()
+        Image.fromarray(array_or_path).save(buf, format="PNG")
+        data = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def _md_to_html_table(md: str) -> str:
+    lines = [ln for ln in md.strip().splitlines() if ln.startswith("|")]
+    if len(lines) < 2:
+        return ""
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cells[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c.replace('**', ''))}</td>" for c in row) + "</tr>"
+        for row in cells[2:]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;color:#222;padding:0 16px}
+h1{font-size:26px}h2{font-size:20px;margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:16px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
+td:first-child,th:first-child{text-align:left}th{background:#f3f3f0}tr:nth-child(even){background:#fafaf8}
+.strip{display:flex;gap:8px;overflow-x:auto;padding:6px 0 12px}.frame{width:150px;flex:none;font-size:11px}
+.frame img{width:150px;height:150px;image-rendering:pixelated;border:1px solid #ccc}.frame b{display:block;color:#113;margin:3px 0}
+.note{color:#666;font-size:13px}.case{margin:10px 0 2px;font-size:13px}
+"""
+
+
+def build(results_path: str | Path, out: str | Path | None = None, *, docs: str | Path | None = None,
+          filmstrips: bool = True) -> Path:  # fmt: skip
+    """Build tables, plots, filmstrips and ``report.html`` from ``results_path``; returns the
+    HTML path. ``docs``: also copy ``tables.md`` and the PNGs there."""
+    results_path = Path(results_path)
+    if not results_path.exists():
+        raise FileNotFoundError(f"no results file at {results_path}")
+    results = json.loads(results_path.read_text())
+    if not isinstance(results, dict) or "cells" not in results:
+        raise ValueError(f"{results_path} is not a benchmark results file (no 'cells')")
+    out = Path(out) if out is not None else results_path.parent
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    rows = aggregate(results)
+    preset = results.get("preset", {})
+    md = tables_markdown(results, rows)
+    (out / "tables.md").write_text(md)
+    plots = {"normalized": plot_normalized(rows, out / "plots" / "normalized.png")}
+    for prefix in ("size", "quality"):
+        p = plot_study(rows, prefix, preset, out / "plots" / f"{prefix}.png")
+        if p:
+            plots[prefix] = p
+    c = plot_curves(results, out / "plots" / "curves.png")
+    if c:
+        plots["curves"] = c
+    strips: list[tuple[str, str, str, list[Frame], float, float, bool]] = []
+    if filmstrips:
+        want = preset.get("filmstrip_methods") or []
+        size = int(preset.get("image_size", 128))
+        n_tasks = int(preset.get("eval_tasks", 200))
+        for cell in results["cells"]:
+            if cell["study"] != "main" or cell["seed"] != 0 or cell["method"] not in want:
+                continue
+            if not cell.get("episodes"):
+                continue
+            for case, ep in pick(cell["episodes"]).items():
+                frames, replayed, templated = replay(ep, cell["tier"], size, n_tasks)
+                strips.append((cell["tier"], cell["method"], case, frames, ep["overall"], replayed, templated))  # fmt: skip
+        for tier, method, case, frames, ov, _, _ in strips:
+            filmstrip_png(frames, f"{tier} / {METHODS[method][0]} / {case} (overall {ov:.0f})",
+                          out / "filmstrips" / f"{tier}-{method}-{case}.png")  # fmt: skip
+    page = _html(results, rows, md, plots, strips)
+    index = out / "report.html"
+    index.write_text(page)
+    if docs is not None:
+        docs = Path(docs)
+        (docs / "plots").mkdir(parents=True, exist_ok=True)
+        shutil.copy(out / "tables.md", docs / "tables.md")
+        for p in plots.values():
+            shutil.copy(p, docs / "plots" / Path(p).name)
+        fs = sorted((out / "filmstrips").glob("*.png")) if (out / "filmstrips").exists() else []
+        if fs:
+            (docs / "filmstrips").mkdir(exist_ok=True)
+            for p in fs:
+                shutil.copy(p, docs / "filmstrips" / p.name)
+    return index
+
+
+def _html(results, rows, md, plots, strips) -> str:
+    preset = results.get("preset", {})
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>ImageStyling benchmark</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>ImageStyling benchmark</h1>",
+        f"<p class='note'>{html.escape(md.split(chr(10))[2])}</p>",
+        "<p class='note'>Scores 0–100 from the pixel judge; overall = mean of the six. "
+        "Mean ± 95% CI half-width over seeds (ep: over episodes). Normalized: 0 = random plans, "
+        "100 = oracle, on the same held-out test tasks.</p>",
+        f"<h2>Normalized score</h2><img src='{_b64_png(plots['normalized'])}' style='max-width:100%'>",
+    ]
+    tiers = [
+        t for t in preset.get("tiers", []) if any(r.tier == t and r.study == "main" for r in rows)
+    ]
+    for t in tiers:
+        parts.append(f"<h2>{t.capitalize()}</h2><h3>Scores</h3>")
+        parts.append(_md_to_html_table(score_table(rows, t)))
+        parts.append("<h3>Planning metrics and cost</h3>")
+        parts.append(_md_to_html_table(planning_table(rows, t)))
+    for key, title in (("size", "Score vs dataset size"), ("quality", "Score vs dataset quality"),
+                       ("curves", "Learning curves")):  # fmt: skip
+        if key in plots:
+            parts.append(
+                f"<h2>{title}</h2><img src='{_b64_png(plots[key])}' style='max-width:100%'>"
+            )
+            if key in ("size", "quality"):
+                parts.append(_md_to_html_table(study_table(rows, key)))
+    if strips:
+        parts.append("<h2>Filmstrips</h2><p class='note'>Test episodes replayed from the results: "
+                     "the source, the image after each call with its reason, and the oracle's "
+                     "reference. Best, median and worst episode (by overall score) per method, "
+                     "seed 0.</p>")  # fmt: skip
+        for tier, method, case, frames, ov, replayed, templated in strips:
+            note = (" — reasons written by the dataset's reason template for the policy's calls "
+                    "(this policy emits calls, not text)") if templated else ""  # fmt: skip
+            if abs(replayed - ov) > 0.5:
+                note += f" — replay scored {replayed:.1f}"
+            parts.append(
+                f"<div class='case'><b>{html.escape(tier)} / {html.escape(METHODS[method][0])} / "
+                f"{case}</b>: overall {ov:.1f}{html.escape(note)}</div><div class='strip'>"
+            )
+            for f in frames:
+                parts.append(
+                    f"<div class='frame'><img src='{_b64_png(f.image)}'><b>{html.escape(f.title)}</b>"
+                    f"{html.escape(f.text)}</div>"
+                )
+            parts.append("</div>")
+    timings = results.get("timings", {}).get("datasets", {})
+    if timings:
+        parts.append(
+            "<h2>Datasets</h2><table><tr><th>dataset</th><th>episodes</th><th>checksum</th><th>ready in s</th></tr>"
+        )
+        for did, d in results.get("datasets", {}).items():
+            t = timings.get(did, {}).get("seconds", "")
+            parts.append(f"<tr><td>{html.escape(did)}</td><td>{d.get('episodes')}</td>"
+                         f"<td>{html.escape(str(d.get('checksum'))[:12])}</td><td>{t}</td></tr>")  # fmt: skip
+        parts.append("</table>")
+    m = results.get("machine", {})
+    parts.append(f"<p class='note'>Machine: {html.escape(json.dumps(m))}</p></body></html>")
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m experiments.report", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("results", type=Path)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--docs", type=Path, default=None, help="also copy tables.md and PNGs there")
+    p.add_argument("--no-filmstrips", action="store_true")
+    a = p.parse_args(argv)
+    try:
+        index = build(a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"report: {index.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

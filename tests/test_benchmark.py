@@ -1,0 +1,208 @@
+"""The benchmark runner and its report: a tiny preset end to end, resuming, tables from a
+hand-made results file, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from experiments import benchmark as B
+from experiments import report as R
+from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+
+TINY = B.Preset(
+    tiers=("simple",),
+    methods=("random", "edit-only", "s", "dpo", "s-text", "bc", "teacher", "oracle"),
+    seeds=1,
+    episodes=24,
+    image_size=32,
+    eval_tasks=4,
+    steps={"s": 8, "dpo": 4, "s-text": 8, "bc": 8},
+    sizes=(12,),
+    qualities=(0.9,),
+    quality_episodes=12,
+    study_methods=("s",),
+    filmstrip_methods=("s", "teacher"),
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One tiny benchmark run (its own Minari root), shared by the tests below."""
+    import os
+
+    root = tmp_path_factory.mktemp("bench")
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(root / "minari")
+    try:
+        path = B.run(TINY, root / "run", progress=False)
+    finally:
+        if old is None:
+            os.environ.pop("MINARI_DATASETS_PATH", None)
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+    return root, path
+
+
+def test_tiny_preset_end_to_end(tiny_run):
+    root, path = tiny_run
+    res = json.loads(path.read_text())
+    keys = {c["key"] for c in res["cells"]}
+    main = {f"main/simple/{m}/seed0" for m in TINY.methods}
+    studies = {"size-12/simple/s/seed0", "quality-0.90/simple/s/seed0", "quality-0.90/simple/teacher/seed0"}  # fmt: skip
+    assert keys == main | studies
+    for c in res["cells"]:
+        assert len(c["episodes"]) == TINY.eval_tasks
+        assert "eval" in c["stages"] and c["stages"]["eval"]["peak_rss_mb"] > 0
+        if c["kind"] != "baseline":
+            assert c["stages"]["train"]["seconds"] > 0
+            assert (root / "run" / "cells" / c["study"] / c["tier"] / c["method"] / "seed0" / "train_log.jsonl").exists()  # fmt: skip
+    by = {c["key"]: c for c in res["cells"]}
+    assert by["main/simple/oracle/seed0"]["eval"]["normalized"] == pytest.approx(100.0)
+    assert by["main/simple/random/seed0"]["eval"]["normalized"] == pytest.approx(0.0)
+    # the dataset-size cell trained on 12 episodes, the main one on all 24
+    assert by["size-12/simple/s/seed0"]["train"]["samples"] < by["main/simple/s/seed0"]["train"]["samples"]  # fmt: skip
+    assert "image-styling/bench-simple-e12-px32-clean090-v0" in res["datasets"]
+    run = root / "run"
+    for f in ("tables.md", "report.html", "plots/normalized.png", "plots/size.png",
+              "plots/quality.png", "plots/curves.png", "filmstrips/simple-s-best.png"):  # fmt: skip
+        assert (run / f).exists(), f
+    page = (run / "report.html").read_text()
+    # 4 plots + 2 methods x 3 cases x (source, one frame per call, oracle reference)
+    strips = [c for c in res["cells"] if c["study"] == "main" and c["method"] in ("s", "teacher")]
+    n_frames = sum(
+        2 + sum(call != "STOP" for call in ep["calls"])
+        for c in strips
+        for ep in R.pick(c["episodes"]).values()
+    )
+    assert page.count("data:image/png;base64,") == 4 + n_frames
+    assert "src='http" not in page and 'src="http' not in page  # self-contained
+    assert "replay scored" not in page  # replays reproduce the stored scores
+    md = (run / "tables.md").read_text()
+    assert "| DPO |" in md and "| S text-only |" in md and "| DiscreteBC |" in md
+
+
+def test_resume_skips_finished_cells(tiny_run, monkeypatch):
+    root, path = tiny_run
+    before = json.loads(path.read_text())
+
+    def boom(*a, **k):
+        raise AssertionError("a finished cell was recomputed")
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    monkeypatch.setattr(B.Runner, "run_cell", boom)
+    after = json.loads(B.run(TINY, root / "run", progress=False, report=False).read_text())
+    assert [c["key"] for c in after["cells"]] == [c["key"] for c in before["cells"]]
+    assert [c["eval"]["overall"] for c in after["cells"]] == [c["eval"]["overall"] for c in before["cells"]]  # fmt: skip
+    # another budget for one method is another cell: only that one is recomputed
+    import shutil
+
+    calls = []
+
+    def fake(self, cell, folder, record):
+        calls.append(cell.key)
+        from agents.baselines import RandomAgent
+
+        return RandomAgent(seed=cell.seed)
+
+    monkeypatch.setattr(B.Runner, "run_cell", fake)
+    shutil.copytree(root / "run", root / "run2")
+    other = dataclasses.replace(TINY, steps={**TINY.steps, "bc": 9})
+    B.run(other, root / "run2", progress=False, report=False)
+    assert calls == ["main/simple/bc/seed0"]
+
+
+def _episode(overall: float, **extra: float) -> dict:
+    e = {k: overall for k in SCORE_NAMES}
+    e.update({k: 0.5 for k in PLANNING_NAMES})
+    e.update(overall=overall, r=overall / 20, steps=2, invalid_calls=0, task_id="t", seed=0,
+             instruction="x", calls=[], reasons=[], oracle_plan=[])  # fmt: skip
+    e.update(extra)
+    return e
+
+
+def _cell(method: str, seed: int, overalls: list[float]) -> dict:
+    return {
+        "key": f"main/simple/{method}/seed{seed}", "study": "main", "tier": "simple",
+        "method": method, "seed": seed, "label": B.METHODS[method][0], "kind": "embedded",
+        "stages": {"train": {"seconds": 10.0 + seed, "peak_rss_mb": 1000.0 + seed},
+                   "eval": {"seconds": 2.0, "peak_rss_mb": 900.0}},
+        "eval": {"random_overall": 20.0, "oracle_overall": 100.0},
+        "episodes": [_episode(o) for o in overalls],
+    }  # fmt: skip
+
+
+def test_table_from_hand_made_results(tmp_path):
+    # S: seed means 60 and 70 (t CI over two seeds); RW: one seed, CI over its episodes
+    res = {
+        "format": "image-styling-benchmark/1",
+        "preset": {
+            "tiers": ["simple"],
+            "methods": ["s", "rw"],
+            "seeds": 2,
+            "episodes": 10,
+            "image_size": 32,
+            "eval_tasks": 2,
+            "filmstrip_methods": [],
+        },  # fmt: skip
+        "cells": [
+            _cell("s", 0, [50.0, 70.0]),
+            _cell("s", 1, [60.0, 80.0]),
+            _cell("rw", 0, [80.0, 90.0]),
+        ],  # fmt: skip
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res))
+    rows = R.aggregate(res)
+    assert [r.method for r in rows] == ["s", "rw"]
+    s, rw = rows
+    h = 12.706204736174707 * 5.0 * math.sqrt(2) / math.sqrt(2)  # t(0.975, 1) * sd / sqrt(n)
+    assert s.stats["overall"] == pytest.approx((65.0, 65.0 - h, 65.0 + h))
+    assert s.stats["normalized"][0] == pytest.approx(100 * (65 - 20) / 80)
+    assert s.ci_over == "seeds" and rw.ci_over == "ep"
+    assert s.train_seconds == pytest.approx(10.5) and s.peak_rss_mb == pytest.approx(1001.0)
+    md = R.score_table(rows, "simple")
+    lines = md.splitlines()
+    assert lines[0].startswith("| method | IF | VQ | TS | Coh | SA | TE | overall |")
+    assert lines[2].startswith(f"| S | 65.0 ± {h:.1f} |")
+    assert f"**65.0 ± {h:.1f}**" in lines[2] and lines[2].endswith("| 2 |")
+    assert lines[3].startswith("| RW | 85.0 ± ") and lines[3].endswith("| 1 (ep) |")
+    index = R.build(path, tmp_path / "out", docs=tmp_path / "docs")
+    assert (
+        index.exists() and (tmp_path / "docs" / "tables.md").read_text().count("| S |") == 2
+    )  # scores + planning
+    assert (tmp_path / "docs" / "plots" / "normalized.png").exists()
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="unknown method"):
+        dataclasses.replace(TINY, methods=("s", "nope"))
+    with pytest.raises(ValueError, match="unknown tier"):
+        dataclasses.replace(TINY, tiers=("hard",))
+    with pytest.raises(ValueError, match="dpo needs s"):
+        dataclasses.replace(TINY, methods=("dpo",))
+    with pytest.raises(ValueError, match="sizes must lie"):
+        dataclasses.replace(TINY, sizes=(24,))
+    with pytest.raises(ValueError, match="seeds must be a positive int"):
+        dataclasses.replace(TINY, seeds=0)
+    with pytest.raises(FileNotFoundError, match="no results file"):
+        R.build(tmp_path / "missing.json")
+    (tmp_path / "x.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a benchmark results file"):
+        R.build(tmp_path / "x.json")
+    assert R.main([str(tmp_path / "missing.json")]) == 1
+    assert B.main(["--preset", "quick", "--methods", "nope", "--out", str(tmp_path / "r")]) == 1
+
+
+def test_peak_rss_sees_an_allocation():
+    with B.PeakRSS(interval=0.01) as base:
+        pass
+    with B.PeakRSS(interval=0.01) as mem:
+        x = np.ones(64 * 2**20 // 8)  # 64 MB
+        x += 1
+        del x
+    assert mem.peak_mb >= base.peak_mb + 50
