@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m styling_env.gallery --out out/gallery.png
 	$(PY) -m styling_env.demo --out out/episodes.png
-	$(PY) -m offline_data generate --tier simple --episodes 200 --image-size 64 --ref-episodes 20 \
-		--id image-styling/simple-demo-v0 --overwrite --quiet
+	$(PY) -m experiments.benchmark --preset quick --quiet --out out/benchmark
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
@@ -31,6 +30,7 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_tools
 	$(PY) -m experiments.bench_env
 	$(PY) -m experiments.validate_judge --tasks 200
+	$(PY) -m experiments.bench_pipeline --json out/bench_pipeline.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
