@@ -342,6 +342,7 @@ class Runner:
         self.progress = progress
         self._prepared: dict[tuple[str, int | None], Any] = {}
         self._mdp: dict[str, Any] = {}
+        self.code = code_version()  # recorded per cell: a run can resume on newer code
 
     def log(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -471,6 +472,7 @@ class Runner:
         record: dict[str, Any] = {
             "key": cell.key, **dataclasses.asdict(cell), "label": METHODS[cell.method][0],
             "kind": METHODS[cell.method][1], "fingerprint": fp, "dataset_checksum": checksum,
+            "code": self.code, "finished": None,
         }  # fmt: skip
         self.log(f"cell {cell.key}")
         agent = self.run_cell(cell, folder, record)
@@ -482,6 +484,7 @@ class Runner:
         ev.save(str(folder / "eval.json"))
         record["eval"] = ev.summary()
         record["curve"] = _curve(folder / "train_log.jsonl")
+        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         tmp = done.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, indent=1, default=float))
         tmp.replace(done)  # the marker appears only when the cell is complete
@@ -533,6 +536,21 @@ def run(preset: Preset, out: Path, *, progress: bool = True, report: bool = True
     return path
 
 
+def code_version() -> str | None:
+    """The checkout's commit (``+dirty`` with uncommitted changes), or None outside git."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if rev.returncode != 0:
+        return None
+    return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def write_results(
     out: Path, preset: Preset, records: Sequence[Mapping[str, Any]], datasets: Mapping[str, Any],
     timings: Mapping[str, Any], seconds: float,
@@ -557,6 +575,7 @@ def write_results(
             "python": platform.python_version(),
             "torch": torch.__version__,
             "platform": platform.platform(),
+            "code": code_version(),
         },  # fmt: skip
         "cells": cells_out,
     }
