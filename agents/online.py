@@ -315,17 +315,14 @@ def evaluate_online(
     image_size: int | None = None, max_steps: int | None = None, **kw: Any,
 ) -> Any:  # fmt: skip
     """:func:`agents.evaluate.evaluate` at the image size and ``max_steps`` the SB3 model was
-    trained with (filled in when ``None``; a different value is a ``ValueError`` that says so)."""
+    trained with when they are ``None``. Another env image size is allowed (the model sees the
+    env's images resized to its own, as :func:`~agents.evaluate.evaluate` adapts them);
+    another ``max_steps`` is a ``ValueError`` (the history rows are part of its input)."""
     from .evaluate import evaluate
 
     size, ms = online_image_size(model), _max_steps(model)
     if image_size is None:
         image_size = size or 128
-    elif size is not None and image_size != size:
-        raise ValueError(
-            f"the model was trained on {size}x{size} px images; evaluate it with image_size={size} "
-            f"(got {image_size})"
-        )
     if max_steps is None:
         max_steps = ms or 8
     elif ms is not None and max_steps != ms:

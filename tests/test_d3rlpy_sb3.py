@@ -192,10 +192,20 @@ def test_sb3_models_run_through_evaluate_unchanged(tmp_path):
     assert np.array_equal(again.predict(enc, deterministic=True)[0], want)
     assert again.styling_info["image_size"] == 32
 
-    with pytest.raises(ValueError, match="image_size=32"):
-        evaluate(model, tier="simple", n_tasks=2, image_size=48)
-    with pytest.raises(ValueError, match="image_size=32"):
-        evaluate_online(model, tier="simple", n_tasks=2, image_size=48)
+    # a model trained at 32 px plays a 48 px env: its images are resized to 32 px for it
+    seen = []
+    real = model.predict
+
+    def spy(observation, *a, **k):
+        seen.append(observation["image"].shape[1:])
+        return real(observation, *a, **k)
+
+    model.predict = spy
+    for run in (evaluate, evaluate_online):
+        res = run(model, tier="simple", n_tasks=2, image_size=48)
+        assert res.image_size == 48 and res.summary()["episodes"] == 2
+    del model.predict
+    assert seen and set(seen) == {(32, 32, 3)}
     bad = tmp_path / "bad.zip"
     bad.write_text("nope")
     with pytest.raises(ValueError, match="not a stable-baselines3 model"):
