@@ -310,6 +310,29 @@ def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     return path
 
 
+def plot_dimensions(rows: Sequence[Row], path: Path) -> Path:
+    """The six scores per method, one panel per tier: where each method gains or loses."""
+    plt = _plt()
+    tiers = list(dict.fromkeys(r.tier for r in rows if r.study == "main"))
+    fig, axes = plt.subplots(len(tiers), 1, figsize=(9, 2.6 * len(tiers)), squeeze=False)
+    for ax, t in zip(axes[:, 0], tiers, strict=True):
+        rs = [r for r in rows if r.study == "main" and r.tier == t]
+        width = 0.8 / len(SCORE_NAMES)
+        for j, k in enumerate(SCORE_NAMES):
+            xs = [i + (j - (len(SCORE_NAMES) - 1) / 2) * width for i in range(len(rs))]
+            ax.bar(xs, [r.stats[k][0] for r in rs], width, label=SHORT[k])
+        ax.set_xticks(range(len(rs)))
+        ax.set_xticklabels([r.label for r in rs], rotation=30, ha="right", fontsize=7)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel(f"{t}: score")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=len(SCORE_NAMES), loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_study(
     rows: Sequence[Row], prefix: str, full: Mapping[str, Any], path: Path
 ) -> Path | None:
@@ -573,7 +596,10 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     preset = results.get("preset", {})
     md = tables_markdown(results, rows)
     (out / "tables.md").write_text(md)
-    plots = {"normalized": plot_normalized(rows, out / "plots" / "normalized.png")}
+    plots = {
+        "normalized": plot_normalized(rows, out / "plots" / "normalized.png"),
+        "dimensions": plot_dimensions(rows, out / "plots" / "dimensions.png"),
+    }
     for prefix in ("size", "quality"):
         p = plot_study(rows, prefix, preset, out / "plots" / f"{prefix}.png")
         if p:
@@ -634,8 +660,8 @@ def _html(results, rows, md, plots, strips) -> str:
         parts.append(_md_to_html_table(score_table(rows, t)))
         parts.append("<h3>Planning metrics and cost</h3>")
         parts.append(_md_to_html_table(planning_table(rows, t)))
-    for key, title in (("size", "Score vs dataset size"), ("quality", "Score vs dataset quality"),
-                       ("curves", "Learning curves")):  # fmt: skip
+    for key, title in (("dimensions", "The six scores per method"), ("size", "Score vs dataset size"),
+                       ("quality", "Score vs dataset quality"), ("curves", "Learning curves")):  # fmt: skip
         if key in plots:
             parts.append(
                 f"<h2>{title}</h2><img src='{_b64_png(plots[key])}' style='max-width:100%'>"

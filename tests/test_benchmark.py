@@ -69,17 +69,17 @@ def test_tiny_preset_end_to_end(tiny_run):
     assert "image-styling/bench-simple-e12-px32-clean090-v0" in res["datasets"]
     run = root / "run"
     for f in ("tables.md", "report.html", "plots/normalized.png", "plots/size.png",
-              "plots/quality.png", "plots/curves.png", "filmstrips/simple-s-best.png"):  # fmt: skip
+              "plots/quality.png", "plots/curves.png", "plots/dimensions.png", "filmstrips/simple-s-best.png"):  # fmt: skip
         assert (run / f).exists(), f
     page = (run / "report.html").read_text()
-    # 4 plots + 2 methods x 3 cases x (source, one frame per call, oracle reference)
+    # 5 plots + 2 methods x 3 cases x (source, one frame per call, oracle reference)
     strips = [c for c in res["cells"] if c["study"] == "main" and c["method"] in ("s", "teacher")]
     n_frames = sum(
         2 + sum(call != "STOP" for call in ep["calls"])
         for c in strips
         for ep in R.pick(c["episodes"]).values()
     )
-    assert page.count("data:image/png;base64,") == 4 + n_frames
+    assert page.count("data:image/png;base64,") == 5 + n_frames
     assert "src='http" not in page and 'src="http' not in page  # self-contained
     assert "replay scored" not in page  # replays reproduce the stored scores
     md = (run / "tables.md").read_text()
