@@ -955,11 +955,21 @@ def prepare(
             f"image_size={config.image_size}: prepare it with this config"
         )
     method = check_method(method)
-    if rows.method != method and method != "dpo":
-        if groups is not None:
-            raise ValueError("groups needs the dataset itself, not prepared tensors")
+    fresh = not isinstance(data, PreparedData | StepTensors)  # to_tensors weighted it already
+    if method != "dpo" and (rows.method != method or (groups is not None and not fresh)):
+        keys = None
+        if groups == "task_id":  # prepared rows carry their task ids
+            keys = rows.task_id
+        elif groups is not None:
+            raise ValueError(
+                f"groups={groups!r} needs the dataset itself, not prepared tensors (prepared "
+                "tensors can only be grouped by 'task_id')"
+            )
         ep, first = np.unique(rows.episode.numpy(), return_index=True)
-        w_ep = sample_weights(method, rows.r.numpy()[first].astype(np.float64))
+        w_ep = sample_weights(
+            method, rows.r.numpy()[first].astype(np.float64),
+            groups=None if keys is None else [keys[i] for i in first],
+        )  # fmt: skip
         lookup = dict(zip(ep.tolist(), w_ep.tolist(), strict=True))
         w = torch.tensor([lookup[e] for e in rows.episode.tolist()], dtype=torch.float32)
         rows = replace(rows, weight=w, method=method)

@@ -20,8 +20,9 @@ with probability ``p``: score vs dataset quality; the teacher itself is evaluate
 
 Methods (:data:`METHODS`): the baselines ``random``, ``zero-shot`` (B), ``edit-only`` (E),
 ``teacher`` and ``oracle``; the paper's ``s``, ``rl``, ``rw``, ``sw``, ``dpo`` (the embedded
-planner with images; DPO's frozen reference is the same seed's S cell) and ``s-text`` (S
-without images: the text vs vision comparison); d3rlpy's ``cql``, ``bcq``, ``bc``; SB3's
+planner with images; DPO's frozen reference is the same seed's S cell), ``sw-task`` (SW
+standardized within each task, as the predecessor paper does) and ``s-text`` (S without
+images: the text vs vision comparison); d3rlpy's ``cql``, ``bcq``, ``bc``; SB3's
 online ``ppo``, ``dqn``. Every agent is evaluated by :func:`agents.evaluate.evaluate` on the
 tier's fixed held-out test tasks at the dataset's image size, with the cell's seed.
 """
@@ -55,6 +56,7 @@ METHODS: Mapping[str, tuple[str, str]] = {
     "rl": ("RL", "embedded"),
     "rw": ("RW", "embedded"),
     "sw": ("SW", "embedded"),
+    "sw-task": ("SW per-task", "embedded"),
     "dpo": ("DPO", "embedded"),
     "s-text": ("S text-only", "embedded"),
     "cql": ("DiscreteCQL", "d3rlpy"),
@@ -69,7 +71,7 @@ METHODS: Mapping[str, tuple[str, str]] = {
 #: The issue's table: B, E, S, RL, RW, SW, DPO, DiscreteCQL, DiscreteBC, PPO, Teacher, Oracle,
 #: plus the normalization anchor (Random) and the text-only S (vision vs text).
 PAPER_METHODS = (
-    "random", "zero-shot", "edit-only", "s", "rl", "rw", "sw", "dpo", "s-text", "cql", "bc",
+    "random", "zero-shot", "edit-only", "s", "rl", "rw", "sw", "sw-task", "dpo", "s-text", "cql", "bc",
     "teacher", "oracle", "ppo",
 )  # fmt: skip
 
@@ -409,7 +411,8 @@ class Runner:
             assert cell.dataset is not None
             with stage(record, "load"):
                 data = self.prepared(cell.dataset, cell.episodes)
-            method = "s" if cell.method == "s-text" else cell.method
+            method = {"s-text": "s", "sw-task": "sw"}.get(cell.method, cell.method)
+            groups = "task_id" if cell.method == "sw-task" else None
             config = PlannerConfig(text_only=cell.method == "s-text")
             reference = None
             if method == "dpo":
@@ -423,7 +426,7 @@ class Runner:
             with stage(record, "train"):
                 res = train(
                     data, method=method, config=config, seed=cell.seed, steps=steps,
-                    reference=reference, progress=self.progress, log_path=log_path,
+                    reference=reference, groups=groups, progress=self.progress, log_path=log_path,
                     checkpoint=folder / "model.pt",
                 )  # fmt: skip
             record["train"] = {

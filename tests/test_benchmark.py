@@ -16,12 +16,12 @@ from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 
 TINY = B.Preset(
     tiers=("simple",),
-    methods=("random", "edit-only", "s", "dpo", "s-text", "bc", "teacher", "oracle"),
+    methods=("random", "edit-only", "s", "sw-task", "dpo", "s-text", "bc", "teacher", "oracle"),
     seeds=1,
     episodes=24,
     image_size=32,
     eval_tasks=4,
-    steps={"s": 8, "dpo": 4, "s-text": 8, "bc": 8},
+    steps={"s": 8, "sw-task": 8, "dpo": 4, "s-text": 8, "bc": 8},
     sizes=(12,),
     qualities=(0.9,),
     quality_episodes=12,
@@ -84,6 +84,7 @@ def test_tiny_preset_end_to_end(tiny_run):
     assert "replay scored" not in page  # replays reproduce the stored scores
     md = (run / "tables.md").read_text()
     assert "| DPO |" in md and "| S text-only |" in md and "| DiscreteBC |" in md
+    assert "| SW per-task |" in md
 
 
 def test_resume_skips_finished_cells(tiny_run, monkeypatch):

@@ -159,6 +159,23 @@ def test_rl_drops_filtered_rows(simple_rows):
     assert res.samples == kept < len(simple_rows)
 
 
+def test_per_task_sw_on_prepared_rows(small_datasets, simple_rows):
+    # SW standardized per task from prepared tensors equals the weights to_tensors gives the
+    # dataset itself with groups="task_id" (one load serves every method of a benchmark)
+    direct = to_tensors(small_datasets["simple"], method="sw", groups="task_id")
+    prepared = prepare(simple_rows, CFG)
+    per_task = prepare(prepared, CFG, "sw", groups="task_id")
+    assert torch.allclose(per_task.rows.weight, direct.weight)
+    whole = prepare(prepared, CFG, "sw")
+    assert not torch.allclose(whole.rows.weight, per_task.rows.weight)
+    for task in set(direct.task_id):  # standardized within each task: the weights sum to ~0
+        rows = [i for i, t in enumerate(direct.task_id) if t == task]
+        ep_w = {int(direct.episode[i]): float(direct.weight[i]) for i in rows}
+        assert abs(sum(ep_w.values())) < 1e-5
+    with pytest.raises(ValueError, match="only be grouped by 'task_id'"):
+        prepare(prepared, CFG, "sw", groups="template")
+
+
 # --------------------------------------------------------------------------------------------
 # Checkpoints
 
