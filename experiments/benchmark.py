@@ -290,12 +290,12 @@ def ensure_dataset(
 
 
 def cells(preset: Preset, datasets: Mapping[tuple[str, str], str]) -> list[Cell]:
-    """Every cell of ``preset`` in run order: seed-major over the main study (seed 0 of every
-    tier and method first, so a partial run already covers the table), then the studies.
-    ``datasets`` maps (study, tier) to a dataset id."""
+    """Every cell of ``preset`` in run order: tier by tier (so one tier's training data is in
+    memory at a time), seed by seed, method by method; then the studies. ``datasets`` maps
+    (study, tier) to a dataset id."""
     out: list[Cell] = []
-    for seed in range(preset.seeds):
-        for tier in preset.tiers:
+    for tier in preset.tiers:
+        for seed in range(preset.seeds):
             for m in preset.methods:
                 out.append(Cell("main", tier, m, seed, datasets[("main", tier)]))
     t = preset.study_tier

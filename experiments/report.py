@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+from styling_env.tasks import TIERS
 
 from .benchmark import METHODS
 
@@ -267,6 +268,11 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
 # Plots
 
 
+def _tiers(rows: Sequence[Row]) -> list[str]:
+    """The tiers of the main study, in the order simple, regular, complex."""
+    return [t for t in TIERS if any(r.tier == t and r.study == "main" for r in rows)]
+
+
 def _plt():
     import matplotlib
 
@@ -279,7 +285,7 @@ def _plt():
 def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     """Normalized score per method per tier, with 95% CIs."""
     plt = _plt()
-    tiers = list(dict.fromkeys(r.tier for r in rows if r.study == "main"))
+    tiers = _tiers(rows)
     methods = list(dict.fromkeys(r.method for r in rows if r.study == "main"))
     fig, ax = plt.subplots(figsize=(max(6, 0.75 * len(methods) * max(1, len(tiers)) / 1.6), 3.6))
     width = 0.8 / max(1, len(tiers))
@@ -313,7 +319,7 @@ def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
 def plot_dimensions(rows: Sequence[Row], path: Path) -> Path:
     """The six scores per method, one panel per tier: where each method gains or loses."""
     plt = _plt()
-    tiers = list(dict.fromkeys(r.tier for r in rows if r.study == "main"))
+    tiers = _tiers(rows)
     fig, axes = plt.subplots(len(tiers), 1, figsize=(9, 2.6 * len(tiers)), squeeze=False)
     for ax, t in zip(axes[:, 0], tiers, strict=True):
         rs = [r for r in rows if r.study == "main" and r.tier == t]
@@ -386,7 +392,7 @@ def plot_curves(results: Mapping[str, Any], path: Path) -> Path | None:
     cs = [c for c in results["cells"] if c["study"] == "main" and c["seed"] == 0 and c.get("curve")]
     if not cs:
         return None
-    tiers = list(dict.fromkeys(c["tier"] for c in cs))
+    tiers = [t for t in TIERS if any(c["tier"] == t for c in cs)]
     plt = _plt()
     fig, axes = plt.subplots(1, len(tiers), figsize=(4.2 * len(tiers), 3.2), squeeze=False)
     for ax, t in zip(axes[0], tiers, strict=True):
