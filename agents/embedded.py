@@ -926,7 +926,15 @@ def prepare(
             rows, did, checksum = data, None, None
         else:
             src, did, checksum = _dataset_info(data)
-            rows = to_tensors(src, method=method, text_only=config.text_only, groups=groups)
+            shrink = None
+            if not config.text_only:  # hold the images at the work size only, never as stored
+
+                def shrink(a: np.ndarray) -> np.ndarray:
+                    return resize_images(torch.from_numpy(a), config.image_size).numpy()
+
+            rows = to_tensors(
+                src, method=method, text_only=config.text_only, groups=groups, shrink=shrink
+            )
         if not config.text_only:
             if rows.image is None or rows.sources is None:
                 raise ValueError(

@@ -235,6 +235,7 @@ def _collect(
     image_size: int | None,
     final_rows: bool,
     groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
+    shrink: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> _Collected:
     records, total_steps, total_eps = _source(data)
     if total_eps == 0:
@@ -285,15 +286,20 @@ def _collect(
                         f"was requested: use a dataset generated at {image_size} px or pass "
                         f"image_size=None"
                     )
-                image = np.empty((cap, 3, *hw), np.uint8)
-                sources = np.empty((total_eps, 3, *hw), np.uint8)
             elif img.shape[1:3] != hw:
                 raise ValueError(
                     f"episode {rec.id}: images are {img.shape[1]}x{img.shape[2]} px, earlier episodes {hw[0]}x{hw[1]}"
                 )
-            image[sl] = img[:rows].transpose(0, 3, 1, 2)
+            chw = np.ascontiguousarray(img[:rows].transpose(0, 3, 1, 2))
             src = np.asarray(obs["source"][0]) if "source" in obs else img[0]
-            sources[e] = src.transpose(2, 0, 1)
+            src = np.ascontiguousarray(src.transpose(2, 0, 1))[None]
+            if shrink is not None:  # only the small images are ever held, episode by episode
+                chw, src = shrink(chw), shrink(src)
+            if image is None:
+                image = np.empty((cap, *chw.shape[1:]), np.uint8)
+                sources = np.empty((total_eps, *chw.shape[1:]), np.uint8)
+            image[sl] = chw
+            sources[e] = src[0]
         context[sl] = np.asarray(obs["context"], np.int64)[:rows]
         history[sl] = hist[:rows]
         steps_left[sl] = np.asarray(obs["steps_left"], np.int64).reshape(-1)[:rows]
@@ -464,6 +470,7 @@ def to_tensors(
     text_only: bool = False,
     image_size: int | None = None,
     groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
+    shrink: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> StepTensors:
     """Episodes -> :class:`StepTensors`, one row per step (observation ``t``, action ``t``).
 
@@ -476,13 +483,20 @@ def to_tensors(
         groups: SW's standardization groups: an episode-metadata key (``"task_id"``, or a key of
             ``task`` such as ``"theme"``, ``"template_id"``) or ``meta -> key``; ``None`` = over
             the whole dataset.
+        shrink: ``(N, 3, H, W) uint8 -> (N, 3, h, w) uint8`` applied to each episode's images
+            (and its source) as they are read, e.g. ``lambda a: resize_uint8(a, 64)``: a
+            planner that works at a smaller size never holds the stored-size images (the
+            peak memory of a 10,000-episode 128 px tier falls about fourfold).
 
     Raises:
         ValueError: an unknown method, an empty dataset, a size mismatch, malformed records.
     """
     method = check_method(method)
     bins = _check_bins(n_strength_bins)
-    c = _collect(data, text_only=text_only, image_size=image_size, final_rows=False, groups=groups)
+    c = _collect(
+        data, text_only=text_only, image_size=image_size, final_rows=False, groups=groups,
+        shrink=shrink,
+    )  # fmt: skip
     w_ep = sample_weights(method, c.ep_r, groups=c.ep_group)
     row = c.source_row
     t = torch.from_numpy
@@ -1001,7 +1015,15 @@ def to_d3rlpy(
     from d3rlpy.dataset import MDPDataset
 
     enc = make_encoder(encoder)
-    c = _collect(data, text_only=text_only, image_size=image_size, final_rows=True, groups=groups)
+    # shrink each episode as it is read (area averaging, image by image: the same result as
+    # resizing the whole array afterwards, without holding it at the stored size)
+    shrink_fn = None
+    if work_size is not None and not text_only:
+        shrink_fn = lambda a: resize_uint8(a, work_size if work_size < a.shape[-1] else None)  # noqa: E731
+    c = _collect(
+        data, text_only=text_only, image_size=image_size, final_rows=True, groups=groups,
+        shrink=shrink_fn,
+    )  # fmt: skip
     emb_u = np.asarray(enc.encode(c.instructions), np.float32)
     if emb_u.ndim != 2 or emb_u.shape[0] != len(c.instructions):
         raise ValueError(

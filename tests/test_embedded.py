@@ -293,3 +293,14 @@ def test_minilm_embeddings_are_cached(small_datasets, tmp_path, monkeypatch):
     both = again.encode(texts)
     assert again.encoded == 0 and both.shape == (len(texts), 384 + 64)
     torch.testing.assert_close(both[:, :384], vecs[: len(texts)])
+
+
+def test_prepare_shrinks_images_while_reading(small_datasets, simple_rows):
+    # the images are resized episode by episode as they are read: the same pixels as resizing
+    # the stored-size array afterwards
+    from agents.embedded import resize_images
+
+    small = prepare(small_datasets["simple"], replace(CFG, image_size=16))
+    assert small.rows.image.shape[1:] == (3, 16, 16) and small.rows.sources.shape[1:] == (3, 16, 16)
+    assert torch.equal(small.rows.image, resize_images(simple_rows.image, 16))
+    assert torch.equal(small.rows.sources, resize_images(simple_rows.sources, 16))

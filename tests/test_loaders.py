@@ -338,3 +338,17 @@ def test_d3rlpy_images_shrink_to_the_work_size(small_datasets):
     small = L.resize_uint8(img, 16)
     assert small.shape == (2, 3, 16, 16) and small.dtype == np.uint8
     assert abs(float(small.mean()) - float(img.mean())) < 1.0  # area averaging keeps the mean
+
+
+def test_to_d3rlpy_shrinks_while_reading(small_datasets):
+    # work_size resizes each episode as it is read; same observations as resizing afterwards
+    from offline_data.loaders import resize_uint8, to_d3rlpy, to_tensors
+
+    mdp = to_d3rlpy(small_datasets["simple"], work_size=16)
+    images = np.concatenate([ep.observations[0] for ep in mdp.episodes])
+    assert images.shape[1:] == (3, 16, 16)
+    whole = to_d3rlpy(small_datasets["simple"], work_size=None)
+    full = np.concatenate([ep.observations[0] for ep in whole.episodes])
+    assert np.array_equal(images, resize_uint8(full, 16))
+    rows = to_tensors(small_datasets["simple"], shrink=lambda a: resize_uint8(a, 8))
+    assert tuple(rows.image.shape[1:]) == (3, 8, 8) and tuple(rows.sources.shape[1:]) == (3, 8, 8)
