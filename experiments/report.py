@@ -587,7 +587,7 @@ td:first-child,th:first-child{text-align:left}th{background:#f3f3f0}tr:nth-child
 
 
 def build(results_path: str | Path, out: str | Path | None = None, *, docs: str | Path | None = None,
-          filmstrips: bool = True) -> Path:  # fmt: skip
+          filmstrips: bool = True, seeds: Sequence[int] | None = None) -> Path:  # fmt: skip
     """Build tables, plots, filmstrips and ``report.html`` from ``results_path``; returns the
     HTML path. ``docs``: also copy ``tables.md`` and the PNGs there."""
     results_path = Path(results_path)
@@ -596,6 +596,11 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     results = json.loads(results_path.read_text())
     if not isinstance(results, dict) or "cells" not in results:
         raise ValueError(f"{results_path} is not a benchmark results file (no 'cells')")
+    if seeds is not None:  # e.g. a run still under way: report the seeds every cell has
+        keep = {int(k) for k in seeds}
+        results["cells"] = [c for c in results["cells"] if int(c["seed"]) in keep]
+        if not results["cells"]:
+            raise ValueError(f"no cells of seeds {sorted(keep)} in {results_path}")
     out = Path(out) if out is not None else results_path.parent
     (out / "plots").mkdir(parents=True, exist_ok=True)
     rows = aggregate(results)
@@ -717,9 +722,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--docs", type=Path, default=None, help="also copy tables.md and PNGs there")
     p.add_argument("--no-filmstrips", action="store_true")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="report only these seeds")
     a = p.parse_args(argv)
     try:
-        index = build(a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips)
+        index = build(a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips, seeds=a.seeds)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -172,6 +172,10 @@ def test_table_from_hand_made_results(tmp_path):
     assert lines[2].startswith(f"| S | 65.0 ± {h:.1f} |")
     assert f"**65.0 ± {h:.1f}**" in lines[2] and lines[2].endswith("| 2 |")
     assert lines[3].startswith("| RW | 85.0 ± ") and lines[3].endswith("| 1 (ep) |")
+    only = R.build(path, tmp_path / "s1", seeds=[1])
+    assert "| S | 70.0 ± " in (tmp_path / "s1" / "tables.md").read_text() and only.exists()
+    with pytest.raises(ValueError, match="no cells of seeds"):
+        R.build(path, tmp_path / "s9", seeds=[9])
     index = R.build(path, tmp_path / "out", docs=tmp_path / "docs")
     assert (
         index.exists() and (tmp_path / "docs" / "tables.md").read_text().count("| S |") == 2
