@@ -539,6 +539,42 @@ def run(preset: Preset, out: Path, *, progress: bool = True, report: bool = True
     return path
 
 
+def collect(preset: Preset, out: Path) -> Path:
+    """Rewrite ``results.json`` from the finished cells of ``preset`` in ``out`` (those whose
+    ``cell.json`` has the current fingerprint), computing nothing: the report of a run that was
+    stopped, or whose cells were computed by several runs. Datasets that do not exist locally
+    are skipped with their cells."""
+    from offline_data import dataset as D
+
+    datasets: dict[tuple[str, str], str] = {}
+    infos: dict[str, dict[str, Any]] = {}
+
+    def need(study: str, tier: str, episodes: int, clean: float | None) -> None:
+        did = dataset_for(tier, episodes, preset.image_size, clean)
+        datasets[(study, tier)] = did
+        if did not in infos and D.dataset_path(did).exists():
+            info = D.info(D.load(did))
+            infos[did] = {"id": did, "checksum": info.get("checksum"),
+                          "recipe": info.get("recipe", {})}  # fmt: skip
+
+    for tier in dict.fromkeys((*preset.tiers, *([preset.study_tier] if preset.sizes else []))):
+        need("main", tier, preset.episodes, None)
+    for q in preset.qualities:
+        need(f"quality-{q:.2f}", preset.study_tier, preset.quality_episodes, q)
+    records = []
+    for c in cells(preset, datasets):
+        if c.dataset not in infos:
+            continue
+        done = c.folder(out) / "cell.json"
+        if done.exists():
+            rec = json.loads(done.read_text())
+            if rec.get("fingerprint") == fingerprint(c, preset, infos[c.dataset]["checksum"]):
+                records.append(rec)
+    if not records:
+        raise FileNotFoundError(f"no finished cells of this preset in {out}")
+    return write_results(out, preset, records, infos, {}, 0.0)
+
+
 def code_version() -> str | None:
     """The checkout's commit (``+dirty`` with uncommitted changes), or None outside git."""
     import subprocess
@@ -609,7 +645,9 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="run folder (default runs/benchmark/<preset>)"
     )
     p.add_argument(
-        "--report-only", action="store_true", help="rebuild the report from results.json"
+        "--report-only",
+        action="store_true",
+        help="rebuild results.json from the finished cells and the report; compute nothing",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -638,15 +676,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from offline_data.dataset import DatasetError
 
     try:
+        preset = preset_from_args(args)
         if args.report_only:
             from .report import build
 
-            index = build(out / "results.json", out)
+            index = build(collect(preset, out), out)
         else:
-            preset = preset_from_args(args)
-            build_out = run(preset, out, progress=not args.quiet)
+            run(preset, out, progress=not args.quiet)
             index = out / "report.html"
-            del build_out
     except (DatasetError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

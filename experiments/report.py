@@ -233,6 +233,17 @@ def study_table(rows: Sequence[Row], prefix: str) -> str:
     return _md_table([prefix, "method", "overall", "normalized"], body) if body else ""
 
 
+def _compute_minutes(results: Mapping[str, Any]) -> float:
+    return (
+        sum(
+            st.get("seconds", 0.0)
+            for c in results["cells"]
+            for st in (c.get("stages") or {}).values()
+        )
+        / 60.0
+    )
+
+
 def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     preset = results.get("preset", {})
     tiers = [
@@ -244,8 +255,8 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         f"Preset: {preset.get('tiers')} x {len(preset.get('methods', []))} methods x "
         f"{preset.get('seeds')} seeds, {preset.get('episodes')} episodes per dataset at "
         f"{preset.get('image_size')} px, {preset.get('eval_tasks')} held-out test tasks per "
-        f"evaluation. {len(results['cells'])} cells, {results.get('wall_seconds', 0) / 60:.0f} min "
-        f"of wall time in this run's process (cells reused from earlier runs not counted).",
+        f"evaluation. {len(results['cells'])} cells; their stages (load, train, evaluate) took "
+        f"{_compute_minutes(results):.0f} min in all.",
         "",
         "Scores 0–100: IF instruction following, VQ visual quality, TS transformation strength, "
         "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "

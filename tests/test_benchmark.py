@@ -99,6 +99,13 @@ def test_resume_skips_finished_cells(tiny_run, monkeypatch):
     after = json.loads(B.run(TINY, root / "run", progress=False, report=False).read_text())
     assert [c["key"] for c in after["cells"]] == [c["key"] for c in before["cells"]]
     assert [c["eval"]["overall"] for c in after["cells"]] == [c["eval"]["overall"] for c in before["cells"]]  # fmt: skip
+    # the results and report can be rebuilt from the finished cells alone
+    (root / "run" / "results.json").unlink()
+    collected = json.loads(B.collect(TINY, root / "run").read_text())
+    assert [c["key"] for c in collected["cells"]] == [c["key"] for c in before["cells"]]
+    assert [len(c["episodes"]) for c in collected["cells"]] == [len(c["episodes"]) for c in before["cells"]]  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="no finished cells"):
+        B.collect(TINY, root / "empty")
     # another budget for one method is another cell: only that one is recomputed
     import shutil
 
