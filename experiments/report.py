@@ -298,7 +298,7 @@ def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     plt = _plt()
     tiers = _tiers(rows)
     methods = list(dict.fromkeys(r.method for r in rows if r.study == "main"))
-    fig, ax = plt.subplots(figsize=(max(6, 0.75 * len(methods) * max(1, len(tiers)) / 1.6), 3.6))
+    fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.8 * len(methods))), 4.0))
     width = 0.8 / max(1, len(tiers))
     for j, t in enumerate(tiers):
         xs, ms, errs = [], [], [[], []]
