@@ -261,6 +261,18 @@ def dataset_for(tier: str, episodes: int, image_size: int, clean: float | None =
     return f"image-styling/bench-{tier}-e{episodes}-px{image_size}{q}-v0"
 
 
+def dataset_plan(preset: Preset) -> dict[tuple[str, str], tuple[str, int, float | None]]:
+    """(study, tier) -> (dataset id, episodes, teacher's clean probability or None): the
+    datasets ``preset`` trains on (the size study uses subsets of the main ones)."""
+    plan: dict[tuple[str, str], tuple[str, int, float | None]] = {}
+    for tier in dict.fromkeys((*preset.tiers, *([preset.study_tier] if preset.sizes else []))):
+        plan[("main", tier)] = (dataset_for(tier, preset.episodes, preset.image_size), preset.episodes, None)  # fmt: skip
+    for q in preset.qualities:
+        did = dataset_for(preset.study_tier, preset.quality_episodes, preset.image_size, q)
+        plan[(f"quality-{q:.2f}", preset.study_tier)] = (did, preset.quality_episodes, q)
+    return plan
+
+
 def ensure_dataset(
     did: str, tier: str, episodes: int, image_size: int, clean: float | None, log: Callable
 ) -> dict[str, Any]:
@@ -511,18 +523,13 @@ def run(preset: Preset, out: Path, *, progress: bool = True, report: bool = True
     datasets: dict[tuple[str, str], str] = {}
     infos: dict[str, dict[str, Any]] = {}
 
-    def need(study: str, tier: str, episodes: int, clean: float | None) -> None:
-        did = dataset_for(tier, episodes, preset.image_size, clean)
-        rec: dict[str, Any] = {}
-        with stage(rec, "dataset"):
-            infos[did] = ensure_dataset(did, tier, episodes, preset.image_size, clean, runner.log)
-        timings["datasets"][did] = rec["stages"]["dataset"]
+    for (study, tier), (did, episodes, clean) in dataset_plan(preset).items():
         datasets[(study, tier)] = did
-
-    for tier in dict.fromkeys((*preset.tiers, *([preset.study_tier] if preset.sizes else []))):
-        need("main", tier, preset.episodes, None)
-    for q in preset.qualities:
-        need(f"quality-{q:.2f}", preset.study_tier, preset.quality_episodes, q)
+        if did not in infos:
+            rec: dict[str, Any] = {}
+            with stage(rec, "dataset"):
+                infos[did] = ensure_dataset(did, tier, episodes, preset.image_size, clean, runner.log)  # fmt: skip
+            timings["datasets"][did] = rec["stages"]["dataset"]
     (out / "preset.json").write_text(json.dumps(dataclasses.asdict(preset), indent=1))
     todo = cells(preset, datasets)
     records = []
@@ -530,7 +537,6 @@ def run(preset: Preset, out: Path, *, progress: bool = True, report: bool = True
         later = {x.dataset for x in todo[i:] if x.dataset}
         runner.release(later)  # free a tier's cached tensors once no later cell needs them
         records.append(runner.cell(c, infos[c.dataset]["checksum"] if c.dataset else None))
-        write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
     path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
     if report:
         from .report import build
@@ -549,18 +555,12 @@ def collect(preset: Preset, out: Path) -> Path:
     datasets: dict[tuple[str, str], str] = {}
     infos: dict[str, dict[str, Any]] = {}
 
-    def need(study: str, tier: str, episodes: int, clean: float | None) -> None:
-        did = dataset_for(tier, episodes, preset.image_size, clean)
-        datasets[(study, tier)] = did
+    for key, (did, _, _) in dataset_plan(preset).items():
+        datasets[key] = did
         if did not in infos and D.dataset_path(did).exists():
             info = D.info(D.load(did))
             infos[did] = {"id": did, "checksum": info.get("checksum"),
                           "recipe": info.get("recipe", {})}  # fmt: skip
-
-    for tier in dict.fromkeys((*preset.tiers, *([preset.study_tier] if preset.sizes else []))):
-        need("main", tier, preset.episodes, None)
-    for q in preset.qualities:
-        need(f"quality-{q:.2f}", preset.study_tier, preset.quality_episodes, q)
     records = []
     for c in cells(preset, datasets):
         if c.dataset not in infos:

@@ -50,15 +50,11 @@ SHORT = {
 
 
 def _ci(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high): Student-t 95% CI (the mean itself for one value)."""
-    from scipy import stats
+    """(mean, low, high): :func:`agents.evaluate.ci95` with the mean in front."""
+    from agents.evaluate import ci95
 
-    a = np.asarray(values, float)
-    m = float(a.mean()) if a.size else math.nan
-    if a.size < 2:
-        return m, m, m
-    h = float(stats.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
-    return m, m - h, m + h
+    lo, hi = ci95(values)
+    return float(np.mean(values)) if len(values) else math.nan, lo, hi
 
 
 @dataclass
