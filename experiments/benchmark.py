@@ -4,6 +4,8 @@
     python -m experiments.benchmark --preset paper                       # the full comparison
     python -m experiments.benchmark --tiers simple regular --methods s rw sw --seeds 5 \\
         --episodes 10000 --out runs/benchmark/mine
+    python -m experiments.benchmark --preset paper --shard 0/2           # half the cells; 1/2 in
+                                                                         # another process
 
 A run folder (``--out``, default ``runs/benchmark/<preset>``) holds one folder per *cell*
 ``cells/<study>/<tier>/<method>/seed<k>/`` — the checkpoint, ``train_log.jsonl``,
@@ -71,8 +73,8 @@ METHODS: Mapping[str, tuple[str, str]] = {
 #: The issue's table: B, E, S, RL, RW, SW, DPO, DiscreteCQL, DiscreteBC, PPO, Teacher, Oracle,
 #: plus the normalization anchor (Random) and the text-only S (vision vs text).
 PAPER_METHODS = (
-    "random", "zero-shot", "edit-only", "s", "rl", "rw", "sw", "sw-task", "dpo", "s-text", "cql", "bc",
-    "teacher", "oracle", "ppo",
+    "random", "zero-shot", "edit-only", "s", "rl", "rw", "sw", "dpo", "s-text", "cql", "bc", "teacher",
+    "oracle", "ppo",
 )  # fmt: skip
 
 
@@ -322,6 +324,21 @@ def cells(preset: Preset, datasets: Mapping[tuple[str, str], str]) -> list[Cell]
     return out
 
 
+def shard(todo: Sequence[Cell], index: int, count: int) -> list[Cell]:
+    """The cells of shard ``index`` of ``count``: the (study, tier, seed) groups of ``todo``
+    dealt round-robin in run order, so that a DPO cell stays with its S reference and each shard
+    loads a tier's data once per group. Several processes or machines sharing one run folder
+    each take one shard; ``--report-only`` then collects them all."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"shard count must be a positive int, got {count!r}")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise ValueError(f"shard index must lie in [0, {count}), got {index!r}")
+    groups: dict[tuple[str, str, int], int] = {}
+    for c in todo:
+        groups.setdefault((c.study, c.tier, c.seed), len(groups))
+    return [c for c in todo if groups[(c.study, c.tier, c.seed)] % count == index]
+
+
 def fingerprint(cell: Cell, preset: Preset, checksum: str | None) -> str:
     """What makes a finished cell reusable: same data, method, seed, budget and test set."""
     spec = {
@@ -513,31 +530,43 @@ class Runner:
         return record
 
 
-def run(preset: Preset, out: Path, *, progress: bool = True, report: bool = True) -> Path:
+def run(
+    preset: Preset, out: Path, *, progress: bool = True, report: bool = True,
+    shard_of: tuple[int, int] | None = None,
+) -> Path:  # fmt: skip
     """Compute every cell of ``preset`` into ``out`` (resuming), then write ``results.json``
-    and, with ``report``, the tables, plots and HTML report. Returns the results path."""
+    and, with ``report``, the tables, plots and HTML report. Returns the results path.
+
+    ``shard_of=(k, n)`` computes only shard ``k`` of ``n`` (:func:`shard`); its results and
+    report then hold every finished cell in ``out``, whichever shard computed it."""
     out.mkdir(parents=True, exist_ok=True)
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
     timings: dict[str, Any] = {"datasets": {}}
-    datasets: dict[tuple[str, str], str] = {}
     infos: dict[str, dict[str, Any]] = {}
 
-    for (study, tier), (did, episodes, clean) in dataset_plan(preset).items():
-        datasets[(study, tier)] = did
-        if did not in infos:
+    plan = dataset_plan(preset)
+    datasets = {key: did for key, (did, _, _) in plan.items()}
+    todo = cells(preset, datasets)
+    if shard_of is not None:
+        todo = shard(todo, *shard_of)
+    needed = {c.dataset for c in todo}  # a shard generates only the datasets its cells use
+    for (_, tier), (did, episodes, clean) in plan.items():
+        if did in needed and did not in infos:
             rec: dict[str, Any] = {}
             with stage(rec, "dataset"):
                 infos[did] = ensure_dataset(did, tier, episodes, preset.image_size, clean, runner.log)  # fmt: skip
             timings["datasets"][did] = rec["stages"]["dataset"]
     (out / "preset.json").write_text(json.dumps(dataclasses.asdict(preset), indent=1))
-    todo = cells(preset, datasets)
     records = []
     for i, c in enumerate(todo):
         later = {x.dataset for x in todo[i:] if x.dataset}
         runner.release(later)  # free a tier's cached tensors once no later cell needs them
         records.append(runner.cell(c, infos[c.dataset]["checksum"] if c.dataset else None))
-    path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
+    if shard_of is not None:
+        path = collect(preset, out)
+    else:
+        path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
     if report:
         from .report import build
 
@@ -649,8 +678,29 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild results.json from the finished cells and the report; compute nothing",
     )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="compute only shard K of N (0-based; (study, tier, seed) groups dealt round-robin): "
+        "run N processes or machines on one run folder, then --report-only",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N), with a named error for anything else."""
+    k, sep, n = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        out = int(k), int(n)
+    except ValueError:
+        raise ValueError(f"--shard takes K/N, e.g. 0/2, got {text!r}") from None
+    if not 0 <= out[0] < out[1]:
+        raise ValueError(f"--shard K/N needs 0 <= K < N, got {text!r}")
+    return out
 
 
 def preset_from_args(args: argparse.Namespace) -> Preset:
@@ -682,7 +732,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             index = build(collect(preset, out), out)
         else:
-            run(preset, out, progress=not args.quiet)
+            sh = parse_shard(args.shard) if args.shard else None
+            run(preset, out, progress=not args.quiet, shard_of=sh)
             index = out / "report.html"
     except (DatasetError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)

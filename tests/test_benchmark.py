@@ -124,6 +124,32 @@ def test_resume_skips_finished_cells(tiny_run, monkeypatch):
     assert calls == ["main/simple/bc/seed0"]
 
 
+def test_shards_partition_the_run(tiny_run, monkeypatch):
+    paper = B.PRESETS["paper"]
+    todo = B.cells(paper, {k: v[0] for k, v in B.dataset_plan(paper).items()})
+    parts = [B.shard(todo, k, 3) for k in range(3)]
+    assert sorted(c.key for p in parts for c in p) == sorted(c.key for c in todo)  # a partition
+    for p in parts:
+        assert [c for c in todo if c in p] == p  # run order kept
+        for c in p:  # whole (study, tier, seed) groups: DPO stays with its S reference
+            assert all(x in p for x in todo if (x.study, x.tier, x.seed) == (c.study, c.tier, c.seed))  # fmt: skip
+    assert {len({(c.study, c.tier, c.seed) for c in p}) for p in parts} == {4, 5}  # 13 groups
+    # each shard of a finished run computes nothing and reports every cell
+    root, path = tiny_run
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    monkeypatch.setattr(B.Runner, "run_cell", lambda *a, **k: pytest.fail("recomputed"))
+    keys = [c["key"] for c in json.loads(path.read_text())["cells"]]
+    for k in range(2):
+        out = B.run(TINY, root / "run", progress=False, report=False, shard_of=(k, 2))
+        assert [c["key"] for c in json.loads(out.read_text())["cells"]] == keys
+    assert B.parse_shard("1/4") == (1, 4)
+    for bad in ("1", "a/b", "2/2", "-1/2", "1/0"):
+        with pytest.raises(ValueError, match="--shard"):
+            B.parse_shard(bad)
+    with pytest.raises(ValueError, match="shard index"):
+        B.shard(todo, 3, 3)
+
+
 def _episode(overall: float, **extra: float) -> dict:
     e = {k: overall for k in SCORE_NAMES}
     e.update({k: 0.5 for k in PLANNING_NAMES})
