@@ -491,6 +491,8 @@ class Runner:
 
     def cell(self, cell: Cell, checksum: str | None) -> dict[str, Any]:
         """Compute ``cell`` unless a finished copy with the same fingerprint exists."""
+        import torch
+
         from agents.evaluate import evaluate
 
         folder = cell.folder(self.out)
@@ -504,7 +506,7 @@ class Runner:
         record: dict[str, Any] = {
             "key": cell.key, **dataclasses.asdict(cell), "label": METHODS[cell.method][0],
             "kind": METHODS[cell.method][1], "fingerprint": fp, "dataset_checksum": checksum,
-            "code": self.code, "finished": None,
+            "code": self.code, "torch_threads": torch.get_num_threads(), "finished": None,
         }  # fmt: skip
         self.log(f"cell {cell.key}")
         agent = self.run_cell(cell, folder, record)

@@ -240,6 +240,19 @@ def _compute_minutes(results: Mapping[str, Any]) -> float:
     )
 
 
+def _threads_note(results: Mapping[str, Any]) -> str:
+    """Which torch thread counts the cells' times were measured at (they compare only within
+    one count)."""
+    counts: dict[str, int] = {}
+    for c in results["cells"]:
+        t = c.get("torch_threads")
+        key = f"{t} torch thread{'s' if t != 1 else ''}" if t else "an unrecorded thread count"
+        counts[key] = counts.get(key, 0) + 1
+    if len(counts) <= 1:
+        return f" Times measured at {next(iter(counts), 'an unrecorded thread count')}."
+    return " Times measured at " + ", ".join(f"{k} ({n} cells)" for k, n in sorted(counts.items())) + "."  # fmt: skip
+
+
 def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     preset = results.get("preset", {})
     tiers = [
@@ -252,7 +265,7 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         f"{preset.get('seeds')} seeds, {preset.get('episodes')} episodes per dataset at "
         f"{preset.get('image_size')} px, {preset.get('eval_tasks')} held-out test tasks per "
         f"evaluation. {len(results['cells'])} cells; their stages (load, train, evaluate) took "
-        f"{_compute_minutes(results):.0f} min in all.",
+        f"{_compute_minutes(results):.0f} min in all." + _threads_note(results),
         "",
         "Scores 0–100: IF instruction following, VQ visual quality, TS transformation strength, "
         "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "

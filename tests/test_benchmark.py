@@ -58,6 +58,7 @@ def test_tiny_preset_end_to_end(tiny_run):
     for c in res["cells"]:
         assert len(c["episodes"]) == TINY.eval_tasks
         assert "eval" in c["stages"] and c["stages"]["eval"]["peak_rss_mb"] > 0
+        assert c["torch_threads"] >= 1  # timings are comparable only at equal thread counts
         if c["kind"] != "baseline":
             assert c["stages"]["train"]["seconds"] > 0
             assert (root / "run" / "cells" / c["study"] / c["tier"] / c["method"] / "seed0" / "train_log.jsonl").exists()  # fmt: skip
@@ -214,6 +215,10 @@ def test_table_from_hand_made_results(tmp_path):
         index.exists() and (tmp_path / "docs" / "tables.md").read_text().count("| S |") == 2
     )  # scores + planning
     assert (tmp_path / "docs" / "plots" / "normalized.png").exists()
+    assert "Times measured at an unrecorded thread count." in R.tables_markdown(res, rows)
+    res["cells"][0]["torch_threads"] = res["cells"][1]["torch_threads"] = 2
+    res["cells"][2]["torch_threads"] = 1
+    assert "measured at 1 torch thread (1 cells), 2 torch threads (2 cells)." in R.tables_markdown(res, rows)  # fmt: skip
 
 
 def test_bad_input(tmp_path):
