@@ -607,9 +607,11 @@ td:first-child,th:first-child{text-align:left}th{background:#f3f3f0}tr:nth-child
 
 
 def build(results_path: str | Path, out: str | Path | None = None, *, docs: str | Path | None = None,
-          filmstrips: bool = True, seeds: Sequence[int] | None = None) -> Path:  # fmt: skip
+          filmstrips: bool = True, seeds: Sequence[int] | None = None,
+          docs_filmstrips: str = "*-rw-median.png") -> Path:  # fmt: skip
     """Build tables, plots, filmstrips and ``report.html`` from ``results_path``; returns the
-    HTML path. ``docs``: also copy ``tables.md`` and the PNGs there."""
+    HTML path. ``docs``: also copy ``tables.md``, the plots and the filmstrips matching the glob
+    ``docs_filmstrips`` there (all of them are ~0.2 MB each: a repository wants a few)."""
     results_path = Path(results_path)
     if not results_path.exists():
         raise FileNotFoundError(f"no results file at {results_path}")
@@ -663,7 +665,7 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
         shutil.copy(out / "tables.md", docs / "tables.md")
         for p in plots.values():
             shutil.copy(p, docs / "plots" / Path(p).name)
-        fs = sorted((out / "filmstrips").glob("*.png")) if (out / "filmstrips").exists() else []
+        fs = sorted((out / "filmstrips").glob(docs_filmstrips)) if (out / "filmstrips").exists() else []  # fmt: skip
         if fs:
             (docs / "filmstrips").mkdir(exist_ok=True)
             for p in fs:
@@ -742,10 +744,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--docs", type=Path, default=None, help="also copy tables.md and PNGs there")
     p.add_argument("--no-filmstrips", action="store_true")
+    p.add_argument(
+        "--docs-filmstrips",
+        default="*-rw-median.png",
+        metavar="GLOB",
+        help="filmstrips copied with --docs (default: RW's median episode per tier)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="report only these seeds")
     a = p.parse_args(argv)
     try:
-        index = build(a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips, seeds=a.seeds)
+        index = build(
+            a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips, seeds=a.seeds,
+            docs_filmstrips=a.docs_filmstrips,
+        )  # fmt: skip
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

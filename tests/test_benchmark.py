@@ -86,6 +86,11 @@ def test_tiny_preset_end_to_end(tiny_run):
     md = (run / "tables.md").read_text()
     assert "| DPO |" in md and "| S text-only |" in md and "| DiscreteBC |" in md
     assert "| SW per-task |" in md
+    # --docs copies the tables, the plots and only the chosen filmstrips
+    docs = root / "docs"
+    R.build(path, run, docs=docs, docs_filmstrips="*-s-median.png")
+    assert (docs / "tables.md").exists() and (docs / "plots" / "size.png").exists()
+    assert [p.name for p in (docs / "filmstrips").iterdir()] == ["simple-s-median.png"]
 
 
 def test_resume_skips_finished_cells(tiny_run, monkeypatch):
