@@ -182,7 +182,7 @@ def test_table_from_hand_made_results(tmp_path):
         "format": "image-styling-benchmark/1",
         "preset": {
             "tiers": ["simple"],
-            "methods": ["s", "rw"],
+            "methods": ["edit-only", "s", "rw"],
             "seeds": 2,
             "episodes": 10,
             "image_size": 32,
@@ -193,13 +193,18 @@ def test_table_from_hand_made_results(tmp_path):
             _cell("s", 0, [50.0, 70.0]),
             _cell("s", 1, [60.0, 80.0]),
             _cell("rw", 0, [80.0, 90.0]),
+            _cell("edit-only", 0, [30.0, 40.0]),
+            _cell("edit-only", 1, [30.0, 40.0]),
         ],  # fmt: skip
     }
     path = tmp_path / "results.json"
     path.write_text(json.dumps(res))
     rows = R.aggregate(res)
-    assert [r.method for r in rows] == ["s", "rw"]
-    s, rw = rows
+    assert [r.method for r in rows] == ["edit-only", "s", "rw"]
+    eo, s, rw = rows
+    # identical seeds (a deterministic agent): the CI over one seed's episodes, not zero width
+    assert eo.ci_over == "ep" and eo.stats["overall"] == pytest.approx((35.0, *R._ci([30.0, 40.0])[1:]))  # fmt: skip
+    assert eo.stats["overall"][2] - eo.stats["overall"][1] > 10
     h = 12.706204736174707 * 5.0 * math.sqrt(2) / math.sqrt(2)  # t(0.975, 1) * sd / sqrt(n)
     assert s.stats["overall"] == pytest.approx((65.0, 65.0 - h, 65.0 + h))
     assert s.stats["normalized"][0] == pytest.approx(100 * (65 - 20) / 80)
@@ -208,9 +213,10 @@ def test_table_from_hand_made_results(tmp_path):
     md = R.score_table(rows, "simple")
     lines = md.splitlines()
     assert lines[0].startswith("| method | IF | VQ | TS | Coh | SA | TE | overall |")
-    assert lines[2].startswith(f"| S | 65.0 ± {h:.1f} |")
-    assert f"**65.0 ± {h:.1f}**" in lines[2] and lines[2].endswith("| 2 |")
-    assert lines[3].startswith("| RW | 85.0 ± ") and lines[3].endswith("| 1 (ep) |")
+    assert lines[2].startswith("| E (edit-only) | 35.0 ± ") and lines[2].endswith("| 2 (ep) |")
+    assert lines[3].startswith(f"| S | 65.0 ± {h:.1f} |")
+    assert f"**65.0 ± {h:.1f}**" in lines[3] and lines[3].endswith("| 2 |")
+    assert lines[4].startswith("| RW | 85.0 ± ") and lines[4].endswith("| 1 (ep) |")
     only = R.build(path, tmp_path / "s1", seeds=[1])
     assert "| S | 70.0 ± " in (tmp_path / "s1" / "tables.md").read_text() and only.exists()
     with pytest.raises(ValueError, match="no cells of seeds"):
@@ -222,8 +228,9 @@ def test_table_from_hand_made_results(tmp_path):
     assert (tmp_path / "docs" / "plots" / "normalized.png").exists()
     assert "Times measured at an unrecorded thread count." in R.tables_markdown(res, rows)
     res["cells"][0]["torch_threads"] = res["cells"][1]["torch_threads"] = 2
-    res["cells"][2]["torch_threads"] = 1
-    assert "measured at 1 torch thread (1 cells), 2 torch threads (2 cells)." in R.tables_markdown(res, rows)  # fmt: skip
+    for c in res["cells"][2:]:
+        c["torch_threads"] = 1
+    assert "measured at 1 torch thread (3 cells), 2 torch threads (2 cells)." in R.tables_markdown(res, rows)  # fmt: skip
 
 
 def test_bad_input(tmp_path):
