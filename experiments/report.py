@@ -236,6 +236,69 @@ def study_table(rows: Sequence[Row], prefix: str) -> str:
     return _md_table([prefix, "method", "overall", "normalized"], body) if body else ""
 
 
+#: DESIGN §7: the best offline method's normalized score per tier on held-out templates.
+QUALITY_TARGETS: Mapping[str, float] = {"simple": 90.0, "regular": 85.0, "complex": 80.0}
+
+
+def targets_table(rows: Sequence[Row]) -> str:
+    """The DESIGN §7 quality targets per tier of the main study, each with the numbers that
+    decide it and a verdict; empty when the rows lack the methods a target needs. "Apart"
+    means the two 95% CIs do not overlap."""
+    by = {(r.tier, r.method): r for r in rows if r.study == "main"}
+    tiers = [t for t in TIERS if (t, "s") in by]
+    if not tiers:
+        return ""
+
+    def norm(t: str, m: str) -> tuple[float, float, float] | None:
+        r = by.get((t, m))
+        return r.stats["normalized"] if r is not None else None
+
+    def verdict(ok: bool | None) -> str:
+        return "–" if ok is None else ("met" if ok else "missed")
+
+    offline = [m for m, (_, kind) in METHODS.items() if kind in ("embedded", "d3rlpy")]
+    lines: dict[str, list[str]] = {k: [] for k in ("best", "rwsw", "teacher", "edit", "vision")}
+    apart_tiers = 0
+    for t in tiers:
+        cands = [(norm(t, m), m) for m in offline if norm(t, m) is not None]
+        (b, blo, bhi), bm = max(cands, key=lambda x: x[0][0])  # type: ignore[index]
+        goal = QUALITY_TARGETS.get(t)
+        lines["best"].append(f"{METHODS[bm][0]} {b:.1f} vs {goal:.0f}: {verdict(b >= goal) if goal else '–'}")  # fmt: skip
+        s = norm(t, "s")
+        assert s is not None
+        weighted = [(norm(t, m), m) for m in ("rw", "sw") if norm(t, m) is not None]
+        if weighted:
+            (w, wlo, _), wm = max(weighted, key=lambda x: x[0][0])  # type: ignore[index]
+            apart = wlo > s[2]
+            apart_tiers += apart
+            lines["rwsw"].append(f"{METHODS[wm][0]} {w - s[0]:+.1f} over S, CIs {'apart' if apart else 'overlap'}")  # fmt: skip
+            te = norm(t, "teacher")
+            lines["teacher"].append(
+                f"{METHODS[wm][0]} {w:.1f} vs {te[0]:.1f}: {verdict(w > te[0])}" if te else "–"
+            )
+        else:
+            lines["rwsw"].append("–")
+            lines["teacher"].append("–")
+        e = norm(t, "edit-only")
+        lines["edit"].append(f"{b - e[0]:+.1f}: {verdict(b - e[0] >= 10)}" if e else "–")
+        txt = norm(t, "s-text")
+        if txt:
+            gap = s[0] - txt[0]
+            state = "apart" if s[1] > txt[2] or s[2] < txt[1] else "overlap"
+            lines["vision"].append(f"{gap:+.1f}, CIs {state}: {verdict(s[1] > txt[2])}")
+        else:
+            lines["vision"].append("–")
+    head = ["DESIGN §7 target", *(t.capitalize() for t in tiers)]
+    body = [
+        ["best offline method >= 90 / 85 / 80", *lines["best"]],
+        [f"RW or SW above S, CIs apart (needed on 2 tiers; on {apart_tiers} here)", *lines["rwsw"]],
+        ["... and above the teacher's mean", *lines["teacher"]],
+        ["best offline method >= Edit-Only + 10", *lines["edit"]],
+        ["vision (S) above text-only (S text-only), CIs apart", *lines["vision"]],
+    ]  # fmt: skip
+    return _md_table(head, body)
+
+
 def _compute_minutes(results: Mapping[str, Any]) -> float:
     return (
         sum(
@@ -280,6 +343,9 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         "seed (a single seed, or a deterministic agent that scores alike on every seed). "
         "Normalized: 0 = random plans, 100 = oracle.",
     ]
+    targets = targets_table(rows)
+    if targets:
+        out += ["", "## DESIGN §7 quality targets", "", targets]
     for t in tiers:
         out += ["", f"## {t.capitalize()}", "", score_table(rows, t), "", planning_table(rows, t)]
     for prefix, title in (
@@ -689,10 +755,13 @@ def _html(results, rows, md, plots, strips) -> str:
         "<h1>ImageStyling benchmark</h1>",
         f"<p class='note'>{html.escape(md.split(chr(10))[2])}</p>",
         "<p class='note'>Scores 0–100 from the pixel judge; overall = mean of the six. "
-        "Mean ± 95% CI half-width over seeds (ep: over episodes). Normalized: 0 = random plans, "
+        "Mean ± 95% CI half-width over seeds (ep: over one seed's episodes). Normalized: 0 = random plans, "
         "100 = oracle, on the same held-out test tasks.</p>",
         f"<h2>Normalized score</h2><img src='{_b64_png(plots['normalized'])}' style='max-width:100%'>",
     ]
+    targets = targets_table(rows)
+    if targets:
+        parts += ["<h2>DESIGN §7 quality targets</h2>", _md_to_html_table(targets)]
     tiers = [
         t for t in preset.get("tiers", []) if any(r.tier == t and r.study == "main" for r in rows)
     ]
