@@ -69,7 +69,7 @@ class Row:
     stats: dict[str, tuple[float, float, float]]  # metric -> (mean, lo, hi)
     ci_over: str  # "seeds" or "ep" (episodes)
     train_seconds: float | None
-    peak_rss_mb: float | None
+    peak_rss_mb: float | None  # median over seeds of each cell's process peak
     eval_seconds: float | None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,10 +131,14 @@ def aggregate(results: Mapping[str, Any]) -> list[Row]:
             over, src = "ep", first_ep
         stats = {k: _ci(src[k]) if src.get(k) else (math.nan,) * 3 for k in metrics}
 
-        peaks = [
-            s.get("peak_rss_mb") for c in cs for s in (c.get("stages") or {}).values()
-        ]  # fmt: skip
-        peaks = [p for p in peaks if p is not None]
+        # each cell's peak: the process's resident peak while it ran (with the tier's loaded
+        # data); the median over seeds keeps one seed's outlier process from standing for all
+        peaks = []
+        for c in cs:
+            ps = [s.get("peak_rss_mb") for s in (c.get("stages") or {}).values()]
+            ps = [p for p in ps if p is not None]
+            if ps:
+                peaks.append(max(ps))
         rows.append(
             Row(
                 study,
@@ -145,7 +149,7 @@ def aggregate(results: Mapping[str, Any]) -> list[Row]:
                 stats,
                 over,
                 _mean_of(cs, ("stages", "train", "seconds")),
-                max(peaks) if peaks else None,
+                float(np.median(peaks)) if peaks else None,
                 _mean_of(cs, ("stages", "eval", "seconds")),
                 {"samples_per_s": _mean_of(cs, ("train", "samples_per_s"))},
             )  # fmt: skip
@@ -341,7 +345,9 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "
         "Mean ± 95% CI half-width over seeds; where marked ep, over the test episodes of one "
         "seed (a single seed, or a deterministic agent that scores alike on every seed). "
-        "Normalized: 0 = random plans, 100 = oracle.",
+        "Normalized: 0 = random plans, 100 = oracle. train s and eval s: mean over seeds; peak "
+        "GB: the process's resident peak while the cell ran (the tier's loaded data included), "
+        "median over seeds.",
     ]
     targets = targets_table(rows)
     if targets:
