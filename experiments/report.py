@@ -265,7 +265,7 @@ def targets_table(rows: Sequence[Row]) -> str:
     apart_tiers = 0
     for t in tiers:
         cands = [(norm(t, m), m) for m in offline if norm(t, m) is not None]
-        (b, blo, bhi), bm = max(cands, key=lambda x: x[0][0])  # type: ignore[index]
+        (b, _, _), bm = max(cands, key=lambda x: x[0][0])  # type: ignore[index]
         goal = QUALITY_TARGETS.get(t)
         lines["best"].append(f"{METHODS[bm][0]} {b:.1f} vs {goal:.0f}: {verdict(b >= goal) if goal else '–'}")  # fmt: skip
         s = norm(t, "s")
