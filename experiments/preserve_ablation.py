@@ -38,13 +38,13 @@ def replay_calls(
     every tool call also keeps the task's preserved regions untouched."""
     from styling_env.tools import ToolCall
 
-    from .report import _decode
+    from .report import decode_call
 
     keep = tuple(task.preserved_regions()) if preserve else ()
     _, info = env.reset(seed=seed, options={"task": task})
     overall, violations = float(info.get("overall", 0.0)), list(info.get("violations", []))
     for call in calls:
-        a = _decode(call)
+        a = decode_call(call)
         if isinstance(a, ToolCall) and keep:
             a = ToolCall(a.tool, a.value, a.strength, a.region, params={**dict(a.params), "preserve": keep})  # fmt: skip
         _, _, term, trunc, info = env.step(a)
@@ -94,7 +94,7 @@ def ablate(cell_dir: Path, tier: str, image_size: int = 128) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m experiments.preserve_ablation", description=__doc__.split("\n\n")[1]
+        prog="python -m experiments.preserve_ablation", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("run", type=Path, help="a benchmark run folder (runs/benchmark/paper)")
     p.add_argument("--tier", default="complex")

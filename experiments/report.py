@@ -528,7 +528,9 @@ class Frame:
     text: str = ""
 
 
-def _decode(call: str) -> Any:
+def decode_call(call: str) -> Any:
+    """A results file's call string (``STOP``, ``INVALID: why``, or a text/JSON tool call) as
+    the env action it was."""
     from styling_env.engine import Invalid, Stop
     from styling_env.wrappers import parse_text_action
 
@@ -581,7 +583,7 @@ def replay(episode: Mapping[str, Any], tier: str, image_size: int, n_tasks: int)
     made: list[ToolCall] = []
     overall = float(info.get("overall", 0.0))
     for k, call in enumerate(episode["calls"]):
-        a = _decode(call)
+        a = decode_call(call)
         why = reasons[k] if k < len(reasons) and reasons[k] else ""
         if not why:
             why = reason(a, task, requested, obs["context"], len(made), rng, made)
