@@ -38,7 +38,15 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from styling_env.judge import JUDGE_VERSION
+
 NAMESPACE = "image-styling"
+#: The version of what a dataset stores and of how its checksum is computed; readers refuse
+#: another. Bump it when the stored fields or the digest change. A change of the content alone
+#: (the teachers, the oracle, the tools) shows as a new recipe (``judge_version``, the noise
+#: profile) or must bump it too. Either way regenerate ``offline_data/canonical.json``:
+#: ``tests/test_canonical.py`` pins the checksum of a small recipe so that no such change goes
+#: unnoticed.
 FORMAT_VERSION = 1
 #: The key of our own fields in a Minari dataset's metadata.
 META_KEY = "image_styling"
@@ -69,6 +77,7 @@ class Recipe:
     profile: Mapping[str, Any] = field(default_factory=dict)
     per_task: int = 2  # consecutive episodes sharing one task
     format_version: int = FORMAT_VERSION
+    judge_version: int = JUDGE_VERSION  # the judge that scored the rewards and the teacher's r
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -78,6 +87,7 @@ class Recipe:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Recipe:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        known.setdefault("judge_version", 1)  # recipes written before the field were judge v1
         return cls(**known)
 
 
@@ -91,6 +101,42 @@ def observation_space(image_size: int, max_steps: int = 8) -> spaces.Dict:
 
     full = env_space(image_size, max_steps, "image")
     return spaces.Dict({k: v for k, v in full.spaces.items() if k != "source"})
+
+
+def code_version() -> str:
+    """The version of the code that writes a dataset: the package version, plus the git commit
+    when running from a checkout (``0.1.0+g1a2b3c4``, with ``.dirty`` for uncommitted changes)."""
+    import subprocess
+
+    from styling_env import __version__
+
+    here = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short=10", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{sha}{'.dirty' if dirty else ''}" if sha else __version__
+
+
+def platform_info() -> dict[str, str]:
+    """What besides the code can change generated pixels: torch, numpy, Python and the CPU."""
+    import platform
+
+    import torch
+
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
 
 
 def datasets_root() -> Path:

@@ -35,11 +35,13 @@ from .dataset import (
     META_KEY,
     DatasetError,
     Recipe,
+    code_version,
     combine_digests,
     dataset_path,
     datasets_root,
     episode_digest,
     observation_space,
+    platform_info,
     r_histogram,
 )  # fmt: skip
 from .teachers import NoiseProfile, NoisyOracle, Teacher, paper_plan, precise_instruction, reason
@@ -457,7 +459,9 @@ def write_dataset(
             raise DatasetError(f"episodes must be numbered 0..n-1; got {ids[:3]}...{ids[-3:]}")
         r = np.array([rs[e] for e in ids])
         ours = {
-            "format_version": FORMAT_VERSION, "source": source, "recipe": recipe.to_dict(),
+            "format_version": FORMAT_VERSION, "judge_version": recipe.judge_version,
+            "code_version": code_version(), "platform": platform_info(),
+            "source": source, "recipe": recipe.to_dict(),
             "episodes": len(ids), "checksum": combine_digests([digests[e] for e in ids]),
             "r_mean": round(float(r.mean()), 4) if len(r) else 0.0,
             "share_r_ge_4": round(float((r >= 4.0).mean()), 4) if len(r) else 0.0,

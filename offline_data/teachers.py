@@ -37,10 +37,13 @@ MISTAKES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-#: Share of mistake-free episodes per tier. A clean episode reaches r >= 4 about 98% of the time,
-#: one with mistakes 5-35% of the time (more on complex, where a task has more calls to get
-#: right and one mistake costs less), so these give about 65% overall.
-TIER_CLEAN: Mapping[str, float] = {"simple": 0.65, "regular": 0.56, "complex": 0.5}
+#: Share of mistake-free episodes per tier, calibrated with judge v2 so that about 65% of the
+#: trajectories reach r >= 4. Measured on 300 episodes per tier at 128 px (seed 0, half of
+#: them clean): a clean episode reaches r >= 4 in 98-99% of cases (mean r 4.87-4.92), one with
+#: mistakes in 7% (simple, mean r 0.90) to 14-16% (regular and complex, mean r 1.96-1.99) —
+#: judge v2 credits only the changes that are visibly there, so one mistake in a short plan
+#: costs most of the score.
+TIER_CLEAN: Mapping[str, float] = {"simple": 0.63, "regular": 0.6, "complex": 0.6}
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class NoiseProfile:
     @classmethod
     def for_tier(cls, tier: str) -> NoiseProfile:
         """The profile calibrated so that about 65% of a tier's trajectories reach ``r >= 4``
-        (:data:`TIER_CLEAN`; measured on 300 episodes per tier at 128 px)."""
+        (:data:`TIER_CLEAN`, judge v2; measured on 300 episodes per tier at 128 px)."""
         if tier not in TIER_CLEAN:
             raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIER_CLEAN)}")
         return cls(clean=TIER_CLEAN[tier])

@@ -101,6 +101,7 @@ class Slot:
     context: np.ndarray  # (10,) int64
     score: Scores
     calls: list[ToolCall] = field(default_factory=list)
+    effects: list[float] = field(default_factory=list)  # mean |change| each valid call made
     history: list[Decoded] = field(default_factory=list)
     invalid: int = 0
     steps: int = 0
@@ -193,9 +194,11 @@ class Engine:
             known = torch.tensor([slots[k].has_masks for k in moved])
             with self._clock("tools"):
                 new = apply_calls(imgs, [calls[k] for k in moved], masks=masks, has_masks=known)
+                effects = (new - imgs).abs().mean((1, 2, 3)).tolist()  # one host copy
             for j, k in enumerate(moved):
                 slots[k].image = new[j]
                 slots[k].calls.append(calls[k])
+                slots[k].effects.append(effects[j])
         for k, e in enumerate(errors):
             if e:
                 slots[k].invalid += 1
@@ -229,12 +232,16 @@ class Engine:
             s.task.constraints,
             s.masks,
             s.has_masks,
+            tuple(s.effects),
         )
 
     @staticmethod
     def info(s: Slot, error: str = "", final: bool = False) -> dict[str, Any]:
-        """The step's info; the oracle's plan is revealed only when the episode is over."""
-        d = s.score.as_dict()
+        """The step's info. During an episode it holds only what the agent may know: its
+        reward's scores (the six, overall, r), its call's validity, its counters. Everything
+        computed against the hidden plan (planning metrics, the oracle's plan) is revealed
+        only when the episode is over."""
+        d = s.score.as_dict() if final else s.score.visible_dict()
         d.update(
             error=error,
             task_id=s.task.task_id,

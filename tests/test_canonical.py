@@ -1,0 +1,54 @@
+"""The canonical record reproduces: a pinned checksum of a small canonical-style recipe.
+
+Any change to what a dataset holds (the teachers, the oracle, the tools, the judge's plans,
+the reasons, the stored fields) or to how its checksum is computed changes this checksum. When
+this test fails, decide deliberately:
+
+- a fix of an unintended change: restore the old content;
+- an intended change: bump ``offline_data.dataset.FORMAT_VERSION`` (stored fields, digest) or
+  the recipe (``judge_version``, the noise profile), regenerate the three canonical datasets and
+  ``offline_data/canonical.json`` (``python -m experiments.check_canonical --write``), and pin
+  the new checksum here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from offline_data.dataset import FORMAT_VERSION, META_KEY, Recipe
+from offline_data.generate import generate
+from offline_data.remote import CANONICAL_FILE, canonical_recipes
+from styling_env.judge import JUDGE_VERSION
+
+#: ``generate --tier simple --episodes 24 --seed 0 --image-size 64`` (noisy oracle, per task 2)
+PINNED = {
+    "simple": "9a258aeca7713cf7fd6d927222ed1938e45b9a3ca82e71facfaed20779b7f819",
+}
+
+
+@pytest.mark.parametrize("tier", sorted(PINNED))
+def test_a_small_canonical_style_recipe_has_its_pinned_checksum(tier, minari_root):
+    path = generate(tier, 24, 0, image_size=64, num_envs=8, ref_episodes=2, progress=False)
+    meta = json.loads((path / "data" / "metadata.json").read_text())[META_KEY]
+    assert meta["format_version"] == FORMAT_VERSION and meta["judge_version"] == JUDGE_VERSION
+    assert meta["checksum"] == PINNED[tier], (
+        "the content or the digest of generated datasets changed: see this module's docstring"
+    )
+
+
+def test_the_canonical_record_matches_this_code():
+    """canonical.json was written by this code's format and judge, for the recipes it names."""
+    recorded = json.loads(CANONICAL_FILE.read_text())
+    assert sorted(recorded) == [f"image-styling/{t}-v0" for t in ("complex", "regular", "simple")]
+    for did, entry in canonical_recipes().items():
+        if did not in recorded:
+            continue
+        recipe = Recipe.from_dict(entry["recipe"])
+        assert entry["format_version"] == FORMAT_VERSION == recipe.format_version, did
+        assert entry["judge_version"] == JUDGE_VERSION == recipe.judge_version, did
+        assert recipe.episodes == 10_000 and recipe.seed == 0 and recipe.image_size == 128
+        assert len(entry["checksum"]) == 64 and entry["code_version"].startswith("0.")
+        assert {"torch", "python", "machine"} <= set(entry["platform"])
+        assert 0.6 <= entry["share_r_ge_4"] <= 0.7, (did, entry["share_r_ge_4"])
