@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 
 #: method key -> (table label, kind). Kinds: ``baseline`` (evaluated only), ``embedded`` (one
@@ -344,6 +345,7 @@ def fingerprint(cell: Cell, preset: Preset, checksum: str | None) -> str:
     spec = {
         "cell": dataclasses.asdict(cell), "checksum": checksum, "steps": preset.steps.get(cell.method),
         "eval_tasks": preset.eval_tasks, "image_size": preset.image_size,
+        "judge_version": JUDGE_VERSION,  # another judge scores differently: never reuse across
     }  # fmt: skip
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -507,6 +509,7 @@ class Runner:
             "key": cell.key, **dataclasses.asdict(cell), "label": METHODS[cell.method][0],
             "kind": METHODS[cell.method][1], "fingerprint": fp, "dataset_checksum": checksum,
             "code": self.code, "torch_threads": torch.get_num_threads(), "finished": None,
+            "judge_version": JUDGE_VERSION,
         }  # fmt: skip
         self.log(f"cell {cell.key}")
         agent = self.run_cell(cell, folder, record)

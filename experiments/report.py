@@ -327,6 +327,12 @@ def _threads_note(results: Mapping[str, Any]) -> str:
     return " Times measured at " + ", ".join(f"{k} ({n} cells)" for k, n in sorted(counts.items())) + "."  # fmt: skip
 
 
+def judge_note(results: Mapping[str, Any]) -> str:
+    """Which judge version scored the cells (cells from before the field: judge v1)."""
+    versions = sorted({int(c.get("judge_version", 1)) for c in results["cells"]})
+    return f"Scored by judge v{', v'.join(map(str, versions)) or '?'}."
+
+
 def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     preset = results.get("preset", {})
     tiers = [
@@ -339,7 +345,10 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         f"{preset.get('seeds')} seeds, {preset.get('episodes')} episodes per dataset at "
         f"{preset.get('image_size')} px, {preset.get('eval_tasks')} held-out test tasks per "
         f"evaluation. {len(results['cells'])} cells; their stages (load, train, evaluate) took "
-        f"{_compute_minutes(results):.0f} min in all." + _threads_note(results),
+        f"{_compute_minutes(results):.0f} min in all."
+        + _threads_note(results)
+        + " "
+        + judge_note(results),
         "",
         "Scores 0–100: IF instruction following, VQ visual quality, TS transformation strength, "
         "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "

@@ -34,11 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from styling_env.judge import JUDGE_VERSION
+
 from .dataset import (
     CANONICAL_EPISODES,
     META_KEY,
     DatasetError,
     Recipe,
+    code_version,
     dataset_id,
     dataset_path,
     datasets_root,
@@ -266,6 +269,48 @@ def canonical_recipes() -> dict[str, dict[str, Any]]:
     return out
 
 
+def _code_hint(entry: Mapping[str, Any]) -> str:
+    code = entry.get("code_version")
+    where = f"the code version that wrote the record ({code})" if code else "the code that wrote it"
+    return f"use {where}, or download the published copy"
+
+
+def mismatch_reason(entry: Mapping[str, Any]) -> str:
+    """Why regenerated data can differ from a canonical record, from what the record says
+    produced it (format and judge versions, code version, platform) against this code."""
+    from .dataset import FORMAT_VERSION, platform_info
+
+    fmt, judge = entry.get("format_version"), entry.get("judge_version")
+    if fmt is None or judge is None:
+        return (
+            f"the record in {CANONICAL_FILE.name} does not say which format and judge produced "
+            "it, so the cause cannot be told; regenerate the record with "
+            "`python -m experiments.check_canonical --write` or download the published copy."
+        )
+    if (fmt, judge) != (FORMAT_VERSION, JUDGE_VERSION):
+        return (
+            f"this code's format differs from the recorded one (format {FORMAT_VERSION} with "
+            f"judge v{JUDGE_VERSION} here, format {fmt} with judge v{judge} recorded): "
+            f"{_code_hint(entry)}."
+        )
+    recorded = entry.get("platform") or {}
+    here = platform_info()
+    diffs = [f"{k} {recorded.get(k)} recorded, {v} here" for k, v in here.items() if recorded.get(k) != v]  # fmt: skip
+    if diffs:
+        return (
+            "same format and judge as the record, on a different platform ("
+            + "; ".join(diffs)
+            + "): pixels can differ across torch versions and CPUs. Regenerate on the recorded "
+            "platform, or download the published copy for exact reproduction."
+        )
+    return (
+        "same format, judge and platform as the record (code "
+        f"{entry.get('code_version', 'unrecorded')} recorded, {code_version()} here): the code "
+        "changed the content without changing its version. That is a bug in this project; "
+        "please report it with both code versions."
+    )
+
+
 def _regenerate(
     did: str, entry: Mapping[str, Any], *, overwrite: bool, progress: bool, log: Log
 ) -> Path:  # fmt: skip
@@ -274,10 +319,11 @@ def _regenerate(
     from .teachers import NoiseProfile
 
     recipe = Recipe.from_dict(entry["recipe"])
-    if recipe.format_version != FORMAT_VERSION:
+    if recipe.format_version != FORMAT_VERSION or recipe.judge_version != JUDGE_VERSION:
         raise DatasetError(
-            f"the recipe of {did!r} is for format version {recipe.format_version}; this code "
-            f"writes version {FORMAT_VERSION}, so it cannot regenerate it"
+            f"the recipe of {did!r} is for format version {recipe.format_version} and judge "
+            f"v{recipe.judge_version}; this code writes format {FORMAT_VERSION} with judge "
+            f"v{JUDGE_VERSION}, so it cannot regenerate it: {_code_hint(entry)}"
         )
     if recipe.teacher != "noisy-oracle":
         raise DatasetError(
@@ -310,9 +356,8 @@ def _regenerate(
         _set_meta(path, {"canonical": False})
         raise DatasetError(
             f"regenerated {did!r} at {path} but its checksum {got[:16]}... differs from the "
-            f"canonical {want[:16]}...: the regenerated data differs from the canonical one "
-            "(likely a different torch version or CPU). It is kept, marked canonical: false; "
-            "download the published copy for exact reproduction"
+            f"canonical {want[:16]}...: {mismatch_reason(entry)} It is kept, marked "
+            "canonical: false."
         )
     _set_meta(path, {"canonical": True})
     log(f"regenerated {did!r} at {path}; its checksum matches the canonical one")

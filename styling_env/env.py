@@ -201,8 +201,10 @@ class ImageStylingEnv(gym.Env):
 
     ## Episode End
     Terminated on STOP or after ``max_invalid`` invalid actions; truncated after ``max_steps``.
-    ``info`` carries the six scores, ``overall``, ``r``, the planning metrics against the oracle
-    plan, ``error`` (empty, or what was wrong with the action) and the constraint violations.
+    ``info`` carries the six scores, ``overall``, ``r``, ``error`` (empty, or what was wrong with
+    the action) and the constraint violations; the step that ends the episode also carries the
+    planning metrics against the oracle's plan and the plan itself (``oracle_plan``), which are
+    never shown before.
 
     ## Arguments
     ``tier`` (simple, regular, complex), ``images`` (an image source of ``make_images``; default
@@ -214,6 +216,10 @@ class ImageStylingEnv(gym.Env):
 
     ## Version History
     * v0: first version.
+    * v0 (judge v2): the reward comes from judge v2, which credits each requested change by its
+      visible effect (a call that changes nothing earns nothing); planning metrics moved from
+      every step's ``info`` to the final step's. The id is unchanged: the same tasks, actions and
+      observations.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}

@@ -234,6 +234,22 @@ def test_regenerate_fallback(minari_root, tiny_recipe, monkeypatch, tmp_path):
     load(TINY, verify=True)
 
 
+def test_a_checksum_mismatch_says_whether_the_format_or_the_platform_differs(monkeypatch):
+    from offline_data.dataset import FORMAT_VERSION, platform_info
+    from styling_env.judge import JUDGE_VERSION
+
+    here = platform_info()
+    same = {"format_version": FORMAT_VERSION, "judge_version": JUDGE_VERSION, "platform": here}
+    assert "does not say which format" in R.mismatch_reason({})
+    older = {**same, "judge_version": JUDGE_VERSION - 1, "code_version": "0.0.9+gabc"}
+    why = R.mismatch_reason(older)
+    assert "this code's format differs from the recorded one" in why and "0.0.9+gabc" in why
+    other = {**same, "platform": {**here, "torch": "1.0.0"}}
+    why = R.mismatch_reason(other)
+    assert "same format and judge" in why and "torch 1.0.0 recorded" in why
+    assert "a bug in this project" in R.mismatch_reason({**same, "code_version": "0.1.0+gold"})
+
+
 # --------------------------------------------------------------------------------------------
 # Hugging Face through Minari, against a fake Hub
 
