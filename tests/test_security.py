@@ -152,3 +152,160 @@ def test_planted_key_is_written_nowhere(server, tmp_path, monkeypatch, capsys):
         if f.is_file():
             assert KEY not in f.read_text(errors="replace"), f
     assert KEY not in captured.out and KEY not in captured.err
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints: no code from files (rows 1, 2, 3; row 16 is in test_qwen.py)
+
+
+class _Payload:
+    """Unpickling this creates the file ``marker`` (as any code could run)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_d3_pickle_payload_is_refused_without_trust(tmp_path, capsys):
+    import pickle
+
+    from agents.checkpoints import UntrustedCheckpointError
+    from agents.d3rlpy_agents import D3rlpyAgent
+    from agents.evaluate import load_agent, main
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.d3"
+    path.write_bytes(pickle.dumps({"torch": _Payload(marker), "config": "{}", "version": "2.8.0"}))
+    meta = {"format": "image-styling-d3rlpy", "format_version": 1, "algo_class": "DiscreteBC"}
+    D3rlpyAgent.sidecar_path(path).write_text(json.dumps(meta))
+    with pytest.raises(UntrustedCheckpointError, match="trust=True"):
+        load_agent(str(path))
+    assert main([str(path), "--tasks", "1"]) == 1
+    assert "--trust-checkpoint" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def _untrained_d3rlpy_agent(obs):
+    from agents.d3rlpy_agents import D3rlpyAgent, make_config
+    from offline_data.loaders import _build_encoder_factory, observation_tuple
+    from styling_env.wrappers import HashingEncoder
+
+    _build_encoder_factory()
+    inst = HashingEncoder(256).encode(list(obs["instruction"]))
+    x = observation_tuple({**obs, "instruction": inst}, None, work_size=32)
+    algo = make_config("bc", batch_size=32).create()
+    algo.create_impl([tuple(x[0].shape[1:]), tuple(x[1].shape[1:])], 685)
+    return D3rlpyAgent(algo)
+
+
+def test_d3_is_saved_as_weights_and_d3rlpy_files_still_load(tmp_path):
+    import zipfile
+
+    import torch
+
+    from agents.d3rlpy_agents import D3rlpyAgent
+    from styling_env.vector import ImageStylingVectorEnv
+
+    env = ImageStylingVectorEnv(3, tier="simple", image_size=32)
+    obs, _ = env.reset(seed=1)
+    env.close()
+    agent = _untrained_d3rlpy_agent(obs)
+    path = agent.save(tmp_path / "bc.d3")
+    assert zipfile.is_zipfile(path)
+    blob = torch.load(path, weights_only=True)  # weights and JSON only
+    assert json.loads(blob["config"])["action_size"] == 685
+    assert not list(tmp_path.glob("*.tmp"))
+    want = agent.predict(obs)[0]
+    assert np.array_equal(D3rlpyAgent.load(path).predict(obs)[0], want)
+    # a .d3 written by d3rlpy's own save (a pickle of plain data) loads without trust
+    old = tmp_path / "old.d3"
+    agent.algo.save(str(old))
+    meta = json.loads(D3rlpyAgent.sidecar_path(path).read_text())
+    D3rlpyAgent.sidecar_path(old).write_text(json.dumps({**meta, "format_version": 1}))
+    assert np.array_equal(D3rlpyAgent.load(old).predict(obs)[0], want)
+    # a torch file that holds more than weights is refused like a pickle
+    evil = tmp_path / "evil.d3"
+    torch.save({"format": "image-styling-d3rlpy-weights", "x": _Payload(tmp_path / "pwned")}, evil)
+    D3rlpyAgent.sidecar_path(evil).write_text(json.dumps(meta))
+    from agents.checkpoints import UntrustedCheckpointError
+
+    with pytest.raises(UntrustedCheckpointError, match="trust=True"):
+        D3rlpyAgent.load(evil)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.fixture(scope="module")
+def ppo_zip(tmp_path_factory):
+    from agents.online import train_online
+
+    path = tmp_path_factory.mktemp("sb3") / "ppo.zip"
+    model = train_online("ppo", "simple", steps=64, image_size=32, n_envs=1, progress=False,
+                         hyper={"n_steps": 64, "batch_size": 64}, out=path)  # fmt: skip
+    return path, model
+
+
+def _rewrite_zip(src, dst, **members):
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            zout.writestr(name, members.pop(name, None) or zin.read(name))
+        for name, content in members.items():
+            zout.writestr(name, content)
+
+
+def test_sb3_zip_cloudpickle_fields_are_never_unpickled(ppo_zip, tmp_path):
+    import base64
+    import pickle
+    import zipfile
+
+    from agents.checkpoints import UntrustedCheckpointError
+    from agents.evaluate import load_agent
+    from styling_env.wrappers import HashingEncoder
+
+    src, model = ppo_zip
+    marker = tmp_path / "pwned"
+    data = json.loads(zipfile.ZipFile(src).read("data"))
+    evil = base64.b64encode(pickle.dumps(_Payload(marker))).decode()
+    for k in ("lr_schedule", "observation_space", "policy_class"):
+        data[k] = {":type:": "<class 'function'>", ":serialized:": evil}
+    path = tmp_path / "evil.zip"
+    _rewrite_zip(src, path, data=json.dumps(data).encode())
+    back = load_agent(str(path))
+    assert not marker.exists()
+    assert back.styling_info["image_size"] == 32
+    from styling_env.vector import ImageStylingVectorEnv
+
+    env = ImageStylingVectorEnv(3, tier="simple", image_size=32)
+    obs, _ = env.reset(seed=2)
+    env.close()
+    enc = {k: v for k, v in obs.items() if k in model.observation_space.spaces}
+    enc["instruction"] = HashingEncoder(256).encode(list(obs["instruction"]))
+    assert np.array_equal(back.predict(enc, deterministic=True)[0], model.predict(enc, deterministic=True)[0])  # fmt: skip
+    # a zip that only SB3's unpickling loader can read (no styling_info) needs trust
+    del data["styling_info"]
+    other = tmp_path / "other.zip"
+    _rewrite_zip(src, other, data=json.dumps(data).encode())
+    with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint"):
+        load_agent(str(other))
+    assert not marker.exists()
+
+
+def test_sb3_zip_bomb_is_refused_before_decompressing(ppo_zip, tmp_path):
+    import tracemalloc
+
+    from agents.checkpoints import CheckpointError
+    from agents.online import load_online
+
+    src, _ = ppo_zip
+    bomb = tmp_path / "bomb.zip"
+    _rewrite_zip(src, bomb, **{"policy.pth": b"\0" * (64 * 2**20)})
+    assert bomb.stat().st_size < 2**20
+    tracemalloc.start()
+    with pytest.raises(CheckpointError, match="zip bomb"):
+        load_online(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 * 2**20
