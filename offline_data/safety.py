@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .dataset import DatasetError
@@ -53,12 +53,13 @@ def check_dataset_id(did: object) -> str:
 
 
 def inside(root: str | os.PathLike[str], rel: str | os.PathLike[str]) -> Path:
-    """``root / rel`` resolved, or :class:`InvalidIdError` if it lies outside ``root``."""
+    """``root / rel``, or :class:`InvalidIdError` if it resolves (symbolic links followed)
+    outside ``root``."""
     base = Path(root).resolve()
     path = (base / rel).resolve()
     if path == base or base not in path.parents:
         raise InvalidIdError(f"{str(rel)!r} resolves to {path}, outside {base}; refusing it")
-    return path
+    return Path(root) / rel
 
 
 def _lock_dir() -> Path:
@@ -67,14 +68,26 @@ def _lock_dir() -> Path:
     return d
 
 
+_HELD: set[Path] = set()
+
+
+def lock_path(target: str | os.PathLike[str]) -> Path:
+    """The lock file of ``target`` (in the temporary folder, one per resolved path)."""
+    key = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:32]
+    return _lock_dir() / f"{key}.lock"
+
+
 @contextmanager
 def exclusive(target: str | os.PathLike[str], what: str) -> Iterator[None]:
     """Hold the lock of ``target`` (a path: the dataset folder or the cell's folder) for the
     duration; :class:`ConcurrentWriteError` naming ``what`` if another process holds it."""
     import fcntl
 
-    key = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:32]
-    fd = os.open(_lock_dir() / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = lock_path(target)
+    if path in _HELD:  # this process holds it already (generate -> write_dataset)
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -85,9 +98,11 @@ def exclusive(target: str | os.PathLike[str], what: str) -> Iterator[None]:
                 f"{what} is being written by another process right now ({target}); wait for it "
                 "to finish (or stop it) and run again"
             ) from None
+        _HELD.add(path)
         try:
             yield
         finally:
+            _HELD.discard(path)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
@@ -109,6 +124,21 @@ def write_error(path: str | os.PathLike[str], e: BaseException) -> WriteError:
     return err
 
 
+def writable(folder: str | os.PathLike[str]) -> None:
+    """Create ``folder`` and check that a file can be written in it, before any work: a
+    read-only folder or a full disk is a :class:`WriteError` naming it."""
+    folder = Path(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"0" * 4096)
+    except OSError as e:
+        raise write_error(folder, e) from e
+    finally:
+        with suppress(OSError):
+            probe.unlink(missing_ok=True)
+
+
 __all__ = [
     "ID_PATTERN",
     "ConcurrentWriteError",
@@ -117,5 +147,7 @@ __all__ = [
     "check_dataset_id",
     "exclusive",
     "inside",
+    "lock_path",
+    "writable",
     "write_error",
 ]

@@ -309,3 +309,200 @@ def test_sb3_zip_bomb_is_refused_before_decompressing(ppo_zip, tmp_path):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 16 * 2**20
+
+
+# --------------------------------------------------------------------------------------------
+# Ids are not paths (rows 7, 8); issue 16's list / no-namespace id / canonical-id warning
+
+
+def _fail(*a, **k):
+    raise AssertionError("work started before the id was checked")
+
+
+def test_download_of_a_path_id_touches_nothing_outside_the_root(tmp_path, monkeypatch, capsys):
+    from offline_data.__main__ import main
+
+    root, mirror, victim = tmp_path / "root", tmp_path / "mirror", tmp_path / "victim-v0"
+    for d in (root, mirror, victim / "data"):
+        d.mkdir(parents=True)
+    (victim / "data" / "metadata.json").write_text('{"dataset_id": "victim-v0"}')
+    (victim / "precious.txt").write_text("keep me")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    for argv in (["download", "--force", "../victim-v0", "--remote", str(mirror)],
+                 ["download", "../victim-v0", "--remote", str(mirror)],
+                 ["download", str(victim), "--remote", str(mirror)]):  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "invalid dataset id" in err and "--force" not in err
+    assert (victim / "precious.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mirror", "root", "victim-v0"]
+    assert not (tmp_path / "namespace_metadata.json").exists()
+
+
+def test_generate_refuses_a_path_id_before_any_work(tmp_path, monkeypatch, capsys):
+    import offline_data.generate as G
+    from offline_data.__main__ import main
+    from offline_data.safety import InvalidIdError, inside
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "root"))
+    monkeypatch.setattr(G, "reference_returns", _fail)
+    monkeypatch.setattr(G, "rollouts", _fail)
+    argv = ["generate", "--tier", "simple", "--episodes", "5", "--id", "../x-v0", "--overwrite"]
+    assert main(argv) == 2 and "invalid dataset id '../x-v0'" in capsys.readouterr().err
+    for bad in ("../x-v0", "/tmp/x-v0", "a/../../x-v0", ".hidden-v0", "x", "a//b-v0"):
+        with pytest.raises(InvalidIdError):
+            G.generate("simple", 5, did=bad, overwrite=True)
+    for cmd in (["show", "../x-v0"], ["verify", "/x-v0"], ["merge", "a/b-v0", "../p-v0"],
+                ["import-paper", str(tmp_path), "--id", "../p-v0"]):  # fmt: skip
+        assert main(cmd) == 2
+    assert not (tmp_path / "x-v0").exists()
+    (tmp_path / "root").mkdir(exist_ok=True)
+    (tmp_path / "root" / "link").symlink_to(tmp_path)
+    with pytest.raises(InvalidIdError, match="outside"):
+        inside(tmp_path / "root", "link/x-v0")
+
+
+def test_no_namespace_id_list_and_canonical_warning(tmp_path, monkeypatch, capsys):
+    import fcntl
+    import os
+
+    import offline_data.generate as G
+    from offline_data.__main__ import main
+    from offline_data.dataset import DatasetError, dataset_path, load
+    from offline_data.safety import ConcurrentWriteError, lock_path
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "root"))
+    kw = dict(image_size=32, ref_episodes=0, num_envs=2, progress=False)
+    path = G.generate("simple", 2, did="mydata-v0", **kw)  # issue 16: no false "already exists"
+    assert path == tmp_path / "root" / "mydata-v0" and load("mydata-v0").total_episodes == 2
+    assert main(["list"]) == 0  # issue 16: it listed nothing ("image-styling/data unusable")
+    out = capsys.readouterr().out
+    assert "mydata-v0" in out and "2 episodes" in out and "unusable" not in out
+
+    # issue 16: a non-canonical recipe under a canonical id warns
+    monkeypatch.setattr(G, "_generate", lambda *a, **k: None)
+    with pytest.warns(G.NonCanonicalWarning, match="episodes=40 \\(canonical 10000\\)"):
+        G.generate("simple", 40, did="image-styling/simple-v0", **kw)
+
+    # row 10: a second writer of the same id is refused at once; nothing is replaced
+    fd = os.open(lock_path(dataset_path("mydata-v0")), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process writing mydata-v0
+    try:
+        monkeypatch.setattr(G, "reference_returns", _fail)
+        with pytest.raises(ConcurrentWriteError, match="another process"):
+            G.generate("simple", 2, seed=1, did="mydata-v0", overwrite=True, **kw)
+    finally:
+        os.close(fd)
+    assert load("mydata-v0").total_episodes == 2
+
+    # row 10: "already exists" is checked again at the moment of replacing
+    final = dataset_path("other-v0")
+
+    def appears():  # another writer (on another machine) finishes while this one writes
+        (final / "data").mkdir(parents=True)
+        (final / "theirs.txt").write_text("theirs")
+        yield from ()
+
+    recipe = G.Recipe("simple", 0, 0, 32)
+    with pytest.raises(DatasetError, match="appeared .* while this run was writing"):
+        G.write_dataset("other-v0", appears(), recipe=recipe, ref_scores=None)
+    assert (final / "theirs.txt").read_text() == "theirs"
+    assert not [p for p in (tmp_path / "root").iterdir() if p.name.startswith(".staging")]
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads verified (row 9)
+
+
+def test_download_refuses_other_data_under_a_canonical_id(small_datasets, tmp_path, monkeypatch):
+    import os
+    import shutil
+    from pathlib import Path
+
+    from offline_data import remote as R
+    from offline_data.dataset import DatasetError
+
+    src = Path(os.environ["MINARI_DATASETS_PATH"])
+    mirror, fresh = tmp_path / "mirror", tmp_path / "fresh"
+    simple = small_datasets["simple"]
+    shutil.copytree(src / simple, mirror / simple)  # 24 episodes at 32 px: not the canonical data
+    shutil.copytree(
+        src / simple, mirror / "image-styling" / "regular-v0"
+    )  # simple under regular's id
+    shutil.copytree(src / simple, mirror / "image-styling" / "mine-v0")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(fresh))
+    kw = dict(remote=str(mirror), regenerate=False, progress=False, log=lambda _: None)
+    assert R.canonical_recipes()[simple]["checksum"]  # a canonical checksum is recorded
+    with pytest.raises(DatasetError, match="not the canonical .*--allow-noncanonical"):
+        R.download(simple, **kw)
+    assert not (fresh / simple).exists()
+    with pytest.raises(DatasetError, match="served dataset 'image-styling/simple-v0' under the id 'image-styling/regular-v0'"):  # fmt: skip
+        R.download("image-styling/regular-v0", **kw, allow_noncanonical=True)
+    with pytest.raises(
+        DatasetError, match="served dataset"
+    ):  # no canonical checksum: the id still counts
+        R.download("image-styling/mine-v0", **kw)
+    assert not (fresh / "image-styling" / "regular-v0").exists()
+    assert R.download(simple, **kw, allow_noncanonical=True) == fresh / simple
+    meta = json.loads((fresh / simple / "data" / "metadata.json").read_text())
+    assert meta["image_styling"]["canonical"] is False
+
+
+# --------------------------------------------------------------------------------------------
+# One writer per benchmark cell, clear write errors (rows 10, 11)
+
+
+def test_benchmark_cell_has_one_writer(tmp_path):
+    import fcntl
+    import os
+
+    from experiments import benchmark as B
+    from offline_data.safety import ConcurrentWriteError, lock_path
+
+    runner = B.Runner(B.PRESETS["quick"], tmp_path / "run", progress=False)
+    cell = B.Cell("main", "simple", "random", 0, None)
+    fd = os.open(lock_path(cell.folder(runner.out)), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process computing this cell
+    try:
+        with pytest.raises(ConcurrentWriteError, match="benchmark cell main/simple/random/seed0"):
+            runner.cell(cell, None)
+    finally:
+        os.close(fd)
+
+
+def test_full_disk_and_unwritable_folders_are_named(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import torch
+
+    import offline_data.generate as G
+    from agents.embedded import EmbeddedPlanner
+    from experiments import benchmark as B
+    from offline_data.safety import WriteError
+
+    def full(*a, **k):
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . PytorchStreamWriter failed writing file data/3: file write failed")  # fmt: skip
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(WriteError, match=r"cannot write .*model\.pt: the disk is full"):
+        EmbeddedPlanner().save(tmp_path / "run" / "model.pt")
+    assert list((tmp_path / "run").iterdir()) == []  # no temporary file left
+
+    def enospc(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", enospc)
+    with pytest.raises(WriteError, match="the disk is full"):
+        EmbeddedPlanner().save(tmp_path / "run" / "model.pt")
+    assert list((tmp_path / "run").iterdir()) == []
+
+    # an --out or MINARI_DATASETS_PATH that cannot be written (a file stands in its way;
+    # permissions cannot simulate it for root) is a clear error before any work
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert B.main(["--preset", "quick", "--out", str(blocker / "run")]) == 1
+    assert f"cannot write {blocker / 'run'}" in capsys.readouterr().err
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(blocker / "datasets"))
+    monkeypatch.setattr(G, "reference_returns", _fail)
+    with pytest.raises(WriteError, match=f"cannot write {blocker / 'datasets'}"):
+        G.generate("simple", 2, did="mine-v0", image_size=32)
