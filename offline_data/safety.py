@@ -62,6 +62,20 @@ def inside(root: str | os.PathLike[str], rel: str | os.PathLike[str]) -> Path:
     return Path(root) / rel
 
 
+def json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of JSON ``text`` (brackets inside strings ignored), found
+    without recursion, so a hostile file cannot exhaust the stack."""
+    depth = best = 0
+    for tok in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = tok.group()
+        if c in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif c in "]}":
+            depth -= 1
+    return best
+
+
 def _lock_dir() -> Path:
     d = Path(tempfile.gettempdir()) / f"image-styling-locks-{os.getuid() if hasattr(os, 'getuid') else 0}"  # fmt: skip
     d.mkdir(mode=0o700, exist_ok=True)
@@ -147,6 +161,7 @@ __all__ = [
     "check_dataset_id",
     "exclusive",
     "inside",
+    "json_depth",
     "lock_path",
     "writable",
     "write_error",

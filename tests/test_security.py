@@ -506,3 +506,91 @@ def test_full_disk_and_unwritable_folders_are_named(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(G, "reference_returns", _fail)
     with pytest.raises(WriteError, match=f"cannot write {blocker / 'datasets'}"):
         G.generate("simple", 2, did="mine-v0", image_size=32)
+
+
+# --------------------------------------------------------------------------------------------
+# Malformed paper JSON (row 12), HTML report (row 13)
+
+
+def test_paper_json_too_deep_or_too_large_is_a_named_error_per_sample(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import offline_data.paper as P
+    from offline_data.dataset import DatasetError
+
+    fixture = Path(__file__).parent / "fixtures" / "paper_release"
+    release = tmp_path / "release"
+    shutil.copytree(fixture, release)
+    samples = P.sample_folders(release)
+    deep, huge = samples[0], samples[1]
+    (deep / "prompt.json").write_text("[" * 100_000 + "]" * 100_000)
+    (huge / "prompt.json").write_text(json.dumps({"edit_info": {"text": "x" * (2 * P.MAX_JSON_BYTES)}}))  # fmt: skip
+    with pytest.raises(DatasetError, match=f"{deep.name}.*nested deeper than 32"):
+        P.read_sample(deep, 32)
+    with pytest.raises(DatasetError, match=f"{huge.name}.*over the limit"):
+        P.read_sample(huge, 32)
+    for s in samples[2:]:
+        shutil.rmtree(s)
+    # --skip-bad skips them (here: nothing valid is left, and the error lists both reasons)
+    with pytest.raises(DatasetError, match="no valid sample.*nested deeper.*over the limit"):
+        P.import_paper(release, "image-styling/paper-v0", image_size=32, strict=False, progress=False)  # fmt: skip
+
+
+def test_report_html_escapes_every_field(tmp_path):
+    import re
+
+    from test_benchmark import _cell
+
+    from experiments import report as R
+
+    evil = "<script>alert(1)</script>"
+    cells = [_cell("s", 0, [50.0, 70.0]), _cell("edit-only", 0, [30.0, 40.0])]
+    res = {
+        "format": "image-styling-benchmark/1",
+        "preset": {"tiers": ["simple"], "methods": ["edit-only", "s"], "seeds": 1, "episodes": 10,
+                   "image_size": 32, "eval_tasks": 2, "filmstrip_methods": []},
+        "cells": cells,
+        "datasets": {evil: {"episodes": evil, "checksum": evil}},
+        "timings": {"datasets": {evil: {"seconds": evil}}},
+        "machine": {"cpu": evil},
+    }  # fmt: skip
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(res))
+    page = R.build(path, tmp_path / "out").read_text()
+    assert "&lt;script&gt;" in page
+    assert not re.search(r"<script", page, re.I)
+
+
+# --------------------------------------------------------------------------------------------
+# Resources: an over-long instruction (row 15), num_envs x image_size that cannot fit (row 14)
+
+
+@pytest.mark.parametrize("n", [601, 10_000, 1_000_000])
+def test_over_long_instruction_is_an_error_that_states_the_limit(n):
+    from styling_env.tasks import user_task
+
+    with pytest.raises(ValueError, match=f"{n:,} characters; the limit is 600"):
+        user_task("make it winter " + "x" * (n - 15))
+    assert len(user_task("w" * 600).instruction) == 600
+
+
+def test_a_vector_env_that_cannot_fit_is_refused_up_front(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+        "from styling_env.vector import ImageStylingVectorEnv\n"
+        "ImageStylingVectorEnv(64, image_size=1024)\n"
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    assert p.returncode == 1 and "InsufficientMemoryError" in p.stderr
+    assert "num_envs=64 at image_size=1024 needs about 12.6 GB" in p.stderr
+    assert "RLIMIT_AS (ulimit -v) of 8.0 GB" in p.stderr
+    assert time.perf_counter() - t0 < 60  # before any allocation, not after the allocator fails
