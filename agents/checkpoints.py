@@ -85,12 +85,15 @@ def check_zip(z: zipfile.ZipFile, path: str | Path) -> None:
         )
 
 
-def read_member(z: zipfile.ZipFile, name: str, path: str | Path) -> bytes:
-    """One member of a checked zip (:func:`check_zip`), at most its declared size."""
+def read_member(z: zipfile.ZipFile, name: str, path: str | Path, limit: int | None = None) -> bytes:
+    """One member of a checked zip (:func:`check_zip`), at most its declared size (and at most
+    ``limit`` bytes, else :class:`CheckpointError`)."""
     try:
         info = z.getinfo(name)
     except KeyError:
         raise CheckpointError(f"{path} has no {name!r}") from None
+    if limit is not None and info.file_size > limit:
+        raise CheckpointError(f"{path}: {name!r} is {info.file_size} bytes, over {limit}")
     with z.open(info) as f:
         return f.read(info.file_size)
 

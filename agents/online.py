@@ -360,7 +360,7 @@ def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -
     try:
         with zipfile.ZipFile(path) as z:
             check_zip(z, path)
-            data = json.loads(read_member(z, "data", path))
+            data = json.loads(read_member(z, "data", path, limit=64 * 2**20))
             policy = read_member(z, "policy.pth", path) if "policy.pth" in z.namelist() else None
     except (zipfile.BadZipFile, KeyError, ValueError, RecursionError) as e:
         if isinstance(e, CheckpointError) and "has no 'data'" not in str(e):
