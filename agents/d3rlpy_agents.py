@@ -14,9 +14,12 @@ float32 (D,)]`` (the vector alone with ``text_only``), encoded by
 - :class:`D3rlpyAgent` follows the agent protocol of :mod:`agents.evaluate`: ``predict`` takes the
   batched env observation and returns flat int actions ``(N,)``; ``action_space`` is the
   ``Discrete`` of ``DiscreteActions`` so :func:`agents.evaluate.evaluate` decodes them.
-- ``save``/``load``: d3rlpy's ``.d3`` file (config + weights) plus a JSON sidecar
+- ``save``/``load``: a ``.d3`` file that cannot run code when loaded (a ``weights_only``
+  torch file: d3rlpy's config JSON and the modules' state dicts) plus a JSON sidecar
   ``<file>.json`` (strength bins, instruction encoder, observation layout, dataset id and
-  checksum, training record, format version).
+  checksum, training record, format version). A ``.d3`` written by d3rlpy's own ``save``
+  (sidecar format version 1) still loads: its pickle is read as plain data only, and one that
+  refers to any class or function is refused unless ``trust=True``.
 
 Nothing is masked: a Q-learning agent that never chooses STOP runs every episode to
 ``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
@@ -34,9 +37,11 @@ from typing import Any
 
 import numpy as np
 
-#: Version of the JSON sidecar written by :meth:`D3rlpyAgent.save`.
-FORMAT_VERSION = 1
+#: Version of the JSON sidecar written by :meth:`D3rlpyAgent.save` (2: the ``.d3`` is a
+#: ``weights_only`` torch file; 1: d3rlpy's own pickle, still read).
+FORMAT_VERSION = 2
 _FORMAT = "image-styling-d3rlpy"
+_WEIGHTS_FORMAT = "image-styling-d3rlpy-weights"
 
 #: Default training steps (gradient updates, batch 256) of :func:`train_d3rlpy`: measured at
 #: 64 px on one CPU thread of a busy 2-core machine, ~3.5 min for BC and ~9 min for CQL/BCQ
@@ -381,20 +386,103 @@ class D3rlpyAgent:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write d3rlpy's model file ``path`` (config + weights) and its sidecar ``<path>.json``;
-        returns ``path``."""
+        """Write the model file ``path`` (a ``weights_only`` torch file: d3rlpy's config JSON
+        and every module's state dict, optimizers included) and its sidecar ``<path>.json``;
+        returns ``path``. Both are written to unique temporary files first and then renamed."""
+        import os
+        import uuid
+
+        import d3rlpy
+        import torch
+        from d3rlpy.base import LearnableConfigWithShape
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.algo.save(str(path))
-        self.sidecar_path(path).write_text(json.dumps(self.metadata(), indent=1, default=_jsonable))
+        impl = self.algo.impl
+        config = LearnableConfigWithShape(
+            observation_shape=impl.observation_shape, action_size=impl.action_size,
+            config=self.algo.config,
+        )  # fmt: skip
+        blob = {
+            "format": _WEIGHTS_FORMAT,
+            "config": config.serialize(),
+            "d3rlpy_version": d3rlpy.__version__,
+            "modules": {k: v.state_dict() for k, v in impl._checkpointer.modules.items()},
+        }
+        side = self.sidecar_path(path)
+        tag = f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp, tmp_side = path.with_name(path.name + tag), side.with_name(side.name + tag)
+        try:
+            torch.save(blob, tmp)
+            tmp_side.write_text(json.dumps(self.metadata(), indent=1, default=_jsonable))
+            os.replace(tmp, path)
+            os.replace(tmp_side, side)
+        except (OSError, RuntimeError) as e:
+            from offline_data.safety import write_error
+
+            raise write_error(path, e) from e
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_side.unlink(missing_ok=True)
         return path
 
-    @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu", encoder: Any = None) -> D3rlpyAgent:
-        """Load an agent :meth:`save` wrote. ``encoder``: only needed for a custom instruction
-        encoder. d3rlpy model files are pickles: load only files you trust."""
+    @staticmethod
+    def _read_algo(path: Path, device: str, trust: bool) -> Any:
+        """The d3rlpy algorithm in ``path``, built from its config and weights without
+        running code from the file (unless ``trust``)."""
         import d3rlpy
+        from d3rlpy.base import LearnableConfigWithShape
 
+        from agents.checkpoints import UntrustedCheckpointError, data_only_unpickle, torch_weights
+
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        # this project's format (FORMAT_VERSION 2) is a torch zip; d3rlpy's a pickle that holds
+        # one (so zipfile.is_zipfile, which looks at the end, cannot tell them apart)
+        if magic == b"PK\x03\x04":
+            blob = torch_weights(path, str(path), device)
+            if not isinstance(blob, dict) or blob.get("format") != _WEIGHTS_FORMAT:
+                raise ValueError(f"{path} is a torch file but not a D3rlpyAgent model file")
+            config, modules = blob["config"], blob["modules"]
+        else:  # d3rlpy's own .d3: a pickle of {"torch": bytes, "config": str, "version": str}
+            try:
+                with open(path, "rb") as f:
+                    obj = data_only_unpickle(f, str(path))
+            except UntrustedCheckpointError:
+                if not trust:
+                    raise
+                with _quiet(True):
+                    return d3rlpy.load_learnable(str(path), device=device)
+            except Exception as e:  # pickle raises many types on a file of another kind
+                raise ValueError(
+                    f"{path} is not a d3rlpy model file ({type(e).__name__}: {e}); expected a "
+                    f".d3 written by D3rlpyAgent.save"
+                ) from e
+            if not isinstance(obj, dict) or not isinstance(obj.get("torch"), bytes):
+                raise ValueError(f"{path} is not a d3rlpy model file (no weights in it)")
+            config = obj.get("config")
+            modules = torch_weights(obj["torch"], str(path), device)
+        try:
+            with _quiet(True):
+                algo = LearnableConfigWithShape.deserialize(config).create(device)
+            for k, v in algo.impl._checkpointer.modules.items():
+                v.load_state_dict(modules[k])
+        except (
+            Exception
+        ) as e:  # d3rlpy/torch raise many types on a config or weights that do not fit
+            raise ValueError(
+                f"{path} is not a d3rlpy model file this code can rebuild ({type(e).__name__}: {e})"
+            ) from e
+        return algo
+
+    @classmethod
+    def load(
+        cls, path: str | Path, *, device: str = "cpu", encoder: Any = None, trust: bool = False
+    ) -> D3rlpyAgent:
+        """Load an agent :meth:`save` wrote (or one whose ``.d3`` d3rlpy's ``save`` wrote).
+        ``encoder``: only needed for a custom instruction encoder. Nothing in the file is run:
+        a ``.d3`` that can only be read by running pickled code raises
+        :class:`agents.checkpoints.UntrustedCheckpointError` unless ``trust=True``."""
         from offline_data import loaders
 
         path = Path(path)
@@ -412,20 +500,13 @@ class D3rlpyAgent:
             raise ValueError(f"the sidecar {side} is not valid JSON ({e})") from e
         if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
             raise ValueError(f"{side} is not a D3rlpyAgent sidecar (no format {_FORMAT!r})")
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in (1, FORMAT_VERSION):
             raise ValueError(
                 f"{side} has format version {meta.get('format_version')!r}; this code reads "
-                f"version {FORMAT_VERSION}: retrain the model or use the code that wrote it"
+                f"versions 1 and {FORMAT_VERSION}: retrain the model or use the code that wrote it"
             )
         loaders._build_encoder_factory()  # register TupleEncoderFactory before deserializing
-        try:
-            with _quiet(True):
-                algo = d3rlpy.load_learnable(str(path), device=device)
-        except Exception as e:  # pickle/d3rlpy raise many types on a file of another kind
-            raise ValueError(
-                f"{path} is not a d3rlpy model file ({type(e).__name__}: {e}); expected a .d3 "
-                f"written by D3rlpyAgent.save"
-            ) from e
+        algo = cls._read_algo(path, device, trust)
         if type(algo).__name__ != meta.get("algo_class"):
             raise ValueError(
                 f"{path} holds a {type(algo).__name__} but its sidecar says {meta.get('algo_class')}"

@@ -63,6 +63,7 @@ import math
 import os
 import resource
 import time
+import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -682,9 +683,16 @@ class EmbeddedPlanner(nn.Module):
             "train_seconds": self.meta.get("train_seconds"),
             "meta": json.loads(json.dumps(self.meta, default=str)),
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            torch.save(blob, tmp)
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
+            from offline_data.safety import write_error
+
+            raise write_error(path, e) from e
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod

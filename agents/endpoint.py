@@ -10,11 +10,18 @@ Only the standard library talks to the network (:mod:`urllib.request`). The API 
 ``api_key`` or the environment (``IMAGE_STYLING_API_KEY``, then ``OPENAI_API_KEY``); the base URL
 from ``base_url`` or ``IMAGE_STYLING_BASE_URL`` / ``OPENAI_BASE_URL`` (default OpenAI's).
 
-Errors: a bad configuration (no key for a remote endpoint, a URL that is not http(s), an unknown
-mode) raises ``ValueError`` at construction, and ``check=True`` also probes the endpoint there
+Errors: a bad configuration (no key for a remote endpoint, a URL that is not http(s), plain
+http to a host that is not this machine without ``allow_http=True``, an unknown mode) raises
+``ValueError`` at construction, and ``check=True`` also probes the endpoint there
 (:class:`EndpointError` if it does not answer). During an evaluation, a failed request (HTTP
 error, timeout, unreachable host, malformed JSON, a reply without content) never raises: it
 becomes that sub-env's invalid call, whose error names the problem, and the episode goes on.
+
+Untrusted endpoints: redirects are never followed (the ``Authorization`` header would go with
+them; the error names the target so ``base_url`` can be set to it); a reply larger than
+:data:`MAX_REPLY_BYTES` or nested deeper than :data:`MAX_JSON_DEPTH` is one invalid call; the
+API key is replaced by ``***`` in every error message and reply text the planner keeps, so it
+never reaches results, logs or reports.
 
     python -m agents.endpoint --model gpt-4o --tier simple --tasks 200 --out gpt4o-simple.json
 """
@@ -25,6 +32,7 @@ import base64
 import io
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -47,6 +55,36 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_TOKENS: Mapping[str, int] = {"step": 300, "plan": 1200}
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 _RETRY_STATUS = (408, 409, 429, 500, 502, 503, 504)
+#: Largest reply body read (bytes); a larger reply is an invalid call.
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+#: Deepest JSON nesting accepted in a reply; a deeper one is an invalid call.
+MAX_JSON_DEPTH = 64
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: the request carries the API key."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"redirect to {newurl} not followed (it would carry the API key; "
+            "set base_url to the final URL if you trust it)", headers, fp
+        )  # fmt: skip
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of JSON ``text`` (brackets inside strings ignored)."""
+    depth = best = 0
+    for tok in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = tok.group()
+        if c in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif c in "]}":
+            depth -= 1
+    return best
 
 
 class EndpointError(RuntimeError):
@@ -113,6 +151,8 @@ class EndpointPlanner(ChatPlanner):
         check: probe the endpoint at construction (``GET {base_url}/models``, falling back to a
             one-token chat request) and raise :class:`EndpointError` if it does not answer.
         headers: extra HTTP headers (e.g. ``{"api-version": ...}``).
+        allow_http: allow plain ``http://`` to a host that is not this machine (the key and the
+            prompts then travel unencrypted); by default only https is accepted there.
     """
 
     def __init__(
@@ -133,6 +173,7 @@ class EndpointPlanner(ChatPlanner):
         check: bool = False,
         headers: Mapping[str, str] | None = None,
         name: str | None = None,
+        allow_http: bool = False,
     ) -> None:
         super().__init__(mode, vision=vision, deterministic=deterministic)
         if not isinstance(model, str) or not model.strip():
@@ -141,6 +182,12 @@ class EndpointPlanner(ChatPlanner):
         parsed = urllib.parse.urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, got {url!r}")  # fmt: skip
+        if parsed.scheme == "http" and parsed.hostname not in _LOCAL_HOSTS and not allow_http:
+            raise ValueError(
+                f"base_url {url!r} is plain http to another machine: the API key and prompts would "
+                "travel unencrypted; use https, or pass allow_http=True (--allow-http) if the "
+                "network is trusted"
+            )
         if api_key is None:
             api_key = next((os.environ[k] for k in KEY_ENV if os.environ.get(k)), None)
         if api_key is None and parsed.hostname not in _LOCAL_HOSTS:
@@ -169,7 +216,7 @@ class EndpointPlanner(ChatPlanner):
         self.workers = workers
         self.headers = dict(headers or {})
         self.name = name or f"endpoint-{model}-{self.mode}{'' if self.vision else '-text'}"
-        self.errors: list[str] = []  # every failed request's message, in order
+        self.errors: list[str] = []  # every failed request's message (key redacted), in order
         if check:
             self.check()
 
@@ -177,6 +224,13 @@ class EndpointPlanner(ChatPlanner):
         return f"EndpointPlanner(model={self.model!r}, url={self.url!r}, mode={self.mode!r}, vision={self.vision})"  # fmt: skip
 
     # -- HTTP ---------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` with the API key (and any extra header value) replaced by ``***``."""
+        for secret in (self.api_key, *self.headers.values()):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
 
     def request_headers(self) -> dict[str, str]:
         h = {
@@ -209,9 +263,11 @@ class EndpointPlanner(ChatPlanner):
                 url, data=data, headers=self.request_headers(), method="GET" if body is None else "POST"
             )  # fmt: skip
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    raw = resp.read()
+                with _OPENER.open(req, timeout=self.timeout) as resp:
+                    raw = resp.read(MAX_REPLY_BYTES + 1)
             except urllib.error.HTTPError as e:
+                if 300 <= e.code < 400:
+                    raise EndpointError(f"HTTP {e.code} from {url}: {e.reason}") from None
                 detail = _body(e)
                 last = f"HTTP {e.code} {e.reason} from {url}" + (f": {detail}" if detail else "")
                 if e.code in _RETRY_STATUS:
@@ -230,9 +286,19 @@ class EndpointPlanner(ChatPlanner):
             except (ConnectionError, OSError) as e:
                 last = f"connection to {url} failed: {e}"
                 continue
+            if len(raw) > MAX_REPLY_BYTES:
+                raise EndpointError(
+                    f"the reply from {url} is larger than {MAX_REPLY_BYTES} bytes (MAX_REPLY_BYTES)"
+                )
             try:
-                return json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                text = raw.decode("utf-8")
+                if json_depth(text) > MAX_JSON_DEPTH:
+                    raise EndpointError(
+                        f"the reply from {url} is JSON nested deeper than {MAX_JSON_DEPTH} "
+                        "(MAX_JSON_DEPTH)"
+                    )
+                return json.loads(text)
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
                 raise EndpointError(
                     f"malformed JSON from {url} ({e}): {raw[:200].decode('utf-8', 'replace')!r}"
                 ) from None
@@ -243,7 +309,10 @@ class EndpointPlanner(ChatPlanner):
     def ask(self, prompt: Prompt, deterministic: bool | None = None) -> str:
         """One prompt -> the reply text. Raises :class:`EndpointError`."""
         det = self.deterministic if deterministic is None else bool(deterministic)
-        return reply_text(self._send(self.url, self.payload(prompt, det)))
+        try:
+            return self.redact(reply_text(self._send(self.url, self.payload(prompt, det))))
+        except EndpointError as e:
+            raise EndpointError(self.redact(str(e))) from None
 
     def check(self) -> None:
         """Probe the endpoint (``GET /models``, else a one-token chat request); raise
@@ -252,9 +321,9 @@ class EndpointPlanner(ChatPlanner):
             self._send(self.base_url + "/models", None)
             return
         except EndpointError as e:
-            if "HTTP 401" in str(e) or "HTTP 403" in str(e):
-                raise EndpointError(f"the endpoint refused the API key: {e}") from None
-            first = str(e)
+            first = self.redact(str(e))
+            if "HTTP 401" in first or "HTTP 403" in first:
+                raise EndpointError(f"the endpoint refused the API key: {first}") from None
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": "ping"}],
@@ -263,7 +332,9 @@ class EndpointPlanner(ChatPlanner):
         try:
             self._send(self.url, body)
         except EndpointError as e:
-            raise EndpointError(f"the chat endpoint does not answer: {e} (and {first})") from None
+            raise EndpointError(
+                self.redact(f"the chat endpoint does not answer: {e} (and {first})")
+            ) from None
 
     # -- the planner --------------------------------------------------------------------------
 
@@ -271,9 +342,11 @@ class EndpointPlanner(ChatPlanner):
         def one(p: Prompt) -> str | Invalid:
             try:
                 return self.ask(p, deterministic)
-            except EndpointError as e:
-                self.errors.append(str(e))
-                return Invalid(f"chat endpoint error: {e}")
+            except (EndpointError, ValueError, TypeError, RecursionError, MemoryError) as e:
+                # one bad reply is one invalid call, never the end of the evaluation
+                msg = self.redact(str(e) if isinstance(e, EndpointError) else f"{type(e).__name__}: {e}")  # fmt: skip
+                self.errors.append(msg)
+                return Invalid(f"chat endpoint error: {msg}")
 
         if len(prompts) <= 1 or self.workers == 1:
             return [one(p) for p in prompts]
@@ -316,12 +389,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--workers", type=int, default=8)
     p.add_argument("--check", action="store_true", help="probe the endpoint before evaluating")
+    p.add_argument("--allow-http", action="store_true", help="allow plain http to a host that is not this machine (the key travels unencrypted)")  # fmt: skip
     p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
     args = p.parse_args(argv)
     try:
         agent = EndpointPlanner(
             args.model, base_url=args.base_url, mode=args.mode, vision=not args.text_only,
             timeout=args.timeout, workers=args.workers, check=args.check,
+            allow_http=args.allow_http,
         )  # fmt: skip
         res = evaluate(agent, args.tier, args.tasks, args.seeds, image_size=args.image_size,
                        num_envs=min(50, args.tasks), progress=True)  # fmt: skip
@@ -341,11 +416,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 __all__ = [
     "DEFAULT_BASE_URL",
     "KEY_ENV",
+    "MAX_JSON_DEPTH",
+    "MAX_REPLY_BYTES",
     "URL_ENV",
     "EndpointError",
     "EndpointPlanner",
     "chat_messages",
     "image_data_url",
+    "json_depth",
     "main",
     "reply_text",
 ]

@@ -407,9 +407,13 @@ def evaluate(
 # Command line
 
 
-def load_agent(spec: str, tier: str = "simple", seed: int = 0) -> Any:
+def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = False) -> Any:
     """An agent from a name (``random``, ``edit-only``, ``teacher``, ``oracle``) or a checkpoint
-    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``)."""
+    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``).
+
+    No code from the file is run: a checkpoint that can only be read by unpickling code (a
+    d3rlpy ``.d3`` pickle referring to classes, an SB3 ``.zip`` not written by this project)
+    raises :class:`agents.checkpoints.UntrustedCheckpointError` unless ``trust=True``."""
     from pathlib import Path
 
     from . import baselines as B
@@ -434,11 +438,11 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0) -> Any:
     if path.suffix == ".d3":
         from .d3rlpy_agents import D3rlpyAgent
 
-        return D3rlpyAgent.load(path)
+        return D3rlpyAgent.load(path, trust=trust)
     if path.suffix == ".zip":
         from .online import load_online
 
-        return load_online(path)
+        return load_online(path, trust=trust)
     raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected .pt, .d3 or .zip)")
 
 
@@ -457,9 +461,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--split", default="test", choices=("test", "train"))
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
+    p.add_argument(
+        "--trust-checkpoint", action="store_true",
+        help="allow a checkpoint that can only be loaded by unpickling (it can run code): only for files you trust",
+    )  # fmt: skip
     args = p.parse_args(argv)
     try:
-        agent = load_agent(args.agent, args.tier, args.seeds[0])
+        agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
         res = evaluate(agent, args.tier, args.tasks, args.seeds, split=args.split,
                        image_size=args.image_size, progress=True)  # fmt: skip
     except (ValueError, TypeError, OSError) as e:

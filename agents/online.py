@@ -331,9 +331,27 @@ def evaluate_online(
     return evaluate(model, tier, n_tasks, seeds, image_size=image_size, max_steps=max_steps, **kw)
 
 
-def load_online(path: str | Path, *, device: str = "cpu") -> Any:
+def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -> Any:
     """Load a model :func:`train_online` (or ``model.save``) wrote, PPO or DQN (read from the
-    file). The zip holds pickled parts: load only files you trust."""
+    file), without running code from it.
+
+    SB3's ``.zip`` stores some fields of its ``data`` as cloudpickle, which runs code when read.
+    They are never read here: the model is rebuilt from the plain JSON fields (``styling_info``,
+    which :func:`train_online` saves, and ``policy_kwargs``) and its ``policy.pth`` state dict
+    (``weights_only``); it predicts like the saved one (its replay/rollout buffer, learning-rate
+    schedule and optimizer state are not restored: to continue training use SB3's own
+    ``PPO.load``). A zip without those plain fields (another project's model) raises
+    :class:`agents.checkpoints.UntrustedCheckpointError` unless ``trust=True``, which hands it
+    to SB3's ``load``. Member sizes are checked before anything is decompressed."""
+    from .checkpoints import (
+        TRUST_HINT,
+        CheckpointError,
+        UntrustedCheckpointError,
+        check_zip,
+        read_member,
+        torch_weights,
+    )
+
     sb3 = _sb3()
     _extractor_class()  # the policy's features extractor must exist under its module name
     path = Path(path)
@@ -341,11 +359,17 @@ def load_online(path: str | Path, *, device: str = "cpu") -> Any:
         raise FileNotFoundError(f"no stable-baselines3 model file at {path}")
     try:
         with zipfile.ZipFile(path) as z:
-            data = json.loads(z.read("data"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+            check_zip(z, path)
+            data = json.loads(read_member(z, "data", path, limit=64 * 2**20))
+            policy = read_member(z, "policy.pth", path) if "policy.pth" in z.namelist() else None
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError) as e:
+        if isinstance(e, CheckpointError) and "has no 'data'" not in str(e):
+            raise
         raise ValueError(
             f"{path} is not a stable-baselines3 model file ({type(e).__name__}: {e})"
         ) from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a stable-baselines3 model file (data is not an object)")
     if "clip_range" in data:
         cls = sb3.PPO
     elif "target_update_interval" in data:
@@ -354,7 +378,56 @@ def load_online(path: str | Path, *, device: str = "cpu") -> Any:
         raise ValueError(
             f"{path} is a stable-baselines3 model of another algorithm than PPO or DQN"
         )
-    return cls.load(str(path), device=device)
+    if trust:
+        return cls.load(str(path), device=device)
+    info, pkw = data.get("styling_info"), data.get("policy_kwargs", {})
+    plain = isinstance(info, dict) and isinstance(pkw, dict) and ":serialized:" not in pkw
+    if not plain or policy is None or not set(info) >= _ENV_KEYS:
+        raise UntrustedCheckpointError(
+            f"{path} was not written by agents.online.train_online (no plain styling_info, "
+            f"policy_kwargs or policy.pth), so only SB3's own loader, which unpickles parts of "
+            f"it, can read it: {TRUST_HINT}"
+        )
+    algo = "ppo" if cls is sb3.PPO else "dqn"
+    try:
+        kw = {k: info[k] for k in _ENV_KEYS - {"tier"}}
+        env = make_online_env(str(info["tier"]), seed=None, **kw)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{path}: its styling_info does not describe an env ({e})") from e
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    small = {"n_steps": 2, "batch_size": 2} if algo == "ppo" else {"buffer_size": 1, "learning_starts": 0}  # fmt: skip
+    venv = DummyVecEnv([lambda: env])
+    try:
+        model = cls(
+            _LAZY["StylingPPOPolicy" if algo == "ppo" else "StylingDQNPolicy"], venv,
+            device=device, verbose=0, policy_kwargs=pkw, **small,
+        )  # fmt: skip
+        state = torch_weights(policy, f"{path} (policy.pth)", device)
+        model.policy.load_state_dict(state)
+    except (TypeError, ValueError, KeyError, RuntimeError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise ValueError(f"{path}: cannot rebuild its policy from its weights ({e})") from e
+    finally:
+        venv.close()
+    model.styling_info = info
+    if isinstance(data.get("num_timesteps"), int):
+        model.num_timesteps = data["num_timesteps"]
+    return model
+
+
+_ENV_KEYS = frozenset(
+    (
+        "tier",
+        "image_size",
+        "encoder",
+        "encoder_dim",
+        "n_strength_bins",
+        "observation_mode",
+        "max_steps",
+    )
+)
 
 
 __all__ = [

@@ -492,15 +492,23 @@ class Runner:
         return agent
 
     def cell(self, cell: Cell, checksum: str | None) -> dict[str, Any]:
-        """Compute ``cell`` unless a finished copy with the same fingerprint exists."""
+        """Compute ``cell`` unless a finished copy with the same fingerprint exists. One
+        process at a time computes a given cell (another gets
+        :class:`offline_data.safety.ConcurrentWriteError`)."""
+        from offline_data.safety import exclusive
+
+        folder = cell.folder(self.out)
+        with exclusive(folder, f"benchmark cell {cell.key}"):  # one writer per cell
+            return self._cell(cell, checksum, folder)
+
+    def _cell(self, cell: Cell, checksum: str | None, folder: Path) -> dict[str, Any]:
         import torch
 
         from agents.evaluate import evaluate
 
-        folder = cell.folder(self.out)
         done = folder / "cell.json"
         fp = fingerprint(cell, self.preset, checksum)
-        if done.exists():
+        if done.exists():  # checked under the lock: another run may have just finished it
             old = json.loads(done.read_text())
             if old.get("fingerprint") == fp:
                 return old
@@ -522,9 +530,12 @@ class Runner:
         record["eval"] = ev.summary()
         record["curve"] = _curve(folder / "train_log.jsonl")
         record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        tmp = done.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1, default=float))
-        tmp.replace(done)  # the marker appears only when the cell is complete
+        tmp = done.with_name(f".cell.json.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(record, indent=1, default=float))
+            tmp.replace(done)  # the marker appears only when the cell is complete
+        finally:
+            tmp.unlink(missing_ok=True)
         e = record["eval"]
         self.log(
             f"  {cell.key}: overall {e['overall']:.1f}, normalized {e['normalized']:.1f} "
@@ -544,7 +555,9 @@ def run(
 
     ``shard_of=(k, n)`` computes only shard ``k`` of ``n`` (:func:`shard`); its results and
     report then hold every finished cell in ``out``, whichever shard computed it."""
-    out.mkdir(parents=True, exist_ok=True)
+    from offline_data.safety import writable
+
+    writable(out)  # a read-only or unwritable --out is a clear error before any work
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
     timings: dict[str, Any] = {"datasets": {}}
@@ -740,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sh = parse_shard(args.shard) if args.shard else None
             run(preset, out, progress=not args.quiet, shard_of=sh)
             index = out / "report.html"
-    except (DatasetError, ValueError, FileNotFoundError) as e:
+    except (DatasetError, ValueError, OSError) as e:  # OSError: a full disk, a read-only folder
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"report: {Path(index).resolve()}")

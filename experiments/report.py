@@ -764,6 +764,11 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     return index
 
 
+def _e(x: Any) -> str:
+    """Any value as escaped HTML text (results.json is input: none of it may become markup)."""
+    return html.escape(str(x), quote=True)
+
+
 def _html(results, rows, md, plots, strips) -> str:
     preset = results.get("preset", {})
     parts = [
@@ -783,7 +788,7 @@ def _html(results, rows, md, plots, strips) -> str:
         t for t in preset.get("tiers", []) if any(r.tier == t and r.study == "main" for r in rows)
     ]
     for t in tiers:
-        parts.append(f"<h2>{t.capitalize()}</h2><h3>Scores</h3>")
+        parts.append(f"<h2>{_e(str(t).capitalize())}</h2><h3>Scores</h3>")
         parts.append(_md_to_html_table(score_table(rows, t)))
         parts.append("<h3>Planning metrics and cost</h3>")
         parts.append(_md_to_html_table(planning_table(rows, t)))
@@ -791,7 +796,7 @@ def _html(results, rows, md, plots, strips) -> str:
                        ("quality", "Score vs dataset quality"), ("curves", "Learning curves")):  # fmt: skip
         if key in plots:
             parts.append(
-                f"<h2>{title}</h2><img src='{_b64_png(plots[key])}' style='max-width:100%'>"
+                f"<h2>{_e(title)}</h2><img src='{_b64_png(plots[key])}' style='max-width:100%'>"
             )
             if key in ("size", "quality"):
                 parts.append(_md_to_html_table(study_table(rows, key)))
@@ -806,13 +811,13 @@ def _html(results, rows, md, plots, strips) -> str:
             if abs(replayed - ov) > 0.5:
                 note += f" — replay scored {replayed:.1f}"
             parts.append(
-                f"<div class='case'><b>{html.escape(tier)} / {html.escape(METHODS[method][0])} / "
-                f"{case}</b>: overall {ov:.1f}{html.escape(note)}</div><div class='strip'>"
+                f"<div class='case'><b>{_e(tier)} / {_e(METHODS[method][0])} / "
+                f"{_e(case)}</b>: overall {ov:.1f}{_e(note)}</div><div class='strip'>"
             )
             for f in frames:
                 parts.append(
-                    f"<div class='frame'><img src='{_b64_png(f.image)}'><b>{html.escape(f.title)}</b>"
-                    f"{html.escape(f.text)}</div>"
+                    f"<div class='frame'><img src='{_b64_png(f.image)}'><b>{_e(f.title)}</b>"
+                    f"{_e(f.text)}</div>"
                 )
             parts.append("</div>")
     timings = results.get("timings", {}).get("datasets", {})
@@ -822,8 +827,8 @@ def _html(results, rows, md, plots, strips) -> str:
         )
         for did, d in results.get("datasets", {}).items():
             t = timings.get(did, {}).get("seconds", "")
-            parts.append(f"<tr><td>{html.escape(did)}</td><td>{d.get('episodes')}</td>"
-                         f"<td>{html.escape(str(d.get('checksum'))[:12])}</td><td>{t}</td></tr>")  # fmt: skip
+            parts.append(f"<tr><td>{_e(did)}</td><td>{_e(d.get('episodes'))}</td>"
+                         f"<td>{_e(str(d.get('checksum'))[:12])}</td><td>{_e(t)}</td></tr>")  # fmt: skip
         parts.append("</table>")
     m = results.get("machine", {})
     parts.append(f"<p class='note'>Machine: {html.escape(json.dumps(m))}</p></body></html>")

@@ -11,7 +11,9 @@
     python -m offline_data import-paper DIR [--id image-styling/paper-v0]
 
 Errors (a missing, corrupt or incomplete dataset, an unreachable remote, a malformed paper
-folder) print one message naming the problem and exit with status 1; bad arguments exit 2.
+folder, another process writing the same dataset, a full disk or read-only folder) print one
+message naming the problem and exit with status 1; bad arguments exit 2. A dataset id must be
+``[namespace/]name-vN`` (never a path); it is checked before any work.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--force", action="store_true")
     d.add_argument("--no-regenerate", action="store_true")
+    d.add_argument(
+        "--allow-noncanonical", action="store_true",
+        help="accept data whose checksum differs from the canonical one recorded for the id",
+    )  # fmt: skip
 
     u = sub.add_parser("upload", help="upload to MINARI_REMOTE")
     u.add_argument("id")
@@ -100,10 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _ids(args: argparse.Namespace) -> list[str]:
+    """Every dataset id an invocation names."""
+    ids = [getattr(args, "id", None), *(getattr(args, "parts", None) or [])]
+    return [i for i in ids if i is not None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .safety import InvalidIdError, check_dataset_id
+
     args = _parser().parse_args(argv)
     try:
+        for did in _ids(args):  # ids are not paths: refused before any work
+            check_dataset_id(did)
         return _run(args)
+    except InvalidIdError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -140,7 +159,9 @@ def _run(args: argparse.Namespace) -> int:
             path = generate(args.tier, args.episodes, args.seed, shards=args.shards, **kw)
         did = args.id or dataset_id(args.tier)
         if args.shard is not None:
-            did = path.parent.name + "/" + path.name
+            from .generate import shard_id
+
+            did = shard_id(did, args.shard, args.shards)
         seconds = time.perf_counter() - t0
         print(D.card(D.load(did)))
         print(
@@ -158,8 +179,9 @@ def _run(args: argparse.Namespace) -> int:
         from .remote import download
 
         path = download(
-            args.id, remote=args.remote, force=args.force, regenerate=not args.no_regenerate
-        )
+            args.id, remote=args.remote, force=args.force, regenerate=not args.no_regenerate,
+            allow_noncanonical=args.allow_noncanonical,
+        )  # fmt: skip
         print(D.card(D.load(args.id)))
         print(f"  at {path}")
         return 0
@@ -175,16 +197,13 @@ def _run(args: argparse.Namespace) -> int:
             for did in list_remote(args.remote or None):
                 print(did)
             return 0
-        root = D.datasets_root() / D.NAMESPACE
-        found = (
-            sorted(p.parent.name for p in root.glob("*/data/metadata.json"))
-            if root.exists()
-            else []
-        )
+        from .remote import _mirror_ids
+
+        root = D.datasets_root()
+        found = _mirror_ids(root) if root.exists() else []  # every id, any namespace
         if not found:
-            print(f"no ImageStyling datasets in {D.datasets_root()}")
-        for name in found:
-            did = f"{D.NAMESPACE}/{name}"
+            print(f"no ImageStyling datasets in {root}")
+        for did in found:
             try:
                 ds = D.load(did)
                 ours = D.info(ds)

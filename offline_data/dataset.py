@@ -143,11 +143,21 @@ def datasets_root() -> Path:
     """Where Minari keeps local datasets (``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``)."""
     from minari.storage.datasets_root_dir import get_dataset_path
 
-    return Path(get_dataset_path())
+    try:
+        return Path(get_dataset_path())  # Minari creates the folder
+    except OSError as e:  # a read-only or blocked MINARI_DATASETS_PATH: name it
+        from .safety import write_error
+
+        raise write_error(os.environ.get("MINARI_DATASETS_PATH", "~/.minari/datasets"), e) from e
 
 
 def dataset_path(did: str) -> Path:
-    return datasets_root() / did
+    """The folder of dataset ``did`` under :func:`datasets_root`. ``did`` must be an id
+    (``[namespace/]name-vN``), never a path: anything else raises
+    :class:`offline_data.safety.InvalidIdError` (a ``ValueError``)."""
+    from .safety import check_dataset_id, inside
+
+    return inside(datasets_root(), check_dataset_id(did))
 
 
 # --------------------------------------------------------------------------------------------

@@ -399,20 +399,47 @@ def write_dataset(
 
     Written to a hidden staging folder and moved into place when complete; the checksum, the r
     histogram and ``complete: true`` are the last metadata written."""
+    from .safety import WriteError, exclusive, write_error
+
+    final = dataset_path(did)  # an id, never a path (checked before anything is written)
+    with exclusive(final, f"dataset {did!r}"):
+        if final.exists() and not overwrite:
+            raise DatasetError(
+                f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
+            )
+        try:
+            return _write_dataset(
+                did, final, finished, recipe=recipe, ref_scores=ref_scores, source=source,
+                overwrite=overwrite, extra=extra, chunk=chunk, description=description,
+            )  # fmt: skip
+        except WriteError:
+            raise
+        except OSError as e:  # a full disk, a read-only MINARI_DATASETS_PATH
+            raise write_error(final, e) from e
+
+
+def _namespaces(did: str) -> list[str]:
+    """The namespaces of ``did``, outermost first (``a/b/name-v0`` -> ``a``, ``a/b``; none for
+    ``name-v0``)."""
+    parts = did.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _write_dataset(
+    did: str, final: Path, finished: Sequence[Finished] | Iterator[Finished], *, recipe: Recipe,
+    ref_scores: tuple[float, float] | None, source: str, overwrite: bool,
+    extra: dict[str, Any] | None, chunk: int, description: str | None,
+) -> Path:  # fmt: skip
     import minari
     from minari.namespace import create_namespace
 
-    final = dataset_path(did)
-    if final.exists() and not overwrite:
-        raise DatasetError(
-            f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
-        )
     root = datasets_root()
-    ns = did.split("/")[0]
     with staging(final) as stage:
-        create_namespace(
-            ns, description="ImageStyling: agentic image styling with offline RL (arXiv 2603.07148)"
-        )
+        for ns in _namespaces(did):
+            if not (stage / ns / "namespace_metadata.json").exists():
+                create_namespace(
+                    ns, description="ImageStyling: agentic image styling with offline RL (arXiv 2603.07148)"
+                )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter(
                 "ignore"
@@ -471,13 +498,24 @@ def write_dataset(
         storage.update_metadata({META_KEY: ours, "dataset_size": storage.get_size()})
         staged = stage / did
         final.parent.mkdir(parents=True, exist_ok=True)
-        if ns not in list_local_namespaces_at(root):
-            shutil.copy(
-                stage / ns / "namespace_metadata.json", root / ns / "namespace_metadata.json"
-            )
-        if final.exists():
-            shutil.rmtree(final)
+        for ns in _namespaces(did):
+            src, dst = stage / ns / "namespace_metadata.json", root / ns / "namespace_metadata.json"
+            if src.exists() and not dst.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(src, dst)
+        old = None
+        if final.exists():  # checked again now: another writer may have finished meanwhile
+            if not overwrite:
+                raise DatasetError(
+                    f"dataset {did!r} appeared at {final} while this run was writing it (another "
+                    "writer on a shared folder?); it was left as it is and this run's data "
+                    "discarded: run again with another --id, or with --overwrite to replace it"
+                )
+            old = final.parent / f".old-{final.name}-{os.getpid()}-{time.time_ns()}"
+            os.replace(final, old)
         os.replace(staged, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
     return final
 
@@ -500,8 +538,13 @@ def generate(
     ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
     ``ref_min_score``/``ref_max_score`` from random and oracle plans on ``ref_episodes`` tasks.
     ``shards > 1`` writes the episode range as that many shard datasets and merges them
-    (:func:`offline_data.merge.merge`), as a cluster would."""
+    (:func:`offline_data.merge.merge`), as a cluster would.
+
+    ``did`` must be a dataset id (``[namespace/]name-vN``), checked before any work; one process
+    at a time writes a given id (another gets :class:`offline_data.safety.ConcurrentWriteError`);
+    a canonical id with a non-canonical recipe warns (:class:`NonCanonicalWarning`)."""
     from .dataset import dataset_id
+    from .safety import exclusive, writable
 
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
@@ -509,14 +552,53 @@ def generate(
         raise ValueError(f"episodes must be a positive int, got {episodes!r}")
     if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
         raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+
     did = did or dataset_id(tier)
-    if dataset_path(did).exists() and not overwrite:
-        raise DatasetError(
-            f"dataset {did!r} already exists at {dataset_path(did)}; pass --overwrite to replace it"
-        )
+    final = dataset_path(did)  # an id, never a path: checked before any work
+    writable(datasets_root())  # a read-only or full MINARI_DATASETS_PATH: a clear error now
     teacher, recipe = _teacher_recipe(
         tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
     )
+    with exclusive(final, f"dataset {did!r}"):  # one writer per dataset id
+        if final.exists() and not overwrite:
+            raise DatasetError(
+                f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
+            )
+        warn_noncanonical(did, recipe)
+        return _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_envs,
+                         shards, episodes, overwrite, progress, device)  # fmt: skip
+
+
+class NonCanonicalWarning(UserWarning):
+    """A dataset written under a canonical id with another recipe than the canonical one."""
+
+
+def warn_noncanonical(did: str, recipe: Recipe) -> None:
+    """Warn (:class:`NonCanonicalWarning`) when ``did`` is a canonical id (``image-styling/
+    simple-v0``, ...) and ``recipe`` is not its canonical recipe: results on it are not
+    comparable with published ones."""
+    from .remote import canonical_recipes
+
+    entry = canonical_recipes().get(did)
+    want = entry.get("recipe") if isinstance(entry, dict) else None
+    if not isinstance(want, dict):
+        return
+    got = recipe.to_dict()
+    # an empty canonical profile means the tier's default one
+    diff = {k: got.get(k) for k, v in want.items() if got.get(k) != v and (v or k != "profile")}
+    if diff:
+        changed = ", ".join(f"{k}={v!r} (canonical {want[k]!r})" for k, v in diff.items())
+        warnings.warn(
+            f"{did!r} is a canonical dataset id but this recipe differs from the canonical one: "
+            f"{changed}. Results on it are not comparable with the published ones; pass another "
+            "--id (e.g. image-styling/mine-v0) for your own data",
+            NonCanonicalWarning,
+            stacklevel=3,
+        )
+
+
+def _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_envs, shards,
+              episodes, overwrite, progress, device) -> Path:  # fmt: skip
     refs = (
         reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
     )

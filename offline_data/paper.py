@@ -136,16 +136,30 @@ class _Bad(Exception):
     """A problem with one sample (turned into a DatasetError naming the folder)."""
 
 
+#: Largest JSON file of a sample read by :func:`import_paper` (bytes; the release's are < 10 KB).
+MAX_JSON_BYTES = 1_000_000
+#: Deepest nesting accepted in a sample's JSON files (the release's are < 6 deep).
+MAX_JSON_DEPTH = 32
+
+
 def _read_json(folder: Path, name: str) -> Any:
+    from .safety import json_depth
+
     path = folder / name
     if not path.is_file():
         raise _Bad(f"missing file {name}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise _Bad(f"{name} is {size} bytes, over the limit of {MAX_JSON_BYTES} (MAX_JSON_BYTES)")  # fmt: skip
+        text = path.read_text(encoding="utf-8")
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise _Bad(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+        return json.loads(text)
     except (OSError, UnicodeDecodeError) as e:
         raise _Bad(f"cannot read {name} ({e})") from e
-    except ValueError as e:
-        raise _Bad(f"{name} is not valid JSON ({e})") from e
+    except (ValueError, RecursionError) as e:
+        raise _Bad(f"{name} is not valid JSON ({type(e).__name__}: {e})") from e
 
 
 def _read_prompt(folder: Path) -> tuple[str, str | None, str | None, Any]:

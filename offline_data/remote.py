@@ -381,6 +381,33 @@ def _verify_arrived(did: str, remote: Remote) -> Path:
     return path
 
 
+def _check_staged(did: str, staged: Path, remote: Remote, allow_noncanonical: bool) -> None:
+    """Before a download replaces anything: the metadata's id must be ``did``, and when a
+    canonical checksum is recorded for ``did`` the data must have it (unless
+    ``allow_noncanonical``)."""
+    try:
+        meta = json.loads((staged / "data" / "metadata.json").read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{did!r} from {remote.url} has no readable metadata ({e})") from e
+    theirs = meta.get("dataset_id") if isinstance(meta, dict) else None
+    if theirs != did:
+        raise DatasetError(
+            f"{remote.url} served dataset {theirs!r} under the id {did!r}; refusing it (nothing "
+            "was replaced)"
+        )
+    entry = canonical_recipes().get(did)
+    want = entry.get("checksum") if entry else None
+    ours = meta.get(META_KEY) if isinstance(meta.get(META_KEY), dict) else {}
+    got = ours.get("checksum")
+    if want and got != want and not allow_noncanonical:
+        raise DatasetError(
+            f"{did!r} from {remote.url} has checksum {str(got)[:16]}..., not the canonical "
+            f"{want[:16]}... recorded in {CANONICAL_FILE.name}: it is other data under the "
+            "canonical id; refused (nothing was replaced). Pass --allow-noncanonical "
+            "(allow_noncanonical=True) to accept it anyway (it is then marked canonical: false)"
+        )
+
+
 def _mark_canonical(did: str, path: Path, log: Log) -> None:
     """Compare a downloaded dataset's checksum with the recorded canonical one (if any)."""
     entry = canonical_recipes().get(did)
@@ -398,9 +425,11 @@ def _mark_canonical(did: str, path: Path, log: Log) -> None:
         )
 
 
-def _download_mirror(did: str, remote: Remote) -> Path:
+def _download_mirror(did: str, remote: Remote, allow_noncanonical: bool = False) -> Path:
+    from .safety import inside
+
     mirror = _check_mirror(remote, did)
-    src = mirror / did
+    src = inside(mirror, did)  # an id, never a path out of the mirror
     if not (src / "data" / "metadata.json").is_file():
         have = _mirror_ids(mirror)
         raise _Unavailable(
@@ -414,6 +443,7 @@ def _download_mirror(did: str, remote: Remote) -> Path:
             shutil.copytree(src, stage / did)
         except OSError as e:
             raise DatasetError(f"copying {did!r} from mirror {remote.url} failed: {e}") from e
+        _check_staged(did, stage / did, remote, allow_noncanonical)
         _copy_namespace_files(did, mirror, root)
         _move_into_place(stage / did, dataset_path(did))
     return _verify_arrived(did, remote)
@@ -463,7 +493,9 @@ def _quiet_hf() -> Iterator[None]:
             enable_progress_bars()
 
 
-def _download_minari(did: str, remote: Remote, *, force: bool, progress: bool) -> Path:
+def _download_minari(
+    did: str, remote: Remote, *, force: bool, progress: bool, allow_noncanonical: bool = False
+) -> Path:
     if remote.kind == "hf":
         _probe_hf(remote)
     root = datasets_root()
@@ -497,6 +529,7 @@ def _download_minari(did: str, remote: Remote, *, force: bool, progress: bool) -
                 f"downloading {did!r} from {remote.url} gave no data/metadata.json: the remote "
                 "copy is malformed"
             )
+        _check_staged(did, stage / did, remote, allow_noncanonical)
         _copy_namespace_files(did, stage, root)
         _move_into_place(stage / did, dataset_path(did))
     return _verify_arrived(did, remote)
@@ -504,9 +537,14 @@ def _download_minari(did: str, remote: Remote, *, force: bool, progress: bool) -
 
 def download(
     did: str, *, remote: str | None = None, force: bool = False, regenerate: bool = True,
-    progress: bool = True, log: Log | None = None,
+    progress: bool = True, log: Log | None = None, allow_noncanonical: bool = False,
 ) -> Path:  # fmt: skip
     """Make dataset ``did`` available locally and return its path.
+
+    ``did`` must be a dataset id (``[namespace/]name-vN``), checked before anything else; the
+    copy is written only inside the datasets root. A downloaded copy whose metadata names
+    another id, or whose checksum differs from the canonical one recorded for ``did``, is
+    refused before it replaces anything (the latter unless ``allow_noncanonical``).
 
     A local copy that passes verification is returned as is (unless ``force``); a damaged local
     copy is an error unless ``force``. Otherwise the dataset is fetched from ``remote`` (default
@@ -516,7 +554,15 @@ def download(
     compared with the canonical checksum (a mismatch raises, leaving it marked
     ``canonical: false``). With an ``hf://``/``gcp://`` remote, ``force`` is also Minari's
     ``force_download`` (which lets it fetch a dataset of an incompatible Minari version). Notes go
-    to ``log`` (default: stderr)."""
+    to ``log`` (default: stderr). One process at a time downloads a given id (another gets
+    :class:`offline_data.safety.ConcurrentWriteError`)."""
+    from .safety import exclusive
+
+    with exclusive(dataset_path(did), f"dataset {did!r}"):
+        return _download(did, remote, force, regenerate, progress, log, allow_noncanonical)
+
+
+def _download(did, remote, force, regenerate, progress, log, allow_noncanonical) -> Path:  # noqa: ANN001
     log = log or _stderr
     path = dataset_path(did)
     if path.exists() and not force:  # checked first: a bad MINARI_REMOTE must not hide it
@@ -541,9 +587,11 @@ def download(
     else:
         try:
             if rem.kind == "mirror":
-                got = _download_mirror(did, rem)
+                got = _download_mirror(did, rem, allow_noncanonical)
             else:
-                got = _download_minari(did, rem, force=force, progress=progress)
+                got = _download_minari(
+                    did, rem, force=force, progress=progress, allow_noncanonical=allow_noncanonical
+                )  # fmt: skip
         except _Unavailable as e:
             failure = str(e)
             hint = (
@@ -594,7 +642,9 @@ def upload(
         mirror = rem.path
         if mirror.exists() and not mirror.is_dir():
             raise DatasetError(f"cannot upload {did!r}: mirror {rem.url} is not a directory")
-        dst = mirror / did
+        from .safety import inside
+
+        dst = inside(mirror, did)  # an id, never a path out of the mirror
         meta = dst / "data" / "metadata.json"
         if meta.is_file() and not force:
             try:

@@ -504,6 +504,14 @@ class Task:
                 raise TypeError(f"Task.{name} must be a string, got {getattr(self, name)!r}")
         if not self.instruction.strip():
             raise ValueError("Task.instruction is empty; expected the request as text")
+        from .env import MAX_INSTRUCTION  # late: env imports this module
+
+        if len(self.instruction) > MAX_INSTRUCTION:  # the observation could not hold it whole
+            raise ValueError(
+                f"Task.instruction is {len(self.instruction):,} characters; the limit is "
+                f"{MAX_INSTRUCTION} (styling_env.env.MAX_INSTRUCTION, the observation's Text "
+                "space): shorten the request"
+            )
         for name in ("image_seed", "image_index"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:

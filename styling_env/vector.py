@@ -65,6 +65,11 @@ class ImageStylingVectorEnv(VectorEnv):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs = num_envs
+        sized = isinstance(image_size, int) and not isinstance(image_size, bool) and image_size > 0
+        if sized and str(device).startswith("cpu"):
+            from .resources import check_memory
+
+            check_memory(num_envs, image_size)  # before anything is allocated
         self.engine = configure(
             self, num_envs, tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,

@@ -275,6 +275,28 @@ def test_bf16_checkpointing_and_accumulation_train_on_cpu():
 # Adapters
 
 
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_adapter_bin_is_a_named_model_load_error(tmp_path):
+    """Issue 15 row 16: peft reads adapter_model.bin with weights_only; the refusal is the named
+    ModelLoadError, and the payload never runs."""
+    import pickle
+
+    _planner().save(tmp_path / "adapter")
+    (tmp_path / "adapter" / "adapter_model.safetensors").unlink()
+    marker = tmp_path / "pwned"
+    (tmp_path / "adapter" / "adapter_model.bin").write_bytes(pickle.dumps({"w": _Payload(marker)}))
+    with pytest.raises(ModelLoadError, match="cannot load the LoRA adapter"):
+        QwenPlanner.load(tmp_path / "adapter")
+    assert not marker.exists()
+
+
 def test_adapter_round_trips_and_merges_to_equal_logits(tmp_path):
     planner = _planner()
     _perturb(planner)

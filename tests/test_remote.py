@@ -89,7 +89,12 @@ def test_mirror_upload_then_download(local, tmp_path, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(fresh))
     monkeypatch.setenv("MINARI_REMOTE", f"file://{mirror}")  # the default remote
     notes = []
-    path = R.download(did, regenerate=False, progress=False, log=notes.append)
+    # the small test dataset is not the canonical image-styling/simple-v0 (canonical.json
+    # records that checksum): refused unless allowed, and nothing is written
+    with pytest.raises(DatasetError, match="not the canonical"):
+        R.download(did, regenerate=False, progress=False, log=notes.append)
+    assert not (fresh / did).exists()
+    path = R.download(did, regenerate=False, progress=False, log=notes.append, allow_noncanonical=True)  # fmt: skip
     assert path == fresh / did
     assert checksum(load(did, verify=True)) == want
     assert (fresh / "image-styling" / "namespace_metadata.json").is_file()
@@ -97,7 +102,7 @@ def test_mirror_upload_then_download(local, tmp_path, monkeypatch):
     assert any("downloaded" in n for n in notes)
     # present and sound: returned as is; force fetches it again
     assert R.download(did, progress=False, log=notes.append) == path
-    assert R.download(did, force=True, regenerate=False, progress=False, log=notes.append) == path
+    assert R.download(did, force=True, regenerate=False, progress=False, log=notes.append, allow_noncanonical=True) == path  # fmt: skip
     load(did, verify=True)
 
 
@@ -110,7 +115,7 @@ def test_mirror_download_of_damaged_copy_is_deleted(local, tmp_path, monkeypatch
     shutil.copy(other, part)  # a readable file with the wrong episode
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "fresh"))
     with pytest.raises(DatasetError, match=r"failed verification and was deleted") as e:
-        R.download(did, remote=str(mirror), regenerate=False, log=lambda _: None)
+        R.download(did, remote=str(mirror), regenerate=False, log=lambda _: None, allow_noncanonical=True)  # fmt: skip
     assert did in str(e.value) and str(mirror) in str(e.value)
     assert not (tmp_path / "fresh" / did).exists()
 
@@ -156,7 +161,7 @@ def test_corrupt_local_copy(local, tmp_path):
     with pytest.raises(DatasetError, match=r"local copy .* is damaged.*--force") as e:
         R.download(did, remote=str(mirror))
     assert did in str(e.value) and str(mirror) in str(e.value)
-    R.download(did, remote=str(mirror), force=True, log=lambda _: None)  # replaced
+    R.download(did, remote=str(mirror), force=True, log=lambda _: None, allow_noncanonical=True)  # replaced
     load(did, verify=True)
     # the mirror keeps a different dataset under the id: replaced only with force
     m = json.loads(meta.read_text())
@@ -417,7 +422,7 @@ def test_hf_download_through_minari(fake_hub, local, tmp_path):
         "from offline_data import remote as R\n"
         "from offline_data.dataset import load, checksum\n"
         f"print('IDS', R.list_remote())\n"
-        f"p = R.download({did!r}, regenerate=False, progress=False)\n"
+        f"p = R.download({did!r}, regenerate=False, progress=False, allow_noncanonical=True)\n"
         f"print('PATH', p)\n"
         f"print('SUM', checksum(load({did!r}, verify=True)))\n"
         f"try:\n"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -465,7 +466,8 @@ class QwenPlanner:
             try:
                 with _quiet_peft():
                     model = PeftModel.from_pretrained(model, str(p), is_trainable=trainable)
-            except (OSError, ValueError, RuntimeError) as e:
+            except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as e:
+                # a pickled adapter_model.bin is refused by torch's weights_only loading
                 raise ModelLoadError(f"cannot load the LoRA adapter in {p}: {e}") from e
         return cls(model, processor, config, dict(info.get("meta", {}))).eval()
 

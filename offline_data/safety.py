@@ -1,0 +1,168 @@
+"""Ids are not paths, one writer per dataset (or benchmark cell), and clear write errors.
+
+- :func:`check_dataset_id`: a dataset id must match Minari's grammar ``[namespace/]name-vN``
+  (letters, digits, ``_ . -`` in each part, no part starting with a dot, no ``..``, not
+  absolute); checked before any work is done.
+- :func:`inside`: a path resolved under a root (datasets root, mirror, run folder) must stay
+  in it, so nothing outside a root is ever written or removed.
+- :func:`exclusive`: an advisory lock (``flock``) per dataset id or per benchmark cell; a
+  second writer gets :class:`ConcurrentWriteError` at once, never a silent replacement. The
+  lock is released when its process ends, even if it is killed.
+- :func:`write_error`: an ``OSError`` raised while writing (full disk, read-only folder)
+  becomes a :class:`WriteError` naming the path and the cause.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from .dataset import DatasetError
+
+#: Minari's dataset id grammar: optional (nested) namespace, a name, a version.
+ID_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.\-]*/)*[A-Za-z0-9_][A-Za-z0-9_.\-]*-v\d+")
+
+
+class InvalidIdError(DatasetError, ValueError):
+    """A dataset id that is not ``[namespace/]name-vN`` (or that would leave its root)."""
+
+
+class ConcurrentWriteError(DatasetError):
+    """Another process is writing the same dataset or benchmark cell."""
+
+
+class WriteError(DatasetError, OSError):
+    """Writing failed (full disk, read-only folder, no permission); the message names the path."""
+
+
+def check_dataset_id(did: object) -> str:
+    """``did`` if it is a valid dataset id, else :class:`InvalidIdError` saying why."""
+    if not isinstance(did, str) or not ID_PATTERN.fullmatch(did) or ".." in did:
+        raise InvalidIdError(
+            f"invalid dataset id {did!r}: expected [namespace/]name-vN (e.g. "
+            "image-styling/simple-v0 or mydata-v0): letters, digits, '_', '.', '-' in each part, "
+            "no part starting with '.', no '..', not an absolute path"
+        )
+    return did
+
+
+def inside(root: str | os.PathLike[str], rel: str | os.PathLike[str]) -> Path:
+    """``root / rel``, or :class:`InvalidIdError` if it resolves (symbolic links followed)
+    outside ``root``."""
+    base = Path(root).resolve()
+    path = (base / rel).resolve()
+    if path == base or base not in path.parents:
+        raise InvalidIdError(f"{str(rel)!r} resolves to {path}, outside {base}; refusing it")
+    return Path(root) / rel
+
+
+def json_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of JSON ``text`` (brackets inside strings ignored), found
+    without recursion, so a hostile file cannot exhaust the stack."""
+    depth = best = 0
+    for tok in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = tok.group()
+        if c in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif c in "]}":
+            depth -= 1
+    return best
+
+
+def _lock_dir() -> Path:
+    d = Path(tempfile.gettempdir()) / f"image-styling-locks-{os.getuid() if hasattr(os, 'getuid') else 0}"  # fmt: skip
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d
+
+
+_HELD: set[Path] = set()
+
+
+def lock_path(target: str | os.PathLike[str]) -> Path:
+    """The lock file of ``target`` (in the temporary folder, one per resolved path)."""
+    key = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:32]
+    return _lock_dir() / f"{key}.lock"
+
+
+@contextmanager
+def exclusive(target: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Hold the lock of ``target`` (a path: the dataset folder or the cell's folder) for the
+    duration; :class:`ConcurrentWriteError` naming ``what`` if another process holds it."""
+    import fcntl
+
+    path = lock_path(target)
+    if path in _HELD:  # this process holds it already (generate -> write_dataset)
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            raise ConcurrentWriteError(
+                f"{what} is being written by another process right now ({target}); wait for it "
+                "to finish (or stop it) and run again"
+            ) from None
+        _HELD.add(path)
+        try:
+            yield
+        finally:
+            _HELD.discard(path)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def write_error(path: str | os.PathLike[str], e: BaseException) -> WriteError:
+    """A :class:`WriteError` naming ``path`` for an ``OSError`` (or torch's ``RuntimeError``
+    wrapping one) raised while writing it."""
+    code = getattr(e, "errno", None)
+    text = str(e)
+    if code == errno.ENOSPC or "No space left" in text or "file write failed" in text:
+        why = "the disk is full"
+    elif code in (errno.EROFS, errno.EACCES, errno.EPERM) or "Read-only" in text:
+        why = "the folder is read-only or not writable by you"
+    else:
+        why = f"{type(e).__name__}: {e}"
+    err = WriteError(f"cannot write {path}: {why} ({type(e).__name__}: {e})")
+    err.errno = code
+    return err
+
+
+def writable(folder: str | os.PathLike[str]) -> None:
+    """Create ``folder`` and check that a file can be written in it, before any work: a
+    read-only folder or a full disk is a :class:`WriteError` naming it."""
+    folder = Path(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"0" * 4096)
+    except OSError as e:
+        raise write_error(folder, e) from e
+    finally:
+        with suppress(OSError):
+            probe.unlink(missing_ok=True)
+
+
+__all__ = [
+    "ID_PATTERN",
+    "ConcurrentWriteError",
+    "InvalidIdError",
+    "WriteError",
+    "check_dataset_id",
+    "exclusive",
+    "inside",
+    "json_depth",
+    "lock_path",
+    "writable",
+    "write_error",
+]
