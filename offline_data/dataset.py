@@ -86,11 +86,16 @@ CANONICAL_EPISODES = 10_000
 
 
 def observation_space(image_size: int, max_steps: int = 8) -> spaces.Dict:
-    """The stored observation space: the env's, without ``source``."""
+    """The stored observation space: the env's, without ``source``, with the instruction over
+    printable ASCII (generated and imported requests are written in it; the env's Unicode
+    charset would put ~140,000 characters into every dataset's metadata)."""
+    from styling_env.env import ASCII_CHARSET, MAX_INSTRUCTION
     from styling_env.env import observation_space as env_space
 
     full = env_space(image_size, max_steps, "image")
-    return spaces.Dict({k: v for k, v in full.spaces.items() if k != "source"})
+    d = {k: v for k, v in full.spaces.items() if k != "source"}
+    d["instruction"] = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=ASCII_CHARSET)
+    return spaces.Dict(d)
 
 
 def datasets_root() -> Path:
