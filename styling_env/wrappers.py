@@ -325,10 +325,22 @@ class MiniLMEncoder:
                 return
 
 
+def encoder_spec(encoder: Any) -> dict[str, Any]:
+    """What :class:`EncodeInstruction` records about its encoder (see there)."""
+    if isinstance(encoder, HashingEncoder):
+        return {"kind": "hash", "dim": int(encoder.dim)}
+    if isinstance(encoder, MiniLMEncoder):
+        return {"kind": "minilm", "dim": MiniLMEncoder.dim}
+    return {"kind": "custom", "type": type(encoder).__name__, "dim": int(encoder.dim)}
+
+
 class EncodeInstruction(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Replace the ``instruction`` text by a vector: ``encoder="hash"`` (default, no extra
     dependency) or ``"minilm"``; any object with ``dim`` and ``encode(list[str])`` works too.
-    Encodings are cached per instruction."""
+    Encodings are cached per instruction. The instruction ``Box`` records the encoder as
+    ``encoder_spec`` (``{"kind": "hash", "dim": 256}``, ``{"kind": "minilm", "dim": 384}`` or
+    ``{"kind": "custom", ...}``): a model trained on it (SB3 saves its spaces) carries it, and
+    ``agents.evaluate`` encodes with exactly that encoder."""
 
     def __init__(
         self, env: gym.Env, encoder: str | Any = "hash", dim: int = 256, cache_size: int = 4096
@@ -350,6 +362,7 @@ class EncodeInstruction(gym.ObservationWrapper, gym.utils.RecordConstructorArgs)
         self._cache_size = cache_size
         space = dict(env.observation_space.spaces)
         space["instruction"] = spaces.Box(-1.0, 1.0, (encoder.dim,), np.float32)
+        space["instruction"].encoder_spec = encoder_spec(encoder)
         self.observation_space = spaces.Dict(space)
 
     def observation(self, observation):

@@ -230,3 +230,41 @@ def test_text_only_and_source_layouts(small_datasets, tmp_path):
     )
     assert src.layout["image"] == [6, 32, 32]
     assert src.predict(_vector_obs(2))[0].shape == (2,)
+
+
+def test_sb3_instruction_encoder_is_recorded_never_guessed(tmp_path):
+    """A PPO trained on EncodeInstruction(hash, 384) is evaluated with that hash encoder, not
+    MiniLM; a model that does not record its encoder needs encoder=."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from agents.evaluate import UnknownEncoderError, _ObsAdapter
+    from agents.online import StylingPPOPolicy, load_online
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction, HashingEncoder
+
+    env = DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", image_size=32), dim=384))
+    PPO(StylingPPOPolicy, env, n_steps=8, batch_size=8, device="cpu").save(tmp_path / "m.zip")
+    model = load_online(tmp_path / "m.zip")
+    adapter = _ObsAdapter(model)
+    assert isinstance(adapter.encoder, HashingEncoder) and adapter.encoder.dim == 384
+    del model.observation_space.spaces["instruction"].encoder_spec  # an unrecorded model
+    with pytest.raises(UnknownEncoderError, match="never guesses from the size"):
+        evaluate(model, "simple", n_tasks=1, image_size=32)
+    assert isinstance(_ObsAdapter(model, "hash:384").encoder, HashingEncoder)
+    res = evaluate(model, "simple", n_tasks=1, image_size=32, encoder="hash:384")
+    assert res.summary()["episodes"] == 1
+    with pytest.raises(UnknownEncoderError, match="does not make the agent's 384-d"):
+        _ObsAdapter(model, "hash:256")
+
+
+def test_an_sb3_model_of_another_env_is_refused_by_name(tmp_path, capsys):
+    from stable_baselines3 import PPO
+
+    from agents.evaluate import SpaceMismatchError, load_agent, main
+
+    PPO("MlpPolicy", "CartPole-v1", n_steps=8, batch_size=8, device="cpu").save(tmp_path / "cp.zip")
+    agent = load_agent(str(tmp_path / "cp.zip"))
+    with pytest.raises(SpaceMismatchError, match="not made for ImageStyling-v0: its observation"):
+        evaluate(agent, "simple", n_tasks=1, image_size=32)
+    assert main([str(tmp_path / "cp.zip"), "--tasks", "1", "--image-size", "32"]) == 1
+    assert "not made for ImageStyling-v0" in capsys.readouterr().err
