@@ -268,3 +268,43 @@ def test_an_sb3_model_of_another_env_is_refused_by_name(tmp_path, capsys):
         evaluate(agent, "simple", n_tasks=1, image_size=32)
     assert main([str(tmp_path / "cp.zip"), "--tasks", "1", "--image-size", "32"]) == 1
     assert "not made for ImageStyling-v0" in capsys.readouterr().err
+
+
+def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
+    """PPO("MultiInputPolicy", vec_env) on the batched env; the vector wrappers match the
+    single-env wrappers; SB3's same-step reset with terminal observations."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from agents.sb3_vec import StylingVecEnv, make_sb3_vec_env
+    from styling_env.engine import decode_native
+    from styling_env.vector import ImageStylingVectorEnv
+    from styling_env.vector_wrappers import VectorDiscreteActions, VectorEncodeInstruction
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction
+
+    venv = make_sb3_vec_env("simple", n_envs=3, image_size=40, seed=0)
+    model = PPO("MultiInputPolicy", venv, n_steps=8, batch_size=24, n_epochs=1, device="cpu")
+    model.learn(24)
+    assert model.num_timesteps == 24
+    assert model.observation_space["instruction"].encoder_spec == {"kind": "hash", "dim": 256}
+
+    venv = make_sb3_vec_env("simple", n_envs=2, image_size=32, encoder_dim=32, seed=3)
+    obs = venv.reset()
+    single = EncodeInstruction(gym.make("ImageStyling-v0", image_size=32), dim=32)
+    one, _ = single.reset(seed=4)  # sub-env 1 is seeded 3 + 1
+    assert np.array_equal(obs["instruction"][1], one["instruction"])
+    assert np.array_equal(obs["image"][1], one["image"])
+    obs, rewards, dones, infos = venv.step(np.array([684, 3]))  # STOP, a call
+    assert dones.tolist() == [True, False] and "terminal_observation" in infos[0]
+    assert obs["steps_left"][0] == 8 and obs["steps_left"][1] == 7  # sub-env 0 already reset
+
+    flat = DiscreteActions(gym.make("ImageStyling-v0", image_size=32), 3)
+    wrapped = VectorDiscreteActions(ImageStylingVectorEnv(4, image_size=32), 3)
+    ks = np.array([0, 7, 171 * 3 - 1, 171 * 3])
+    batch = wrapped.actions(ks)
+    got = [decode_native({k: v[i] for k, v in batch.items()}) for i in range(4)]
+    assert got == [flat.action(np.int64(k)) for k in ks]
+    with pytest.raises(ValueError, match="int array of shape"):
+        wrapped.actions(np.zeros(4))
+    with pytest.raises(ValueError, match="autoreset_mode='disabled'"):
+        StylingVecEnv(VectorEncodeInstruction(ImageStylingVectorEnv(2, image_size=32)))
