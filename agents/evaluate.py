@@ -16,9 +16,17 @@ What an agent may return as its batched action (``N`` = number of sub-envs):
 - a list of N items, each a ``ToolCall``, ``Stop``, a native action dict or text (the paper's
   JSON action, ``tool(value, strength=...)`` or ``STOP``: its first call is used).
 
+An agent that answers with anything else (a scalar, float indices, a batch of another size)
+raises :class:`AgentOutputError` naming the problem; only the individual actions of a
+well-formed batch can be invalid calls (scored as such).
+
 Observations are adapted to the agent: when it has an ``observation_space`` (SB3, d3rlpy
-wrappers), only its keys are passed, and a ``Box`` instruction is encoded like
-``EncodeInstruction`` does (hash encoder for 256-d, MiniLM for 384-d). Optional hooks:
+wrappers), only its keys are passed, and a ``Box`` instruction is encoded with the encoder
+the model was trained with, never guessed from the vector size: the one ``EncodeInstruction``
+recorded on the space (``space.encoder_spec``), else ``agent.styling_info`` (models of
+:func:`agents.online.train_online`), else the ``encoder=`` argument of :func:`evaluate`;
+without any, :class:`UnknownEncoderError`. A model whose spaces are not this env's (an SB3
+CartPole model) raises :class:`SpaceMismatchError`. Optional hooks:
 ``begin_episodes(slots, tasks, plans)`` — called when sub-envs start episodes, with the tasks
 and the oracle's plans (only privileged baselines such as the teacher and the oracle may use
 them) — and ``last_reasons`` (a list per sub-env after ``predict``) to record reasoning text.
@@ -123,19 +131,96 @@ class EvalResult:
 # Adapting observations and actions
 
 
-def _instruction_encoder(space: Any) -> Any:
+class AgentOutputError(ValueError):
+    """An agent's ``predict`` returned something that is not a batch of actions."""
+
+
+class UnknownEncoderError(ValueError):
+    """The instruction encoder a model was trained with is not recorded and was not given."""
+
+
+class SpaceMismatchError(ValueError):
+    """An agent's observation or action space is not one of this environment's."""
+
+
+def parse_encoder(spec: Any) -> dict[str, Any] | None:
+    """An encoder description: ``None``, ``"hash:256"``, ``"minilm"``, ``{"kind", "dim"}``."""
+    if spec is None or isinstance(spec, dict):
+        return spec
+    if isinstance(spec, str):
+        kind, _, dim = spec.partition(":")
+        if kind == "minilm" and not dim:
+            return {"kind": "minilm", "dim": 384}
+        if kind == "hash" and dim.isdigit() and int(dim) > 0:
+            return {"kind": "hash", "dim": int(dim)}
+    raise ValueError(f"encoder must be 'hash:DIM' or 'minilm', got {spec!r}")
+
+
+def _instruction_encoder(space: Any, agent: Any = None, given: Any = None) -> Any:
+    """The encoder the agent's ``Box`` instruction was made with (see the module docstring)."""
     from styling_env.wrappers import HashingEncoder, MiniLMEncoder
 
     dim = int(np.prod(space.shape))
-    if dim == 384:
-        return MiniLMEncoder()
-    return HashingEncoder(dim)
+    info = getattr(agent, "styling_info", None) or {}
+    spec = (
+        parse_encoder(given)
+        or getattr(space, "encoder_spec", None)
+        or (
+            {"kind": info["encoder"], "dim": info.get("encoder_dim")} if "encoder" in info else None
+        )
+    )
+    if spec is not None and spec.get("kind") == "minilm":
+        spec = {"kind": "minilm", "dim": MiniLMEncoder.dim}
+    if spec is None or spec.get("kind") not in ("hash", "minilm"):
+        kind = "a custom encoder" if spec else "an unrecorded encoder"
+        raise UnknownEncoderError(
+            f"the agent's instruction is a {dim}-d vector made by {kind}; evaluate cannot tell "
+            "which (it never guesses from the size): pass encoder='hash:DIM' or 'minilm' "
+            "(--encoder on the command line), or train on EncodeInstruction(env, "
+            "encoder='hash' | 'minilm'), which records it on the observation space"
+        )
+    if int(spec["dim"]) != dim:
+        raise UnknownEncoderError(
+            f"the encoder {spec} does not make the agent's {dim}-d instruction vectors"
+        )
+    return MiniLMEncoder() if spec["kind"] == "minilm" else HashingEncoder(dim)
+
+
+def check_spaces(agent: Any) -> None:
+    """Raise :class:`SpaceMismatchError` when an agent's spaces cannot be this env's (only
+    agents that declare spaces are checked)."""
+    from gymnasium import spaces
+
+    from styling_env.env import observation_space
+
+    obs = getattr(agent, "observation_space", None)
+    act = getattr(agent, "action_space", None)
+    problems = []
+    if obs is not None:
+        known = set(observation_space(32, 8, "image").spaces)
+        if not isinstance(obs, spaces.Dict):
+            problems.append(f"its observation space is {obs}, not a Dict of {sorted(known)}")
+        elif not set(obs.spaces) <= known:
+            problems.append(
+                f"its observation keys {sorted(set(obs.spaces) - known)} are not the env's"
+            )
+    if act is not None and not isinstance(act, spaces.Dict):
+        n = getattr(act, "n", None)
+        if not isinstance(act, spaces.Discrete) or (int(n) - 1) % len(VALUES) or n <= len(VALUES):
+            problems.append(
+                f"its action space is {act}, neither the native Dict nor DiscreteActions' "
+                f"Discrete(171 * bins + 1)"
+            )
+    if problems:
+        raise SpaceMismatchError(
+            f"{type(agent).__name__} was not made for ImageStyling-v0: {'; '.join(problems)}"
+        )
 
 
 class _ObsAdapter:
     """Gives an agent the observation its ``observation_space`` expects."""
 
-    def __init__(self, agent: Any) -> None:
+    def __init__(self, agent: Any, encoder: Any = None) -> None:
         from gymnasium import spaces
 
         space = getattr(agent, "observation_space", None)
@@ -147,7 +232,7 @@ class _ObsAdapter:
             self.keys = list(space.spaces)
             inst = space.spaces.get("instruction")
             if isinstance(inst, spaces.Box):
-                self.encoder = _instruction_encoder(inst)
+                self.encoder = _instruction_encoder(inst, agent, encoder)
             for k, s in space.spaces.items():
                 if isinstance(s, spaces.Box) and s.dtype == np.uint8 and len(s.shape) == 3:
                     # (H, W, C), or (C, H, W) after SB3's VecTransposeImage
@@ -193,9 +278,48 @@ def _bins(agent: Any) -> int:
     return bins
 
 
+def check_actions(actions: Any, n: int) -> None:
+    """Raise :class:`AgentOutputError` unless ``actions`` is a batch of ``n`` actions in one of
+    the forms of the module docstring (the actions themselves may still be invalid calls)."""
+    if isinstance(actions, Mapping):
+        for k, v in actions.items():
+            a = np.asarray(v)
+            if a.ndim == 0 or a.shape[0] != n:
+                got = "a scalar" if a.ndim == 0 else f"{a.shape[0]} entries"
+                raise AgentOutputError(
+                    f"predict returned a native action whose {k!r} holds {got}; expected one "
+                    f"per sub-env ({n})"
+                )
+        return
+    if isinstance(actions, list | tuple):
+        if len(actions) != n:
+            raise AgentOutputError(f"predict returned {len(actions)} actions for {n} sub-envs")
+        return
+    a = np.asarray(actions) if isinstance(actions, np.ndarray | np.generic | int | float) else None
+    if a is None:
+        raise AgentOutputError(
+            f"predict returned a {type(actions).__name__}; expected a batch of {n} actions (an "
+            "int array, a dict of arrays or a list)"
+        )
+    if a.ndim == 0:
+        raise AgentOutputError(
+            f"predict returned a scalar ({a.item()!r}); expected a batch: an array of {n} actions"
+        )
+    if not np.issubdtype(a.dtype, np.integer):
+        raise AgentOutputError(
+            f"predict returned {a.dtype} actions; flat DiscreteActions indices must be integers "
+            "(cast them, e.g. actions.astype(int))"
+        )
+    if a.reshape(-1).size != n:
+        raise AgentOutputError(
+            f"predict returned actions of shape {a.shape} for {n} sub-envs; expected ({n},)"
+        )
+
+
 def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | Stop | Invalid]:
     """The calls in an agent's batched ``actions`` (see the module docstring); never raises on a
-    bad action (it becomes an :class:`Invalid` the env reports)."""
+    bad action (it becomes an :class:`Invalid` the env reports; :func:`check_actions` is what
+    refuses a malformed batch)."""
     if isinstance(actions, Mapping):
         out = []
         for i in range(n):
@@ -255,7 +379,7 @@ def _episode(
 def run_episodes(
     agent: Any, tasks: Sequence[Task], *, tier: str, seed: int = 0, image_size: int = 128,
     num_envs: int = 50, max_steps: int = 8, observation_mode: str = "image", device: str = "cpu",
-    deterministic: bool = True, progress: bool = False,
+    deterministic: bool = True, progress: bool = False, encoder: Any = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Play ``agent`` on ``tasks`` (one episode each, in order) and return each episode's record."""
     from tqdm.auto import tqdm
@@ -264,13 +388,14 @@ def run_episodes(
         raise TypeError(
             f"{type(agent).__name__} has no predict(observation, state, episode_start, deterministic)"
         )
+    check_spaces(agent)
+    adapt = _ObsAdapter(agent, encoder)
     todo = deque(enumerate(tasks))
     n = max(1, min(num_envs, len(todo)))
     env = ImageStylingVectorEnv(
         n, tier=tier, image_size=image_size, max_steps=max_steps, device=device,
         observation_mode=observation_mode, autoreset_mode="disabled",
     )  # fmt: skip
-    adapt = _ObsAdapter(agent)
     owner: list[int | None] = [None] * n
     calls: list[list[str]] = [[] for _ in range(n)]
     reasons: list[list[str]] = [[] for _ in range(n)]
@@ -303,6 +428,7 @@ def run_episodes(
                 adapt(obs), state=state, episode_start=starts.copy(), deterministic=deterministic
             )
             starts[:] = False
+            check_actions(actions, n)
             decoded = decode_actions(actions, n, agent)
             why = getattr(agent, "last_reasons", None)
             for i in range(n):
@@ -357,14 +483,20 @@ def reference_scores(tasks: Sequence[Task], tier: str, image_size: int, max_step
 
 
 def evaluate(
-    agent: Any, tier: str = "simple", n_tasks: int = 200, seeds: Sequence[int] = (0,), *,
+    agent: Any, tier: str = "simple", n_tasks: int = 200, seeds: int | Sequence[int] = (0,), *,
     split: str = "test", tasks: Sequence[Task] | None = None, image_size: int = 128,
     num_envs: int = 50, max_steps: int = 8, observation_mode: str | None = None,
     device: str = "cpu", deterministic: bool = True, progress: bool = False, name: str | None = None,
+    encoder: Any = None,
 ) -> EvalResult:  # fmt: skip
     """Evaluate ``agent`` on ``n_tasks`` of the tier's fixed test tasks (``split="test"``:
     held-out templates; ``"train"``: tasks drawn like training data), once per seed in ``seeds``
-    (the seed of the env and of a stochastic agent), or on explicit ``tasks``.
+    (the seed of the env and of a stochastic agent), or on explicit ``tasks``. ``seeds`` is a
+    sequence of seeds; an int is one seed (``seeds=5`` is seed 5, not five seeds: write
+    ``seeds=range(5)`` for five).
+
+    ``encoder``: the instruction encoder of a model whose observation space does not record it
+    (``"hash:DIM"`` or ``"minilm"``; see the module docstring).
 
     ``observation_mode`` defaults to ``agent.observation_mode`` or ``"image"``. Returns an
     :class:`EvalResult`; its ``summary()`` has the six scores, overall with its 95% CI, and the
@@ -384,6 +516,12 @@ def evaluate(
     tasks = list(tasks)
     if not tasks:
         raise ValueError("no tasks to evaluate on")
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        seeds = (int(seeds),)
+    if isinstance(seeds, np.ndarray):
+        seeds = seeds.tolist()
+    if isinstance(seeds, str | bytes | bool) or not isinstance(seeds, Sequence):
+        raise TypeError(f"seeds must be an int or a sequence of ints, got {seeds!r}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     mode = observation_mode or getattr(agent, "observation_mode", None) or "image"
@@ -393,7 +531,7 @@ def evaluate(
         episodes += run_episodes(
             agent, tasks, tier=tier, seed=int(seed), image_size=image_size, num_envs=num_envs,
             max_steps=max_steps, observation_mode=mode, device=device,
-            deterministic=deterministic, progress=progress,
+            deterministic=deterministic, progress=progress, encoder=encoder,
         )  # fmt: skip
     seconds = time.perf_counter() - t0
     rand, best = reference_scores(tasks, tier, image_size, max_steps, num_envs)
@@ -407,13 +545,48 @@ def evaluate(
 # Command line
 
 
-def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = False) -> Any:
-    """An agent from a name (``random``, ``edit-only``, ``teacher``, ``oracle``) or a checkpoint
-    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``).
+def import_agent(spec: str) -> Any:
+    """The agent ``module.path:Name`` names: ``Name`` is imported from ``module.path``; an
+    object with ``predict`` is used as it is, a class or factory is called without arguments
+    (as SB3 users load their own policies)."""
+    import importlib
 
-    No code from the file is run: a checkpoint that can only be read by unpickling code (a
-    d3rlpy ``.d3`` pickle referring to classes, an SB3 ``.zip`` not written by this project)
+    module, _, attr = spec.partition(":")
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as e:
+        raise ValueError(f"cannot import module {module!r} of agent {spec!r}: {e}") from e
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"module {module!r} has no {attr!r} (agent {spec!r})")
+        obj = getattr(obj, part)
+    if not (callable(getattr(obj, "predict", None)) and not isinstance(obj, type)):
+        if not callable(obj):
+            raise TypeError(f"{spec} is neither an agent with predict() nor a class or factory")
+        try:
+            obj = obj()
+        except TypeError as e:
+            raise TypeError(
+                f"calling {spec}() failed ({e}): name an agent, or a class or factory that "
+                "takes no arguments"
+            ) from e
+    if not callable(getattr(obj, "predict", None)):
+        raise TypeError(
+            f"{spec} made a {type(obj).__name__}, which has no "
+            "predict(observation, state, episode_start, deterministic)"
+        )
+    return obj
+
+
+def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = False) -> Any:
+    """An agent from a name (``random``, ``edit-only``, ``teacher``, ``oracle``), a checkpoint
+    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``) or
+    ``module.path:Name`` (:func:`import_agent`: any importable agent, class or factory).
+
+    No code from a checkpoint file is run: a checkpoint that can only be read by unpickling code
+    (a d3rlpy ``.d3`` pickle referring to classes, an SB3 ``.zip`` not written by this project)
     raises :class:`agents.checkpoints.UntrustedCheckpointError` unless ``trust=True``."""
+    import re
     from pathlib import Path
 
     from . import baselines as B
@@ -427,9 +600,12 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
     if spec in named:
         return named[spec]()
     path = Path(spec)
+    if not path.exists() and re.fullmatch(r"[\w.]+:[\w.]+", spec):
+        return import_agent(spec)
     if not path.exists():
         raise ValueError(
-            f"unknown agent {spec!r}: expected one of {', '.join(named)} or a checkpoint file"
+            f"unknown agent {spec!r}: expected one of {', '.join(named)}, a checkpoint file or "
+            "module.path:AgentClass"
         )
     if path.suffix == ".pt":
         from .embedded import EmbeddedAgent
@@ -453,7 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m agents.evaluate", description=main.__doc__)
     p.add_argument(
-        "agent", help="random | edit-only | teacher | oracle | a checkpoint (.pt, .d3, .zip)"
+        "agent",
+        help="random | edit-only | teacher | oracle | a checkpoint (.pt, .d3, .zip) | "
+        "module.path:AgentClass (any importable agent, class or factory with predict)",
     )
     p.add_argument("--tier", default="simple", choices=TIERS)
     p.add_argument("--tasks", type=int, default=200)
@@ -465,11 +643,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--trust-checkpoint", action="store_true",
         help="allow a checkpoint that can only be loaded by unpickling (it can run code): only for files you trust",
     )  # fmt: skip
+    p.add_argument(
+        "--encoder",
+        default=None,
+        help="hash:DIM or minilm: the instruction encoder of an SB3 model that does not record it",
+    )
+    p.add_argument("--verbose", action="store_true", help="let dependencies print their notices")
     args = p.parse_args(argv)
+    if not args.verbose:
+        from .quiet import quiet
+
+        quiet()
     try:
         agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
         res = evaluate(agent, args.tier, args.tasks, args.seeds, split=args.split,
-                       image_size=args.image_size, progress=True)  # fmt: skip
+                       image_size=args.image_size, progress=True, encoder=args.encoder)  # fmt: skip
     except (ValueError, TypeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -10,8 +10,8 @@
   36 px — and a check of the image size) and returns the SB3 model; ``model.save(path)`` /
   ``PPO.load(path)`` (or :func:`load_online`, which tells PPO from DQN) round-trip it.
 - The model runs through :func:`agents.evaluate.evaluate` unchanged: evaluate passes the keys
-  of ``model.observation_space`` and encodes the instruction with the same hashing encoder as
-  ``EncodeInstruction`` (MiniLM for a 384-d instruction), and decodes the flat actions from
+  of ``model.observation_space`` and encodes the instruction with the encoder
+  ``EncodeInstruction`` recorded on that space (and ``model.styling_info``), and decodes the flat actions from
   ``model.action_space.n``. Evaluate at the image size (and ``max_steps``) the model was
   trained with: :func:`evaluate_online` fills it in; with plain ``evaluate`` another image
   size is a ``ValueError`` that names the size to use (from the policy's check).

@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run folder (default runs/<dataset>/<method>-<policy>-seed<seed>)",
     )
     p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let dependencies print their notices (gym's banner, d3rlpy's log lines)",
+    )
     q = p.add_argument_group("Qwen3-VL planner (--policy qwen3vl / qwen3vl-text)")
     q.add_argument("--model", default=None, help="a checkpoint dir, a hub id, or 'tiny'")
     q.add_argument("--mode", default="step", choices=("step", "plan"),
@@ -245,6 +250,10 @@ def _train_qwen(args: argparse.Namespace, out: Path, log: Path, summary: dict[st
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.verbose:
+        from .quiet import quiet
+
+        quiet()
     from offline_data.dataset import DatasetError
 
     try:

@@ -46,7 +46,9 @@ def bench(num_envs: int, steps: int, size: int, tier: str, seed: int = 0) -> dic
         env = gym.make("ImageStyling-v0", tier=tier, image_size=size, disable_env_checker=True)
         engine = env.unwrapped.engine
         env.reset(seed=seed)
-        env.step({k: v[0] for k, v in _random_actions(rng, 1).items()})  # warm-up
+        _, _, term, trunc, _ = env.step({k: v[0] for k, v in _random_actions(rng, 1).items()})
+        if term or trunc:  # the warm-up drew STOP: a finished episode takes no more steps
+            env.reset()
         engine.timings.clear()
         t0 = time.perf_counter()
         for _ in range(steps):

@@ -704,6 +704,11 @@ def _parser() -> argparse.ArgumentParser:
         "run N processes or machines on one run folder, then --report-only",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let dependencies print their notices (gym's banner, d3rlpy's log lines)",
+    )
     return p
 
 
@@ -740,6 +745,10 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.verbose:
+        from agents.quiet import quiet
+
+        quiet()
     out = args.out or Path("runs") / "benchmark" / args.preset
     from offline_data.dataset import DatasetError
 

@@ -96,11 +96,16 @@ CANONICAL_EPISODES = 10_000
 
 
 def observation_space(image_size: int, max_steps: int = 8) -> spaces.Dict:
-    """The stored observation space: the env's, without ``source``."""
+    """The stored observation space: the env's, without ``source``, with the instruction over
+    printable ASCII (generated and imported requests are written in it; the env's Unicode
+    charset would put ~140,000 characters into every dataset's metadata)."""
+    from styling_env.env import ASCII_CHARSET, MAX_INSTRUCTION
     from styling_env.env import observation_space as env_space
 
     full = env_space(image_size, max_steps, "image")
-    return spaces.Dict({k: v for k, v in full.spaces.items() if k != "source"})
+    d = {k: v for k, v in full.spaces.items() if k != "source"}
+    d["instruction"] = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=ASCII_CHARSET)
+    return spaces.Dict(d)
 
 
 def code_version() -> str:
@@ -267,6 +272,7 @@ def load(did: str, *, verify: bool = False) -> Any:
             f"dataset {did!r} at {path} is missing the files of {len(missing)} episode(s) "
             f"(first: {missing[0]}); delete it and download or generate it again"
         )
+    check_files(did, path, n)
     if verify:
         try:
             got = checksum(ds)
@@ -280,6 +286,28 @@ def load(did: str, *, verify: bool = False) -> Any:
                 f"{str(ours.get('checksum'))[:12]}...: the files were changed or damaged"
             )
     return ds
+
+
+def check_files(did: str, path: Path, n: int) -> None:
+    """Raise :class:`DatasetError` if an episode's parquet file is truncated or not parquet.
+
+    Reads each file's footer only (its schema and row counts; ~0.1 ms a file), so a damaged file
+    is found when the dataset is opened, not by a raw pyarrow error half-way through training.
+    What it cannot see (a byte changed inside a page, an edited value) is what ``verify``'s
+    checksum is for."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for i in range(n):
+        for f in sorted((path / "data" / str(i)).glob("*.parquet")):
+            try:
+                pq.read_metadata(f)
+            except (pa.ArrowException, OSError) as e:
+                raise DatasetError(
+                    f"dataset {did!r}: the data file of episode {i} ({f}) is damaged or "
+                    f"truncated ({type(e).__name__}: {e}); delete {path} and download or "
+                    "generate it again"
+                ) from e
 
 
 def info(ds: Any) -> dict[str, Any]:
@@ -312,7 +340,7 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
     """Iterate a dataset's episodes as :class:`EpisodeRecord` (``source`` restored)."""
     idx = list(range(ds.total_episodes)) if indices is None else list(indices)
     metas = ds.storage.get_episode_metadata(idx)
-    for ep, meta in zip(ds.iterate_episodes(idx), metas, strict=True):
+    for ep, meta in zip(_read_episodes(ds, idx), metas, strict=True):
         obs = dict(ep.observations)
         obs["instruction"] = list(obs["instruction"])
         # a read-only view of the first image at every step (no copy: it is the same picture)
@@ -322,6 +350,28 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
             np.asarray(ep.truncations), {k: list(v) if k != "overall" else np.asarray(v) for k, v in ep.infos.items()},
             dict(meta),
         )  # fmt: skip
+
+
+def _read_episodes(ds: Any, idx: list[int]) -> Iterator[Any]:
+    """Minari's episodes, with a damaged file's pyarrow error turned into :class:`DatasetError`."""
+    import pyarrow as pa
+
+    it = iter(ds.iterate_episodes(idx))
+    k = 0
+    while True:
+        try:
+            ep = next(it)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as e:
+            did = ds.storage.metadata.get("dataset_id")
+            where = f"episode {idx[k]}" if k < len(idx) else "an episode"
+            raise DatasetError(
+                f"dataset {did!r}: the data of {where} cannot be read ({type(e).__name__}: "
+                f"{e}); it is damaged or truncated: delete it and download or generate it again"
+            ) from e
+        k += 1
+        yield ep
 
 
 def checksum(ds: Any) -> str:

@@ -1007,6 +1007,7 @@ def to_d3rlpy(
     """
     method = check_method(method)
     bins = _check_bins(n_strength_bins)
+    explain_default_encoders()
     if reward not in ("env", "r"):
         raise ValueError(f"reward must be 'env' or 'r', got {reward!r}")
     if text_only and with_source:
@@ -1079,6 +1080,41 @@ def to_d3rlpy(
 
 # The d3rlpy encoder is built on first use (importing d3rlpy costs ~3 s and a gym warning).
 _LAZY: dict[str, Any] = {}
+
+
+class TupleObservationError(TypeError):
+    """d3rlpy's default encoders were given :func:`to_d3rlpy`'s tuple observations."""
+
+
+def explain_default_encoders() -> None:
+    """Make d3rlpy's built-in encoder factories (default, vector, pixel) refuse tuple
+    observations with :class:`TupleObservationError`, which names the encoder to use, instead of
+    a bare ``AssertionError`` from inside d3rlpy. Only that case changes: any other shape goes
+    to d3rlpy unchanged. Installed once, by :func:`to_d3rlpy`."""
+    if _LAZY.get("explained"):
+        return
+    from d3rlpy.models import encoders as E
+
+    def guarded(create: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def create_checked(self: Any, observation_shape: Any, *args: Any, **kwargs: Any) -> Any:
+            shape = observation_shape
+            if isinstance(shape, list | tuple) and shape and isinstance(shape[0], list | tuple):
+                raise TupleObservationError(
+                    f"d3rlpy's {name} cannot read to_d3rlpy's tuple observations [image, vector] "
+                    f"(shapes {[tuple(x) for x in shape]}): create the algorithm with "
+                    "encoder_factory=offline_data.loaders.TupleEncoderFactory() (for a Q "
+                    "function too), or build the data with to_d3rlpy(..., text_only=True) for "
+                    "vector observations"
+                )
+            return create(self, observation_shape, *args, **kwargs)
+
+        create_checked.__wrapped__ = create  # type: ignore[attr-defined]
+        return create_checked
+
+    for cls in (E.DefaultEncoderFactory, E.VectorEncoderFactory, E.PixelEncoderFactory):
+        for meth in ("create", "create_with_action"):
+            setattr(cls, meth, guarded(getattr(cls, meth), cls.__name__))
+    _LAZY["explained"] = True
 
 
 def _build_encoder_factory() -> Any:

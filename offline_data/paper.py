@@ -6,10 +6,13 @@ The release is a folder with one sub-folder per sample, each holding:
 - ``action_plan.json``: the planner's plan, ``{"reasoning", "overall_instruction", "actions":
   [{"action_id", "reasoning", "priority", "parameters": {<value param>, "intensity", ...}}]}``;
 - ``prompt.json``: the user's request, a JSON string or an object with one of the keys
-  :data:`PROMPT_KEYS` (the first present wins), optionally ``theme`` and ``tier`` (or
+  :data:`PROMPT_KEYS` (the first present wins), or, as the release itself writes it, under
+  ``edit_info.text`` (some samples: ``edit.text``); optionally ``theme`` and ``tier`` (or
   ``complexity``, one of ``simple``/``regular``/``complex``);
 - ``reward_scores.json``: ``overall_quality`` (the paper's quality ``r`` on [0, 5]) and possibly
-  the six per-dimension scores.
+  the six per-dimension scores, either flat (``{"overall_quality": 4.2}``) or, as the release
+  writes it, under ``scores`` with each score's value in ``score``
+  (``{"scores": {"overall_quality": {"score": 4.2, ...}, ...}}``).
 
 :func:`import_paper` turns every sample into one episode: the request becomes a user task whose
 targets are the plan's calls, the plan is rendered by our ten tools in the environment (its
@@ -76,6 +79,8 @@ SOURCE = "paper-import"
 FILES = ("original.png", "action_plan.json", "prompt.json", "reward_scores.json")
 #: Keys of ``prompt.json`` that may hold the request (the first present is used).
 PROMPT_KEYS = ("prompt", "user_prompt", "instruction", "request", "text")
+#: Objects of ``prompt.json`` whose ``text`` is the request (the release's own layout).
+NESTED_PROMPT_KEYS = ("edit_info", "edit")
 #: Accepted explicit scales of ``overall_quality`` (rescaled to [0, 5]).
 SCALES = (5, 10, 100)
 MAX_STEPS = 8
@@ -169,9 +174,19 @@ def _read_prompt(folder: Path) -> tuple[str, str | None, str | None, Any]:
         text = raw
     elif isinstance(raw, Mapping):
         key = next((k for k in PROMPT_KEYS if k in raw), None)
-        if key is None:
-            raise _Bad(f"prompt.json has none of the keys {', '.join(PROMPT_KEYS)}")
-        text = raw[key]
+        nested = next(
+            (k for k in NESTED_PROMPT_KEYS if isinstance(raw.get(k), Mapping) and "text" in raw[k]),
+            None,
+        )
+        if key is not None:
+            text = raw[key]
+        elif nested is not None:
+            text = raw[nested]["text"]
+        else:
+            raise _Bad(
+                f"prompt.json has none of the keys {', '.join(PROMPT_KEYS)}, "
+                f"{', '.join(k + '.text' for k in NESTED_PROMPT_KEYS)}"
+            )
         if raw.get("theme") is not None:
             if not isinstance(raw["theme"], str):
                 raise _Bad(f"prompt.json 'theme' must be a string, got {raw['theme']!r}")
@@ -242,9 +257,17 @@ def _read_score(folder: Path) -> tuple[float, dict[str, Any]]:
     raw = _read_json(folder, "reward_scores.json")
     if not isinstance(raw, Mapping):
         raise _Bad(f"reward_scores.json must hold an object, got {type(raw).__name__}")
-    if "overall_quality" not in raw:
-        raise _Bad("reward_scores.json has no 'overall_quality'")
-    q = raw["overall_quality"]
+    nested = raw.get("scores")
+    if "overall_quality" in raw:
+        q = raw["overall_quality"]
+    elif isinstance(nested, Mapping) and "overall_quality" in nested:
+        q = nested["overall_quality"]  # the release: {"scores": {"overall_quality": {"score": x}}}
+        if isinstance(q, Mapping):
+            if "score" not in q:
+                raise _Bad("reward_scores.json's scores.overall_quality has no 'score'")
+            q = q["score"]
+    else:
+        raise _Bad("reward_scores.json has no 'overall_quality' (nor scores.overall_quality.score)")
     if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q):
         raise _Bad(f"overall_quality must be a finite number, got {q!r}")
     scale = raw.get("scale", 5)

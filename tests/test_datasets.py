@@ -300,3 +300,23 @@ def test_any_agent_can_be_the_teacher(minari_root):
         assert rec.infos["call"][0].startswith('{"action_id": "INVALID"')
         assert (int(rec.actions["tool"][0]), int(rec.actions["value"][0])) == (3, 29)
         assert rec.rewards[0] < 0  # the invalid-call penalty
+
+
+def test_a_truncated_data_file_is_a_named_error_everywhere(small_datasets, tmp_path, monkeypatch):
+    from agents.train import main as train_cli
+    from offline_data.loaders import to_tensors
+
+    src = D.dataset_path(small_datasets["simple"])
+    root = tmp_path / "root"
+    shutil.copytree(src.parent, root / "image-styling")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    did = "image-styling/simple-v0"
+    part = next((root / did / "data" / "3").glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    with pytest.raises(D.DatasetError, match="episode 3 .* damaged or truncated"):
+        D.load(did)
+    with pytest.raises(D.DatasetError, match="damaged or truncated"):
+        to_tensors(did)
+    assert cli(["show", did]) == 1
+    args = ["--method", "s", "--dataset", did, "--steps", "1", "--eval-tasks", "0", "--quiet"]
+    assert train_cli([*args, "--out", str(tmp_path / "runs")]) == 1

@@ -339,9 +339,11 @@ def test_non_ascii_requests_stay_inside_the_observation_space():
         "Un café — “snowy” naïve night…", targets=[Target("season_cycle", "winter_bare", 0.8)]
     )
     obs, _ = env.reset(options={"task": task})
-    assert obs["instruction"] == 'Un cafe - "snowy" naive night...'
+    assert obs["instruction"] == "Un café — “snowy” naïve night…"  # the user's words, kept
     assert env.observation_space.contains(obs)
     assert printable("plain text") == "plain text"
+    # the datasets' charset (printable ASCII) folds them
+    assert printable(task.instruction) == 'Un cafe - "snowy" naive night...'
 
 
 def test_vector_env_disabled_autoreset_resets_only_masked_slots():
@@ -368,3 +370,131 @@ def test_vector_env_disabled_autoreset_resets_only_masked_slots():
     nxt.reset(seed=0)
     with pytest.raises(ValueError, match="reset_mask"):
         nxt.reset(options={"reset_mask": np.array([True, False])})
+
+
+# --------------------------------------------------------------------------------------------
+# A user's first hour: episode end, constructor arguments, own requests, wrappers, parsing
+
+
+def test_step_after_the_episode_ended_raises_reset_needed():
+    env = gym.make("ImageStyling-v0", disable_env_checker=True, max_steps=2, **SMALL).unwrapped
+    env.reset(seed=0)
+    _, _, term, _, _ = env.step(native("color_grading", "cool_blue", 1.0) | {"tool": 10})
+    assert term
+    with pytest.raises(gym.error.ResetNeeded, match="call reset"):
+        env.step(native("color_grading", "cool_blue", 0.5))
+    env.reset(seed=0)
+    env.step(native("color_grading", "cool_blue", 0.3))
+    _, _, term, trunc, info = env.step(native("color_grading", "cool_blue", 0.3))
+    assert trunc and not term and info["steps"] == 2
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(native("color_grading", "cool_blue", 0.3))
+    env.reset(seed=1)  # a reset starts over
+    env.step(native("color_grading", "cool_blue", 0.3))
+
+
+def test_judge_device_and_invalid_penalty_are_validated_at_construction(monkeypatch):
+    with pytest.raises(ValueError, match="unknown judge 'strict'; expected one of measured"):
+        gym.make("ImageStyling-v0", judge="strict", **SMALL)
+    with pytest.raises(TypeError, match="judge must be one of"):
+        gym.make("ImageStyling-v0", judge=42, **SMALL)
+    assert gym.make("ImageStyling-v0", judge="measured", **SMALL).reset(seed=0)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        gym.make("ImageStyling-v0", device="cuda", **SMALL)
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        gym.make("ImageStyling-v0", device="gpu", **SMALL)
+    for bad in (-5, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="invalid_penalty must be a finite number >= 0"):
+            gym.make("ImageStyling-v0", invalid_penalty=bad, **SMALL)
+    with pytest.raises(ValueError, match="unknown judge"):
+        gym.make_vec("ImageStyling-v0", 2, vectorization_mode="vector_entry_point", judge="x")
+
+
+def test_a_request_in_any_script_keeps_its_words():
+    from styling_env.wrappers import HashingEncoder
+
+    text = "把它变成雪夜 — un café “cozy”"
+    with pytest.warns(UserWarning, match="without targets"):
+        task = user_task(text)
+    env = EncodeInstruction(gym.make("ImageStyling-v0", **SMALL), encoder="hash", dim=64)
+    raw = env.unwrapped.reset(options={"task": task})[0]
+    assert raw["instruction"] == text
+    assert env.unwrapped.observation_space["instruction"].contains(text)
+    obs, _ = env.reset(options={"task": task})
+    enc = HashingEncoder(64)
+    assert np.allclose(obs["instruction"], enc.encode([text])[0])
+    assert np.abs(enc.encode(["把它变成雪夜"])[0]).sum() > 0  # words, not an empty bag
+    assert not np.allclose(enc.encode(["把它变成雪夜"]), enc.encode(["把它变成晴天"]))
+    assert np.allclose(enc.encode(["un café"]), enc.encode(["un cafe"]))  # accents fold
+    # ASCII requests hash exactly as before (trained models keep their inputs)
+    assert np.allclose(enc.encode(["Snow_night 2x!"]), enc.encode(["snow night 2x"]))
+
+
+def test_minilm_warns_when_a_request_is_mostly_unknown_tokens():
+    from styling_env.wrappers import MiniLMEncoder
+
+    class Tok:
+        unk_token = "[UNK]"
+
+        def tokenize(self, text):
+            return ["[UNK]" if ord(c) > 0x2E80 else c for c in text if not c.isspace()]
+
+    class Model:
+        tokenizer = Tok()
+
+        def encode(self, texts, normalize_embeddings=True):
+            return np.ones((len(texts), 384), np.float32) / np.sqrt(384)
+
+    enc = MiniLMEncoder.__new__(MiniLMEncoder)
+    enc.model = Model()
+    enc.encode(["make it snowy", "un café"])  # no warning
+    with pytest.warns(UserWarning, match="English model.*encoder='hash'"):
+        enc.encode(["把它变成雪夜"])
+
+
+def test_user_task_warns_about_a_non_square_image_and_missing_targets():
+    img = np.full((200, 300, 3), 128, np.uint8)
+    img[:, :50] = 255  # a white band on the left sixth
+    with pytest.warns(
+        UserWarning, match="200x300 .*central 200x200, cutting about 50 px at the left"
+    ):
+        user_task("snow", targets=[Target("season_cycle", "winter_bare", 0.8)], image=img)
+    with pytest.warns(UserWarning, match="every edit will be penalised"):
+        user_task("make it a watercolour")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        user_task("snow", targets=[("season_cycle", "winter_bare")], image=img[:, :200])
+
+
+@pytest.mark.parametrize("wrap", ["text", "discrete", "encode", "discrete+encode"])
+def test_check_env_passes_through_every_wrapper(wrap):
+    env = gym.make("ImageStyling-v0", image_size=32)
+    if wrap == "text":
+        env = TextToolCalls(env)
+    if "encode" in wrap:
+        env = EncodeInstruction(env, dim=32)
+    if "discrete" in wrap:
+        env = DiscreteActions(env)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped")
+        check_env(env)
+    assert env.spec.additional_wrappers  # each wrapper records its constructor arguments
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"action_id": "SEASON_CYCLE", "parameters": {"target_season": "Winter_Bare", "strength": 0.7,},}',
+        "{'action_id': 'season_cycle', 'parameters': {'target_season': 'winter bare', 'strength': 0.7}}",
+        'Plan: {"actions": [{"action_id": "Season_Cycle", "parameters": {"target_season": "WINTER-BARE", "strength": 0.7}},]}',
+        "SEASON_CYCLE(Winter_Bare, strength=0.7)",
+        'season_cycle(target_season="WINTER_BARE", strength=0.7,)',
+    ],
+)
+def test_text_actions_are_parsed_leniently(text):
+    assert parse_text_action(text) == [ToolCall("season_cycle", "winter_bare", 0.7)]

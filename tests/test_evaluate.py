@@ -84,3 +84,70 @@ def test_ci_and_normalization():
     lo, hi = ci95([1.0, 2.0, 3.0])
     assert lo < 2.0 < hi
     assert normalized(65.0, 30.0, 100.0) == pytest.approx(50.0)
+
+
+class _Returns:
+    """An agent whose predict returns ``make(n)`` for a batch of n sub-envs."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        return self.make(len(observation["instruction"])), state
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda n: 171 * 4, "a scalar"),
+        (lambda n: np.full(n, 3.0), "float64 actions; .* must be integers"),
+        (lambda n: np.zeros(n + 1, np.int64), r"shape \(4,\) for 3 sub-envs"),
+        (lambda n: ["STOP"] * (n - 1), "2 actions for 3 sub-envs"),
+        (
+            lambda n: {"tool": [10], "value": [0], "strength": [[0.5]], "region": [0]},
+            "'tool' holds 1",
+        ),
+        (lambda n: "STOP", "returned a str"),
+    ],
+)
+def test_malformed_predict_output_raises_naming_the_problem(make, match):
+    from agents.evaluate import AgentOutputError
+
+    with pytest.raises(AgentOutputError, match=match):
+        evaluate(_Returns(make), "simple", n_tasks=3, image_size=32, num_envs=3)
+
+
+def test_seeds_may_be_one_int_and_agents_import_by_module_path():
+    from agents.evaluate import load_agent
+
+    r = evaluate(OracleAgent(), "simple", n_tasks=1, seeds=5, image_size=32)
+    assert r.seeds == [5] and len(r.episodes) == 1
+    with pytest.raises(TypeError, match="seeds must be an int or a sequence"):
+        evaluate(OracleAgent(), "simple", n_tasks=1, seeds="5", image_size=32)
+    assert isinstance(load_agent("agents.baselines:OracleAgent"), OracleAgent)  # a class
+    assert isinstance(load_agent("agents.baselines:EditOnlyAgent"), EditOnlyAgent)
+    with pytest.raises(TypeError, match="takes no arguments"):
+        load_agent("agents.baselines:edit_only_calls")  # a function that needs an argument
+    with pytest.raises(TypeError, match="has no predict"):
+        load_agent("agents.baselines:_GENERIC.copy")  # a factory of something else
+    with pytest.raises(ValueError, match="has no 'Nope'"):
+        load_agent("agents.baselines:Nope")
+    with pytest.raises(ValueError, match="cannot import module 'no_such_pkg.mod'"):
+        load_agent("no_such_pkg.mod:Agent")
+
+
+def test_cli_is_quiet_about_gym_and_d3rlpy_unless_verbose():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from agents.evaluate import main; main(['no_such_pkg.mod:Agent']); "
+        "import d3rlpy, structlog; structlog.get_logger().info('d3rlpy-info-line')"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "cannot import module" in out.stderr  # the CLI's own line
+    assert "unmaintained" not in out.stderr + out.stdout
+    assert "d3rlpy-info-line" not in out.stderr + out.stdout

@@ -352,3 +352,22 @@ def test_to_d3rlpy_shrinks_while_reading(small_datasets):
     assert np.array_equal(images, resize_uint8(full, 16))
     rows = to_tensors(small_datasets["simple"], shrink=lambda a: resize_uint8(a, 8))
     assert tuple(rows.image.shape[1:]) == (3, 8, 8) and tuple(rows.sources.shape[1:]) == (3, 8, 8)
+
+
+def test_d3rlpy_default_encoder_on_tuple_data_is_a_named_error(small_datasets):
+    from d3rlpy.algos import DiscreteBCConfig, DiscreteCQLConfig
+    from d3rlpy.logging import NoopAdapterFactory
+
+    data = L.to_d3rlpy(small_datasets["simple"])
+    for config in (DiscreteBCConfig, DiscreteCQLConfig):
+        algo = config(batch_size=8).create(device="cpu:0")
+        with pytest.raises(L.TupleObservationError, match="encoder_factory=.*TupleEncoderFactory"):
+            algo.fit(data, n_steps=1, logger_adapter=NoopAdapterFactory(), show_progress=False)
+    text = L.to_d3rlpy(small_datasets["simple"], text_only=True)  # vectors: the default works
+    DiscreteBCConfig(batch_size=8).create(device="cpu:0").fit(
+        text,
+        n_steps=1,
+        n_steps_per_epoch=1,
+        logger_adapter=NoopAdapterFactory(),
+        show_progress=False,
+    )

@@ -239,3 +239,20 @@ def test_unicode_request_becomes_printable_ascii(tmp_path, minari_root):
     assert e.observations["instruction"][0] == 'Make it a cafe at dusk - "cozy"'
     assert ds.observation_space["instruction"].contains(e.observations["instruction"][0])
     assert e.meta["paper_prompt"] == raw
+
+
+@pytest.mark.parametrize("outer", ["edit_info", "edit"])
+def test_release_layout_nested_prompt_and_score(tmp_path, outer):
+    """The release keeps the request under edit_info.text (some samples edit.text) and the
+    judge's score under scores.overall_quality.score."""
+    release = _copy_good(tmp_path, 1)
+    sample = release / _samples()[0]
+    (sample / "prompt.json").write_text(json.dumps({outer: {"text": "A cold winter evening"}}))
+    scores = {"overall_quality": {"score": 4.4, "reason": "ok"}, "coherence": {"score": 4.0}}
+    (sample / "reward_scores.json").write_text(json.dumps({"scores": scores}))
+    s = read_sample(sample, SIZE)
+    assert s.instruction == "A cold winter evening"
+    assert s.r == pytest.approx(4.4)
+    (sample / "reward_scores.json").write_text(json.dumps({"scores": {"overall_quality": {}}}))
+    with pytest.raises(DatasetError, match="scores.overall_quality has no 'score'"):
+        read_sample(sample, SIZE)

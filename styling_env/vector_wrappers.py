@@ -1,0 +1,117 @@
+"""Vector versions of the wrappers, for the native batched env (gymnasium's vector wrapper API).
+
+``gym.make_vec(..., vectorization_mode="vector_entry_point")`` takes no per-env ``wrappers=``
+(gymnasium refuses them for a vector entry point), so wrap the vector env itself:
+
+    venv = gym.make_vec("ImageStyling-v0", num_envs=16, vectorization_mode="vector_entry_point")
+    venv = VectorDiscreteActions(VectorEncodeInstruction(venv, encoder="hash", dim=256))
+
+- :class:`VectorEncodeInstruction`: the batch's instructions (a tuple of strings) become an
+  ``(N, dim)`` float32 array, encoded once per distinct instruction (cached), exactly as
+  :class:`~styling_env.wrappers.EncodeInstruction` encodes one (same encoders, same
+  ``encoder_spec`` on the space).
+- :class:`VectorDiscreteActions`: actions are ``(N,)`` flat indices of
+  :class:`~styling_env.wrappers.DiscreteActions` (``single_action_space`` is its
+  ``Discrete``), turned into the batched native ``Dict`` action (so it also wraps gymnasium's
+  ``SyncVectorEnv`` of single envs).
+
+``agents.sb3_vec.StylingVecEnv`` turns the result into a stable-baselines3 ``VecEnv``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import VectorActionWrapper, VectorEnv, VectorObservationWrapper
+from gymnasium.vector.utils import batch_space
+
+from .engine import STOP
+from .tools import TOOLS
+from .tools.vocabulary import TOOL_NAMES, VALUES
+from .wrappers import HashingEncoder, MiniLMEncoder, encoder_spec
+
+
+class VectorEncodeInstruction(VectorObservationWrapper):
+    """The instruction of every sub-env becomes a vector (see the module docstring):
+    ``encoder="hash"`` (``dim``-d), ``"minilm"`` (384-d) or an object with ``dim`` and
+    ``encode(list[str])``."""
+
+    def __init__(
+        self, env: VectorEnv, encoder: str | Any = "hash", dim: int = 256, cache_size: int = 4096
+    ) -> None:
+        super().__init__(env)
+        if encoder == "hash":
+            encoder = HashingEncoder(dim)
+        elif encoder == "minilm":
+            encoder = MiniLMEncoder()
+        elif not (hasattr(encoder, "encode") and hasattr(encoder, "dim")):
+            raise ValueError(
+                f"encoder must be 'hash', 'minilm' or an object with dim and encode(); got {encoder!r}"
+            )
+        self.encoder = encoder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        single = dict(env.single_observation_space.spaces)
+        box = spaces.Box(-1.0, 1.0, (encoder.dim,), np.float32)
+        box.encoder_spec = encoder_spec(encoder)
+        single["instruction"] = box
+        self.single_observation_space = spaces.Dict(single)
+        self.observation_space = batch_space(self.single_observation_space, env.num_envs)
+
+    def observations(self, observations: dict[str, Any]) -> dict[str, Any]:
+        obs = dict(observations)
+        texts = list(obs["instruction"])
+        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if new:
+            vecs = np.clip(self.encoder.encode(new), -1, 1).astype(np.float32)
+            self._cache.update(zip(new, vecs, strict=True))
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        obs["instruction"] = np.stack([self._cache[t] for t in texts])  # a new array each call
+        return obs
+
+
+class VectorDiscreteActions(VectorActionWrapper):
+    """Actions are ``(N,)`` integer indices of ``DiscreteActions(n_strength_bins)`` (value x
+    strength bin, last = STOP); a malformed batch raises ``ValueError``, an index out of range
+    is an invalid call of that sub-env (``info["error"]``), as in the single env."""
+
+    def __init__(self, env: VectorEnv, n_strength_bins: int = 4) -> None:
+        if (
+            isinstance(n_strength_bins, bool)
+            or not isinstance(n_strength_bins, int)
+            or n_strength_bins < 1
+        ):
+            raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
+        super().__init__(env)
+        self.bins = n_strength_bins
+        self.stop_index = len(VALUES) * self.bins
+        self.single_action_space = spaces.Discrete(self.stop_index + 1)
+        self.action_space = batch_space(self.single_action_space, env.num_envs)
+
+    def actions(self, actions: Any) -> dict[str, np.ndarray]:
+        a = np.asarray(actions)
+        n = self.num_envs
+        if a.shape not in ((n,), (n, 1)) or not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(
+                f"VectorDiscreteActions takes an int array of shape ({n},); got {a.dtype} {a.shape}"
+            )
+        k = a.reshape(-1).astype(np.int64)
+        row = np.clip(k // self.bins, 0, len(VALUES) - 1)
+        tool = _TOOL_OF[row].copy()
+        tool[k == self.stop_index] = STOP
+        tool[(k < 0) | (k > self.stop_index)] = -1  # out of range: an invalid call, as natively
+        strength = ((k % self.bins + 1) / self.bins)[:, None]  # float64: exactly as DiscreteActions
+        return {"tool": tool, "value": _VALUE_OF[row].copy(), "strength": strength,
+                "region": np.zeros(n, np.int64)}  # fmt: skip
+
+
+#: The native (tool, value) indices of each flat row.
+_TOOL_OF = np.array([TOOL_NAMES.index(t) for t, _ in VALUES], np.int64)
+_VALUE_OF = np.array([TOOLS[t].index(v) for t, v in VALUES], np.int64)
+
+
+__all__ = ["VectorDiscreteActions", "VectorEncodeInstruction"]
