@@ -381,9 +381,7 @@ def validate(
 def table(validations: Sequence[Validation]) -> str:
     """A Markdown table: one row per policy, one column per validation (tier), with the bound
     and whether every column meets it."""
-    head = "| policy | bound | " + " | ".join(
-        f"{v.tier}{' (far)' if v.tier.endswith('far') else ''}" for v in validations
-    )
+    head = "| policy | bound | " + " | ".join(v.tier for v in validations)
     lines = [head + " |", "|---|---|" + "---:|" * len(validations)]
     for policy in (*POLICIES, "zero_reward_nonpositive"):
         cells, bound, ok = [], "", True

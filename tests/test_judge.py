@@ -41,9 +41,9 @@ def test_calls_that_change_nothing_earn_nothing(validation):
     assert validation.zero_reward_nonpositive >= 0.99
 
 
-#: Thresholds of the adversarial table not yet met everywhere (the README says by how much):
-#: valid reorderings of a plan score 83-93 against 85 (pixel directions of non-commuting recipes
-#: differ from the oracle order's); see test_order_is_judged_by_its_visible_effect.
+#: Met over the 200 test tasks (86.6 / 93.2 / 91.6, README), but a mean over the few reorders
+#: of 16 tasks that show every change swings below 85 (82 on Simple): pinned with its own,
+#: looser bound in test_order_is_judged_by_its_visible_effect.
 KNOWN_SHORT = {"reordered_visible"}
 
 
@@ -79,8 +79,8 @@ def test_order_is_judged_by_its_visible_effect(validation):
     if validation.tier == "simple" and not validation.scores["reordered_visible"]:
         return
     assert len(validation.scores["reordered_visible"]) >= 3
-    # the target is 85 (met on simple and complex over 200 tasks; regular falls short, see the
-    # README); this bound catches a regression toward judge v1's distance-to-one-picture (39)
+    # the bound is 85 over 200 tasks (met, see the README); at 16 tasks the sample is a handful of
+    # reorders, so this catches a regression toward judge v1's distance-to-one-picture (39)
     assert validation.mean("reordered_visible") >= 75
     assert validation.mean("reordered_visible") > validation.mean("half_done") + 25
 
