@@ -161,7 +161,9 @@ def test_corrupt_local_copy(local, tmp_path):
     with pytest.raises(DatasetError, match=r"local copy .* is damaged.*--force") as e:
         R.download(did, remote=str(mirror))
     assert did in str(e.value) and str(mirror) in str(e.value)
-    R.download(did, remote=str(mirror), force=True, log=lambda _: None, allow_noncanonical=True)  # replaced
+    R.download(
+        did, remote=str(mirror), force=True, log=lambda _: None, allow_noncanonical=True
+    )  # replaced
     load(did, verify=True)
     # the mirror keeps a different dataset under the id: replaced only with force
     m = json.loads(meta.read_text())
