@@ -244,7 +244,7 @@ def test_sb3_instruction_encoder_is_recorded_never_guessed(tmp_path):
 
     env = DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", image_size=32), dim=384))
     PPO(StylingPPOPolicy, env, n_steps=8, batch_size=8, device="cpu").save(tmp_path / "m.zip")
-    model = load_online(tmp_path / "m.zip")
+    model = load_online(tmp_path / "m.zip", trust=True)  # SB3's own save: trusted, we wrote it
     adapter = _ObsAdapter(model)
     assert isinstance(adapter.encoder, HashingEncoder) and adapter.encoder.dim == 384
     del model.observation_space.spaces["instruction"].encoder_spec  # an unrecorded model
@@ -263,10 +263,13 @@ def test_an_sb3_model_of_another_env_is_refused_by_name(tmp_path, capsys):
     from agents.evaluate import SpaceMismatchError, load_agent, main
 
     PPO("MlpPolicy", "CartPole-v1", n_steps=8, batch_size=8, device="cpu").save(tmp_path / "cp.zip")
-    agent = load_agent(str(tmp_path / "cp.zip"))
+    agent = load_agent(str(tmp_path / "cp.zip"), trust=True)  # SB3's own save, written here
     with pytest.raises(SpaceMismatchError, match="not made for ImageStyling-v0: its observation"):
         evaluate(agent, "simple", n_tasks=1, image_size=32)
-    assert main([str(tmp_path / "cp.zip"), "--tasks", "1", "--image-size", "32"]) == 1
+    assert (
+        main([str(tmp_path / "cp.zip"), "--tasks", "1", "--image-size", "32", "--trust-checkpoint"])
+        == 1
+    )
     assert "not made for ImageStyling-v0" in capsys.readouterr().err
 
 
