@@ -82,6 +82,24 @@ def test_oracle_plan_earns_the_full_return_and_stop_terminates():
     assert obs["steps_left"] == 8 - len(plan) - 1
 
 
+def test_info_holds_nothing_computed_from_the_hidden_plan_until_the_end():
+    from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+
+    env = gym.make("ImageStyling-Complex-v0", **SMALL)
+    _, info = env.reset(seed=5)
+    plan = env.unwrapped.slot.reference.plan
+    hidden = {*PLANNING_NAMES, "oracle_plan"}
+    assert not hidden & set(info)
+    for c in plan:
+        _, _, term, trunc, info = env.step(c)
+        assert not term and not trunc
+        assert not hidden & set(info), sorted(hidden & set(info))
+        assert set(SCORE_NAMES) <= set(info) and "overall" in info
+    _, _, term, _, info = env.step(native("time_of_day", "blue_hour", 0.0) | {"tool": 10})
+    assert term and hidden <= set(info)
+    assert info["recall"] == 1.0
+
+
 def test_max_steps_truncates():
     env = gym.make("ImageStyling-v0", max_steps=2, **SMALL)
     env.reset(seed=0)
