@@ -32,7 +32,6 @@ import base64
 import io
 import json
 import os
-import re
 import time
 import urllib.error
 import urllib.parse
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from agents.qwen.prompting import ChatPlanner, Prompt
+from offline_data.safety import json_depth  # one depth check for every untrusted JSON
 from styling_env.engine import Invalid
 
 #: Environment variables read for the API key, in order.
@@ -72,19 +72,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def json_depth(text: str) -> int:
-    """The deepest ``[``/``{`` nesting of JSON ``text`` (brackets inside strings ignored)."""
-    depth = best = 0
-    for tok in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        c = tok.group()
-        if c in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif c in "]}":
-            depth -= 1
-    return best
 
 
 class EndpointError(RuntimeError):

@@ -31,7 +31,7 @@ from gymnasium.vector.utils import batch_space
 from .engine import STOP
 from .tools import TOOLS
 from .tools.vocabulary import TOOL_NAMES, VALUES
-from .wrappers import HashingEncoder, MiniLMEncoder, encoder_spec
+from .wrappers import encoder_spec, make_encoder
 
 
 class VectorEncodeInstruction(VectorObservationWrapper):
@@ -43,14 +43,7 @@ class VectorEncodeInstruction(VectorObservationWrapper):
         self, env: VectorEnv, encoder: str | Any = "hash", dim: int = 256, cache_size: int = 4096
     ) -> None:
         super().__init__(env)
-        if encoder == "hash":
-            encoder = HashingEncoder(dim)
-        elif encoder == "minilm":
-            encoder = MiniLMEncoder()
-        elif not (hasattr(encoder, "encode") and hasattr(encoder, "dim")):
-            raise ValueError(
-                f"encoder must be 'hash', 'minilm' or an object with dim and encode(); got {encoder!r}"
-            )
+        encoder = make_encoder(encoder, dim)
         self.encoder = encoder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size

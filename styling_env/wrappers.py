@@ -334,6 +334,20 @@ def encoder_spec(encoder: Any) -> dict[str, Any]:
     return {"kind": "custom", "type": type(encoder).__name__, "dim": int(encoder.dim)}
 
 
+def make_encoder(encoder: str | Any, dim: int = 256) -> Any:
+    """An instruction encoder: ``"hash"`` (:class:`HashingEncoder` of ``dim``), ``"minilm"``, or
+    any object with ``dim`` and ``encode(list[str])`` (returned as it is)."""
+    if encoder == "hash":
+        return HashingEncoder(dim)
+    if encoder == "minilm":
+        return MiniLMEncoder()
+    if not (hasattr(encoder, "encode") and hasattr(encoder, "dim")):
+        raise ValueError(
+            f"encoder must be 'hash', 'minilm' or an object with dim and encode(); got {encoder!r}"
+        )
+    return encoder
+
+
 class EncodeInstruction(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
     """Replace the ``instruction`` text by a vector: ``encoder="hash"`` (default, no extra
     dependency) or ``"minilm"``; any object with ``dim`` and ``encode(list[str])`` works too.
@@ -349,14 +363,7 @@ class EncodeInstruction(gym.ObservationWrapper, gym.utils.RecordConstructorArgs)
             self, encoder=encoder, dim=dim, cache_size=cache_size
         )
         gym.ObservationWrapper.__init__(self, env)
-        if encoder == "hash":
-            encoder = HashingEncoder(dim)
-        elif encoder == "minilm":
-            encoder = MiniLMEncoder()
-        elif not (hasattr(encoder, "encode") and hasattr(encoder, "dim")):
-            raise ValueError(
-                f"encoder must be 'hash', 'minilm' or an object with dim and encode(); got {encoder!r}"
-            )
+        encoder = make_encoder(encoder, dim)
         self.encoder = encoder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
