@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench check-canonical clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_env
 	$(PY) -m experiments.validate_judge --tasks 200
 	$(PY) -m experiments.bench_pipeline --json out/bench_pipeline.json
+
+# the maintainer's check before a release: regenerate Simple's canonical dataset end to end
+# (10,000 episodes, ~5-10 min) and compare it with offline_data/canonical.json
+check-canonical: $(STAMP)
+	$(PY) -m experiments.check_canonical --tiers simple
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
