@@ -370,9 +370,9 @@ def decompose(reference: Reference, final: Tensor, ref: Tensor | None = None) ->
     diff = y - ref.flatten()
     b = basis @ diff
     reg = RIDGE * gram.diagonal().clamp_min(1e-8)
-    prior = torch.zeros(n)
+    prior = torch.zeros(n, dtype=gram.dtype, device=gram.device)
     prior[:k] = p - 1.0  # a_k - 1 pulled toward p - 1; b_m toward 0
-    g = gram + torch.diag(reg) + 1e-10 * torch.eye(n)
+    g = gram + torch.diag(reg) + 1e-10 * torch.eye(n, dtype=gram.dtype, device=gram.device)
     c = torch.linalg.solve(g, b + reg * prior)
     resid = float((diff @ diff - 2 * c @ b + c @ gram @ c).clamp_min(0).sqrt())
     norms = gram.diagonal()[:k].clamp_min(0).sqrt()
@@ -380,7 +380,8 @@ def decompose(reference: Reference, final: Tensor, ref: Tensor | None = None) ->
     measurable = (per_pixel > VISIBLE).float()
     unit = float(norms[measurable > 0].mean()) if bool(measurable.any()) else 1.0
     unrequested = max(0.0, resid / max(unit, 1e-8) - UNREQUESTED_SLACK)
-    return Decomposition(1.0 + c[:k], c[k:], unrequested, measurable, p)
+    # K + M numbers: the rest of the scoring is scalar work, done on the host
+    return Decomposition((1.0 + c[:k]).cpu(), c[k:].cpu(), unrequested, measurable.cpu(), p)
 
 
 def change_credit(along: Tensor, strengths: Tensor) -> Tensor:
