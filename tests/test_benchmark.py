@@ -269,3 +269,25 @@ def test_peak_rss_sees_an_allocation():
         x += 1
         del x
     assert mem.peak_mb >= base.peak_mb + 50
+
+
+def test_headline_tells_a_newcomer_what_the_run_shows(tmp_path):
+    from experiments.benchmark import headline
+
+    def cell(method, kind, normalized, seed=0):
+        return {"study": "main", "tier": "simple", "method": method, "kind": kind, "seed": seed,
+                "eval": {"normalized": normalized}}  # fmt: skip
+
+    cells = [
+        cell("edit-only", "baseline", 18.0),
+        cell("rw", "embedded", 40.0),
+        cell("rw", "embedded", 44.0, seed=1),
+        cell("s", "embedded", 30.0),
+        cell("oracle", "baseline", 100.0),
+    ]
+    (tmp_path / "results.json").write_text(json.dumps({"cells": cells}))
+    lines = headline(tmp_path)
+    assert lines[0].startswith("shows: on simple, the planner trained with RW scores 42.0")
+    assert "Edit-Only's 18.0" in lines[0] and "judge v2" in lines[0]
+    assert lines[-1].startswith("next: python -m experiments.benchmark --preset paper")
+    assert headline(tmp_path / "missing") == []
