@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import torch
 
+from styling_env.features import to_work_size
 from styling_env.judge import JUDGE_VERSION, Episode, MeasuredJudge
 from styling_env.oracle import conditional_branches, solve_plans, task_references
 from styling_env.tasks import Task, sample_task, test_tasks
@@ -329,8 +330,6 @@ def validate(
                 owner.append((j, plan[q].tool))
         loo, _ = play(loo_plans, loo_rows)
         shows = [True] * len(order_rows)
-        from styling_env.features import to_work_size
-
         fw, lw = to_work_size(final), to_work_size(loo)
         for n, (j, tool) in enumerate(owner):
             i = order_rows[j]
