@@ -1,4 +1,4 @@
-"""Baseline planners (DESIGN §5): Random, Edit-Only, the dataset's Teacher and the Oracle.
+"""Baseline planners: Random, Edit-Only, the dataset's Teacher and the Oracle.
 
 All follow the batched agent protocol of :mod:`agents.evaluate` and keep their per-episode
 state by sub-env index (reset by ``episode_start``). Teacher and Oracle are *privileged*: they

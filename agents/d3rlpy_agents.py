@@ -1,4 +1,4 @@
-"""d3rlpy's discrete offline RL algorithms on the styling datasets (DESIGN §5).
+"""d3rlpy's discrete offline RL algorithms on the styling datasets.
 
 DiscreteCQL, DiscreteBCQ and DiscreteBC learn over :class:`styling_env.DiscreteActions`' flat
 action (``171 * n_strength_bins + 1`` indices, the last one STOP) from

@@ -1,4 +1,4 @@
-"""The embedded planner: a small policy that trains on a CPU in minutes (DESIGN §5).
+"""The embedded planner: a small policy that trains on a CPU in minutes.
 
 One step of the planner reads an observation of ``ImageStyling-v0`` and writes one native action
 (``tool`` 0-9 or 10 = STOP, ``value``, ``strength``, ``region``).

@@ -1,4 +1,4 @@
-"""The agent protocol and one evaluation for every planner (DESIGN §5).
+"""The agent protocol and one evaluation for every planner.
 
 An agent is anything with stable-baselines3's batched
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (action, state)``:

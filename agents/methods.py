@@ -1,4 +1,4 @@
-"""The offline methods the trainers support, and their defaults (DESIGN §2, §5).
+"""The offline methods the trainers support, and their defaults.
 
 The methods are one definition of per-sample weights (:mod:`offline_data.weights`) over one
 trainer; this file only names them and holds the hyper-parameters that differ between them.

@@ -1,4 +1,4 @@
-"""stable-baselines3 as the online reference (DESIGN §5): PPO and DQN through the wrappers.
+"""stable-baselines3 as the online reference: PPO and DQN through the wrappers.
 
 - :func:`make_online_env` = ``DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0",
   ...)))``: a flat ``Discrete`` action and a flat ``Dict`` observation of Boxes and discrete

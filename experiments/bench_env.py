@@ -7,7 +7,7 @@ five steps and resets are part of the cost, as in real use) drives ``ImageStylin
 env, and the native vector env at each ``--envs`` width. Per run it reports steps/s and the
 split of wall time into the engine's stages — tool ops (``apply_calls`` of the steps), resets
 (source images, oracle references, first scores), Stage-1 context, judge — and the rest
-(observations, action decoding, Python). DESIGN §7 asks for >= 1,000 steps/s at 64 envs x
+(observations, action decoding, Python). The target is >= 1,000 steps/s at 64 envs x
 128x128 with the environment's own overhead <= 20% of step time.
 """
 

@@ -1,4 +1,4 @@
-"""The pipeline's speed and memory against DESIGN §7: vector env, dataset generation, training
+"""The pipeline's speed and memory against the project's targets: vector env, dataset generation, training
 per method, evaluation, peak memory.
 
     python -m experiments.bench_pipeline [--tier simple] [--episodes 1000] [--steps 60] \\
@@ -172,7 +172,7 @@ def _config() -> Any:
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        f"{'target (DESIGN §7)':<66} {'measured':>10} {'target':>14}  status",
+        f"{'target':<66} {'measured':>10} {'target':>14}  status",
         "-" * 104,
     ]
     for t in result["targets"]:

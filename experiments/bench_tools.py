@@ -1,5 +1,5 @@
 """Benchmark the styling tools: ms per batched call, per tool, per value and per op, beside
-per-image Pillow/NumPy implementations of the same recipes (DESIGN §6, performance benchmarks).
+per-image Pillow/NumPy implementations of the same recipes.
 
 Run ``python -m experiments.bench_tools`` (``make bench``); ``--quick`` is a seconds-long smoke
 run, ``--json PATH`` writes every number. What is measured, all in one process:
@@ -757,7 +757,7 @@ def render(report: BenchReport) -> str:
     mixed = (
         f"Mixed: {cfg.batch} images, {cfg.batch} random calls ({mx.groups} distinct values, one group each): "
         f"{mx.ms:.1f} ms per call = {mx.images_per_s:,.0f} images/s ({mx.ms_per_group:.2f} ms per group)\n"
-        f"  DESIGN §7 asks >= 1,000 env steps/s, i.e. <= {cfg.batch} ms for this call plus the env's own work"
+        f"  the target is >= 1,000 env steps/s, i.e. <= {cfg.batch} ms for this call plus the env's own work"
     )
     slow_rows = []
     for name in report.slowest:

@@ -240,12 +240,12 @@ def study_table(rows: Sequence[Row], prefix: str) -> str:
     return _md_table([prefix, "method", "overall", "normalized"], body) if body else ""
 
 
-#: DESIGN §7: the best offline method's normalized score per tier on held-out templates.
+#: Quality target: the best offline method's normalized score per tier on held-out templates.
 QUALITY_TARGETS: Mapping[str, float] = {"simple": 90.0, "regular": 85.0, "complex": 80.0}
 
 
 def targets_table(rows: Sequence[Row]) -> str:
-    """The DESIGN §7 quality targets per tier of the main study, each with the numbers that
+    """The quality targets per tier of the main study, each with the numbers that
     decide it and a verdict; empty when the rows lack the methods a target needs. "Apart"
     means the two 95% CIs do not overlap."""
     by = {(r.tier, r.method): r for r in rows if r.study == "main"}
@@ -292,7 +292,7 @@ def targets_table(rows: Sequence[Row]) -> str:
             lines["vision"].append(f"{gap:+.1f}, CIs {state}: {verdict(s[1] > txt[2])}")
         else:
             lines["vision"].append("–")
-    head = ["DESIGN §7 target", *(t.capitalize() for t in tiers)]
+    head = ["quality target", *(t.capitalize() for t in tiers)]
     body = [
         ["best offline method >= 90 / 85 / 80", *lines["best"]],
         [f"RW or SW above S, CIs apart (needed on 2 tiers; on {apart_tiers} here)", *lines["rwsw"]],
@@ -360,7 +360,7 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     ]
     targets = targets_table(rows)
     if targets:
-        out += ["", "## DESIGN §7 quality targets", "", targets]
+        out += ["", "## Quality targets", "", targets]
     for t in tiers:
         out += ["", f"## {t.capitalize()}", "", score_table(rows, t), "", planning_table(rows, t)]
     for prefix, title in (
@@ -783,7 +783,7 @@ def _html(results, rows, md, plots, strips) -> str:
     ]
     targets = targets_table(rows)
     if targets:
-        parts += ["<h2>DESIGN §7 quality targets</h2>", _md_to_html_table(targets)]
+        parts += ["<h2>Quality targets</h2>", _md_to_html_table(targets)]
     tiers = [
         t for t in preset.get("tiers", []) if any(r.tier == t and r.study == "main" for r in rows)
     ]

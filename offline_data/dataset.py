@@ -1,4 +1,4 @@
-"""The on-disk format of ImageStyling datasets, and reading them back (DESIGN §4).
+"""The on-disk format of ImageStyling datasets, and reading them back.
 
 A dataset is a Minari dataset ``image-styling/<tier>-v0`` (parquet storage, lossless images).
 

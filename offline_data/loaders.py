@@ -1,4 +1,4 @@
-"""Episodes -> training data (DESIGN §4 "Loaders", §5): tensors, chat samples, a d3rlpy buffer.
+"""Episodes -> training data: tensors, chat samples, a d3rlpy buffer.
 
 Every loader takes a dataset id, a :class:`minari.MinariDataset` (read through
 :func:`offline_data.dataset.episodes`) or a list of :class:`~offline_data.dataset.EpisodeRecord`,

@@ -1,4 +1,4 @@
-"""Teachers: the behaviour policies that write the synthetic trajectories (DESIGN §4).
+"""Teachers: the behaviour policies that write the synthetic trajectories.
 
 A teacher sees a task and the oracle's plan for it (a teacher is privileged; the learner never
 sees the plan) and acts step by step. :class:`NoisyOracle` follows the oracle plan with

@@ -1,4 +1,4 @@
-"""Per-sample weights of the paper's five offline methods (DESIGN §2, §5), defined once.
+"""Per-sample weights of the paper's five offline methods, defined once.
 
 Every trainer (the embedded policy, the Qwen3-VL planner, the d3rlpy adapters) takes its sample
 weights from :func:`sample_weights`, reduces per-sample losses with :func:`weighted_loss`, and

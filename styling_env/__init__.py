@@ -2,7 +2,7 @@
 
 Public API (stable names):
 
-- :data:`TOOLS` — tool id -> tuple of value names (DESIGN Appendix A order).
+- :data:`TOOLS` — tool id -> tuple of value names (the paper's released order).
 - :class:`ToolCall` — one call: tool, value, strength in [0, 1], region.
 - :func:`apply_calls` — apply one call per image to a batch ``(B, 3, H, W)`` on CPU or CUDA.
 - :func:`make_images` — procedural scenes with masks, bundled photos, or a user's folder.

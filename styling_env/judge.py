@@ -213,10 +213,9 @@ class MeasuredJudge:
         for sev in severities.values():
             protect *= 1.0 - VIOLATION_COST * sev
         k = len(e.reference.plan)
-        d_yx = float((fin - src).abs().mean())
         if k == 0 or float((ref - src).abs().mean()) < VISIBLE:
             # nothing to do: leaving the picture alone is the right answer
-            unchanged = math.exp(-d_yx / 0.02)
+            unchanged = math.exp(-float((fin - src).abs().mean()) / 0.02)
             scores = dict.fromkeys(SCORE_NAMES[:-1], 100.0 * unchanged * protect)
             scores["technical_execution"] = self._technical(e, unchanged * protect)
             return Scores({n: scores[n] for n in SCORE_NAMES}, planning, violations)

@@ -1,4 +1,4 @@
-"""Phrase data of the task generator (DESIGN §3.4): every word an instruction is built from.
+"""Phrase data of the task generator: every word an instruction is built from.
 
 Only tables live here; :mod:`styling_env.tasks` holds the logic that samples from them.
 

@@ -1,4 +1,4 @@
-"""Styling requests at three tiers (DESIGN §3.4): a source image, a target spec, constraints, text.
+"""Styling requests at three tiers: a source image, a target spec, constraints, text.
 
 A :class:`Task` is what an episode asks for: the source image (named by its source and seed, so
 it is rebuilt on demand), the target spec (tool -> value at a target strength), preservation

@@ -217,13 +217,13 @@ def test_table_from_hand_made_results(tmp_path):
     assert lines[3].startswith(f"| S | 65.0 ± {h:.1f} |")
     assert f"**65.0 ± {h:.1f}**" in lines[3] and lines[3].endswith("| 2 |")
     assert lines[4].startswith("| RW | 85.0 ± ") and lines[4].endswith("| 1 (ep) |")
-    tt = R.targets_table(rows).splitlines()  # DESIGN §7, decided from the same rows
-    assert tt[0] == "| DESIGN §7 target | Simple |"
+    tt = R.targets_table(rows).splitlines()  # the quality targets, decided from the same rows
+    assert tt[0] == "| quality target | Simple |"
     assert tt[2] == "| best offline method >= 90 / 85 / 80 | RW 81.2 vs 90: missed |"
     assert tt[3] == "| RW or SW above S, CIs apart (needed on 2 tiers; on 0 here) | RW +25.0 over S, CIs overlap |"  # fmt: skip
     assert tt[4] == "| ... and above the teacher's mean | – |"  # no teacher cell
     assert tt[5] == "| best offline method >= Edit-Only + 10 | +62.5: met |"
-    assert "## DESIGN §7 quality targets" in R.tables_markdown(res, rows)
+    assert "## Quality targets" in R.tables_markdown(res, rows)
     assert R.targets_table([eo]) == ""  # no S: nothing to decide
     only = R.build(path, tmp_path / "s1", seeds=[1])
     assert "| S | 70.0 ± " in (tmp_path / "s1" / "tables.md").read_text() and only.exists()

@@ -1,4 +1,4 @@
-"""d3rlpy's discrete offline algorithms and the stable-baselines3 online reference (DESIGN §5),
+"""d3rlpy's discrete offline algorithms and the stable-baselines3 online reference,
 scaled down: 32 px, the small generated datasets, a few hundred updates, PPO for 128 steps."""
 
 from __future__ import annotations

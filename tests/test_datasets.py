@@ -78,7 +78,7 @@ def test_same_content_for_any_vector_width_and_shards(minari_root):
 
 @pytest.mark.parametrize("tier", ["simple", "regular", "complex"])
 def test_quality_spreads_like_the_papers(tier):
-    """About 65% of trajectories reach r >= 4 and a real tail stays below 3 (DESIGN §4)."""
+    """About 65% of trajectories reach r >= 4 and a real tail stays below 3."""
     n = 160
     fins = list(
         rollouts(

@@ -1,4 +1,4 @@
-"""Image sources: shapes, masks, determinism, variety, user folders and bad input (DESIGN §3.1, §3.6)."""
+"""Image sources: shapes, masks, determinism, variety, user folders and bad input."""
 
 from __future__ import annotations
 

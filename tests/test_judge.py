@@ -1,4 +1,4 @@
-"""The measured judge and the oracle, validated as DESIGN §3.5 asks, on every tier."""
+"""The measured judge and the oracle, validated adversarially, on every tier."""
 
 from __future__ import annotations
 

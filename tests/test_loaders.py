@@ -1,4 +1,4 @@
-"""Loaders: episodes -> tensors, chat samples, a d3rlpy buffer (DESIGN §4, §5)."""
+"""Loaders: episodes -> tensors, chat samples, a d3rlpy buffer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The five methods' per-sample weights, the weighted loss, DPO pairs and loss (DESIGN §2, §5)."""
+"""The five methods' per-sample weights, the weighted loss, DPO pairs and loss."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Qwen3-VL planners (DESIGN §5): ``Qwen3VLForConditionalGeneration`` + processor, LoRA through
+"""Qwen3-VL planners: ``Qwen3VLForConditionalGeneration`` + processor, LoRA through
 peft, the paper's five offline methods at token level, closed- or open-loop acting.
 
 - :mod:`agents.qwen.model` — :class:`QwenConfig`, :class:`QwenPlanner` (load any checkpoint,

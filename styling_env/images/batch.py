@@ -5,9 +5,8 @@ their semantic masks ``(B, 6, H, W)`` in the order of :data:`MASK_NAMES`. Proced
 their masks (one class per pixel); photographs do not (all-zero masks, ``has_masks`` False).
 
 :func:`as_image_batch` turns what a user hands us (numpy arrays, torch tensors, PIL images) into
-an :class:`ImageBatch`, or raises an error that names the image and what was expected
-(DESIGN §3.6): a grayscale, RGBA, 16-bit, NaN, tiny or huge image never becomes a silently wrong
-one.
+an :class:`ImageBatch`, or raises an error that names the image and what was expected: a
+grayscale, RGBA, 16-bit, NaN, tiny or huge image never becomes a silently wrong one.
 """
 
 from __future__ import annotations

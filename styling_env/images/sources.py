@@ -1,4 +1,4 @@
-"""``make_images``: one entry point for every image source (DESIGN §3.1)."""
+"""``make_images``: one entry point for every image source."""
 
 from __future__ import annotations
 

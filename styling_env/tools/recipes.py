@@ -10,7 +10,7 @@ atmosphere and surface texture such a place, style or era is known for — not n
 ``beach_coast`` makes a scene bright, sandy and turquoise, it does not add a beach. The same
 holds for a few values of other tools that imply content (``alien_planet``, ``space_station``,
 ``gothic_cathedral``...). :data:`SIGNATURE_ONLY` lists them all; a generative back end can
-replace these recipes (DESIGN §9).
+replace these recipes.
 """
 
 from __future__ import annotations

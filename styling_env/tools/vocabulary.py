@@ -1,4 +1,4 @@
-"""The ten styling tools and their value vocabularies (DESIGN Appendix A, the paper's released library).
+"""The ten styling tools and their value vocabularies (the paper's released library).
 
 Order matters: tool index ``i`` and value index ``j`` are the integers of the native action space,
 so these tuples are part of the public contract and only ever grow at the end.
