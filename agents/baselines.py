@@ -144,3 +144,34 @@ class OracleAgent(TeacherAgent):
 
 
 __all__ = ["EditOnlyAgent", "OracleAgent", "RandomAgent", "TeacherAgent", "edit_only_calls"]
+
+
+# --------------------------------------------------------------------------------------------
+# Factories of the method registry (agents.registry): make(tier, seed, study) -> agent
+
+
+def make_random(tier: str, seed: int, study: str = "main") -> RandomAgent:
+    return RandomAgent(seed=seed)
+
+
+def make_zero_shot(tier: str, seed: int, study: str = "main") -> Any:
+    from .embedded import EmbeddedAgent
+
+    return EmbeddedAgent.zero_shot(seed=seed)
+
+
+def make_edit_only(tier: str, seed: int, study: str = "main") -> EditOnlyAgent:
+    return EditOnlyAgent()
+
+
+def make_teacher(tier: str, seed: int, study: str = "main") -> TeacherAgent:
+    """The tier's data-generating teacher; in a ``quality-<p>`` study, the teacher that is
+    mistake-free with probability ``p`` (the one that generated that study's dataset)."""
+    profile = NoiseProfile.for_tier(tier)
+    if study.startswith("quality-"):
+        profile = NoiseProfile(clean=float(study.split("-", 1)[1]))
+    return TeacherAgent(profile, tier=tier, seed=seed)
+
+
+def make_oracle(tier: str, seed: int, study: str = "main") -> OracleAgent:
+    return OracleAgent()

@@ -32,10 +32,14 @@ import json
 import math
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from agents.config import Config, config_from
+from styling_env.validation import positive_int
 
 #: Version of the JSON sidecar written by :meth:`D3rlpyAgent.save` (2: the ``.d3`` is a
 #: ``weights_only`` torch file; 1: d3rlpy's own pickle, still read).
@@ -581,14 +585,44 @@ def _check_compatible(agent: D3rlpyAgent, shapes: list[tuple[int, ...]], action_
         )
 
 
+@dataclass(frozen=True)
+class D3rlpyTrainConfig(Config):
+    """How :func:`train_d3rlpy` builds the transitions and how long it trains (recorded in
+    ``agent.training["train_config"]``); d3rlpy's own algorithm fields (``batch_size``,
+    ``learning_rate``, ...) go in ``config`` over :data:`DEFAULT_CONFIGS`."""
+
+    steps: int = DEFAULT_STEPS
+    """Gradient updates (rounded up to whole epochs of ``n_steps_per_epoch``)."""
+    n_steps_per_epoch: int | None = None
+    """Default: about a tenth of ``steps``, at most 1000 (metrics are averaged per epoch)."""
+    n_strength_bins: int = 4
+    """Strength bins of the flat discrete action (:class:`styling_env.DiscreteActions`)."""
+    text_only: bool = False
+    with_source: bool = False
+    """Observations also carry the source image."""
+    reward: str = "env"
+    """Per-step reward of the transitions (:func:`offline_data.loaders.to_d3rlpy`)."""
+    work_size: int | None = 64
+    """Resolution the model works at (stored and live images are resized to it)."""
+
+    def __post_init__(self) -> None:
+        positive_int("steps", self.steps)
+        if self.n_steps_per_epoch is not None:
+            positive_int("n_steps_per_epoch", self.n_steps_per_epoch)
+        positive_int("n_strength_bins", self.n_strength_bins)
+        if self.work_size is not None:
+            positive_int("work_size", self.work_size)
+        for name in ("text_only", "with_source"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+
+
 def train_d3rlpy(
-    algo: str, dataset: Any, *, seed: int = 0, steps: int | None = None,
-    n_steps_per_epoch: int | None = None, n_strength_bins: int = 4, image_size: int | None = None,
-    text_only: bool = False, with_source: bool = False, encoder: Any = None, reward: str = "env",
-    work_size: int | None = 64,
+    algo: str, dataset: Any, *, training: D3rlpyTrainConfig | Mapping[str, Any] | None = None,
+    seed: int = 0, image_size: int | None = None, encoder: Any = None,
     config: Mapping[str, Any] | None = None, init: D3rlpyAgent | None = None, device: str = "cpu",
     progress: bool = True, log_path: str | Path | None = None, out: str | Path | None = None,
-    name: str | None = None,
+    name: str | None = None, **options: Any,
 ) -> D3rlpyAgent:  # fmt: skip
     """Train d3rlpy's ``algo`` (``"cql"``, ``"bcq"``, ``"bc"``) offline and return the agent.
 
@@ -622,14 +656,12 @@ def train_d3rlpy(
     from offline_data.loaders import n_actions, to_d3rlpy
 
     key = _check_algo(algo)
-    steps = DEFAULT_STEPS if steps is None else steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    t = config_from(D3rlpyTrainConfig, training, **options)
+    steps, n_steps_per_epoch, n_strength_bins = t.steps, t.n_steps_per_epoch, t.n_strength_bins
+    text_only, with_source, reward, work_size = t.text_only, t.with_source, t.reward, t.work_size
     if n_steps_per_epoch is None:
         n_logs = min(steps, max(10, math.ceil(steps / 1000)))
         n_steps_per_epoch = math.ceil(steps / n_logs)
-    elif isinstance(n_steps_per_epoch, bool) or not isinstance(n_steps_per_epoch, int) or n_steps_per_epoch < 1:  # fmt: skip
-        raise ValueError(f"n_steps_per_epoch must be a positive int, got {n_steps_per_epoch!r}")
     n_epochs = math.ceil(steps / n_steps_per_epoch)
     if init is not None and config:
         raise ValueError("config cannot change a model whose training continues (init=...)")
@@ -700,6 +732,7 @@ def train_d3rlpy(
         "last_loss": losses[-1].get(prog) if losses else None,
         "losses": losses, "config": json.loads(learner.config.serialize()),
         "continued": init is not None,
+        "train_config": t.replace(n_steps_per_epoch=n_steps_per_epoch).to_dict(),
     }  # fmt: skip
     if init is not None and init.training:
         training["previous"] = {k: v for k, v in init.training.items() if k != "losses"}
@@ -722,12 +755,78 @@ def truncation_rate(result: Any) -> float:
     return float(np.mean([not e["calls"] or e["calls"][-1] != "STOP" for e in eps]))
 
 
+# --------------------------------------------------------------------------------------------
+# The method registry's entries (agents.registry)
+
+
+@dataclass(frozen=True)
+class D3rlpyMethodConfig(Config):
+    """A d3rlpy run: the algorithm, how its transitions are built and how long it trains
+    (:class:`D3rlpyTrainConfig`), and d3rlpy's own config fields over :data:`DEFAULT_CONFIGS`
+    (``algo_config``, e.g. ``{"batch_size": 64, "learning_rate": 3e-4}``)."""
+
+    algo: str = "cql"
+    training: D3rlpyTrainConfig = field(default_factory=D3rlpyTrainConfig)
+    algo_config: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_algo(self.algo)
+        if not isinstance(self.algo_config, Mapping):
+            raise ValueError(
+                f"algo_config must be a dict of d3rlpy config fields, got {self.algo_config!r}"
+            )
+        object.__setattr__(self, "algo_config", dict(self.algo_config))
+
+    def with_steps(self, steps: int) -> D3rlpyMethodConfig:
+        return self.replace(training=self.training.replace(steps=steps))
+
+
+def train_method(job: Any) -> Any:
+    """:func:`train_d3rlpy` as ``job.config`` (a :class:`D3rlpyMethodConfig`) says."""
+    from agents.registry import Trained
+    from offline_data import dataset as D
+    from offline_data.loaders import to_d3rlpy
+
+    config: D3rlpyMethodConfig = job.config
+    if job.dataset is None:
+        raise ValueError(f"method {job.method.key!r} trains on a dataset: pass one")
+    t = config.training
+    data: Any = job.dataset
+    if job.episodes is not None:
+        data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
+    if job.cache is not None:  # the benchmark: one MDP per dataset and layout, for every algo
+        layout = (t.n_strength_bins, t.text_only, t.with_source, t.reward, t.work_size)
+        src = data
+        data = job.cached(
+            ("d3rlpy", *layout),
+            lambda: to_d3rlpy(
+                D.load(src) if isinstance(src, str) else src, n_strength_bins=t.n_strength_bins,
+                text_only=t.text_only, with_source=t.with_source, reward=t.reward,
+                work_size=t.work_size,
+            ),
+        )  # fmt: skip
+    agent = train_d3rlpy(
+        config.algo, data, training=t, seed=job.seed, config=config.algo_config or None,
+        progress=job.progress, log_path=job.log_path, out=job.checkpoint,
+    )  # fmt: skip
+    info = dict(agent.training or {})
+    info.pop("losses", None)
+    info["checkpoint"] = str(job.checkpoint)
+    return Trained(agent, info)
+
+
+def load_method(path: Path, *, trust: bool = False) -> D3rlpyAgent:
+    return D3rlpyAgent.load(path, trust=trust)
+
+
 __all__ = [
     "DEFAULT_CONFIGS",
     "DEFAULT_ENCODER",
     "DEFAULT_STEPS",
     "D3RLPY_ALGOS",  # noqa: F822 - lazy, see __getattr__
     "D3rlpyAgent",
+    "D3rlpyMethodConfig",
+    "D3rlpyTrainConfig",
     "FORMAT_VERSION",
     "PROGRESS_LOSS",
     "encoder_spec",

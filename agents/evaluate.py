@@ -579,8 +579,9 @@ def import_agent(spec: str) -> Any:
 
 
 def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = False) -> Any:
-    """An agent from a name (``random``, ``edit-only``, ``teacher``, ``oracle``), a checkpoint
-    path (an embedded planner ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``) or
+    """An agent from a baseline's name (``random``, ``zero-shot``, ``edit-only``, ``teacher``,
+    ``oracle``: :mod:`agents.registry`), a checkpoint of a registered method (an embedded planner
+    ``.pt``, a d3rlpy ``.d3``, a stable-baselines3 ``.zip``, a Qwen3-VL planner directory) or
     ``module.path:Name`` (:func:`import_agent`: any importable agent, class or factory).
 
     No code from a checkpoint file is run: a checkpoint that can only be read by unpickling code
@@ -589,37 +590,30 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
     import re
     from pathlib import Path
 
-    from . import baselines as B
+    from . import registry
 
-    named = {
-        "random": lambda: B.RandomAgent(seed=seed),
-        "edit-only": B.EditOnlyAgent,
-        "teacher": lambda: B.TeacherAgent(tier=tier, seed=seed),
-        "oracle": B.OracleAgent,
-    }
-    if spec in named:
-        return named[spec]()
+    baselines = registry.names("baseline")
+    if spec in baselines:
+        return registry.get(spec).make(tier, seed)
     path = Path(spec)
     if not path.exists() and re.fullmatch(r"[\w.]+:[\w.]+", spec):
         return import_agent(spec)
     if not path.exists():
         raise ValueError(
-            f"unknown agent {spec!r}: expected one of {', '.join(named)}, a checkpoint file or "
+            f"unknown agent {spec!r}: expected one of {', '.join(baselines)}, a checkpoint file or "
             "module.path:AgentClass"
         )
-    if path.suffix == ".pt":
-        from .embedded import EmbeddedAgent
-
-        return EmbeddedAgent.from_checkpoint(path)
-    if path.suffix == ".d3":
-        from .d3rlpy_agents import D3rlpyAgent
-
-        return D3rlpyAgent.load(path, trust=trust)
-    if path.suffix == ".zip":
-        from .online import load_online
-
-        return load_online(path, trust=trust)
-    raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected .pt, .d3 or .zip)")
+    for key in registry.names():
+        m = registry.get(key)
+        if m.loader is None or m.checkpoint is None:
+            continue
+        suffix = Path(m.checkpoint).suffix
+        if (suffix and path.is_file() and path.suffix == suffix) or (
+            not suffix and path.is_dir() and (path / "planner.json").is_file()
+        ):
+            return m.load(path, trust=trust)
+    known = sorted({Path(registry.get(k).checkpoint or "").suffix or "a planner directory" for k in registry.names() if registry.get(k).loader})  # fmt: skip
+    raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected {', '.join(known)})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,10 +28,17 @@ import json
 import time
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from agents.config import Config
+from agents.registry import Trained
+from styling_env.validation import positive_int
+
+from .evaluate import evaluate
 
 #: Default env steps of :func:`train_online`.
 DEFAULT_STEPS: Mapping[str, int] = {"ppo": 20_000, "dqn": 20_000}
@@ -318,8 +325,6 @@ def evaluate_online(
     trained with when they are ``None``. Another env image size is allowed (the model sees the
     env's images resized to its own, as :func:`~agents.evaluate.evaluate` adapts them);
     another ``max_steps`` is a ``ValueError`` (the history rows are part of its input)."""
-    from .evaluate import evaluate
-
     size, ms = online_image_size(model), _max_steps(model)
     if image_size is None:
         image_size = size or 128
@@ -430,9 +435,63 @@ _ENV_KEYS = frozenset(
 )
 
 
+# --------------------------------------------------------------------------------------------
+# The method registry's entries (agents.registry)
+
+
+@dataclass(frozen=True)
+class OnlineMethodConfig(Config):
+    """An online SB3 run (:func:`train_online`'s arguments)."""
+
+    algo: str = "ppo"
+    steps: int | None = None
+    """Env steps (default :data:`DEFAULT_STEPS`)."""
+    image_size: int | None = None
+    """Env image size to train at (default: the job's, 64 in the benchmark)."""
+    n_envs: int = 4
+    n_strength_bins: int = 4
+    encoder: str = "hash"
+    encoder_dim: int = 256
+    observation_mode: str = "image"
+    max_steps: int = 8
+    hyper: Mapping[str, Any] = field(default_factory=dict)
+    """SB3 constructor arguments over :data:`DEFAULT_HYPER`."""
+
+    def __post_init__(self) -> None:
+        _check_algo(self.algo)
+        if self.steps is not None:
+            positive_int("steps", self.steps)
+        if self.image_size is not None:
+            positive_int("image_size", self.image_size)
+        for name in ("n_envs", "n_strength_bins", "encoder_dim", "max_steps"):
+            positive_int(name, getattr(self, name))
+        object.__setattr__(self, "hyper", dict(self.hyper))
+
+    def with_steps(self, steps: int) -> OnlineMethodConfig:
+        return self.replace(steps=steps)
+
+
+def train_method(job: Any) -> Trained:
+    c: OnlineMethodConfig = job.config
+    model = train_online(
+        c.algo, job.tier, steps=c.steps, seed=job.seed, image_size=c.image_size or job.image_size,
+        n_envs=c.n_envs, n_strength_bins=c.n_strength_bins, encoder=c.encoder,
+        encoder_dim=c.encoder_dim, observation_mode=c.observation_mode, max_steps=c.max_steps,
+        hyper=c.hyper or None, progress=job.progress, log_path=job.log_path, out=job.checkpoint,
+    )  # fmt: skip
+    info = {"checkpoint": str(job.checkpoint), "env_steps": int(getattr(model, "num_timesteps", 0))}
+    info.update({k: v for k, v in (getattr(model, "styling_info", None) or {}).items() if k in ("seconds", "steps_per_s")})  # fmt: skip
+    return Trained(model, info)
+
+
+def load_method(path: Path, *, trust: bool = False) -> Any:
+    return load_online(path, trust=trust)
+
+
 __all__ = [
     "DEFAULT_HYPER",
     "DEFAULT_STEPS",
+    "OnlineMethodConfig",
     "StylingDQNPolicy",  # noqa: F822 - lazy, see __getattr__
     "StylingExtractor",  # noqa: F822 - lazy, see __getattr__
     "StylingPPOPolicy",  # noqa: F822 - lazy, see __getattr__

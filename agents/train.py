@@ -10,10 +10,13 @@
     python -m agents.train --method s --dataset image-styling/simple-v0 --policy qwen3vl \
         --model tiny --steps 5 --eval-tasks 4                                         # CPU smoke
 
-Methods: the paper's five offline methods ``s``, ``rl``, ``rw``, ``sw``, ``dpo`` (the embedded
-planner, ``--policy embedded`` with images or ``--policy text`` without), d3rlpy's ``cql``,
-``bcq``, ``bc``, and stable-baselines3's online ``ppo``, ``dqn`` (no dataset: they learn in the
-env). A run writes ``runs/<dataset>/<method>-<policy>-seed<seed>/``: the checkpoint, the logged
+Methods are the trainable entries of :mod:`agents.registry`: the paper's five offline methods
+``s``, ``rl``, ``rw``, ``sw``, ``dpo`` (the embedded planner, ``--policy embedded`` with images or
+``--policy text`` without, i.e. the registry's ``rw-text``; ``sw-task``), d3rlpy's ``cql``,
+``bcq``, ``bc``, stable-baselines3's online ``ppo``, ``dqn`` (no dataset: they learn in the env),
+and any ``module.path:METHOD`` of your own. The flags set the fields of the method's config
+(``--lr``, ``--beta``, ``--dpo-fallback`` reach every trainer that has them); the resolved config
+is written to ``train.json`` and into the checkpoint. A run writes ``runs/<dataset>/<method>-<policy>-seed<seed>/``: the checkpoint, the logged
 losses (``train_log.jsonl``), ``train.json`` (time, samples/s, peak memory, the dataset's
 checksum) and, unless ``--eval-tasks 0``, ``eval.json`` (every test episode, the summary).
 
@@ -42,9 +45,34 @@ D3RLPY = ("cql", "bcq", "bc")
 ONLINE = ("ppo", "dqn")
 
 
+def _trainable() -> list[str]:
+    from . import registry
+
+    return [k for k in registry.names() if registry.get(k).trainable]
+
+
+def _method(text: str) -> str:
+    """``--method``'s type: a trainable registered key (argparse turns the error into usage)."""
+    from . import registry
+
+    try:
+        m = registry.get(text)
+    except (ValueError, ImportError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not m.trainable:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a baseline: evaluate it with python -m agents.evaluate {text}"
+        )
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m agents.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--method", required=True, choices=OFFLINE + D3RLPY + ONLINE)
+    p.add_argument(
+        "--method", required=True, type=_method,
+        help="a trainable method of agents.registry (" + ", ".join(_trainable()) + ") or "
+        "module.path:METHOD (your own registered Method)",
+    )  # fmt: skip
     p.add_argument(
         "--dataset",
         default=None,
@@ -101,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="run folder (default runs/<dataset>/<method>-<policy>-seed<seed>)",
     )
+    p.add_argument(
+        "--set", dest="settings", nargs="+", default=[], metavar="FIELD=VALUE",
+        help="any field of the method's config, dotted for nested ones (training.weight_decay=0.01 "
+        "planner.dropout=0.2 algo_config.gamma=0.95); the value is read as JSON, else as text",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true")
     p.add_argument(
         "--verbose",
@@ -121,23 +154,118 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--gradient-checkpointing", action="store_true")
     q.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     q.add_argument("--max-new-tokens", type=int, default=None, help="generation cap (evaluation)")
-    q.add_argument("--beta", type=float, default=0.1, help="DPO's temperature")
-    q.add_argument("--dpo-fallback", action="store_true",
+    p.add_argument("--beta", type=float, default=None, help="DPO's temperature (default 0.1)")
+    p.add_argument("--dpo-fallback", action="store_true",
                    help="DPO: pair across tasks when a task has no rejected trajectory")  # fmt: skip
     q.add_argument("--num-workers", type=int, default=0, help="DataLoader workers (encoding)")
     q.add_argument("--cpu", action="store_true", help="train on the CPU even with a GPU")
     return p
 
 
+POLICY_SUFFIX = {
+    "embedded": "",
+    "text": "-text",
+    "qwen3vl": "-qwen3vl",
+    "qwen3vl-text": "-qwen3vl-text",
+}
+
+
+def method_key(method: str, policy: str) -> str:
+    """The registry key of ``--method`` trained with ``--policy`` (``rw`` + ``text`` ->
+    ``rw-text``); d3rlpy and online methods take ``--policy text`` as an option instead."""
+    from . import registry
+
+    m = registry.get(method)
+    if policy in QWEN and m.kind not in ("embedded", "qwen"):
+        raise ValueError(
+            f"--policy {policy} trains with the offline methods {', '.join(OFFLINE)}, "
+            f"not {method!r}"
+        )
+    if m.kind == "embedded" and policy != "embedded" and not method.endswith(POLICY_SUFFIX[policy]):
+        return registry.get(method.removesuffix("-text") + POLICY_SUFFIX[policy]).key
+    return m.key
+
+
+def options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """The config fields the command-line flags set (``None``: not given, the default holds)."""
+    if kind == "embedded":
+        return {
+            "planner": {"image_size": args.image_size, "encoder": args.encoder},
+            "training": {
+                "steps": args.steps, "epochs": args.epochs, "batch_size": args.batch_size,
+                "lr": args.lr, "beta": args.beta, "dpo_fallback": args.dpo_fallback or None,
+            },
+        }  # fmt: skip
+    if kind == "qwen":
+        from .qwen.model import LM_TARGETS
+
+        return {
+            "model": {
+                "model": args.model, "mode": args.mode, "lora_r": args.lora_r,
+                "lora_alpha": args.lora_alpha, "lora_dropout": args.lora_dropout,
+                "target_modules": tuple(args.lora_targets or LM_TARGETS),
+                "train_vision": args.train_vision, "bf16": args.bf16,
+                "gradient_checkpointing": args.gradient_checkpointing,
+                "max_new_tokens": args.max_new_tokens, "seed": args.seed,
+            },
+            "training": {
+                "steps": args.steps, "epochs": args.epochs, "batch_size": args.batch_size,
+                "grad_accum": args.grad_accum, "lr": args.lr, "beta": args.beta,
+                "dpo_fallback": args.dpo_fallback or None, "num_workers": args.num_workers,
+                "cpu": args.cpu or None,
+            },
+        }  # fmt: skip
+    if kind == "d3rlpy":
+        algo = {"batch_size": args.batch_size, "learning_rate": args.lr}
+        return {
+            "training": {"steps": args.steps, "text_only": args.policy == "text" or None},
+            "algo_config": {k: v for k, v in algo.items() if v is not None},
+        }
+    if kind == "online":
+        return {"steps": args.steps, "image_size": args.image_size}
+    return {}  # a custom method: its own defaults (set them in its config)
+
+
+def _merge_settings(opts: dict[str, Any], settings: Sequence[str]) -> dict[str, Any]:
+    """``--set a.b=v`` entries over ``opts`` (``v`` parsed as JSON when it parses)."""
+    for item in settings:
+        name, sep, text = item.partition("=")
+        if not sep or not name or any(not part for part in name.split(".")):
+            raise ValueError(f"--set takes FIELD=VALUE (e.g. training.lr=3e-4), got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        *path, last = name.split(".")
+        node = opts
+        for part in path:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {item!r}: {part!r} is not a nested config")
+        node[last] = value
+    return opts
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train and evaluate as ``args`` say; returns the summary written to ``train.json``."""
     from offline_data import dataset as D
 
-    method = args.method
+    from . import registry
+
+    if args.policy in QWEN and not args.model:
+        raise ValueError(
+            f"--model is required for --policy {args.policy}: a checkpoint directory, a hub id "
+            "such as Qwen/Qwen3-VL-4B-Instruct, or 'tiny'"
+        )
+    m = registry.get(method_key(args.method, args.policy))
+    if not m.trainable:
+        raise ValueError(
+            f"{m.key!r} is a baseline: evaluate it with python -m agents.evaluate {m.key}"
+        )
     tier, size, checksum = args.tier, args.eval_image_size, None
-    if method not in ONLINE:
+    if m.needs_dataset:
         if not args.dataset:
-            raise ValueError(f"--dataset is required for method {method!r}")
+            raise ValueError(f"--dataset is required for method {args.method!r}")
         ds = D.load(args.dataset)
         recipe = D.info(ds).get("recipe", {})
         tier = tier or recipe.get("tier")
@@ -145,107 +273,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         checksum = D.info(ds).get("checksum")
     else:
         if not tier:
-            raise ValueError(f"--tier is required for online method {method!r}")
+            raise ValueError(f"--tier is required for online method {args.method!r}")
         size = size or args.image_size
-    if args.policy in QWEN and method not in OFFLINE:
-        raise ValueError(
-            f"--policy {args.policy} trains with the offline methods {', '.join(OFFLINE)}, "
-            f"not {method!r}"
-        )
-    if args.policy in QWEN and not args.model:
-        raise ValueError(
-            f"--model is required for --policy {args.policy}: a checkpoint directory, a hub id "
-            "such as Qwen/Qwen3-VL-4B-Instruct, or 'tiny'"
-        )
-    policy = args.policy if method in OFFLINE else ("d3rlpy" if method in D3RLPY else "sb3")
+    config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
+    policy = {"d3rlpy": "d3rlpy", "online": "sb3"}.get(m.kind, args.policy)
+    base = m.key if m.kind in ("embedded", "qwen") and m.key != args.method else args.method
     name = (args.dataset or f"online-{tier}").replace("/", "_")
-    out = Path(args.out or Path("runs") / name / f"{method}-{policy}-seed{args.seed}")
+    label = f"{args.method}-{policy}" if base == args.method else base
+    out = Path(args.out or Path("runs") / name / f"{label}-seed{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "train_log.jsonl"
+    reference = Path(args.reference) if args.reference else None
     t0 = time.perf_counter()
     summary: dict[str, Any] = {
-        "method": method, "policy": policy, "seed": args.seed, "dataset": args.dataset,
-        "dataset_checksum": checksum, "tier": tier,
+        "method": args.method, "registry_key": m.key, "policy": policy, "seed": args.seed,
+        "dataset": args.dataset, "dataset_checksum": checksum, "tier": tier,
     }  # fmt: skip
-    if policy in QWEN:
-        agent = _train_qwen(args, out, log, summary)
-    elif method in OFFLINE:
-        from .embedded import PlannerConfig, train
-
-        config = PlannerConfig(
-            image_size=args.image_size, text_only=args.policy == "text", encoder=args.encoder
-        )
-        res = train(
-            args.dataset, method=method, config=config, seed=args.seed, steps=args.steps,
-            epochs=args.epochs, batch_size=args.batch_size or 256, lr=args.lr, reference=args.reference,
-            progress=not args.quiet, log_path=log, checkpoint=out / "model.pt",
-        )  # fmt: skip
-        agent = res.agent()
-        summary.update(
-            checkpoint=str(res.checkpoint), train_seconds=round(res.seconds, 1),
-            load_seconds=round(res.load_seconds, 1), steps=res.steps, samples=res.samples,
-            samples_per_s=round(res.samples_per_s, 1), peak_memory_mb=res.peak_memory_mb,
-            parameters=res.planner.n_parameters(), final_loss=res.losses[-1] if res.losses else None,
-        )  # fmt: skip
-    elif method in D3RLPY:
-        from .d3rlpy_agents import train_d3rlpy
-
-        agent = train_d3rlpy(
-            method, args.dataset, seed=args.seed, steps=args.steps, progress=not args.quiet,
-            log_path=log, out=out / "model.d3", text_only=args.policy == "text",
-        )  # fmt: skip
-        summary.update(checkpoint=str(out / "model.d3"), **getattr(agent, "train_info", {}))
-    else:
-        from .online import train_online
-
-        agent = train_online(
-            method, tier, steps=args.steps, seed=args.seed, image_size=size,
-            progress=not args.quiet, log_path=log, out=out / "model.zip",
-        )  # fmt: skip
-        summary.update(checkpoint=str(out / "model.zip"))
+    job = registry.TrainJob(
+        m, config, args.seed, out, dataset=args.dataset, tier=tier or "simple",
+        image_size=size, reference=reference, progress=not args.quiet,
+    )  # fmt: skip
+    trained = m.train(job)
+    summary.update(trained.info)
+    summary["train_seconds"] = trained.info.get("seconds")
+    summary["config"] = config.to_dict()
     summary["total_train_seconds"] = round(time.perf_counter() - t0, 1)
     if args.eval_tasks:
         from .evaluate import evaluate
 
         ev = evaluate(
-            agent, tier, args.eval_tasks, (args.seed,), image_size=size, progress=not args.quiet
-        )
+            trained.agent, tier, args.eval_tasks, (args.seed,), image_size=size,
+            progress=not args.quiet,
+        )  # fmt: skip
         ev.save(str(out / "eval.json"))
         summary["eval"] = ev.summary()
     (out / "train.json").write_text(json.dumps(summary, indent=2, default=str))
     summary["out"] = str(out)
     return summary
-
-
-def _train_qwen(args: argparse.Namespace, out: Path, log: Path, summary: dict[str, Any]) -> Any:
-    """Train a Qwen3-VL LoRA adapter (``<out>/adapter``); fill ``summary``; return the agent."""
-    from .qwen.model import LM_TARGETS, QwenConfig
-    from .qwen.train import EPOCHS, train
-
-    config = QwenConfig(
-        model=args.model, mode=args.mode, vision=args.policy == "qwen3vl",
-        lora_r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
-        target_modules=tuple(args.lora_targets or LM_TARGETS), train_vision=args.train_vision,
-        bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing,
-        max_new_tokens=args.max_new_tokens, seed=args.seed,
-    )  # fmt: skip
-    res = train(
-        args.dataset, method=args.method, config=config, seed=args.seed, steps=args.steps,
-        epochs=args.epochs or EPOCHS, batch_size=args.batch_size or 4, grad_accum=args.grad_accum,
-        lr=args.lr, reference=args.reference, beta=args.beta, dpo_fallback=args.dpo_fallback,
-        progress=not args.quiet, log_path=log, out=out / "adapter", cpu=args.cpu,
-        num_workers=args.num_workers,
-    )  # fmt: skip
-    summary.update(
-        checkpoint=str(res.adapter), model=args.model, mode=args.mode,
-        train_seconds=round(res.seconds, 1), load_seconds=round(res.load_seconds, 1),
-        steps=res.steps, samples=res.samples, samples_per_s=round(res.samples_per_s, 2),
-        peak_memory_mb=res.peak_memory_mb, lr=res.planner.meta.get("lr"),
-        parameters=res.planner.n_parameters(),
-        trainable_parameters=res.planner.n_parameters(trainable=True),
-        final_loss=res.losses[-1] if res.losses else None, **res.info,
-    )  # fmt: skip
-    return res.agent(max_new_tokens=args.max_new_tokens)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,30 +46,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents import registry
 from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 
-#: method key -> (table label, kind). Kinds: ``baseline`` (evaluated only), ``embedded`` (one
-#: of the paper's five offline methods on the embedded planner), ``d3rlpy``, ``online``.
-METHODS: Mapping[str, tuple[str, str]] = {
-    "random": ("Random", "baseline"),
-    "zero-shot": ("B (zero-shot)", "baseline"),
-    "edit-only": ("E (edit-only)", "baseline"),
-    "s": ("S", "embedded"),
-    "rl": ("RL", "embedded"),
-    "rw": ("RW", "embedded"),
-    "sw": ("SW", "embedded"),
-    "sw-task": ("SW per-task", "embedded"),
-    "dpo": ("DPO", "embedded"),
-    "s-text": ("S text-only", "embedded"),
-    "cql": ("DiscreteCQL", "d3rlpy"),
-    "bcq": ("DiscreteBCQ", "d3rlpy"),
-    "bc": ("DiscreteBC", "d3rlpy"),
-    "ppo": ("PPO (online)", "online"),
-    "dqn": ("DQN (online)", "online"),
-    "teacher": ("Teacher", "baseline"),
-    "oracle": ("Oracle", "baseline"),
-}
+from .report import build
+
+#: method key -> (table label, kind): a live view of :mod:`agents.registry` (every method the
+#: benchmark can run is registered there).
+METHODS = registry.METHODS
 
 #: The issue's table: B, E, S, RL, RW, SW, DPO, DiscreteCQL, DiscreteBC, PPO, Teacher, Oracle,
 #: plus the normalization anchor (Random) and the text-only S (vision vs text).
@@ -119,14 +104,29 @@ class Preset:
         bad = [t for t in (*self.tiers, self.study_tier) if t not in TIERS]
         if bad:
             raise ValueError(f"unknown tier(s) {bad}; expected {', '.join(TIERS)}")
-        bad = [m for m in (*self.methods, *self.study_methods, *self.steps) if m not in METHODS]
+        bad = []
+        for m in (*self.methods, *self.study_methods, *self.steps):
+            try:
+                registry.get(m)
+            except (ValueError, ImportError):
+                bad.append(m)
         if bad:
             raise ValueError(f"unknown method(s) {bad}; expected {', '.join(METHODS)}")
-        if "dpo" in self.methods and "s" not in self.methods:
-            raise ValueError("dpo needs s in the methods: its frozen reference is the S cell")
-        if not [m for m in self.study_methods if METHODS[m][1] == "embedded"] and (
-            self.sizes or self.qualities
-        ):
+        # a "module:NAME" spec of a Method outside the package becomes its registered key
+        for name in ("methods", "study_methods", "filmstrip_methods"):
+            object.__setattr__(self, name, tuple(registry.get(m).key for m in getattr(self, name)))
+        object.__setattr__(self, "steps", {registry.get(m).key: v for m, v in self.steps.items()})
+        for m in self.methods:
+            ref = registry.get(m).reference
+            if ref is not None and ref not in self.methods:
+                raise ValueError(
+                    f"{m} needs {ref} in the methods: its frozen reference is the {ref} cell"
+                )
+        if not [
+            m
+            for m in self.study_methods
+            if registry.get(m).needs_dataset and registry.get(m).trainable
+        ] and (self.sizes or self.qualities):
             raise ValueError(
                 "study_methods must hold at least one embedded method (s, rl, rw, ...)"
             )
@@ -386,123 +386,60 @@ class Runner:
         self.preset = preset
         self.out = out
         self.progress = progress
-        self._prepared: dict[tuple[str, int | None], Any] = {}
-        self._mdp: dict[str, Any] = {}
+        self.cache = registry.DataCache()  # each dataset is loaded once per run
         self.code = code_version()  # recorded per cell: a run can resume on newer code
 
     def log(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
     # -- data ---------------------------------------------------------------------------------
-    def prepared(self, did: str, episodes: int | None) -> Any:
-        """The embedded planner's training tensors of ``did`` (its first ``episodes``), loaded
-        once per run and shared by every embedded method (each re-weights them)."""
-        key = (did, episodes)
-        if key not in self._prepared:
-            from agents.embedded import PlannerConfig, prepare
-            from offline_data import dataset as D
-
-            data: Any = did
-            if episodes is not None:
-                ds = D.load(did)
-                data = list(D.episodes(ds, range(episodes)))
-            self._prepared[key] = prepare(data, PlannerConfig())
-            if episodes is None:
-                self._prepared[key].dataset_id = did
-        return self._prepared[key]
-
-    def mdp(self, did: str) -> Any:
-        if did not in self._mdp:
-            from offline_data import dataset as D
-            from offline_data.loaders import to_d3rlpy
-
-            self._mdp[did] = to_d3rlpy(D.load(did), work_size=64)
-        return self._mdp[did]
-
     def release(self, keep: set[str]) -> None:
         """Drop cached data of datasets not in ``keep``."""
-        self._prepared = {k: v for k, v in self._prepared.items() if k[0] in keep}
-        self._mdp = {k: v for k, v in self._mdp.items() if k in keep}
+        self.cache.release(keep)
 
     # -- one cell -----------------------------------------------------------------------------
     def run_cell(self, cell: Cell, folder: Path, record: dict[str, Any]) -> Any:
         """Train (if the method trains) and return the agent to evaluate."""
-        from agents.baselines import EditOnlyAgent, OracleAgent, RandomAgent, TeacherAgent
-        from offline_data.teachers import NoiseProfile
-
-        p = self.preset
-        label, kind = METHODS[cell.method]
-        steps = p.steps.get(cell.method)
-        if kind == "baseline":
-            if cell.method == "random":
-                return RandomAgent(seed=cell.seed)
-            if cell.method == "edit-only":
-                return EditOnlyAgent()
-            if cell.method == "oracle":
-                return OracleAgent()
-            if cell.method == "zero-shot":
-                from agents.embedded import EmbeddedAgent
-
-                return EmbeddedAgent.zero_shot(seed=cell.seed)
-            profile = NoiseProfile.for_tier(cell.tier)
-            if cell.study.startswith("quality-"):
-                profile = NoiseProfile(clean=float(cell.study.split("-", 1)[1]))
-            return TeacherAgent(profile, tier=cell.tier, seed=cell.seed)
-        log_path = folder / "train_log.jsonl"
-        if kind == "embedded":
-            from agents.embedded import EmbeddedPlanner, PlannerConfig, train
-
-            assert cell.dataset is not None
-            with stage(record, "load"):
-                data = self.prepared(cell.dataset, cell.episodes)
-            method = {"s-text": "s", "sw-task": "sw"}.get(cell.method, cell.method)
-            groups = "task_id" if cell.method == "sw-task" else None
-            config = PlannerConfig(text_only=cell.method == "s-text")
-            reference = None
-            if method == "dpo":
-                ref_path = dataclasses.replace(cell, method="s").folder(self.out) / "model.pt"
-                if not ref_path.exists():
-                    raise FileNotFoundError(
-                        f"DPO's reference {ref_path} is missing: the S cell must run first"
-                    )
-                reference = EmbeddedPlanner.load(ref_path)
-                config = None
-            with stage(record, "train"):
-                res = train(
-                    data, method=method, config=config, seed=cell.seed, steps=steps,
-                    reference=reference, groups=groups, progress=self.progress, log_path=log_path,
-                    checkpoint=folder / "model.pt",
-                )  # fmt: skip
-            record["train"] = {
-                "seconds": round(res.seconds, 1), "steps": res.steps, "samples": res.samples,
-                "samples_per_s": round(res.samples_per_s, 1),
-                "parameters": res.planner.n_parameters(),
-            }  # fmt: skip
-            return res.agent()
-        if kind == "d3rlpy":
-            from agents.d3rlpy_agents import train_d3rlpy
-
-            assert cell.dataset is not None
-            with stage(record, "load"):
-                mdp = self.mdp(cell.dataset)
-            with stage(record, "train"):
-                agent = train_d3rlpy(
-                    cell.method, mdp, seed=cell.seed, steps=steps, progress=self.progress,
-                    log_path=log_path, out=folder / "model.d3",
-                )  # fmt: skip
-            info = dict(getattr(agent, "training", {}) or {})
-            record["train"] = {k: info[k] for k in ("seconds", "samples_per_s", "updates_per_s")
-                               if k in info}  # fmt: skip
-            return agent
-        from agents.online import train_online
-
+        m = registry.get(cell.method)
+        if not m.trainable:
+            return m.make(cell.tier, cell.seed, cell.study)
+        config = m.make_config()
+        steps = self.preset.steps.get(cell.method)
+        if steps is not None:
+            config = config.with_steps(steps)
+        reference = None
+        if m.reference is not None:
+            ref = registry.get(m.reference)
+            reference = dataclasses.replace(cell, method=m.reference).folder(self.out) / (
+                ref.checkpoint or ""
+            )
+            if not reference.exists():
+                raise FileNotFoundError(
+                    f"{m.label}'s reference {reference} is missing: the {m.reference} cell must "
+                    "run first"
+                )
+        job = registry.TrainJob(
+            m, config, cell.seed, folder, dataset=cell.dataset, episodes=cell.episodes,
+            tier=cell.tier, image_size=64, reference=reference, progress=self.progress,
+            cache=self.cache,
+        )  # fmt: skip
+        loaded = self.cache.build_seconds
         with stage(record, "train"):
-            agent = train_online(
-                cell.method, cell.tier, steps=steps, seed=cell.seed, image_size=64,
-                progress=self.progress, log_path=log_path, out=folder / "model.zip",
-            )  # fmt: skip
-        record["train"] = {"env_steps": int(getattr(agent, "num_timesteps", 0))}
-        return agent
+            trained = m.train(job)
+        load = self.cache.build_seconds - loaded  # data this cell loaded first: its own stage
+        if load > 0:
+            st = record["stages"]
+            st["load"] = {"seconds": round(load, 2), "peak_rss_mb": st["train"]["peak_rss_mb"]}
+            st["train"]["seconds"] = round(st["train"]["seconds"] - load, 2)
+            st = {"load": st.pop("load"), **st}  # stages in the order they ran
+            record["stages"] = st
+        info = trained.info
+        record["train"] = {
+            k: info[k] for k in ("seconds", "steps", "samples", "samples_per_s", "updates_per_s",
+                                 "parameters", "env_steps") if k in info
+        }  # fmt: skip
+        record["config"] = config.to_dict()
+        return trained.agent
 
     def cell(self, cell: Cell, checksum: str | None) -> dict[str, Any]:
         """Compute ``cell`` unless a finished copy with the same fingerprint exists. One
@@ -599,8 +536,6 @@ def run(
     else:
         path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
     if report:
-        from .report import build
-
         build(path, out)
     return path
 
@@ -768,8 +703,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         preset = preset_from_args(args)
         if args.report_only:
-            from .report import build
-
             index = build(collect(preset, out), out)
         else:
             sh = parse_shard(args.shard) if args.shard else None

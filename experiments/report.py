@@ -38,10 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.registry import METHODS
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 from styling_env.tasks import TIERS
-
-from .benchmark import METHODS
 
 SHORT = {
     "instruction_following": "IF", "visual_quality": "VQ", "transformation_strength": "TS",

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.config import Config
 from offline_data.weights import DPO_BETA, DPOLoss, dpo_loss, weighted_loss
 
 from .prompting import Prompt, check_mode
@@ -72,7 +73,7 @@ class ModelLoadError(OSError):
 
 
 @dataclass(frozen=True)
-class QwenConfig:
+class QwenConfig(Config):
     """How to build a Qwen3-VL planner.
 
     Attributes:

@@ -29,9 +29,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.config import Config, config_from
+from agents.training import MetricLog, minibatches, peak_memory_mb
 from offline_data.loaders import ChatSample
 from offline_data.weights import DPO_BETA, check_method, dpo_pairs
+from styling_env.validation import nonnegative_int, positive_float, positive_int
 
 from .model import (
     QwenConfig,
@@ -86,12 +88,6 @@ class QwenTrainResult:
         return QwenAgent(self.planner, **kwargs)
 
 
-def _positive_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be a positive int, got {v!r}")
-    return v
-
-
 def load_samples(
     data: Any,
     *,
@@ -121,27 +117,6 @@ def load_samples(
         data, method=method, mode=config.mode, include_image=config.vision, groups=groups
     )
     return samples, did, checksum
-
-
-def _index_batches(n: int, size: int, total: int, gen: np.random.Generator) -> Iterator[list[int]]:
-    """``total`` batches of indices over seeded epoch permutations of ``range(n)``."""
-    done = 0
-    while True:
-        perm = gen.permutation(n)
-        for i in range(0, n, size):
-            if done == total:
-                return
-            yield perm[i : i + size].tolist()
-            done += 1
-
-
-def _peak_mb(device: Any) -> float | None:
-    if getattr(device, "type", str(device)) == "cuda" and torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
-    except (AttributeError, OSError):  # pragma: no cover - not on Linux
-        return None
 
 
 def _episodes(samples: Sequence[ChatSample]) -> tuple[list[list[int]], list[float], list[str]]:
@@ -200,24 +175,53 @@ def _to(batch: Mapping[str, Any], device: Any, planner: QwenPlanner) -> dict[str
     return out
 
 
-class _Log:
-    def __init__(self, path: str | os.PathLike[str] | None, enabled: bool) -> None:
-        self.rows: list[dict[str, float]] = []
-        self._file = None
-        if path is not None and enabled:
-            p = Path(path)
-            p.parent.mkdir(parents=True, exist_ok=True)
-            self._file = p.open("w")
+@dataclass(frozen=True)
+class QwenTrainConfig(Config):
+    """How :func:`train` optimizes a Qwen3-VL planner's LoRA adapter (saved in ``planner.json``).
 
-    def add(self, row: dict[str, float]) -> None:
-        self.rows.append(row)
-        if self._file is not None:
-            self._file.write(json.dumps(row) + "\n")
-            self._file.flush()
+    ``lr=None`` means :func:`default_lr` (the method's rate for this model)."""
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+    steps: int | None = None
+    """Optimizer steps; default ``epochs`` passes over the (kept) samples / pairs."""
+    epochs: int = EPOCHS
+    batch_size: int = 4
+    """Sequences per micro-batch and process (DPO: about this many sequences, both sides of the
+    pairs; at least one pair)."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step (effective batch ``batch_size * grad_accum * processes``)."""
+    lr: float | None = None
+    weight_decay: float = 0.0
+    max_grad_norm: float | None = 1.0
+    """Gradient clipping (``None``: none)."""
+    beta: float = DPO_BETA
+    """DPO's temperature."""
+    dpo_fallback: bool = False
+    """DPO pairs across tasks when a chosen trajectory has no rejected one of its own task."""
+    sw_cap: float | None = 5.0
+    """SW: a negative-weight sample's NLL is clamped at this value."""
+    cpu: bool = False
+    """Train on the CPU even when a GPU is present."""
+    num_workers: int = 0
+    """DataLoader workers that encode batches (tokenize, process images)."""
+
+    def __post_init__(self) -> None:
+        if self.steps is not None:
+            positive_int("steps", self.steps)
+        for name in ("epochs", "batch_size", "grad_accum"):
+            positive_int(name, getattr(self, name))
+        nonnegative_int("num_workers", self.num_workers)
+        if self.lr is not None:
+            positive_float("lr", self.lr)
+        if self.max_grad_norm is not None:
+            positive_float("max_grad_norm", self.max_grad_norm)
+        if self.sw_cap is not None:
+            positive_float("sw_cap", self.sw_cap)
+        positive_float("beta", self.beta)
+        if isinstance(self.weight_decay, bool) or not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
+        for name in ("dpo_fallback", "cpu"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
 
 def train(
@@ -225,24 +229,14 @@ def train(
     *,
     method: str,
     config: QwenConfig | None = None,
+    training: QwenTrainConfig | Mapping[str, Any] | None = None,
     seed: int = 0,
-    steps: int | None = None,
-    epochs: int = EPOCHS,
-    batch_size: int = 4,
-    grad_accum: int = 1,
-    lr: float | None = None,
-    weight_decay: float = 0.0,
-    max_grad_norm: float | None = 1.0,
     reference: str | os.PathLike[str] | None = None,
-    beta: float = DPO_BETA,
-    dpo_fallback: bool = False,
-    sw_cap: float | None = 5.0,
     groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
     progress: bool = True,
     log_path: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
-    cpu: bool = False,
-    num_workers: int = 0,
+    **options: Any,
 ) -> QwenTrainResult:
     """Train a LoRA adapter of a Qwen3-VL planner with one offline method (module docstring).
 
@@ -279,14 +273,12 @@ def train(
 
     method = check_method(method)
     config = config or QwenConfig()
-    _positive_int("batch_size", batch_size)
-    _positive_int("grad_accum", grad_accum)
-    _positive_int("epochs", epochs)
-    if steps is not None:
-        _positive_int("steps", steps)
-    lr = default_lr(method, config) if lr is None else float(lr)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    t = config_from(QwenTrainConfig, training, **options)
+    lr = default_lr(method, config) if t.lr is None else float(t.lr)
+    t = t.replace(lr=lr)
+    steps, epochs, batch_size, grad_accum = t.steps, t.epochs, t.batch_size, t.grad_accum
+    weight_decay, max_grad_norm, beta = t.weight_decay, t.max_grad_norm, t.beta
+    dpo_fallback, sw_cap, cpu, num_workers = t.dpo_fallback, t.sw_cap, t.cpu, t.num_workers
     if reference is not None and method != "dpo":
         raise ValueError(f"reference is DPO's; method {method!r} does not use one")
     t_load = time.perf_counter()
@@ -378,7 +370,7 @@ def train(
 
         n_items = len(keep)
     total = steps or epochs * math.ceil(n_items / (unit * grad_accum * world))
-    micro = list(_index_batches(n_items, unit, total * grad_accum * world, gen))[rank::world]
+    micro = list(minibatches(n_items, unit, total * grad_accum * world, gen))[rank::world]
     loader = DataLoader(micro, batch_size=None, collate_fn=collate, num_workers=num_workers)
     load_seconds = time.perf_counter() - t_load
 
@@ -389,7 +381,7 @@ def train(
     scorer, opt = accelerator.prepare(SequenceScorer(planner.model), opt)
     scorer.train()
     main = accelerator.is_main_process
-    log = _Log(log_path, main)
+    log = MetricLog(log_path if main else None)
     bar = tqdm(total=total, desc=f"{method.upper()} qwen3vl", unit="step", disable=not (progress and main))  # fmt: skip
     acc: dict[str, float] = {}
     n_acc = 0
@@ -428,7 +420,7 @@ def train(
                 step += 1
                 row = {"step": step, **{k: v / n_acc for k, v in acc.items()}}
                 row.update(lr=lr, samples=samples_seen, epoch=step * unit * grad_accum * world / n_items)  # fmt: skip
-                log.add(row)
+                log.write(row)
                 acc, n_acc = {}, 0
                 bar.update(1)
                 bar.set_postfix(loss=f"{row['loss']:.4f}")
@@ -452,6 +444,7 @@ def train(
         "grad_accum": grad_accum,
         "processes": world,
         "train_seconds": round(seconds, 3),
+        "training": t.to_dict(),
         **({"reference": str(reference)} if reference is not None else {}),
     }
     path = None
@@ -469,7 +462,7 @@ def train(
         steps=step,
         samples=samples_seen,
         samples_per_s=samples_seen / max(seconds, 1e-9),
-        peak_memory_mb=_peak_mb(device),
+        peak_memory_mb=peak_memory_mb(device),
         adapter=path,
         info=info,
     )
@@ -520,6 +513,7 @@ def _runtime(config: QwenConfig) -> dict[str, Any]:
 __all__ = [
     "EPOCHS",
     "TINY_LR",
+    "QwenTrainConfig",
     "QwenTrainResult",
     "default_lr",
     "load_samples",

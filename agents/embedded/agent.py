@@ -1,0 +1,93 @@
+"""The embedded planner as an agent: stable-baselines3's ``predict`` over batched observations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import PlannerConfig
+from .model import EmbeddedPlanner
+
+# --------------------------------------------------------------------------------------------
+# The agent
+
+
+class EmbeddedAgent:
+    """stable-baselines3's ``predict`` over an :class:`EmbeddedPlanner` (batched observations of
+    the vector env, or one env's observation).
+
+    Args:
+        planner: the policy (switched to eval mode).
+        deterministic: the default of :meth:`predict`'s ``deterministic``.
+        seed: seeds the sampling generator (``deterministic=False``).
+        region_threshold: the region head's probability a region other than "all" needs.
+    """
+
+    def __init__(
+        self,
+        planner: EmbeddedPlanner,
+        deterministic: bool = True,
+        *,
+        seed: int = 0,
+        region_threshold: float = 0.9,
+    ) -> None:
+        if not isinstance(planner, EmbeddedPlanner):
+            raise TypeError(f"planner must be an EmbeddedPlanner, got {type(planner).__name__}")
+        self.planner = planner.eval()
+        self.deterministic = bool(deterministic)
+        self.region_threshold = float(region_threshold)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", **kwargs: Any
+    ) -> EmbeddedAgent:
+        return cls(EmbeddedPlanner.load(path, device), **kwargs)
+
+    @classmethod
+    def zero_shot(
+        cls, config: PlannerConfig | None = None, seed: int = 0, **kwargs: Any
+    ) -> EmbeddedAgent:
+        """The untrained planner (the ZeroShot baseline), initialized from ``seed``."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            planner = EmbeddedPlanner(config)
+        planner.meta = {"method": "zero-shot", "seed": seed}
+        return cls(planner, seed=seed, **kwargs)
+
+    @property
+    def config(self) -> PlannerConfig:
+        return self.planner.config
+
+    def predict(
+        self,
+        observation: Mapping[str, Any],
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool | None = None,
+    ) -> tuple[dict[str, np.ndarray], Any]:
+        """Observations -> (native actions, ``state`` unchanged). Batched observations give
+        ``tool``, ``value``, ``region`` ``(N,)`` int64 and ``strength`` ``(N, 1)`` float32; one
+        env's observation gives scalars and ``(1,)``. ``deterministic=None`` uses the agent's."""
+        det = self.deterministic if deterministic is None else bool(deterministic)
+        batch, batched = self.planner.observation_batch(observation)
+        device = next(self.planner.parameters()).device
+        out = self.planner.act(
+            batch.to(device),
+            deterministic=det,
+            generator=self.generator,
+            region_threshold=self.region_threshold,
+        )
+        acts = {
+            "tool": out["tool"].cpu().numpy().astype(np.int64),
+            "value": out["value"].cpu().numpy().astype(np.int64),
+            "strength": out["strength"].cpu().numpy().astype(np.float32),
+            "region": out["region"].cpu().numpy().astype(np.int64),
+        }
+        if not batched:
+            acts = {k: (v[0] if k != "strength" else v[0].reshape(1)) for k, v in acts.items()}
+        return acts, state

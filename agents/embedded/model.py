@@ -1,0 +1,497 @@
+"""The factorized policy network (:class:`EmbeddedPlanner`), its batches and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from styling_env.context import CONTEXT_NVEC
+from styling_env.tools.call import REGIONS
+from styling_env.tools.vocabulary import MAX_VALUES, VALUES
+
+from .config import (
+    _OFFSETS,
+    _VOCAB,
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    N_TOOLS,
+    STOP_TOOL,
+    STRENGTH_RANGE,
+    CheckpointError,
+    PlannerConfig,
+)
+from .text import instruction_encoder
+
+# --------------------------------------------------------------------------------------------
+# Batches
+
+
+@dataclass
+class PlannerBatch:
+    """Model inputs (and, for training, the taken actions), batch first."""
+
+    images: torch.Tensor | None  # (B, 6, s, s) uint8: current image ++ source; None if text-only
+    text: torch.Tensor  # (B, D) float32 instruction embeddings
+    context: torch.Tensor  # (B, 10) int64
+    history: torch.Tensor  # (B, max_steps, 4) float32
+    steps_left: torch.Tensor  # (B,) int64
+    tool: torch.Tensor | None = None  # (B,) int64, 10 = STOP
+    value: torch.Tensor | None = None  # (B,) int64
+    strength: torch.Tensor | None = None  # (B,) float32
+    region: torch.Tensor | None = None  # (B,) int64
+
+    def __len__(self) -> int:
+        return int(self.context.shape[0])
+
+    def to(self, device: str | torch.device) -> PlannerBatch:
+        return replace(
+            self,
+            **{
+                f.name: getattr(self, f.name).to(device)
+                for f in fields(self)
+                if isinstance(getattr(self, f.name), torch.Tensor)
+            },
+        )
+
+
+def resize_images(images: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
+    """``(N, C, H, W)`` uint8 -> ``(N, C, size, size)`` uint8 (bilinear with antialiasing;
+    unchanged when already that size)."""
+    if images.shape[-2:] == (size, size):
+        return images
+    out = torch.empty((*images.shape[:-2], size, size), dtype=torch.uint8)
+    for i in range(0, images.shape[0], chunk):
+        x = images[i : i + chunk].float()
+        y = F.interpolate(
+            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        out[i : i + chunk] = y.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+
+
+def _mlp(n_in: int, n_hidden: int, n_out: int | None, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Dropout(dropout)]
+    if n_out is not None:
+        layers.append(nn.Linear(n_hidden, n_out))
+    return nn.Sequential(*layers)
+
+
+class EmbeddedPlanner(nn.Module):
+    """The factorized policy ``pi(tool, value, strength, region | observation)`` (module docstring).
+
+    ``meta`` holds what a checkpoint records besides the weights: the method, the dataset id and
+    checksum, the training seed, steps and seconds.
+    """
+
+    def __init__(self, config: PlannerConfig | None = None) -> None:
+        super().__init__()
+        cfg = config or PlannerConfig()
+        if not isinstance(cfg, PlannerConfig):
+            raise TypeError(f"config must be a PlannerConfig, got {type(cfg).__name__}")
+        self.config = cfg
+        self.meta: dict[str, Any] = {}
+        p = cfg.dropout
+        n_in = 0
+        if not cfg.text_only:
+            convs: list[nn.Module] = []
+            c_in = 6
+            for k, c in enumerate(cfg.channels):
+                if k == 0:
+                    convs += [nn.Conv2d(c_in, c, cfg.stem, stride=cfg.stem), nn.ReLU()]
+                else:
+                    convs += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.ReLU()]
+                c_in = c
+            convs += [nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(c_in * 4, cfg.image_dim)]
+            convs.append(nn.ReLU())
+            self.cnn = nn.Sequential(*convs)
+            n_in += cfg.image_dim
+        self.text = nn.Sequential(nn.Linear(cfg.text_in, cfg.text_dim), nn.ReLU())
+        n_in += cfg.text_dim
+        self.context = nn.ModuleList(nn.Embedding(n, cfg.context_dim) for n in CONTEXT_NVEC)
+        n_in += cfg.context_dim * len(CONTEXT_NVEC)
+        # history rows: tool (-2 invalid, -1 pad, 0-10) -> 0-12; (tool, value) pair -> 0 = none
+        self.hist_tool = nn.Embedding(N_TOOLS + 2, 8)
+        self.hist_value = nn.Embedding(len(VALUES) + 1, 16)
+        self.hist_region = nn.Embedding(len(REGIONS) + 1, 4)
+        self.history = nn.Sequential(nn.Linear(cfg.max_steps * 30, cfg.history_dim), nn.ReLU())
+        n_in += cfg.history_dim
+        self.steps_left = nn.Embedding(cfg.max_steps + 1, 8)
+        n_in += 8
+        self.trunk = nn.Sequential(
+            nn.LayerNorm(n_in),
+            _mlp(n_in, cfg.hidden, None, p),
+            _mlp(cfg.hidden, cfg.hidden, None, p),
+        )
+        self.tool_head = nn.Linear(cfg.hidden, N_TOOLS)
+        self.tool_embed = nn.Embedding(N_TOOLS, 16)
+        self.value_head = _mlp(cfg.hidden + 16, cfg.head_hidden, len(VALUES), p)
+        self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
+        self.call_head = _mlp(cfg.hidden + 32, cfg.head_hidden, 2 + len(REGIONS), p)
+        self.wide_value = self.wide_tool = None
+        if cfg.wide and "hash" in cfg.encoder.split("+"):
+            self.wide_value = nn.Linear(cfg.hash_dim, len(VALUES))
+            if cfg.wide_tool:
+                self.wide_tool = nn.Linear(cfg.hash_dim, N_TOOLS)
+        # the taken tool's slice of the (tool, value) logits; STOP gets one dummy value
+        index = np.zeros((N_TOOLS, MAX_VALUES), np.int64)
+        mask = np.zeros((N_TOOLS, MAX_VALUES), bool)
+        for t, n in enumerate(_VOCAB):
+            index[t] = _OFFSETS[t] + np.minimum(np.arange(MAX_VALUES), n - 1)
+            mask[t, :n] = True
+        mask[STOP_TOOL, 0] = True
+        self.register_buffer("_value_index", torch.from_numpy(index), persistent=False)
+        self.register_buffer("_value_mask", torch.from_numpy(mask), persistent=False)
+        self.register_buffer("_offsets", torch.from_numpy(_OFFSETS), persistent=False)
+
+    # ---------------------------------------------------------------------------------------
+    # Forward pieces
+
+    def features(self, b: PlannerBatch) -> torch.Tensor:
+        """The trunk ``(B, hidden)`` of a batch's observations."""
+        parts = []
+        if not self.config.text_only:
+            if b.images is None:
+                raise ValueError("this planner needs images (text_only=False); the batch has none")
+            x = b.images.float() * (1.0 / 255.0) - 0.5
+            parts.append(self.cnn(x))
+        parts.append(self.text(b.text.float()))
+        parts += [emb(b.context[:, i]) for i, emb in enumerate(self.context)]
+        parts.append(self._history(b.history))
+        parts.append(self.steps_left(b.steps_left.clamp(0, self.config.max_steps)))
+        return self.trunk(torch.cat(parts, dim=1))
+
+    def _history(self, h: torch.Tensor) -> torch.Tensor:
+        tool = h[..., 0].round().long().clamp(-2, STOP_TOOL)
+        is_call = (tool >= 0) & (tool < STOP_TOOL)
+        vocab = torch.as_tensor(_VOCAB, device=h.device)[tool.clamp(0, STOP_TOOL - 1)]
+        value = h[..., 1].round().long()
+        value = torch.minimum(value.clamp(min=0), vocab - 1)
+        flat = torch.where(
+            is_call & (h[..., 1] >= 0), self._offsets[tool.clamp(0, STOP_TOOL - 1)] + value + 1, 0
+        )
+        region = h[..., 3].round().long().clamp(-1, len(REGIONS) - 1) + 1
+        region = torch.where(is_call, region, 0)
+        strength = torch.where(is_call, h[..., 2].clamp(0, 1), 0.0)
+        rows = torch.cat(
+            [
+                self.hist_tool(tool + 2),
+                self.hist_value(flat),
+                self.hist_region(region),
+                strength.unsqueeze(-1),
+                is_call.float().unsqueeze(-1),
+            ],
+            dim=-1,
+        )
+        return self.history(rows.flatten(1))
+
+    def _encode(self, b: PlannerBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The trunk and the wide path's ``(B, 171)`` value logits (None without it)."""
+        wide = None
+        if self.wide_value is not None:
+            words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
+            wide = self.wide_value(words)
+            self._wide_tool = None if self.wide_tool is None else self.wide_tool(words)
+        return self.features(b), wide
+
+    def _tool_logits(self, h: torch.Tensor) -> torch.Tensor:
+        logits = self.tool_head(h)
+        extra = getattr(self, "_wide_tool", None)
+        return logits if extra is None else logits + extra
+
+    def _value_logits(
+        self, h: torch.Tensor, tool: torch.Tensor, wide: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``(B, MAX_VALUES)`` logits of the values of ``tool`` (outside its vocabulary: -1e9)."""
+        flat = self.value_head(torch.cat([h, self.tool_embed(tool)], dim=1))
+        if wide is not None:
+            flat = flat + wide
+        logits = flat.gather(1, self._value_index[tool])
+        return logits.masked_fill(~self._value_mask[tool], -1e9)
+
+    def _call(
+        self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Strength mean, log-std ``(B,)`` and region logits ``(B, 8)`` given tool and value."""
+        is_call = tool < STOP_TOOL
+        flat = torch.where(is_call, self._offsets[tool.clamp(max=STOP_TOOL - 1)] + value + 1, 0)
+        out = self.call_head(torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1))
+        mean = torch.sigmoid(out[:, 0])
+        log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * torch.sigmoid(out[:, 1])
+        return mean, log_std, out[:, 2:]
+
+    def step_log_prob(self, b: PlannerBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Teacher-forced negative log-likelihood of the taken actions.
+
+        Returns ``(terms, logp)``: ``terms`` maps ``tool``, ``value``, ``strength``, ``region``
+        and ``nll`` (their sum) to ``(B,)`` tensors (the last three are 0 for STOP steps), and
+        ``logp = -nll`` ``(B,)`` is the step's log-probability (the strength factor is a density).
+        """
+        if b.tool is None or b.value is None or b.strength is None or b.region is None:
+            raise ValueError("step_log_prob needs a batch with the taken actions")
+        h, wide = self._encode(b)
+        tool = b.tool.long()
+        is_call = (tool < STOP_TOOL).float()
+        value = torch.where(tool < STOP_TOOL, b.value.long(), 0)
+        tool_nll = F.cross_entropy(self._tool_logits(h), tool, reduction="none")
+        value_nll = F.cross_entropy(self._value_logits(h, tool, wide), value, reduction="none")
+        mean, log_std, region_logits = self._call(h, tool, value)
+        z = (b.strength.float().reshape(-1) - mean) * torch.exp(-log_std)
+        strength_nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
+        region_nll = F.cross_entropy(region_logits, b.region.long(), reduction="none")
+        terms = {
+            "tool": tool_nll,
+            "value": value_nll * is_call,
+            "strength": strength_nll * is_call,
+            "region": region_nll * is_call,
+        }
+        nll = terms["tool"] + terms["value"] + terms["strength"] + terms["region"]
+        terms["nll"] = nll
+        return terms, -nll
+
+    @torch.no_grad()
+    def act(
+        self,
+        b: PlannerBatch,
+        *,
+        deterministic: bool = True,
+        generator: torch.Generator | None = None,
+        region_threshold: float = 0.9,
+    ) -> dict[str, torch.Tensor]:
+        """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64 and
+        ``strength`` ``(B, 1)`` float32 (see the module docstring for the greedy rule)."""
+        h, wide = self._encode(b)
+        tool_logits = self._tool_logits(h)
+
+        def pick(logits: torch.Tensor) -> torch.Tensor:
+            if deterministic:
+                return logits.argmax(dim=1)
+            probs = torch.softmax(logits.float(), dim=1)
+            return torch.multinomial(probs.cpu(), 1, generator=generator).reshape(-1).to(h.device)
+
+        tool = pick(tool_logits)
+        value = pick(self._value_logits(h, tool, wide))
+        mean, log_std, region_logits = self._call(h, tool, value)
+        if deterministic:
+            strength = mean
+        else:
+            noise = torch.randn(mean.shape, generator=generator).to(h.device)
+            strength = mean + torch.exp(log_std) * noise
+        strength = strength.clamp(*STRENGTH_RANGE)
+        region_p = torch.softmax(region_logits.float(), dim=1)
+        region = pick(region_logits)
+        keep = region_p.gather(1, region[:, None]).reshape(-1) >= region_threshold
+        region = torch.where(keep, region, 0)
+        stop = tool == STOP_TOOL
+        value = torch.where(stop, 0, value)
+        region = torch.where(stop, 0, region)
+        return {"tool": tool, "value": value, "strength": strength.reshape(-1, 1), "region": region}
+
+    # ---------------------------------------------------------------------------------------
+    # Observations
+
+    def observation_batch(self, observation: Mapping[str, Any]) -> tuple[PlannerBatch, bool]:
+        """A vector env's batched observation (or one env's observation) -> ``(batch, batched)``.
+
+        Raises ``ValueError`` naming the problem: a vision planner given observations without
+        images (``observation_mode="text"``), an encoded instruction instead of its text, a
+        history of another length than ``config.max_steps``, out-of-range context states.
+        """
+        if not isinstance(observation, Mapping):
+            raise TypeError(f"observation must be a dict, got {type(observation).__name__}")
+        cfg = self.config
+        missing = [
+            k for k in ("context", "instruction", "history", "steps_left") if k not in observation
+        ]
+        if missing:
+            raise ValueError(f"the observation lacks {missing}")
+        context = np.asarray(observation["context"])
+        batched = context.ndim == 2
+        if context.ndim not in (1, 2) or context.shape[-1] != len(CONTEXT_NVEC):
+            raise ValueError(
+                f"observation['context'] must be (N, {len(CONTEXT_NVEC)}) or ({len(CONTEXT_NVEC)},), "
+                f"got shape {context.shape}"
+            )
+
+        def batch(x: Any) -> np.ndarray:
+            a = np.asarray(x)
+            return a if batched else a[None]
+
+        context = batch(context).astype(np.int64)
+        n = context.shape[0]
+        nvec = np.asarray(CONTEXT_NVEC)
+        if (context < 0).any() or (context >= nvec).any():
+            raise ValueError(f"observation['context'] holds states outside [0, {list(nvec)})")
+        texts = observation["instruction"]
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not batched and len(texts) != 1:
+            texts = [texts]  # pragma: no cover - defensive
+        if len(texts) != n or not all(isinstance(t, str) for t in texts):
+            raise ValueError(
+                "observation['instruction'] must be the request text (a tuple of N strings from the "
+                "vector env); an encoded instruction (EncodeInstruction) cannot be read by this planner"
+            )
+        history = batch(observation["history"]).astype(np.float32)
+        if history.ndim != 3 or history.shape[1:] != (cfg.max_steps, 4):
+            raise ValueError(
+                f"observation['history'] has rows {history.shape[1:]}, this planner was built for "
+                f"({cfg.max_steps}, 4): use an env with max_steps={cfg.max_steps}"
+            )
+        steps_left = batch(observation["steps_left"]).astype(np.int64).reshape(n)
+        images = None
+        if not cfg.text_only:
+            if "image" not in observation:
+                raise ValueError(
+                    "this planner was trained on images (text_only=False) but the observation has no "
+                    "'image' (an env with observation_mode='text'?): use observation_mode='image' or "
+                    "a text-only planner"
+                )
+            cur = batch(observation["image"])
+            src = batch(observation["source"]) if "source" in observation else cur
+            for name, a in (("image", cur), ("source", src)):
+                if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3 or a.shape[0] != n:
+                    raise ValueError(
+                        f"observation[{name!r}] must be (N, H, W, 3) uint8 with N = {n}, got "
+                        f"{a.dtype} {a.shape}"
+                    )
+            both = torch.from_numpy(np.concatenate([cur, src], axis=-1)).permute(0, 3, 1, 2)
+            images = resize_images(both.contiguous(), cfg.image_size)
+        text = instruction_encoder(cfg).encode(texts)
+        batch_ = PlannerBatch(
+            images=images,
+            text=text,
+            context=torch.from_numpy(context),
+            history=torch.from_numpy(history),
+            steps_left=torch.from_numpy(steps_left),
+        )
+        return batch_, batched
+
+    # ---------------------------------------------------------------------------------------
+    # Checkpoints
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write one ``.pt`` file: format name and version, config, weights and :attr:`meta`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+            "method": self.meta.get("method"),
+            "dataset": {
+                "id": self.meta.get("dataset_id"),
+                "checksum": self.meta.get("dataset_checksum"),
+            },
+            "train_seconds": self.meta.get("train_seconds"),
+            "meta": json.loads(json.dumps(self.meta, default=str)),
+        }
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            torch.save(blob, tmp)
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
+            from offline_data.safety import write_error
+
+            raise write_error(path, e) from e
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], device: str | torch.device = "cpu"
+    ) -> EmbeddedPlanner:
+        """Read a checkpoint of :meth:`save`; :class:`CheckpointError` names what is wrong."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint {str(path)!r} is not a file")
+        try:
+            blob = torch.load(path, map_location=device, weights_only=True)
+        except Exception as e:  # torch raises many types on foreign files
+            msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            raise CheckpointError(
+                f"{str(path)!r} is not a torch checkpoint file ({type(e).__name__}: {msg})"
+            ) from e
+        where = str(path)
+        if not isinstance(blob, dict):
+            raise CheckpointError(
+                f"{where!r} holds a {type(blob).__name__}, not an embedded-planner checkpoint"
+            )
+        if blob.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{where!r} is not an embedded-planner checkpoint: format {blob.get('format')!r}, "
+                f"expected {CHECKPOINT_FORMAT!r}"
+            )
+        if blob.get("version") != CHECKPOINT_VERSION:
+            raise CheckpointError(
+                f"{where!r} has checkpoint version {blob.get('version')!r}; this code reads version "
+                f"{CHECKPOINT_VERSION}: train it again"
+            )
+        missing = [k for k in ("config", "state_dict") if k not in blob]
+        if missing:
+            raise CheckpointError(f"{where!r} lacks the keys {missing}")
+        try:
+            config = PlannerConfig.from_dict(blob["config"])
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{where!r}: bad config: {e}") from e
+        model = cls(config)
+        _load_weights(model, blob["state_dict"], where)
+        meta = blob.get("meta")
+        model.meta = dict(meta) if isinstance(meta, dict) else {}
+        return model.to(device).eval()
+
+
+def _load_weights(model: nn.Module, state: Any, where: str) -> None:
+    """``load_state_dict`` with a readable message when the weights do not fit the config."""
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{where!r}: state_dict is a {type(state).__name__}, not a mapping")
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape
+    ]
+    if missing or unexpected or shapes:
+        problems = []
+        if missing:
+            problems.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        if unexpected:
+            problems.append(f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
+        if shapes:
+            problems.append(f"shape mismatch {shapes[:3]}{' ...' if len(shapes) > 3 else ''}")
+        raise CheckpointError(
+            f"{where!r}: the weights do not match the checkpoint's config ({'; '.join(problems)})"
+        )
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:  # pragma: no cover - the checks above catch what torch checks
+        raise CheckpointError(f"{where!r}: cannot load the weights: {e}") from e
+
+
+def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> EmbeddedPlanner:
+    """:meth:`EmbeddedPlanner.load`."""
+    return EmbeddedPlanner.load(path, device)

@@ -1,0 +1,565 @@
+"""Training the embedded planner with the paper's five offline methods (see the package docstring)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.config import Config, config_from
+from agents.training import MetricLog, minibatches, peak_memory_mb
+from offline_data.loaders import StepTensors, to_tensors
+from offline_data.weights import (
+    DPO_BETA,
+    DPOPairs,
+    check_method,
+    dpo_loss,
+    dpo_pairs,
+    sample_weights,
+    weighted_loss,
+)
+from styling_env.validation import choice, positive_float, positive_int
+
+from ..methods import default_epochs, default_lr
+from .agent import EmbeddedAgent
+from .config import PlannerConfig
+from .model import EmbeddedPlanner, PlannerBatch, resize_images
+from .text import instruction_encoder
+
+# --------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns. ``losses``: one dict per log interval (means over it)."""
+
+    planner: EmbeddedPlanner = field(repr=False)
+    method: str
+    losses: list[dict[str, float]] = field(repr=False)
+    seconds: float  # training loop only
+    load_seconds: float  # dataset -> tensors, resizing, instruction embeddings
+    steps: int
+    samples: int  # rows processed (DPO: rows of both sides of every pair)
+    samples_per_s: float
+    peak_memory_mb: float | None  # process peak RSS (CPU) or peak allocated (CUDA)
+    checkpoint: Path | None = None
+    reference: EmbeddedPlanner | None = field(default=None, repr=False)  # DPO's frozen reference
+    reference_result: TrainResult | None = field(default=None, repr=False)  # DPO: its S run
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def agent(self, **kwargs: Any) -> EmbeddedAgent:
+        return EmbeddedAgent(self.planner, **kwargs)
+
+
+@dataclass
+class PreparedData:
+    """Training tensors of :func:`prepare`: rows with images at the config's size, and the
+    instruction embeddings of ``rows.instructions``."""
+
+    rows: StepTensors
+    text: torch.Tensor  # (U, D) embeddings of rows.instructions
+    dataset_id: str | None
+    checksum: str | None
+    seconds: float
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def batch(
+        self, index: torch.Tensor, *, images: bool = True, device: str | torch.device = "cpu"
+    ) -> PlannerBatch:
+        """The rows ``index`` as a :class:`PlannerBatch` with their actions."""
+        return _batch(self, torch.as_tensor(index, dtype=torch.int64), not images, device)
+
+
+def _dataset_info(data: Any) -> tuple[Any, str | None, str | None]:
+    from offline_data.dataset import info, load
+
+    if isinstance(data, str):
+        did = data
+        data = load(data)
+        return data, did, info(data).get("checksum")
+    if hasattr(data, "iterate_episodes") and hasattr(data, "storage"):
+        did = getattr(data, "id", None)
+        return data, did, info(data).get("checksum")
+    return data, None, None
+
+
+def prepare(
+    data: Any,
+    config: PlannerConfig,
+    method: str = "s",
+    *,
+    groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
+) -> PreparedData:
+    """Dataset -> resized tensors + instruction embeddings for :func:`train` (done once: pass
+    the result as ``data`` to train several methods on one load)."""
+    t0 = time.perf_counter()
+    if isinstance(data, PreparedData):
+        rows, did, checksum = data.rows, data.dataset_id, data.checksum
+        text = data.text
+    else:
+        if isinstance(data, StepTensors):
+            rows, did, checksum = data, None, None
+        else:
+            src, did, checksum = _dataset_info(data)
+            shrink = None
+            if not config.text_only:  # hold the images at the work size only, never as stored
+
+                def shrink(a: np.ndarray) -> np.ndarray:
+                    return resize_images(torch.from_numpy(a), config.image_size).numpy()
+
+            rows = to_tensors(
+                src, method=method, text_only=config.text_only, groups=groups, shrink=shrink
+            )
+        if not config.text_only:
+            if rows.image is None or rows.sources is None:
+                raise ValueError(
+                    "the data has no images: train with PlannerConfig(text_only=True) or load it "
+                    "with text_only=False"
+                )
+            rows = replace(
+                rows,
+                image=resize_images(rows.image, config.image_size),
+                sources=resize_images(rows.sources, config.image_size),
+            )
+        text = instruction_encoder(config).encode(rows.instructions)
+    if text.shape[1] != config.text_in:
+        raise ValueError(
+            f"the prepared instruction embeddings are {text.shape[1]}-d but the config's encoder "
+            f"{config.encoder!r} gives {config.text_in}-d: prepare the data with this config"
+        )
+    if rows.max_steps != config.max_steps:
+        raise ValueError(
+            f"the dataset's history has {rows.max_steps} rows (max_steps) but the config has "
+            f"max_steps={config.max_steps}: use PlannerConfig(max_steps={rows.max_steps})"
+        )
+    if not config.text_only and (rows.image is None or rows.image.shape[-1] != config.image_size):
+        raise ValueError(
+            f"prepared data of another image size or without images cannot train "
+            f"image_size={config.image_size}: prepare it with this config"
+        )
+    method = check_method(method)
+    fresh = not isinstance(data, PreparedData | StepTensors)  # to_tensors weighted it already
+    if method != "dpo" and (rows.method != method or (groups is not None and not fresh)):
+        keys = None
+        if groups == "task_id":  # prepared rows carry their task ids
+            keys = rows.task_id
+        elif groups is not None:
+            raise ValueError(
+                f"groups={groups!r} needs the dataset itself, not prepared tensors (prepared "
+                "tensors can only be grouped by 'task_id')"
+            )
+        ep, first = np.unique(rows.episode.numpy(), return_index=True)
+        w_ep = sample_weights(
+            method, rows.r.numpy()[first].astype(np.float64),
+            groups=None if keys is None else [keys[i] for i in first],
+        )  # fmt: skip
+        lookup = dict(zip(ep.tolist(), w_ep.tolist(), strict=True))
+        w = torch.tensor([lookup[e] for e in rows.episode.tolist()], dtype=torch.float32)
+        rows = replace(rows, weight=w, method=method)
+    return PreparedData(rows, text, did, checksum, time.perf_counter() - t0)
+
+
+def _batch(
+    d: PreparedData, idx: torch.Tensor, text_only: bool, device: str | torch.device
+) -> PlannerBatch:
+    r = d.rows
+    images = None
+    if not text_only:
+        images = torch.cat([r.image[idx], r.sources[r.source_row[idx]]], dim=1)
+    b = PlannerBatch(
+        images=images,
+        text=d.text[r.instruction_index[idx]],
+        context=r.context[idx],
+        history=r.history[idx],
+        steps_left=r.steps_left[idx],
+        tool=r.tool[idx],
+        value=r.value[idx],
+        strength=r.strength[idx],
+        region=r.region[idx],
+    )
+    return b.to(device) if str(device) != "cpu" else b
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    """How :func:`train` optimizes the embedded planner (saved in the checkpoint's ``meta``).
+
+    ``None`` for ``epochs`` and ``lr`` means the method's default (:mod:`agents.methods`:
+    10 epochs and 1e-3 for S/RL/RW/SW; 3 epochs and 1e-5 for DPO)."""
+
+    steps: int | None = None
+    """Optimizer steps; default ``epochs`` passes over the rows (DPO: over the pairs)."""
+    epochs: int | None = None
+    batch_size: int = 256
+    """Rows per minibatch (DPO: about this many rows, both sides of the pairs)."""
+    lr: float | None = None
+    """AdamW's learning rate."""
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    """Gradient-norm clipping (0: none)."""
+    schedule: str = "constant"
+    """``"constant"`` or ``"cosine"`` (decay to 0; measured worse: the value head learns late)."""
+    log_every: int = 10
+    """Log the mean of every ``log_every`` steps."""
+    beta: float = DPO_BETA
+    """DPO's temperature."""
+    dpo_fallback: bool = False
+    """DPO pairs trajectories of different tasks when a chosen one has no rejected one of its own
+    task (:func:`~offline_data.weights.dpo_pairs`' ``fallback``). Off by default: DPO assumes
+    one prompt per pair, and cross-task pairs measured worse."""
+    sw_cap: float = 5.0
+    """SW only: a negative-weight sample's NLL is clamped at this value (no push past it)."""
+
+    def __post_init__(self) -> None:
+        if self.steps is not None:
+            positive_int("steps", self.steps)
+        if self.epochs is not None:
+            positive_int("epochs", self.epochs)
+        positive_int("batch_size", self.batch_size)
+        positive_int("log_every", self.log_every)
+        if self.lr is not None:
+            positive_float("lr", self.lr)
+        for name in ("weight_decay", "grad_clip"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        choice("schedule", self.schedule, SCHEDULES)
+        positive_float("beta", self.beta)
+        positive_float("sw_cap", self.sw_cap)
+        if not isinstance(self.dpo_fallback, bool):
+            raise ValueError(f"dpo_fallback must be a bool, got {self.dpo_fallback!r}")
+
+    def resolved(self, method: str) -> TrainConfig:
+        """This config with ``epochs`` and ``lr`` filled in from ``method``'s defaults."""
+        return self.replace(
+            epochs=default_epochs(method) if self.epochs is None else self.epochs,
+            lr=default_lr(method) if self.lr is None else float(self.lr),
+        )
+
+
+def train(
+    data: Any,
+    *,
+    method: str,
+    config: PlannerConfig | None = None,
+    training: TrainConfig | Mapping[str, Any] | None = None,
+    seed: int = 0,
+    reference: EmbeddedPlanner | TrainResult | str | os.PathLike[str] | None = None,
+    groups: str | Callable[[Mapping[str, Any]], Hashable] | None = None,
+    progress: bool = True,
+    log_path: str | os.PathLike[str] | None = None,
+    device: str | torch.device = "cpu",
+    checkpoint: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train an :class:`EmbeddedPlanner` with one offline method (module docstring).
+
+    Args:
+        data: a dataset id, a MinariDataset, a list of EpisodeRecord, a
+            :class:`~offline_data.loaders.StepTensors` or the result of :func:`prepare`.
+        method: ``s``, ``rl``, ``rw``, ``sw`` or ``dpo`` (:data:`agents.methods.OFFLINE_METHODS`).
+        config: the architecture (default :class:`PlannerConfig`; DPO: the reference's).
+        training: the optimization (:class:`TrainConfig`, or a dict of its fields).
+        seed: seeds the initialization, the minibatch order, dropout and DPO's pairing.
+        reference: DPO's frozen reference (a planner, a :class:`TrainResult` or a checkpoint
+            path); ``None`` first trains S with the same config, seed, batch size and ``steps``
+            (or S's default epochs).
+        groups: SW's standardization groups (see :func:`offline_data.loaders.to_tensors`).
+        log_path: write the logged dicts as JSON lines there.
+        checkpoint: save the trained planner there (:meth:`EmbeddedPlanner.save`).
+        options: :class:`TrainConfig` fields over ``training`` (``steps=300, lr=1e-3``); an
+            unknown name is a ``ValueError``.
+
+    Returns:
+        :class:`TrainResult`; the planner is in eval mode and its ``meta`` records the method,
+        dataset id and checksum, seed, steps, training seconds and the resolved
+        :class:`TrainConfig` (``meta["training"]``).
+    """
+    method = check_method(method)
+    base = config_from(TrainConfig, training, **options)
+    run = base.resolved(method)
+    ref_model: EmbeddedPlanner | None = None
+    if method == "dpo" and reference is not None:
+        ref_model = _as_planner(reference)
+        if config is not None and config != ref_model.config:
+            raise ValueError(
+                "DPO initializes the policy from the reference: config must equal the "
+                f"reference's config (or be None); got {config} vs {ref_model.config}"
+            )
+        config = ref_model.config
+    config = config or PlannerConfig()
+    prepared = prepare(data, config, method, groups=groups)
+    pairs = _dpo_pairs(prepared, seed, run.dpo_fallback) if method == "dpo" else None
+    ref_result = None
+    if method == "dpo" and ref_model is None:
+        s_training = base.replace(epochs=None, lr=None)  # S's own defaults, DPO's other settings
+        ref_result = train(
+            prepared, method="s", config=config, training=s_training, seed=seed,
+            progress=progress, device=device,
+        )  # fmt: skip
+        ref_model = ref_result.planner
+        prepared.dataset_id = prepared.dataset_id or ref_model.meta.get("dataset_id")
+    log = MetricLog(log_path, every=run.log_every)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    try:
+        if method == "dpo":
+            assert ref_model is not None and pairs is not None
+            model = EmbeddedPlanner(config)
+            model.load_state_dict(ref_model.state_dict())
+            model.to(device)
+            ref_model = ref_model.to(device).eval()
+            stats = _train_dpo(
+                model, ref_model, prepared, gen, log, run, device, progress, episodes=pairs
+            )
+        else:
+            model = EmbeddedPlanner(config).to(device)
+            stats = _train_weighted(model, prepared, gen, log, run, device, progress, method=method)
+    finally:
+        log.close()
+    model.eval()
+    seconds = stats["seconds"]
+    model.meta = {
+        "method": method,
+        "dataset_id": prepared.dataset_id,
+        "dataset_checksum": prepared.checksum,
+        "seed": seed,
+        "steps": stats["steps"],
+        "lr": run.lr,
+        "schedule": run.schedule,
+        "batch_size": run.batch_size,
+        "train_seconds": round(seconds, 3),
+        "training": run.to_dict(),
+    }
+    path = model.save(checkpoint) if checkpoint is not None else None
+    return TrainResult(
+        planner=model,
+        method=method,
+        losses=log.rows,
+        seconds=seconds,
+        load_seconds=prepared.seconds,
+        steps=stats["steps"],
+        samples=stats["samples"],
+        samples_per_s=stats["samples"] / max(seconds, 1e-9),
+        peak_memory_mb=peak_memory_mb(device),
+        checkpoint=path,
+        reference=ref_model if method == "dpo" else None,
+        reference_result=ref_result,
+        info={k: v for k, v in stats.items() if k not in ("seconds", "steps", "samples")},
+    )
+
+
+def _total_steps(n_rows: int, batch_size: int, run: TrainConfig) -> int:
+    assert run.epochs is not None  # resolved
+    return run.steps if run.steps is not None else run.epochs * math.ceil(n_rows / batch_size)
+
+
+def _as_planner(ref: Any) -> EmbeddedPlanner:
+    if isinstance(ref, TrainResult):
+        return ref.planner
+    if isinstance(ref, EmbeddedPlanner):
+        return ref
+    if isinstance(ref, str | os.PathLike):
+        return EmbeddedPlanner.load(ref)
+    raise TypeError(
+        f"reference must be an EmbeddedPlanner, a TrainResult or a checkpoint path, got "
+        f"{type(ref).__name__}"
+    )
+
+
+class _Optimizer:
+    """AdamW + gradient clipping + the learning-rate schedule over ``total`` steps."""
+
+    def __init__(self, model: nn.Module, run: TrainConfig, total: int) -> None:
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=run.lr, weight_decay=run.weight_decay)
+        self.clip = run.grad_clip
+        self.sched = None
+        if run.schedule == "cosine":
+            self.sched = torch.optim.lr_scheduler.LambdaLR(
+                self.opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, total) / total))
+            )
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip:
+            nn.utils.clip_grad_norm_(self.params, self.clip)
+        self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
+
+    @property
+    def lr(self) -> float:
+        return float(self.opt.param_groups[0]["lr"])
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, leave=False)
+
+
+def _train_weighted(
+    model: EmbeddedPlanner,
+    d: PreparedData,
+    gen: torch.Generator,
+    log: MetricLog,
+    run: TrainConfig,
+    device: str | torch.device,
+    progress: bool,
+    *,
+    method: str,
+) -> dict[str, Any]:
+    weight = d.rows.weight
+    keep = torch.nonzero(weight != 0).reshape(-1)  # weight-0 rows contribute nothing
+    if keep.numel() == 0:
+        raise ValueError(f"every {method.upper()} weight is 0: there is nothing to train on")
+    total = _total_steps(keep.numel(), run.batch_size, run)
+    opt = _Optimizer(model, run, total)
+    text_only = model.config.text_only
+    model.train()
+    samples = 0
+    bar = _progress(total, method.upper(), progress)
+    t0 = time.perf_counter()
+    for k, pos in enumerate(minibatches(keep.numel(), run.batch_size, total, gen), start=1):
+        idx = keep[pos]
+        b = _batch(d, idx, text_only, device)
+        w = weight[idx].to(device)
+        terms, _ = model.step_log_prob(b)
+        nll = terms["nll"]
+        if method == "sw":
+            nll = torch.where(w < 0, nll.clamp(max=run.sw_cap), nll)
+        loss = weighted_loss(nll, w, method)
+        lr = opt.lr
+        opt.step(loss)
+        samples += len(idx)
+        with torch.no_grad():
+            pos_w = (w > 0).float()
+            denom = pos_w.sum().clamp(min=1.0)
+            values = {"loss": loss.item(), "lr": lr}
+            for name in ("tool", "value", "strength", "region", "nll"):
+                values[name] = float((terms[name] * pos_w).sum() / denom)
+        log.add(k, values, epoch=samples / keep.numel(), samples=samples)
+        bar.update(1)
+        if k % 10 == 0:
+            bar.set_postfix(loss=f"{values['loss']:.3f}")
+    log.flush(total, samples=samples)
+    bar.close()
+    return {"seconds": time.perf_counter() - t0, "steps": total, "samples": samples}
+
+
+@torch.no_grad()
+def _row_logp(
+    model: EmbeddedPlanner, d: PreparedData, device: str | torch.device, chunk: int = 1024
+) -> torch.Tensor:
+    out = torch.empty(len(d.rows))
+    for i in range(0, len(d.rows), chunk):
+        idx = torch.arange(i, min(i + chunk, len(d.rows)))
+        out[idx] = model.step_log_prob(_batch(d, idx, model.config.text_only, device))[1].cpu()
+    return out
+
+
+def _dpo_pairs(
+    d: PreparedData, seed: int, fallback: bool
+) -> tuple[DPOPairs, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """DPO's trajectory pairs over the episodes of ``d``, with the episodes' ids, row counts and
+    first rows (an episode is a contiguous run of rows)."""
+    r = d.rows
+    ep_ids, counts = torch.unique_consecutive(r.episode, return_counts=True)
+    if len(set(ep_ids.tolist())) != len(ep_ids):
+        raise ValueError("DPO needs each episode's rows to be contiguous")
+    starts = torch.cumsum(counts, 0) - counts
+    ep_r = r.r[starts].double().numpy()
+    ep_task = [r.task_id[i] for i in starts.tolist()]
+    pairs = dpo_pairs(ep_r, ep_task, rng=seed, fallback=fallback)
+    if len(pairs) == 0:
+        raise ValueError(
+            "no DPO pairs: DPO needs trajectories with r >= 4.0 (chosen) and r in [2.5, 3.5] "
+            "(rejected)" + ("" if fallback else " of the same task (or pass dpo_fallback=True)")
+        )
+    return pairs, ep_ids, counts, starts
+
+
+def _train_dpo(
+    model: EmbeddedPlanner,
+    ref: EmbeddedPlanner,
+    d: PreparedData,
+    gen: torch.Generator,
+    log: MetricLog,
+    run: TrainConfig,
+    device: str | torch.device,
+    progress: bool,
+    *,
+    episodes: tuple[DPOPairs, torch.Tensor, torch.Tensor, torch.Tensor],
+) -> dict[str, Any]:
+    pairs, ep_ids, counts, starts = episodes
+    ref_traj = torch.zeros(len(ep_ids), dtype=torch.float64)
+    ref_rows = _row_logp(ref, d, device).double()
+    ep_of_row = torch.repeat_interleave(torch.arange(len(ep_ids)), counts)
+    ref_traj.index_add_(0, ep_of_row, ref_rows)
+    chosen = torch.from_numpy(pairs.chosen)
+    rejected = torch.from_numpy(pairs.rejected)
+    rows_per_pair = float((counts[chosen] + counts[rejected]).float().mean())
+    pairs_per_batch = max(1, round(run.batch_size / rows_per_pair))
+    total = _total_steps(len(pairs), pairs_per_batch, run)
+    opt = _Optimizer(model, run, total)
+    text_only = model.config.text_only
+    model.eval()  # dropout off: the policy starts equal to the reference (loss = log 2)
+    samples = 0
+    bar = _progress(total, "DPO", progress)
+    t0 = time.perf_counter()
+    for k, pos in enumerate(minibatches(len(pairs), pairs_per_batch, total, gen), start=1):
+        eps = torch.cat([chosen[pos], rejected[pos]])  # 2P trajectories
+        lens = counts[eps]
+        idx = torch.cat(
+            [
+                torch.arange(s, s + n)
+                for s, n in zip(starts[eps].tolist(), lens.tolist(), strict=True)
+            ]
+        )
+        seg = torch.repeat_interleave(torch.arange(len(eps)), lens).to(device)
+        _, logp = model.step_log_prob(_batch(d, idx, text_only, device))
+        traj = torch.zeros(len(eps), device=device, dtype=logp.dtype).index_add(0, seg, logp)
+        ref_lp = ref_traj[eps].to(device=device, dtype=logp.dtype)
+        n = len(pos)
+        out = dpo_loss(traj[:n], traj[n:], ref_lp[:n], ref_lp[n:], beta=run.beta)
+        lr = opt.lr
+        opt.step(out.loss)
+        samples += len(idx)
+        values = {
+            "loss": out.loss.item(),
+            "lr": lr,
+            "margin": float(out.margin.mean()),
+            "accuracy": float(out.accuracy.mean()),
+            "chosen_reward": float(out.chosen_reward.mean()),
+            "rejected_reward": float(out.rejected_reward.mean()),
+        }
+        log.add(k, values, epoch=(k * pairs_per_batch) / len(pairs), samples=samples)
+        bar.update(1)
+        if k % 10 == 0:
+            bar.set_postfix(loss=f"{values['loss']:.3f}", acc=f"{values['accuracy']:.2f}")
+    log.flush(total, samples=samples)
+    bar.close()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "steps": total,
+        "samples": samples,
+        "pairs": len(pairs),
+        "same_task_pairs": int(pairs.same_task.sum()),
+        "pairs_per_batch": pairs_per_batch,
+    }
