@@ -16,7 +16,6 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from styling_env.tools import REGIONS, ToolCall
 from styling_env.tools.vocabulary import MAX_VALUES
 from styling_env.vector import ImageStylingVectorEnv
 
+from .canonical import canonical_recipes
 from .dataset import (
     FORMAT_VERSION,
     META_KEY,
@@ -43,7 +43,10 @@ from .dataset import (
     observation_space,
     platform_info,
     r_histogram,
+    set_meta,
+    staging,
 )  # fmt: skip
+from .merge import merge
 from .teachers import NoiseProfile, NoisyOracle, Teacher, paper_plan, precise_instruction, reason
 
 AUTHOR = "ImageStyling contributors"
@@ -331,38 +334,6 @@ def reference_returns(
 # Writing
 
 
-@contextmanager
-def staging(final: Path) -> Iterator[Path]:
-    """A hidden staging root; on success the dataset folder is moved to ``final``."""
-    root = datasets_root()
-    _remove_stale_staging(root)
-    stage = root / f".staging-{os.getpid()}-{time.time_ns()}"
-    old = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(stage)
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    finally:
-        if old is None:
-            os.environ.pop("MINARI_DATASETS_PATH", None)
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = old
-
-
-def _remove_stale_staging(root: Path) -> None:
-    """Delete staging folders left by killed runs (their process is gone)."""
-    for p in root.glob(".staging-*"):
-        try:
-            pid = int(p.name.split("-")[1])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except (ValueError, IndexError, PermissionError):
-            continue
-
-
 def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
     import dataclasses
 
@@ -577,8 +548,6 @@ def warn_noncanonical(did: str, recipe: Recipe) -> None:
     """Warn (:class:`NonCanonicalWarning`) when ``did`` is a canonical id (``image-styling/
     simple-v0``, ...) and ``recipe`` is not its canonical recipe: results on it are not
     comparable with published ones."""
-    from .remote import canonical_recipes
-
     entry = canonical_recipes().get(did)
     want = entry.get("recipe") if isinstance(entry, dict) else None
     if not isinstance(want, dict):
@@ -606,8 +575,6 @@ def _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_en
         return _run(
             did, range(episodes), recipe, teacher, refs, num_envs, progress, overwrite, device
         )
-    from .merge import merge
-
     parts = []
     for k in range(shards):
         _run(shard_id(did, k, shards), shard_range(episodes, k, shards), recipe, teacher, refs,
@@ -696,7 +663,7 @@ def _run(
         )
     finally:
         bar.close()
-    _set_meta(path, {"generation_seconds": round(time.perf_counter() - t0, 1)})
+    set_meta(path, {"generation_seconds": round(time.perf_counter() - t0, 1)})
     return path
 
 
@@ -707,13 +674,3 @@ def _renumber(fins: Iterator[Finished], first: int) -> Iterator[Finished]:
 
     for f in fins:
         yield Finished(f.e - first, dataclasses.replace(f.buffer, id=f.e - first), f.meta, f.digest)
-
-
-def _set_meta(path: Path, values: dict[str, Any]) -> None:
-    """Update our metadata block in place (only after a dataset is complete)."""
-    file = path / "data" / "metadata.json"
-    meta = json.loads(file.read_text())
-    meta[META_KEY].update(values)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, file)
