@@ -27,6 +27,7 @@ from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from styling_env.tools import REGIONS, ToolCall
 from styling_env.tools.vocabulary import MAX_VALUES
+from styling_env.validation import nonnegative_int, positive_int
 from styling_env.vector import ImageStylingVectorEnv
 
 from .canonical import canonical_recipes
@@ -517,12 +518,8 @@ def generate(
     from .dataset import dataset_id
     from .safety import exclusive, writable
 
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
-    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
-        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+    _check_size(tier, episodes)
+    _check_shards(shards, episodes)
 
     did = did or dataset_id(tier)
     final = dataset_path(did)  # an id, never a path: checked before any work
@@ -603,9 +600,8 @@ def generate_shard(
     shard computes the same reference scores); :func:`offline_data.merge.merge` joins them."""
     from .dataset import dataset_id
 
-    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
-        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
-    if isinstance(shard, bool) or not isinstance(shard, int) or not 0 <= shard < shards:
+    _check_shards(shards, episodes)
+    if nonnegative_int("shard", shard) >= shards:
         raise ValueError(f"shard must be an int in [0, {shards - 1}], got {shard!r}")
     teacher, recipe = _teacher_recipe(
         tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
@@ -618,11 +614,19 @@ def generate_shard(
                 progress, overwrite, device, shard=(shard, shards))  # fmt: skip
 
 
-def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+def _check_size(tier: str, episodes: int) -> None:
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    positive_int("episodes", episodes)
+
+
+def _check_shards(shards: int, episodes: int) -> None:
+    if positive_int("shards", shards) > episodes:
+        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+
+
+def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+    _check_size(tier, episodes)
     if teacher is None:
         profile = profile or NoiseProfile.for_tier(tier)
         teacher = NoisyOracle(profile)

@@ -376,3 +376,25 @@ def test_offline_data_modules_import_no_circle():
 
     circles = sorted(n for n in graph if reaches(n, n, set()))
     assert circles == [], f"modules on an import circle: {circles}"
+
+
+def test_generation_arguments_are_checked_before_any_work(minari_root):
+    from offline_data.generate import generate_shard
+
+    with pytest.raises(ValueError, match="episodes must be a positive int, got 0"):
+        generate("simple", 0, progress=False)
+    with pytest.raises(ValueError, match="episodes must be a positive int, got True"):
+        generate("simple", True, progress=False)
+    with pytest.raises(ValueError, match="shards must be a positive int, got 0"):
+        generate("simple", 4, shards=0, progress=False)
+    with pytest.raises(ValueError, match=r"shards must be an int in \[1, episodes\], got 5"):
+        generate("simple", 4, shards=5, progress=False)
+    with pytest.raises(ValueError, match=r"shard must be an int in \[0, 1\], got 2"):
+        generate_shard("simple", 4, 0, 2, 2, progress=False)
+    with pytest.raises(ValueError, match="shard must be a non-negative int, got -1"):
+        generate_shard("simple", 4, 0, -1, 2, progress=False)
+    with pytest.raises(ValueError, match=r"clean must be a number in \[0, 1\], got 1.5"):
+        NoiseProfile(clean=1.5)
+    with pytest.raises(ValueError, match=r"jitter must be a number in \[0, 1\], got -0.1"):
+        NoiseProfile(jitter=-0.1)
+    assert not list(minari_root.glob("**/*.json"))  # nothing was written

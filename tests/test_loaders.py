@@ -410,3 +410,20 @@ def test_tuple_encoder_factory_is_registered_and_pickles_by_both_paths():
     assert pickle.loads(old) == factory
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         L.nothing  # noqa: B018
+
+
+def test_loader_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="mode must be one of step, plan, got 'dialogue'"):
+        L.system_prompt("dialogue")
+    with pytest.raises(ValueError, match="mode must be one of step, plan, got 'x'"):
+        L.to_chat_samples([], mode="x")
+    with pytest.raises(ValueError, match="reward must be one of env, r, got 'sum'"):
+        L.to_d3rlpy([], reward="sum")
+    for bad in (0, -1, 2.0, True, "4"):
+        with pytest.raises(
+            ValueError, match=f"n_strength_bins must be a positive int, got {bad!r}"
+        ):
+            L.n_actions(bad)
+    assert L.n_actions(np.int64(4)) == L.n_actions(4)  # a numpy integer is a count too
+    with pytest.raises(ValueError, match="n_strength_bins must be a positive int, got 0"):
+        L.to_tensors([], n_strength_bins=0)
