@@ -509,7 +509,8 @@ class D3rlpyAgent:
                 f"{side} has format version {meta.get('format_version')!r}; this code reads "
                 f"versions 1 and {FORMAT_VERSION}: retrain the model or use the code that wrote it"
             )
-        loaders._build_encoder_factory()  # register TupleEncoderFactory before deserializing
+        import offline_data.loaders.d3rlpy  # noqa: F401  (registers TupleEncoderFactory with d3rlpy)
+
         algo = cls._read_algo(path, device, trust)
         if type(algo).__name__ != meta.get("algo_class"):
             raise ValueError(

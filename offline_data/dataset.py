@@ -30,7 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,9 @@ import numpy as np
 from gymnasium import spaces
 
 from styling_env.judge import JUDGE_VERSION
+
+from .errors import DatasetError
+from .safety import check_dataset_id, inside, write_error
 
 NAMESPACE = "image-styling"
 #: The version of what a dataset stores and of how its checksum is computed; readers refuse
@@ -53,10 +59,6 @@ META_KEY = "image_styling"
 #: Step-info keys (one row per observation).
 INFO_KEYS = ("reasoning", "call", "mistake", "overall")
 R_BINS = (0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0001)
-
-
-class DatasetError(RuntimeError):
-    """A dataset that is missing, corrupt, incomplete or of another format version."""
 
 
 def dataset_id(tier: str, suffix: str = "") -> str:
@@ -151,8 +153,6 @@ def datasets_root() -> Path:
     try:
         return Path(get_dataset_path())  # Minari creates the folder
     except OSError as e:  # a read-only or blocked MINARI_DATASETS_PATH: name it
-        from .safety import write_error
-
         raise write_error(os.environ.get("MINARI_DATASETS_PATH", "~/.minari/datasets"), e) from e
 
 
@@ -160,9 +160,74 @@ def dataset_path(did: str) -> Path:
     """The folder of dataset ``did`` under :func:`datasets_root`. ``did`` must be an id
     (``[namespace/]name-vN``), never a path: anything else raises
     :class:`offline_data.safety.InvalidIdError` (a ``ValueError``)."""
-    from .safety import check_dataset_id, inside
-
     return inside(datasets_root(), check_dataset_id(did))
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set (or, for ``None``, unset) environment variables for the duration; each one's previous
+    value, or its absence, is restored afterwards, also on an error."""
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def datasets_path(path: str | Path) -> Iterator[Path]:
+    """Minari's datasets root (``MINARI_DATASETS_PATH``) set to ``path`` for the duration (Minari
+    reads it on every call); the previous setting is restored afterwards."""
+    with environment(MINARI_DATASETS_PATH=str(path)):
+        yield Path(path)
+
+
+@contextmanager
+def staging(final: Path) -> Iterator[Path]:
+    """A hidden staging root next to the datasets, made Minari's datasets root for the
+    duration: a dataset is written there and moved to ``final`` by the caller when complete, so
+    an interrupted run never leaves one that looks finished. Removed on an error."""
+    root = datasets_root()
+    _remove_stale_staging(root)
+    stage = root / f".staging-{os.getpid()}-{time.time_ns()}"
+    with datasets_path(stage):
+        try:
+            yield stage
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Delete staging folders left by killed runs (their process is gone)."""
+    for p in root.glob(".staging-*"):
+        try:
+            pid = int(p.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+
+
+def set_meta(path: Path, values: Mapping[str, Any]) -> None:
+    """Update our metadata block of the dataset at ``path`` in place (only once it is
+    complete), replacing ``metadata.json`` atomically."""
+    file = path / "data" / "metadata.json"
+    meta = json.loads(file.read_text())
+    meta[META_KEY].update(values)
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, file)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,10 @@ from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from styling_env.tools import REGIONS, ToolCall
 from styling_env.tools.vocabulary import MAX_VALUES
+from styling_env.validation import nonnegative_int, positive_int
 from styling_env.vector import ImageStylingVectorEnv
 
+from .canonical import canonical_recipes
 from .dataset import (
     FORMAT_VERSION,
     META_KEY,
@@ -43,7 +44,10 @@ from .dataset import (
     observation_space,
     platform_info,
     r_histogram,
+    set_meta,
+    staging,
 )  # fmt: skip
+from .merge import merge
 from .teachers import NoiseProfile, NoisyOracle, Teacher, paper_plan, precise_instruction, reason
 
 AUTHOR = "ImageStyling contributors"
@@ -331,38 +335,6 @@ def reference_returns(
 # Writing
 
 
-@contextmanager
-def staging(final: Path) -> Iterator[Path]:
-    """A hidden staging root; on success the dataset folder is moved to ``final``."""
-    root = datasets_root()
-    _remove_stale_staging(root)
-    stage = root / f".staging-{os.getpid()}-{time.time_ns()}"
-    old = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(stage)
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    finally:
-        if old is None:
-            os.environ.pop("MINARI_DATASETS_PATH", None)
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = old
-
-
-def _remove_stale_staging(root: Path) -> None:
-    """Delete staging folders left by killed runs (their process is gone)."""
-    for p in root.glob(".staging-*"):
-        try:
-            pid = int(p.name.split("-")[1])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except (ValueError, IndexError, PermissionError):
-            continue
-
-
 def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
     import dataclasses
 
@@ -546,12 +518,8 @@ def generate(
     from .dataset import dataset_id
     from .safety import exclusive, writable
 
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
-    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
-        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+    _check_size(tier, episodes)
+    _check_shards(shards, episodes)
 
     did = did or dataset_id(tier)
     final = dataset_path(did)  # an id, never a path: checked before any work
@@ -577,8 +545,6 @@ def warn_noncanonical(did: str, recipe: Recipe) -> None:
     """Warn (:class:`NonCanonicalWarning`) when ``did`` is a canonical id (``image-styling/
     simple-v0``, ...) and ``recipe`` is not its canonical recipe: results on it are not
     comparable with published ones."""
-    from .remote import canonical_recipes
-
     entry = canonical_recipes().get(did)
     want = entry.get("recipe") if isinstance(entry, dict) else None
     if not isinstance(want, dict):
@@ -606,8 +572,6 @@ def _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_en
         return _run(
             did, range(episodes), recipe, teacher, refs, num_envs, progress, overwrite, device
         )
-    from .merge import merge
-
     parts = []
     for k in range(shards):
         _run(shard_id(did, k, shards), shard_range(episodes, k, shards), recipe, teacher, refs,
@@ -636,9 +600,8 @@ def generate_shard(
     shard computes the same reference scores); :func:`offline_data.merge.merge` joins them."""
     from .dataset import dataset_id
 
-    if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= episodes:
-        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
-    if isinstance(shard, bool) or not isinstance(shard, int) or not 0 <= shard < shards:
+    _check_shards(shards, episodes)
+    if nonnegative_int("shard", shard) >= shards:
         raise ValueError(f"shard must be an int in [0, {shards - 1}], got {shard!r}")
     teacher, recipe = _teacher_recipe(
         tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
@@ -651,11 +614,19 @@ def generate_shard(
                 progress, overwrite, device, shard=(shard, shards))  # fmt: skip
 
 
-def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+def _check_size(tier: str, episodes: int) -> None:
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive int, got {episodes!r}")
+    positive_int("episodes", episodes)
+
+
+def _check_shards(shards: int, episodes: int) -> None:
+    if positive_int("shards", shards) > episodes:
+        raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
+
+
+def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+    _check_size(tier, episodes)
     if teacher is None:
         profile = profile or NoiseProfile.for_tier(tier)
         teacher = NoisyOracle(profile)
@@ -696,7 +667,7 @@ def _run(
         )
     finally:
         bar.close()
-    _set_meta(path, {"generation_seconds": round(time.perf_counter() - t0, 1)})
+    set_meta(path, {"generation_seconds": round(time.perf_counter() - t0, 1)})
     return path
 
 
@@ -707,13 +678,3 @@ def _renumber(fins: Iterator[Finished], first: int) -> Iterator[Finished]:
 
     for f in fins:
         yield Finished(f.e - first, dataclasses.replace(f.buffer, id=f.e - first), f.meta, f.digest)
-
-
-def _set_meta(path: Path, values: dict[str, Any]) -> None:
-    """Update our metadata block in place (only after a dataset is complete)."""
-    file = path / "data" / "metadata.json"
-    meta = json.loads(file.read_text())
-    meta[META_KEY].update(values)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, file)

@@ -18,8 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import META_KEY, DatasetError, combine_digests, dataset_path, load, r_histogram
-from .generate import staging
+from .dataset import (
+    META_KEY,
+    DatasetError,
+    combine_digests,
+    dataset_path,
+    load,
+    r_histogram,
+    staging,
+)  # fmt: skip
 
 #: Recipe fields that must agree between shards.
 _SAME = (

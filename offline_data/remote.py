@@ -36,16 +36,21 @@ from urllib.parse import unquote, urlparse
 
 from styling_env.judge import JUDGE_VERSION
 
+# CANONICAL and EXTRA_RECIPES are re-exported: offline_data.remote named them first
+from .canonical import CANONICAL as CANONICAL
+from .canonical import CANONICAL_FILE, canonical_recipes
+from .canonical import EXTRA_RECIPES as EXTRA_RECIPES
 from .dataset import (
-    CANONICAL_EPISODES,
     META_KEY,
     DatasetError,
     Recipe,
     code_version,
-    dataset_id,
     dataset_path,
+    datasets_path,
     datasets_root,
+    environment,
     load,
+    set_meta,
 )  # fmt: skip
 
 NAMESPACE_FILE = "namespace_metadata.json"
@@ -53,23 +58,6 @@ NAMESPACE_FILE = "namespace_metadata.json"
 SUPPORTED = "file:///abs/path (or a plain directory path), hf://<org>, gcp://<bucket>"
 #: Seconds to wait for a TCP connection to the Hub before calling it unreachable.
 PROBE_TIMEOUT = 5.0
-#: Where the canonical checksums are recorded (filled after the full-scale generation runs).
-CANONICAL_FILE = Path(__file__).with_name("canonical.json")
-
-#: The canonical datasets: the paper's three tiers at full scale, seed 0, 128 px. Their
-#: checksums come from :data:`CANONICAL_FILE` (``None`` until recorded).
-CANONICAL: dict[str, dict[str, Any]] = {
-    dataset_id(tier): {
-        "recipe": Recipe(tier, CANONICAL_EPISODES, 0, 128).to_dict(),
-        "checksum": None,
-    }
-    for tier in ("simple", "regular", "complex")
-}
-
-#: Extra recipes (same shape as :data:`CANONICAL` entries; tests register tiny ones here). An
-#: entry may also hold ``"generate"``: keyword arguments for :func:`generate.generate` that do not
-#: change the content (``ref_episodes``, ``num_envs``).
-EXTRA_RECIPES: dict[str, dict[str, Any]] = {}
 
 Log = Callable[[str], None]
 
@@ -119,25 +107,6 @@ def parse_remote(remote: str | None = None) -> Remote | None:
             raise DatasetError(f"remote {url!r} names no {what}")
         return Remote(scheme, f"{scheme}://{rest.strip('/')}")
     raise DatasetError(f"remote {url!r}: unknown scheme {scheme + '://'!r}; supported: {SUPPORTED}")
-
-
-@contextmanager
-def _env(**values: str | None) -> Iterator[None]:
-    """Set (or, for ``None``, unset) environment variables for the duration."""
-    old = {k: os.environ.get(k) for k in values}
-    try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @contextmanager
@@ -250,25 +219,6 @@ def _describe_error(e: BaseException) -> tuple[str, bool | None]:
 # Recipes
 
 
-def canonical_recipes() -> dict[str, dict[str, Any]]:
-    """``id -> {"recipe": Recipe dict, "checksum": str | None, ...}``: the built-in canonical
-    recipes, updated from :data:`CANONICAL_FILE` when it exists, then :data:`EXTRA_RECIPES`."""
-    out = {k: {**v, "recipe": dict(v["recipe"])} for k, v in CANONICAL.items()}
-    if CANONICAL_FILE.exists():
-        try:
-            recorded = json.loads(CANONICAL_FILE.read_text())
-        except (OSError, ValueError) as e:
-            raise DatasetError(f"{CANONICAL_FILE} is not valid JSON ({e}); fix or delete it") from e
-        if not isinstance(recorded, dict):
-            raise DatasetError(f"{CANONICAL_FILE} must hold a JSON object id -> entry")
-        for did, entry in recorded.items():
-            if isinstance(entry, dict):
-                out[did] = {**out.get(did, {}), **entry}
-    for did, entry in EXTRA_RECIPES.items():
-        out[did] = {**out.get(did, {}), **entry}
-    return out
-
-
 def _code_hint(entry: Mapping[str, Any]) -> str:
     code = entry.get("code_version")
     where = f"the code version that wrote the record ({code})" if code else "the code that wrote it"
@@ -315,7 +265,7 @@ def _regenerate(
     did: str, entry: Mapping[str, Any], *, overwrite: bool, progress: bool, log: Log
 ) -> Path:  # fmt: skip
     from .dataset import FORMAT_VERSION
-    from .generate import _set_meta, generate
+    from .generate import generate
     from .teachers import NoiseProfile
 
     recipe = Recipe.from_dict(entry["recipe"])
@@ -345,7 +295,7 @@ def _regenerate(
     got = load(did).storage.metadata[META_KEY]["checksum"]
     want = entry.get("checksum")
     if not want:
-        _set_meta(path, {"canonical": None})
+        set_meta(path, {"canonical": None})
         log(
             f"regenerated {did!r} at {path} (checksum {got[:16]}); no canonical checksum is "
             f"recorded for it in {CANONICAL_FILE.name}, so it cannot be confirmed identical to "
@@ -353,13 +303,13 @@ def _regenerate(
         )
         return path
     if got != want:
-        _set_meta(path, {"canonical": False})
+        set_meta(path, {"canonical": False})
         raise DatasetError(
             f"regenerated {did!r} at {path} but its checksum {got[:16]}... differs from the "
             f"canonical {want[:16]}...: {mismatch_reason(entry)} It is kept, marked "
             "canonical: false."
         )
-    _set_meta(path, {"canonical": True})
+    set_meta(path, {"canonical": True})
     log(f"regenerated {did!r} at {path}; its checksum matches the canonical one")
     return path
 
@@ -414,10 +364,8 @@ def _mark_canonical(did: str, path: Path, log: Log) -> None:
     want = entry.get("checksum") if entry else None
     if not want:
         return
-    from .generate import _set_meta
-
     got = json.loads((path / "data" / "metadata.json").read_text())[META_KEY].get("checksum")
-    _set_meta(path, {"canonical": got == want})
+    set_meta(path, {"canonical": got == want})
     if got != want:
         log(
             f"warning: {did!r} from the remote has checksum {str(got)[:16]}..., not the canonical "
@@ -506,7 +454,8 @@ def _download_minari(
             with ExitStack() as stack:
                 if not progress and remote.kind == "hf":
                     stack.enter_context(_quiet_hf())
-                stack.enter_context(_env(MINARI_REMOTE=remote.url, MINARI_DATASETS_PATH=str(stage)))
+                stack.enter_context(environment(MINARI_REMOTE=remote.url))
+                stack.enter_context(datasets_path(stage))
                 stack.enter_context(warnings.catch_warnings())
                 warnings.simplefilter("ignore")
                 out = sys.stderr if progress else stack.enter_context(open(os.devnull, "w"))
@@ -671,7 +620,7 @@ def upload(
         import minari
 
         with (
-            _env(MINARI_REMOTE=rem.url),
+            environment(MINARI_REMOTE=rem.url),
             warnings.catch_warnings(record=True) as caught,
             redirect_stdout(sys.stderr),
         ):
@@ -699,7 +648,7 @@ def list_remote(remote: str | None = None) -> list[str]:
             _probe_hf(rem)
         import minari
 
-        with _env(MINARI_REMOTE=rem.url), warnings.catch_warnings():
+        with environment(MINARI_REMOTE=rem.url), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return sorted(minari.list_remote_datasets())
     except _Unavailable as e:

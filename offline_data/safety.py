@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .dataset import DatasetError
+from .errors import DatasetError
 
 #: Minari's dataset id grammar: optional (nested) namespace, a name, a version.
 ID_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.\-]*/)*[A-Za-z0-9_][A-Za-z0-9_.\-]*-v\d+")

@@ -28,6 +28,7 @@ from styling_env.engine import Decoded, Invalid, Stop, decode_native
 from styling_env.lexicon import VALUE_PHRASES
 from styling_env.tasks import Task, intensity_level
 from styling_env.tools import TOOLS, ToolCall
+from styling_env.validation import fraction
 
 #: Kinds of mistake a :class:`NoisyOracle` makes; ``ignore_constraint`` only where a task has
 #: preserved regions.
@@ -66,8 +67,7 @@ class NoiseProfile:
     jitter: float = 0.08
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.clean <= 1.0:
-            raise ValueError(f"clean must be a probability in [0, 1], got {self.clean!r}")
+        fraction("clean", self.clean)  # checked only: the stored profile keeps its values
         if len(self.n_mistakes) != 3 or min(self.n_mistakes) < 0 or sum(self.n_mistakes) <= 0:
             raise ValueError(f"n_mistakes must be 3 non-negative weights, got {self.n_mistakes!r}")
         unknown = sorted(set(self.weights) - set(MISTAKES))
@@ -75,8 +75,7 @@ class NoiseProfile:
             raise ValueError(f"unknown mistake kind(s) {unknown}; expected {', '.join(MISTAKES)}")
         if min(self.weights.values(), default=0) < 0 or sum(self.weights.values()) <= 0:
             raise ValueError("mistake weights must be non-negative with a positive sum")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError(f"jitter must be in [0, 1], got {self.jitter!r}")
+        fraction("jitter", self.jitter)
 
     @classmethod
     def for_tier(cls, tier: str) -> NoiseProfile:

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from styling_env.validation import choice, positive_int
+
 #: The paper's five methods.
 METHODS: tuple[str, ...] = ("s", "rl", "rw", "sw", "dpo")
 #: RL keeps trajectories with ``r >= RL_THRESHOLD`` (about 65% of the data in the paper).
@@ -191,8 +193,7 @@ def weighted_loss(
     method = check_method(method)
     if method == "dpo":
         raise ValueError("DPO does not weigh samples: use dpo_pairs() and dpo_loss()")
-    if normalize not in NORMALIZATIONS:
-        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    choice("normalize", normalize, NORMALIZATIONS)
     if not isinstance(losses, torch.Tensor):
         raise TypeError(f"losses must be a torch.Tensor, got {type(losses).__name__}")
     w = torch.as_tensor(np.asarray(weights) if not isinstance(weights, torch.Tensor) else weights)
@@ -281,12 +282,7 @@ def dpo_pairs(
             f"need rejected_range[0] <= rejected_range[1] < chosen_min, got {rejected_range} "
             f"and {chosen_min}"
         )
-    if (
-        isinstance(max_pairs_per_chosen, bool)
-        or not isinstance(max_pairs_per_chosen, int)
-        or max_pairs_per_chosen < 1
-    ):
-        raise ValueError(f"max_pairs_per_chosen must be an int >= 1, got {max_pairs_per_chosen!r}")
+    positive_int("max_pairs_per_chosen", max_pairs_per_chosen)
     gen = (
         rng
         if isinstance(rng, np.random.Generator)

@@ -371,3 +371,59 @@ def test_d3rlpy_default_encoder_on_tuple_data_is_a_named_error(small_datasets):
         logger_adapter=NoopAdapterFactory(),
         show_progress=False,
     )
+
+
+def test_importing_the_loaders_does_not_import_d3rlpy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from offline_data import loaders; "
+        "assert 'd3rlpy' not in sys.modules, 'offline_data.loaders imported d3rlpy'; "
+        "loaders.TupleEncoderFactory; assert 'd3rlpy' in sys.modules"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_tuple_encoder_factory_is_registered_and_pickles_by_both_paths():
+    import pickle
+
+    from d3rlpy.models.encoders import EncoderFactory
+    from d3rlpy.serializable_config import CONFIG_STORAGE
+
+    from offline_data.loaders import d3rlpy as D
+
+    assert L.TupleEncoderFactory is D.TupleEncoderFactory
+    assert (
+        CONFIG_STORAGE[EncoderFactory].config_list["image_styling_tuple"] is D.TupleEncoderFactory
+    )
+    for cls in (D.TupleEncoderFactory, D.TupleEncoder, D.TupleEncoderWithAction):
+        assert (cls.__module__, cls.__qualname__) == ("offline_data.loaders.d3rlpy", cls.__name__)
+    factory = L.TupleEncoderFactory(feature_size=32, channels=(8,))
+    assert pickle.loads(pickle.dumps(factory)) == factory
+    # a pickle written when the class lived in offline_data/loaders.py names that path
+    old = pickle.dumps(factory, protocol=0).replace(
+        b"offline_data.loaders.d3rlpy\n", b"offline_data.loaders\n"
+    )
+    assert b"offline_data.loaders\nTupleEncoderFactory" in old
+    assert pickle.loads(old) == factory
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        L.nothing  # noqa: B018
+
+
+def test_loader_argument_errors_name_the_argument():
+    with pytest.raises(ValueError, match="mode must be one of step, plan, got 'dialogue'"):
+        L.system_prompt("dialogue")
+    with pytest.raises(ValueError, match="mode must be one of step, plan, got 'x'"):
+        L.to_chat_samples([], mode="x")
+    with pytest.raises(ValueError, match="reward must be one of env, r, got 'sum'"):
+        L.to_d3rlpy([], reward="sum")
+    for bad in (0, -1, 2.0, True, "4"):
+        with pytest.raises(
+            ValueError, match=f"n_strength_bins must be a positive int, got {bad!r}"
+        ):
+            L.n_actions(bad)
+    assert L.n_actions(np.int64(4)) == L.n_actions(4)  # a numpy integer is a count too
+    with pytest.raises(ValueError, match="n_strength_bins must be a positive int, got 0"):
+        L.to_tensors([], n_strength_bins=0)

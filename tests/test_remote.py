@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
+from offline_data import canonical as C
 from offline_data import remote as R
 from offline_data.dataset import META_KEY, DatasetError, Recipe, checksum, load
 
@@ -189,12 +190,12 @@ def tiny_recipe(monkeypatch):
         "generate": {"ref_episodes": 0, "num_envs": 6},
     }
     monkeypatch.setitem(R.EXTRA_RECIPES, TINY, entry)
-    monkeypatch.setattr(R, "CANONICAL_FILE", Path("/nonexistent/canonical.json"))
+    monkeypatch.setattr(C, "CANONICAL_FILE", Path("/nonexistent/canonical.json"))
     return entry
 
 
 def test_canonical_recipes(tmp_path, monkeypatch):
-    monkeypatch.setattr(R, "CANONICAL_FILE", tmp_path / "canonical.json")
+    monkeypatch.setattr(C, "CANONICAL_FILE", tmp_path / "canonical.json")
     got = R.canonical_recipes()
     assert set(R.CANONICAL) <= set(got)
     simple = got["image-styling/simple-v0"]

@@ -189,10 +189,9 @@ def test_d3_pickle_payload_is_refused_without_trust(tmp_path, capsys):
 
 def _untrained_d3rlpy_agent(obs):
     from agents.d3rlpy_agents import D3rlpyAgent, make_config
-    from offline_data.loaders import _build_encoder_factory, observation_tuple
+    from offline_data.loaders import observation_tuple
     from styling_env.wrappers import HashingEncoder
 
-    _build_encoder_factory()
     inst = HashingEncoder(256).encode(list(obs["instruction"]))
     x = observation_tuple({**obs, "instruction": inst}, None, work_size=32)
     algo = make_config("bc", batch_size=32).create()

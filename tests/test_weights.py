@@ -175,3 +175,12 @@ def test_dpo_loss_by_hand():
     assert same.loss.item() == pytest.approx(math.log(2.0))
     with pytest.raises(ValueError, match="one shape"):
         dpo_loss(pc, pr[:1], rc, rr)
+
+
+def test_weight_argument_errors_name_the_argument():
+    from offline_data.weights import dpo_pairs
+
+    with pytest.raises(ValueError, match="normalize must be one of abs, sum, mean, got 'max'"):
+        weighted_loss(torch.zeros(2), [1.0, 1.0], "sw", normalize="max")
+    with pytest.raises(ValueError, match="max_pairs_per_chosen must be a positive int, got 0"):
+        dpo_pairs([4.5, 1.0], ["a", "a"], max_pairs_per_chosen=0)
