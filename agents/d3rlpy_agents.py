@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from agents.config import Config, config_from
+from agents.training import MetricLog
 from styling_env.validation import positive_int
 
 #: Version of the JSON sidecar written by :meth:`D3rlpyAgent.save` (2: the ``.d3`` is a
@@ -697,11 +698,7 @@ def train_d3rlpy(
         else:
             learner = make_config(key, **dict(config or {})).create(device=device)
         d3rlpy.seed(seed)  # the weights are built (create_impl) and batches sampled in fitter
-        log = None
-        if log_path is not None:
-            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-            log = open(log_path, "w")  # noqa: SIM115 - closed in finally
-        losses: list[dict[str, Any]] = []
+        log = MetricLog(log_path)
         t0 = time.perf_counter()
         try:
             for epoch, metrics in learner.fitter(
@@ -712,13 +709,10 @@ def train_d3rlpy(
                 row = {"epoch": int(epoch), "step": int(epoch * n_steps_per_epoch)}
                 row.update({k: float(v) for k, v in metrics.items()})
                 row["seconds"] = time.perf_counter() - t0
-                losses.append(row)
-                if log is not None:
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
+                log.write(row)
         finally:
-            if log is not None:
-                log.close()
+            log.close()
+        losses: list[dict[str, Any]] = log.rows
     seconds = time.perf_counter() - t0
     done = n_epochs * n_steps_per_epoch
     batch = int(learner.config.batch_size)

@@ -258,10 +258,8 @@ def train_online(
 
     key = _check_algo(algo)
     steps = DEFAULT_STEPS[key] if steps is None else steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive int, got {n_envs!r}")
+    positive_int("steps", steps)
+    positive_int("n_envs", n_envs)
     env_kw = dict(
         image_size=image_size, encoder=encoder, encoder_dim=encoder_dim,
         n_strength_bins=n_strength_bins, observation_mode=observation_mode, max_steps=max_steps,

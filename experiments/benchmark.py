@@ -49,6 +49,7 @@ from typing import Any
 from agents import registry
 from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
+from styling_env.validation import positive_int
 
 from .report import build
 
@@ -131,9 +132,7 @@ class Preset:
                 "study_methods must hold at least one embedded method (s, rl, rw, ...)"
             )
         for name in ("seeds", "episodes", "image_size", "eval_tasks", "quality_episodes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            positive_int(name, getattr(self, name))
         if any(not 0 < n < self.episodes for n in self.sizes):
             raise ValueError(f"sizes must lie in (0, episodes={self.episodes}), got {self.sizes}")
         if any(not 0.0 <= p <= 1.0 for p in self.qualities):
@@ -343,8 +342,7 @@ def shard(todo: Sequence[Cell], index: int, count: int) -> list[Cell]:
     dealt round-robin in run order, so that a DPO cell stays with its S reference and each shard
     loads a tier's data once per group. Several processes or machines sharing one run folder
     each take one shard; ``--report-only`` then collects them all."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"shard count must be a positive int, got {count!r}")
+    positive_int("shard count", count)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
         raise ValueError(f"shard index must lie in [0, {count}), got {index!r}")
     groups: dict[tuple[str, str, int], int] = {}

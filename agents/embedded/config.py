@@ -12,6 +12,7 @@ import numpy as np
 
 from agents.config import Config
 from styling_env.tools.vocabulary import TOOL_NAMES, TOOLS
+from styling_env.validation import positive_int
 
 #: The checkpoint's format name and version (:meth:`EmbeddedPlanner.save`).
 CHECKPOINT_FORMAT = "image-styling/embedded-planner"
@@ -82,9 +83,7 @@ class PlannerConfig(Config):
     def __post_init__(self) -> None:
         ints = [f.name for f in fields(self) if f.type in ("int", int)]
         for name in ints:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"PlannerConfig.{name} must be a positive int, got {v!r}")
+            positive_int(f"PlannerConfig.{name}", getattr(self, name))
         if self.encoder not in ENCODERS:
             raise ValueError(
                 f"PlannerConfig.encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}"

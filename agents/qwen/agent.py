@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from styling_env.engine import Invalid
+from styling_env.validation import positive_int
 
 from .model import MAX_NEW_TOKENS, PLANNER_FILE, QwenConfig, QwenPlanner
 from .prompting import ChatPlanner, Prompt
@@ -63,8 +64,7 @@ class QwenAgent(ChatPlanner):
             vision=planner.config.vision if vision is None else vision,
             deterministic=deterministic,
         )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        positive_int("batch_size", batch_size)
         self.planner = planner.eval()
         self.max_new_tokens = (
             max_new_tokens or planner.config.max_new_tokens or MAX_NEW_TOKENS[self.mode]

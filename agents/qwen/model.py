@@ -39,6 +39,7 @@ from torch import nn
 
 from agents.config import Config
 from offline_data.weights import DPO_BETA, DPOLoss, dpo_loss, weighted_loss
+from styling_env.validation import positive_int
 
 from .prompting import Prompt, check_mode
 from .tiny import TINY_SPECS
@@ -116,9 +117,7 @@ class QwenConfig(Config):
         check_mode(self.mode)
         object.__setattr__(self, "target_modules", tuple(self.target_modules))
         for name in ("lora_r", "lora_alpha"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+            positive_int(name, getattr(self, name))
         if not 0.0 <= float(self.lora_dropout) < 1.0:
             raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
         if not self.target_modules or not all(
@@ -132,12 +131,8 @@ class QwenConfig(Config):
             raise ValueError(
                 "train_vision needs vision=True: a text-only planner never runs its vision tower"
             )
-        if self.max_new_tokens is not None and (
-            isinstance(self.max_new_tokens, bool)
-            or not isinstance(self.max_new_tokens, int)
-            or self.max_new_tokens < 1
-        ):
-            raise ValueError(f"max_new_tokens must be a positive int, got {self.max_new_tokens!r}")
+        if self.max_new_tokens is not None:
+            positive_int("max_new_tokens", self.max_new_tokens)
 
     @property
     def is_tiny(self) -> bool:
