@@ -30,6 +30,7 @@ Numbers are printed as a table against the targets and, with ``--json``, written
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,6 +39,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from offline_data.dataset import datasets_path
 
 #: Steps (rows) of the canonical 10,000-episode datasets (their cards), for extrapolation.
 FULL_ROWS = {"simple": 24_407, "regular": 48_036, "complex": 47_950}
@@ -88,8 +91,8 @@ def run(tier: str = "simple", episodes: int = 1000, steps: int = 60, quick: bool
     target("env overhead beside the tools", 100 * r["env_overhead"], 20, "%", False, st)
 
     root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    old = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(root)
+    stack = contextlib.ExitStack()  # Minari's root is ours until the finally below
+    stack.enter_context(datasets_path(root))
     try:
         did = f"image-styling/bench-{tier}-v0"
         _, st = _measure(
@@ -149,10 +152,7 @@ def run(tier: str = "simple", episodes: int = 1000, steps: int = 60, quick: bool
         )
         target(f"evaluate {n_tasks} test tasks", st["seconds"], 60 * n_tasks / 200, "s", False, st)  # fmt: skip
     finally:
-        if old is None:
-            os.environ.pop("MINARI_DATASETS_PATH", None)
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = old
+        stack.close()
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)

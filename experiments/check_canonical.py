@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from offline_data.dataset import FORMAT_VERSION, META_KEY, Recipe, code_version, platform_info
+from offline_data.dataset import (
+    FORMAT_VERSION,
+    META_KEY,
+    Recipe,
+    code_version,
+    datasets_path,
+    platform_info,
+)
 from offline_data.remote import CANONICAL, CANONICAL_FILE
 from offline_data.teachers import NoiseProfile
 from styling_env.judge import JUDGE_VERSION
@@ -45,15 +51,15 @@ def regenerate(tier: str, root: Path, num_envs: int = 64) -> dict[str, object]:
     """Generate ``tier``'s canonical recipe under ``root``; its record entry."""
     from offline_data.generate import generate
 
-    os.environ["MINARI_DATASETS_PATH"] = str(root)
     recipe = canonical_recipe(tier)
     t0 = time.perf_counter()
-    path = generate(
-        tier, recipe.episodes, recipe.seed, image_size=recipe.image_size,
-        max_steps=recipe.max_steps, profile=NoiseProfile.for_tier(tier),
-        did=f"image-styling/{tier}-v0", num_envs=num_envs, per_task=recipe.per_task,
-        progress=sys.stderr.isatty(),
-    )  # fmt: skip
+    with datasets_path(root):
+        path = generate(
+            tier, recipe.episodes, recipe.seed, image_size=recipe.image_size,
+            max_steps=recipe.max_steps, profile=NoiseProfile.for_tier(tier),
+            did=f"image-styling/{tier}-v0", num_envs=num_envs, per_task=recipe.per_task,
+            progress=sys.stderr.isatty(),
+        )  # fmt: skip
     meta = json.loads((path / "data" / "metadata.json").read_text())[META_KEY]
     steps = json.loads((path / "data" / "metadata.json").read_text()).get("total_steps")
     return {

@@ -3,8 +3,6 @@ dataset, loader and training tests (generated once per session, ~10 s)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 SMALL = {"simple": 24, "regular": 24, "complex": 24}  # episodes per tier at 32 px
@@ -20,19 +18,13 @@ def minari_root(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def _small_root(tmp_path_factory):
+    from offline_data.dataset import datasets_path
     from offline_data.generate import generate
 
     root = tmp_path_factory.mktemp("small-datasets")
-    old = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(root)
-    try:
+    with datasets_path(root):
         for tier, n in SMALL.items():
             generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
-    finally:
-        if old is None:
-            os.environ.pop("MINARI_DATASETS_PATH", None)
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = old
     return root
 
 

@@ -33,18 +33,11 @@ TINY = B.Preset(
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """One tiny benchmark run (its own Minari root), shared by the tests below."""
-    import os
+    from offline_data.dataset import datasets_path
 
     root = tmp_path_factory.mktemp("bench")
-    old = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(root / "minari")
-    try:
+    with datasets_path(root / "minari"):
         path = B.run(TINY, root / "run", progress=False)
-    finally:
-        if old is None:
-            os.environ.pop("MINARI_DATASETS_PATH", None)
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = old
     return root, path
 
 
