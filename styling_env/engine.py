@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from .actions import STOP
 from .context import ContextEstimator
 from .judge import Episode, Judge, MeasuredJudge, Scores
 from .oracle import Reference, task_references
 from .tasks import Task
 from .tools import REGIONS, TOOLS, ToolCall, apply_calls
 from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
-
-STOP = len(TOOL_NAMES)  # the native action's tool index that ends an episode
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from .actions import STOP
 from .context import CONTEXT_NVEC
-from .engine import STOP, Decoded, Engine, Invalid, Slot, Stop, decode_native
+from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
 from .judge import Judge, MeasuredJudge
 from .tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from .tools import REGIONS, ToolCall
-from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
+from .tools.vocabulary import MAX_VALUES
 
 #: Characters an instruction may hold (gymnasium's Text default is alphanumeric only): every
 #: printable character of Unicode's first three planes (any script, accents, CJK, typographic
@@ -71,7 +72,7 @@ def action_space() -> spaces.Dict:
     ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`)."""
     return spaces.Dict(
         {
-            "tool": spaces.Discrete(len(TOOL_NAMES) + 1),
+            "tool": spaces.Discrete(STOP + 1),
             "value": spaces.Discrete(MAX_VALUES),
             "strength": spaces.Box(0.0, 1.0, (1,), np.float32),
             "region": spaces.Discrete(len(REGIONS)),
