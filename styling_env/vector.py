@@ -27,6 +27,7 @@ from .env import action_space, build_observation, configure, observation_space, 
 from .judge import Judge
 from .tasks import Task, sample_task
 from .tools import ToolCall
+from .validation import choice, positive_int
 
 
 class ImageStylingVectorEnv(VectorEnv):
@@ -60,14 +61,11 @@ class ImageStylingVectorEnv(VectorEnv):
         mode = autoreset_mode
         if isinstance(autoreset_mode, AutoresetMode):
             mode = {v: k for k, v in modes.items()}.get(autoreset_mode, autoreset_mode)
-        if mode not in modes:
-            raise ValueError(
-                f"autoreset_mode must be one of {', '.join(modes)}, got {autoreset_mode!r}"
-            )
-        self.metadata = {**self.metadata, "autoreset_mode": modes[mode]}
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = num_envs
+        self.metadata = {
+            **self.metadata,
+            "autoreset_mode": modes[choice("autoreset_mode", mode, modes)],
+        }
+        self.num_envs = positive_int("num_envs", num_envs)
         config = EnvConfig.resolve(
             config, dict(tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,

@@ -34,3 +34,9 @@ def test_procedural_names_keep_their_import_path(name):
     from styling_env.images import procedural
 
     assert hasattr(procedural, name)
+
+
+def test_the_test_set_function_is_not_collected_by_pytest():
+    from styling_env.tasks import test_tasks
+
+    assert test_tasks.__test__ is False
