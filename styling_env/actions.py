@@ -170,19 +170,30 @@ class FlatActions:
     def encode(self, tool: Any, value: Any, strength: Any) -> Any:
         """Native actions -> flat indices (int64), vectorised. ``tool == STOP`` gives
         :attr:`stop` (its value and strength are ignored); strengths round to the nearest bin
-        (:func:`strength_bin`). Other tools must be valid with a value in their vocabulary.
-        The region and secondary parameters are not representable and are dropped."""
+        (:func:`strength_bin`). ``tool``, ``value`` and ``strength`` have one shape (a
+        strength of shape ``(*shape, 1)``, as datasets store it, is read as ``shape``).
+        The region and secondary parameters are not representable and are dropped.
+
+        Raises:
+            ValueError: naming the first action with a tool outside ``[0, STOP]``, a value
+                outside its tool's vocabulary or a strength outside [0, 1] (STOP rows' value
+                and strength are not checked)."""
         t = _is_torch(tool, value, strength)
         dev = _device(tool, value, strength)
         tool = _ints(tool, t, dev)
         value = _ints(value, t, dev)
         if t:
-            strength = torch.as_tensor(strength, device=dev)
+            strength = torch.as_tensor(strength, device=dev).to(torch.float64)
+        else:
+            strength = np.asarray(strength, dtype=np.float64)
+        if strength.shape != tool.shape and strength.shape == (*tool.shape, 1):
+            strength = strength[..., 0]  # (N, 1), as datasets store it
         is_stop = tool == STOP
+        _check_native(tool, value, strength, is_stop)
         where = torch.where if t else np.where
         parts = {
             "row": value_row(where(is_stop, 0, tool), where(is_stop, 0, value)),
-            "strength_bin": strength_bin(strength, self.n_strength_bins),
+            "strength_bin": strength_bin(where(is_stop, 1.0, strength), self.n_strength_bins),
         }
         return where(is_stop, self.stop, self._compose(parts))
 
@@ -216,6 +227,25 @@ class FlatActions:
         d = self.decode(k)
         tool = TOOL_NAMES[int(d["tool"])]
         return tool, TOOLS[tool][int(d["value"])], float(d["strength"])
+
+
+def _check_native(tool: Any, value: Any, strength: Any, is_stop: Any) -> None:
+    """``ValueError`` naming the first native action that has no flat index."""
+    if isinstance(tool, torch.Tensor):
+        vocab = torch.as_tensor(_VOCAB, device=tool.device)[tool.clamp(0, STOP - 1)]
+    else:
+        vocab = _VOCAB[np.clip(tool, 0, STOP - 1)]
+    ok_strength = (strength >= 0) & (strength <= 1)  # False for NaN
+    bad = (tool < 0) | (tool > STOP) | (~is_stop & ((value < 0) | (value >= vocab) | ~ok_strength))
+    if bool(bad.any()):
+        flat = bad.reshape(-1)
+        i = int(flat.nonzero()[0][0]) if isinstance(flat, np.ndarray) else int(flat.nonzero()[0, 0])
+        t, v, x = (float(a.reshape(-1)[i]) for a in (tool, value, strength))
+        raise ValueError(
+            f"native action {i} (tool {t:g}, value {v:g}, strength {x:g}) has no flat index: "
+            f"tool must be in [0, {STOP}], value inside the tool's vocabulary and strength in "
+            "[0, 1]"
+        )
 
 
 def n_actions(n_strength_bins: int = DEFAULT_STRENGTH_BINS) -> int:

@@ -120,7 +120,7 @@ def test_flat_matches_the_loaders_encoding():
     strength = rng.random((2000, 1)).astype(np.float32)
     for bins in (1, 4, 5):
         np.testing.assert_array_equal(
-            A.flat_actions(tool, value, strength.reshape(-1), bins),
+            A.flat_actions(tool, value, strength, bins),
             loaders.flat_actions(tool, value, strength, bins),
         )
         assert A.n_actions(bins) == loaders.n_actions(bins)
@@ -150,3 +150,23 @@ def test_bad_bins_are_named(bad):
 def test_call_out_of_range():
     with pytest.raises(ValueError, match=r"action 10000 is outside \[0, 684\]"):
         A.FlatActions(4).call(10_000)
+
+
+@pytest.mark.parametrize(
+    ("tool", "value", "strength", "match"),
+    [
+        ([0, 11], [0, 0], [0.5, 0.5], r"native action 1 \(tool 11, value 0"),
+        ([0, -1], [0, 0], [0.5, 0.5], r"native action 1 \(tool -1"),
+        ([4, 4], [3, 4], [0.5, 0.5], r"native action 1 \(tool 4, value 4"),  # 4 seasons
+        ([0], [0], [float("nan")], r"native action 0 .*strength nan"),
+        ([0], [0], [1.5], r"strength in \[0, 1\]"),
+    ],
+)
+def test_encode_names_an_action_without_a_flat_index(tool, value, strength, match):
+    flat = A.FlatActions(4)
+    with pytest.raises(ValueError, match=match):
+        flat.encode(np.array(tool), np.array(value), np.array(strength))
+    with pytest.raises(ValueError, match=match):
+        flat.encode(torch.tensor(tool), torch.tensor(value), torch.tensor(strength))
+    # STOP rows carry whatever value and strength: never checked
+    assert flat.encode(np.array([A.STOP]), np.array([99]), np.array([float("nan")]))[0] == flat.stop
