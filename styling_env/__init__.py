@@ -7,10 +7,11 @@ Public API (stable names):
 - :func:`apply_calls` — apply one call per image to a batch ``(B, 3, H, W)`` on CPU or CUDA.
 - :func:`make_images` — procedural scenes with masks, bundled photos, or a user's folder.
 - ``gym.make("ImageStyling-v0")`` (and ``-Simple``/``-Regular``/``-Complex``), registered here;
-  :class:`Task`, :func:`oracle_plan`, :class:`MeasuredJudge`, the wrappers
-  :class:`TextToolCalls`, :class:`DiscreteActions`, :class:`EncodeInstruction`.
+  :class:`EnvConfig` (its options), :class:`Task`, :func:`oracle_plan`, :class:`MeasuredJudge`,
+  the wrappers :class:`TextToolCalls`, :class:`DiscreteActions`, :class:`EncodeInstruction`.
 """
 
+from .config import EnvConfig
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .judge import Judge, MeasuredJudge
 from .oracle import oracle_plan
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MASK_NAMES", "REGIONS", "TOOLS", "Constraint", "DiscreteActions", "EncodeInstruction",
-    "ImageBatch", "Judge", "MeasuredJudge", "Target", "Task", "TextToolCalls", "ToolCall",
+    "EnvConfig", "ImageBatch", "Judge", "MeasuredJudge", "Target", "Task", "TextToolCalls", "ToolCall",
     "apply_calls", "apply_plan", "apply_recipe", "as_image_batch", "make_images", "oracle_plan",
     "sample_task", "test_tasks", "user_task",
 ]  # fmt: skip

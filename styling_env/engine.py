@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from .actions import STOP
+from .config import EnvConfig
 from .context import ContextEstimator
-from .judge import Episode, Judge, MeasuredJudge, Scores
+from .judge import Episode, Scores
 from .oracle import Reference, task_references
 from .tasks import Task
 from .tools import REGIONS, TOOLS, ToolCall, apply_calls
 from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
-
-STOP = len(TOOL_NAMES)  # the native action's tool index that ends an episode
+from .validation import positive_int
 
 
 @dataclass(frozen=True)
@@ -111,24 +112,18 @@ class Slot:
 class Engine:
     """``n`` episodes side by side (see the module docstring)."""
 
-    def __init__(
-        self,
-        n: int,
-        *,
-        image_size: int = 128,
-        device: str | torch.device = "cpu",
-        max_steps: int = 8,
-        max_invalid: int = 3,
-        invalid_penalty: float = 0.1,
-        judge: Judge | None = None,
-    ) -> None:
-        self.n = n
-        self.image_size = image_size
-        self.device = torch.device(device)
-        self.max_steps = max_steps
-        self.max_invalid = max_invalid
-        self.invalid_penalty = invalid_penalty
-        self.judge = judge or MeasuredJudge()
+    def __init__(self, n: int, config: EnvConfig | None = None, **options: Any) -> None:
+        """``n`` slots run with ``config`` (or the :class:`EnvConfig` fields as keywords,
+        e.g. ``Engine(4, image_size=64)``); the engine reads its image size, device, step
+        limits, invalid penalty and judge."""
+        self.n = positive_int("n", n)
+        self.config = config = EnvConfig.resolve(config, options)
+        self.image_size = config.image_size
+        self.device = torch.device(config.device)
+        self.max_steps = config.max_steps
+        self.max_invalid = config.max_invalid
+        self.invalid_penalty = config.invalid_penalty
+        self.judge = config.make_judge()
         self.context = ContextEstimator.load()
         self.slots: list[Slot | None] = [None] * n
         #: seconds spent per stage since creation (reset, tools, context, judge): the benchmark

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import string
 from typing import Any
 
@@ -12,12 +11,17 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from .actions import STOP
+from .config import JUDGES as JUDGES  # re-exported: the old home of the judge names
+from .config import EnvConfig
+from .config import check_engine_options as check_engine_options  # re-exported (old home)
+from .config import check_options as check_options  # re-exported (old home)
 from .context import CONTEXT_NVEC
-from .engine import STOP, Decoded, Engine, Invalid, Slot, Stop, decode_native
-from .judge import Judge, MeasuredJudge
-from .tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
+from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
+from .judge import Judge
+from .tasks import Task, sample_task
 from .tools import REGIONS, ToolCall
-from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
+from .tools.vocabulary import MAX_VALUES
 
 #: Characters an instruction may hold (gymnasium's Text default is alphanumeric only): every
 #: printable character of Unicode's first three planes (any script, accents, CJK, typographic
@@ -29,9 +33,6 @@ CHARSET = frozenset(
 #: written in it), so a dataset's stored space stays small.
 ASCII_CHARSET = frozenset(string.printable)
 MAX_INSTRUCTION = 600
-
-#: Judges ``judge=`` accepts by name (or pass any object with ``score(episodes)``).
-JUDGES = {"measured": MeasuredJudge}
 
 
 class InstructionText(spaces.Text):
@@ -71,7 +72,7 @@ def action_space() -> spaces.Dict:
     ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`)."""
     return spaces.Dict(
         {
-            "tool": spaces.Discrete(len(TOOL_NAMES) + 1),
+            "tool": spaces.Discrete(STOP + 1),
             "value": spaces.Discrete(MAX_VALUES),
             "strength": spaces.Box(0.0, 1.0, (1,), np.float32),
             "region": spaces.Discrete(len(REGIONS)),
@@ -155,97 +156,19 @@ def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
     return obs
 
 
-def check_options(
-    tier: str, image_size: int, max_steps: int, observation_mode: str, render_mode: str | None
-) -> None:
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, int)
-        or not 32 <= image_size <= 1024
-    ):
-        raise ValueError(f"image_size must be an int in [32, 1024], got {image_size!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 1 <= max_steps <= 32:
-        raise ValueError(f"max_steps must be an int in [1, 32], got {max_steps!r}")
-    if observation_mode not in ("image", "text"):
-        raise ValueError(f"observation_mode must be 'image' or 'text', got {observation_mode!r}")
-    if render_mode not in (None, "rgb_array"):
-        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-
-
-def check_engine_options(device: Any, invalid_penalty: Any, judge: Any) -> tuple[str, Judge | None]:
-    """Validate ``device``, ``invalid_penalty`` and ``judge``; returns the device and the judge
-    (a name in :data:`JUDGES` becomes that judge)."""
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}") from e
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was asked for but CUDA is not available here "
-            "(torch.cuda.is_available() is False); use device='cpu'"
-        )
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
-    if (
-        isinstance(invalid_penalty, bool)
-        or not isinstance(invalid_penalty, int | float)
-        or not math.isfinite(invalid_penalty)
-        or invalid_penalty < 0
-    ):
-        raise ValueError(
-            f"invalid_penalty must be a finite number >= 0 (the reward subtracted for an invalid "
-            f"action, e.g. 0.1), got {invalid_penalty!r}"
-        )
-    if isinstance(judge, str):
-        if judge not in JUDGES:
-            raise ValueError(
-                f"unknown judge {judge!r}; expected one of {', '.join(JUDGES)} or an object "
-                "with score(episodes)"
-            )
-        judge = JUDGES[judge]()
-    elif judge is not None and not callable(getattr(judge, "score", None)):
-        raise TypeError(
-            f"judge must be one of {', '.join(JUDGES)} or an object with score(episodes), "
-            f"got {type(judge).__name__}"
-        )
-    return str(dev), judge
-
-
 def configure(
-    env: Any,
-    n: int,
-    *,
-    tier: str,
-    images: str | None,
-    image_size: int,
-    device: str,
-    max_steps: int,
-    max_invalid: int,
-    invalid_penalty: float,
-    observation_mode: str,
-    split: str,
-    judge: Judge | str | None,
-    render_mode: str | None,
-) -> Engine:
-    """Validate the options shared by the single and the vector env, set them on ``env`` and
-    return the engine of ``n`` slots."""
-    check_options(tier, image_size, max_steps, observation_mode, render_mode)
-    device, judge = check_engine_options(device, invalid_penalty, judge)
-    env.tier, env.split, env.images = tier, split, images or DEFAULT_SOURCES[tier]
-    env.max_steps, env.observation_mode, env.render_mode = max_steps, observation_mode, render_mode
-    return Engine(
-        n,
-        image_size=image_size,
-        device=device,
-        max_steps=max_steps,
-        max_invalid=max_invalid,
-        invalid_penalty=invalid_penalty,
-        judge=judge,
-    )
+    env: Any, n: int, config: EnvConfig | None = None, **options: Any
+) -> tuple[EnvConfig, Engine]:
+    """The options shared by the single and the vector env: ``config`` and/or the
+    :class:`EnvConfig` fields as keywords (:meth:`EnvConfig.resolve`), set on ``env``
+    (``config``, ``tier``, ``split``, ``images``, ``max_steps``, ``observation_mode``,
+    ``render_mode``); returns the config and the engine of ``n`` slots."""
+    config = EnvConfig.resolve(config, options)
+    env.config = config
+    env.tier, env.split, env.images = config.tier, config.split, config.image_source
+    env.max_steps, env.observation_mode = config.max_steps, config.observation_mode
+    env.render_mode = config.render_mode
+    return config, Engine(n, config)
 
 
 def strip(slot: Slot) -> np.ndarray:
@@ -302,7 +225,8 @@ class ImageStylingEnv(gym.Env):
     ``split`` ("train" or "test": which instruction templates tasks are written from),
     ``judge`` (a name in ``styling_env.env.JUDGES``: ``"measured"``, the default; or any
     ``styling_env.Judge``), ``render_mode`` (None or "rgb_array": a
-    source | current | reference strip).
+    source | current | reference strip). Or all of them at once as
+    ``config=styling_env.EnvConfig(...)`` (kept as ``env.unwrapped.config``).
 
     ## Version History
     * v0: first version.
@@ -334,15 +258,19 @@ class ImageStylingEnv(gym.Env):
         split: str = "train",
         judge: Judge | str | None = None,
         render_mode: str | None = None,
+        *,
+        config: EnvConfig | None = None,
     ) -> None:
         self._ended = False
-        self.engine = configure(
-            self, 1, tier=tier, images=images, image_size=image_size, device=device,
+        config, self.engine = configure(
+            self, 1, config, tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
             observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
         )  # fmt: skip
         self.action_space = action_space()
-        self.observation_space = observation_space(image_size, max_steps, observation_mode)
+        self.observation_space = observation_space(
+            config.image_size, config.max_steps, config.observation_mode
+        )
 
     @property
     def slot(self) -> Slot:

@@ -21,11 +21,13 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from .config import EnvConfig
 from .engine import Invalid, Stop, decode_native
 from .env import action_space, build_observation, configure, observation_space, strip
 from .judge import Judge
 from .tasks import Task, sample_task
 from .tools import ToolCall
+from .validation import choice, positive_int
 
 
 class ImageStylingVectorEnv(VectorEnv):
@@ -52,31 +54,32 @@ class ImageStylingVectorEnv(VectorEnv):
         judge: Judge | None = None,
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        *,
+        config: EnvConfig | None = None,
     ) -> None:
         modes = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
         mode = autoreset_mode
         if isinstance(autoreset_mode, AutoresetMode):
             mode = {v: k for k, v in modes.items()}.get(autoreset_mode, autoreset_mode)
-        if mode not in modes:
-            raise ValueError(
-                f"autoreset_mode must be one of {', '.join(modes)}, got {autoreset_mode!r}"
-            )
-        self.metadata = {**self.metadata, "autoreset_mode": modes[mode]}
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = num_envs
-        sized = isinstance(image_size, int) and not isinstance(image_size, bool) and image_size > 0
-        if sized and str(device).startswith("cpu"):
+        self.metadata = {
+            **self.metadata,
+            "autoreset_mode": modes[choice("autoreset_mode", mode, modes)],
+        }
+        self.num_envs = positive_int("num_envs", num_envs)
+        config = EnvConfig.resolve(
+            config, dict(tier=tier, images=images, image_size=image_size, device=device,
+            max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
+            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode),
+        )  # fmt: skip
+        if config.device.startswith("cpu"):
             from .resources import check_memory
 
-            check_memory(num_envs, image_size)  # before anything is allocated
-        self.engine = configure(
-            self, num_envs, tier=tier, images=images, image_size=image_size, device=device,
-            max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
-            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
-        )  # fmt: skip
+            check_memory(num_envs, config.image_size)  # before anything is allocated
+        config, self.engine = configure(self, num_envs, config)
         self.single_action_space = action_space()
-        self.single_observation_space = observation_space(image_size, max_steps, observation_mode)
+        self.single_observation_space = observation_space(
+            config.image_size, config.max_steps, config.observation_mode
+        )
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self._autoreset = np.zeros(num_envs, dtype=bool)

@@ -28,9 +28,7 @@ from gymnasium import spaces
 from gymnasium.vector import VectorActionWrapper, VectorEnv, VectorObservationWrapper
 from gymnasium.vector.utils import batch_space
 
-from .engine import STOP
-from .tools import TOOLS
-from .tools.vocabulary import TOOL_NAMES, VALUES
+from .actions import FlatActions
 from .wrappers import encoder_spec, make_encoder
 
 
@@ -73,16 +71,11 @@ class VectorDiscreteActions(VectorActionWrapper):
     is an invalid call of that sub-env (``info["error"]``), as in the single env."""
 
     def __init__(self, env: VectorEnv, n_strength_bins: int = 4) -> None:
-        if (
-            isinstance(n_strength_bins, bool)
-            or not isinstance(n_strength_bins, int)
-            or n_strength_bins < 1
-        ):
-            raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
+        self.flat = FlatActions(n_strength_bins)  # validates n_strength_bins
         super().__init__(env)
-        self.bins = n_strength_bins
-        self.stop_index = len(VALUES) * self.bins
-        self.single_action_space = spaces.Discrete(self.stop_index + 1)
+        self.bins = self.flat.n_strength_bins
+        self.stop_index = self.flat.stop
+        self.single_action_space = spaces.Discrete(self.flat.size)
         self.action_space = batch_space(self.single_action_space, env.num_envs)
 
     def actions(self, actions: Any) -> dict[str, np.ndarray]:
@@ -92,19 +85,10 @@ class VectorDiscreteActions(VectorActionWrapper):
             raise ValueError(
                 f"VectorDiscreteActions takes an int array of shape ({n},); got {a.dtype} {a.shape}"
             )
-        k = a.reshape(-1).astype(np.int64)
-        row = np.clip(k // self.bins, 0, len(VALUES) - 1)
-        tool = _TOOL_OF[row].copy()
-        tool[k == self.stop_index] = STOP
-        tool[(k < 0) | (k > self.stop_index)] = -1  # out of range: an invalid call, as natively
-        strength = ((k % self.bins + 1) / self.bins)[:, None]  # float64: exactly as DiscreteActions
-        return {"tool": tool, "value": _VALUE_OF[row].copy(), "strength": strength,
+        # out of range: tool -1, an invalid call of that sub-env, as natively
+        d = self.flat.decode(a.reshape(-1))
+        return {"tool": d["tool"], "value": d["value"], "strength": d["strength"][:, None],
                 "region": np.zeros(n, np.int64)}  # fmt: skip
-
-
-#: The native (tool, value) indices of each flat row.
-_TOOL_OF = np.array([TOOL_NAMES.index(t) for t, _ in VALUES], np.int64)
-_VALUE_OF = np.array([TOOLS[t].index(v) for t, v in VALUES], np.int64)
 
 
 __all__ = ["VectorDiscreteActions", "VectorEncodeInstruction"]

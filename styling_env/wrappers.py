@@ -24,9 +24,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .actions import FlatActions
 from .engine import Invalid, Stop
 from .tools import TOOLS, VALUE_PARAMS, ToolCall
-from .tools.vocabulary import TOOL_NAMES, VALUES, value_index
+from .tools.vocabulary import TOOL_NAMES
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*;?\s*$", re.S)
 
@@ -211,39 +212,31 @@ class TextToolCalls(gym.Wrapper, gym.utils.RecordConstructorArgs):
 class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """One flat ``Discrete(171 * n_strength_bins + 1)``: ``k = row * bins + b`` is value ``row``
     (tools in order, values in order) at strength ``(b + 1) / bins``, region ``all``; the last
-    index is STOP."""
+    index is STOP (the encoding is :class:`styling_env.actions.FlatActions`)."""
 
     def __init__(self, env: gym.Env, n_strength_bins: int = 4) -> None:
-        if (
-            isinstance(n_strength_bins, bool)
-            or not isinstance(n_strength_bins, int)
-            or n_strength_bins < 1
-        ):
-            raise ValueError(f"n_strength_bins must be a positive int, got {n_strength_bins!r}")
+        self.flat = FlatActions(n_strength_bins)  # validates n_strength_bins
         gym.utils.RecordConstructorArgs.__init__(self, n_strength_bins=n_strength_bins)
         gym.ActionWrapper.__init__(self, env)
-        self.bins = n_strength_bins
-        self.stop_index = len(VALUES) * self.bins
-        self.action_space = spaces.Discrete(self.stop_index + 1)
+        self.bins = self.flat.n_strength_bins
+        self.stop_index = self.flat.stop
+        self.action_space = spaces.Discrete(self.flat.size)
 
     def action(self, action) -> ToolCall | Stop | Invalid:
         a = np.asarray(action)
         if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
             return Invalid(f"a DiscreteActions action must be one integer, got {action!r}")
-        k = int(a.reshape(-1)[0])
-        if not 0 <= k <= self.stop_index:
-            return Invalid(f"action {k} is outside [0, {self.stop_index}]")
-        if k == self.stop_index:
-            return Stop()
-        tool, value = VALUES[k // self.bins]
-        return ToolCall(tool, value, (k % self.bins + 1) / self.bins)
+        try:
+            call = self.flat.call(int(a.reshape(-1)[0]))
+        except ValueError as e:
+            return Invalid(str(e))
+        return Stop() if call is None else ToolCall(*call)
 
     def index(self, call: ToolCall | Stop) -> int:
         """The flat index of a call (its strength rounded to the nearest bin)."""
         if isinstance(call, Stop):
             return self.stop_index
-        b = min(self.bins - 1, max(0, round(call.strength * self.bins) - 1))
-        return value_index(call.tool, call.value) * self.bins + b
+        return int(self.flat.encode(call.tool_index, call.value_index, call.strength))
 
 
 #: Scripts written without spaces (CJK ideographs, kana, hangul): each character is a word.

@@ -1,4 +1,5 @@
-"""Images for the environment: procedural scenes with masks, bundled photos, user photos.
+"""Images for the environment: procedural scenes with masks, bundled photos, user photos, and
+the uint8 batch resizer (:func:`resize_uint8`) every learner shares.
 
 >>> from styling_env.images import make_images
 >>> batch = make_images("procedural", n=2, size=64, seed=0)
@@ -9,6 +10,7 @@
 from .batch import MASK_NAMES, ImageBatch, as_image_batch
 from .bundled import photo_names
 from .procedural import THEMES, render_scene
+from .resize import resize_uint8
 from .sources import SOURCES, make_images
 
 __all__ = [
@@ -20,4 +22,5 @@ __all__ = [
     "make_images",
     "photo_names",
     "render_scene",
+    "resize_uint8",
 ]

@@ -20,8 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-MASK_NAMES: tuple[str, ...] = ("sky", "ground", "vegetation", "water", "buildings", "subject")
-"""Semantic classes of ``ImageBatch.masks``, in channel order."""
+from ..actions import MASK_NAMES  # semantic classes of ImageBatch.masks, in channel order
 
 MIN_SIDE = 16
 MAX_SIDE = 4096

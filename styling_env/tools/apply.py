@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ..actions import MASK_NAMES
 from . import patterns
 from .call import REGIONS, ToolCall
 from .ops import OPS, OpContext
@@ -20,9 +21,8 @@ from .recipes import recipe, recipe_seed
 
 Tensor = torch.Tensor
 
-_MASK_NAMES = ("sky", "ground", "vegetation", "water", "buildings", "subject")
-_SUBJECT = _MASK_NAMES.index("subject")
-_SKY = _MASK_NAMES.index("sky")
+_SUBJECT = MASK_NAMES.index("subject")
+_SKY = MASK_NAMES.index("sky")
 
 
 def check_images(images: Tensor, name: str = "images") -> None:
@@ -67,7 +67,7 @@ def _mask(name: str, masks: Tensor) -> Tensor:
     """The ``(H, W)`` mask of region ``name`` given one image's ``masks`` ``(6, H, W)``."""
     if name == "background":
         return 1 - masks[_SUBJECT]
-    return masks[_MASK_NAMES.index(name)]
+    return masks[MASK_NAMES.index(name)]
 
 
 def _region_weights(
@@ -197,12 +197,12 @@ def apply_calls(
     if masks is not None:
         if not isinstance(masks, Tensor) or masks.shape != (
             b,
-            len(_MASK_NAMES),
+            len(MASK_NAMES),
             *images.shape[-2:],
         ):
             got = tuple(masks.shape) if isinstance(masks, Tensor) else type(masks).__name__
             raise ValueError(
-                f"masks must have shape {(b, len(_MASK_NAMES), *images.shape[-2:])}, got {got}"
+                f"masks must have shape {(b, len(MASK_NAMES), *images.shape[-2:])}, got {got}"
             )
         masks = masks.to(images.device)
         has_masks = (

@@ -7,14 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..actions import REGIONS  # the region order lives with the other action-space facts
 from .vocabulary import TOOLS, VALUE_PARAMS, check_tool_value
-
-#: Regions a call can be restricted to. ``all`` needs no masks; the others use the semantic masks
-#: of procedural images (``styling_env.images.MASK_NAMES``); ``background`` is everything but the
-#: foreground subject. Index order is the native action space's ``region`` Discrete.
-REGIONS: tuple[str, ...] = (
-    "all", "sky", "ground", "vegetation", "water", "buildings", "subject", "background",
-)  # fmt: skip
 
 #: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
 DEFAULT_STRENGTH: float = 0.7
