@@ -19,7 +19,7 @@ from .config import check_options as check_options  # re-exported (old home)
 from .context import CONTEXT_NVEC
 from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
 from .judge import Judge
-from .tasks import Task, sample_task
+from .tasks import MAX_INSTRUCTION, Task, sample_task
 from .tools import REGIONS, ToolCall
 from .tools.vocabulary import MAX_VALUES
 
@@ -32,7 +32,6 @@ CHARSET = frozenset(
 #: The datasets' instruction charset: printable ASCII (generated and imported requests are
 #: written in it), so a dataset's stored space stays small.
 ASCII_CHARSET = frozenset(string.printable)
-MAX_INSTRUCTION = 600
 
 
 class InstructionText(spaces.Text):

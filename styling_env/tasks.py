@@ -100,6 +100,9 @@ IMAGE_SEED_SPAN: int = 10**6
 MIN_REGION_FRACTION: float = 0.05
 MIN_SUBJECT_FRACTION: float = 0.02
 _MASK_CHECK_SIZE = 64
+#: The longest instruction a task may hold: the observation's ``Text`` space holds this many
+#: characters (``styling_env.env`` re-exports it).
+MAX_INSTRUCTION = 600
 _SOURCE_PREFIXES = ("mix", "procedural", "bundled", "folder:")
 #: Regular theme -> the procedural interior scene it is drawn on.
 ROOM_SCENES: dict[str, str] = {
@@ -504,12 +507,10 @@ class Task:
                 raise TypeError(f"Task.{name} must be a string, got {getattr(self, name)!r}")
         if not self.instruction.strip():
             raise ValueError("Task.instruction is empty; expected the request as text")
-        from .env import MAX_INSTRUCTION  # late: env imports this module
-
         if len(self.instruction) > MAX_INSTRUCTION:  # the observation could not hold it whole
             raise ValueError(
                 f"Task.instruction is {len(self.instruction):,} characters; the limit is "
-                f"{MAX_INSTRUCTION} (styling_env.env.MAX_INSTRUCTION, the observation's Text "
+                f"{MAX_INSTRUCTION} (styling_env.tasks.MAX_INSTRUCTION, the observation's Text "
                 "space): shorten the request"
             )
         for name in ("image_seed", "image_index"):

@@ -336,48 +336,6 @@ def test_datasets_path_sets_and_restores_minari_root(minari_root, monkeypatch, t
     assert "MINARI_DATASETS_PATH" not in os.environ  # unset before, unset after (an error too)
 
 
-def test_offline_data_modules_import_no_circle():
-    """No module of offline_data imports, at its top or inside a function, one that imports it
-    back (directly or through others)."""
-    import ast
-    from pathlib import Path
-
-    import offline_data
-
-    root = Path(offline_data.__file__).parent
-    graph: dict[str, set[str]] = {}
-    for path in root.rglob("*.py"):
-        parts = path.relative_to(root.parent).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        package = name if parts[-1] == "__init__" else name.rsplit(".", 1)[0]
-        deps = graph.setdefault(name, set())
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-                deps.update([target, *(f"{target}.{a.name}" for a in node.names)])
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "offline_data"
-            ):
-                deps.add(node.module)
-            elif isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names if a.name.startswith("offline_data"))
-    for name in graph:  # a package importing its own submodules is not a circle
-        graph[name] = {
-            d for d in graph[name] if d in graph and d != name and not d.startswith(name + ".")
-        }
-
-    def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        for d in graph[start] - seen:
-            seen.add(d)
-            if d == goal or reaches(d, goal, seen):
-                return True
-        return False
-
-    circles = sorted(n for n in graph if reaches(n, n, set()))
-    assert circles == [], f"modules on an import circle: {circles}"
-
-
 def test_generation_arguments_are_checked_before_any_work(minari_root):
     from offline_data.generate import generate_shard
 

@@ -1,25 +1,9 @@
-"""The shape of the styling_env package: module sizes and the import paths others rely on."""
+"""The import paths others rely on in styling_env (module sizes and import circles:
+tests/test_structure.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-import styling_env
-
-ROOT = Path(styling_env.__file__).parent
-#: Pure data tables, exempt from the size limit.
-DATA_TABLES = {"lexicon.py", "tools/recipes.py"}
-
-
-def test_no_module_over_1200_lines_except_data_tables():
-    sizes = {
-        p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")
-    }
-    assert "images/procedural/__init__.py" in sizes
-    too_big = {k: n for k, n in sizes.items() if n > 1200 and k not in DATA_TABLES}
-    assert not too_big
 
 
 @pytest.mark.parametrize(

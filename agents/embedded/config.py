@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 
 from agents.config import Config
-from styling_env.tools.vocabulary import TOOL_NAMES, TOOLS
+from styling_env.actions import STOP, VALUE_OFFSETS, VOCAB_SIZES
 from styling_env.validation import positive_int
 
 #: The checkpoint's format name and version (:meth:`EmbeddedPlanner.save`).
 CHECKPOINT_FORMAT = "image-styling/embedded-planner"
 CHECKPOINT_VERSION = 1
 #: Tool index of STOP in the native action.
-STOP_TOOL = len(TOOL_NAMES)
+STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1
 ENCODERS = ("minilm", "hash", "minilm+hash")
 MINILM_DIM = 384
@@ -26,8 +26,8 @@ LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)
 #: Greedy strengths are clipped to this range (a call at strength ~0 is a wasted step).
 STRENGTH_RANGE = (0.05, 1.0)
 
-_VOCAB = [len(v) for v in TOOLS.values()]
-_OFFSETS = np.concatenate([[0], np.cumsum(_VOCAB)[:-1]]).astype(np.int64)
+_VOCAB = list(VOCAB_SIZES)
+_OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
 
 
 class CheckpointError(ValueError):

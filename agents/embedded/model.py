@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from styling_env.context import CONTEXT_NVEC
+from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import MAX_VALUES, VALUES
 
@@ -67,19 +68,10 @@ class PlannerBatch:
         )
 
 
-def resize_images(images: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
-    """``(N, C, H, W)`` uint8 -> ``(N, C, size, size)`` uint8 (bilinear with antialiasing;
-    unchanged when already that size)."""
-    if images.shape[-2:] == (size, size):
-        return images
-    out = torch.empty((*images.shape[:-2], size, size), dtype=torch.uint8)
-    for i in range(0, images.shape[0], chunk):
-        x = images[i : i + chunk].float()
-        y = F.interpolate(
-            x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-        )
-        out[i : i + chunk] = y.round_().clamp_(0, 255).to(torch.uint8)
-    return out
+#: The embedded planner resizes with the project's one resizer (area averaging when shrinking):
+#: it sees the pixels the d3rlpy agents see. (Until this change it used antialiased bilinear:
+#: checkpoints trained before it see slightly softer inputs than they were trained on.)
+resize_images = resize_uint8
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from offline_data.loaders import call_line, parse_assistant, system_prompt, user_prompt
+from styling_env.actions import STOP
 from styling_env.engine import Invalid, Stop
 from styling_env.tools import ToolCall
 from styling_env.tools.call import REGIONS
@@ -38,7 +39,6 @@ from styling_env.wrappers import parse_text_action
 
 #: The planner's reply formats: one step per observation, or one plan per episode.
 MODES: tuple[str, ...] = ("step", "plan")
-_STOP_TOOL = len(TOOL_NAMES)
 
 
 def check_mode(mode: str) -> str:
@@ -72,7 +72,7 @@ def history_calls(history: np.ndarray) -> list[ToolCall]:
     out = []
     for tool, value, strength, region in np.asarray(history, np.float64).tolist():
         t = int(tool)
-        if 0 <= t < _STOP_TOOL:
+        if 0 <= t < STOP:
             name = TOOL_NAMES[t]
             out.append(
                 ToolCall(name, TOOLS[name][int(value)], float(strength), REGIONS[int(region)])
@@ -83,7 +83,7 @@ def history_calls(history: np.ndarray) -> list[ToolCall]:
 def episode_over(history: np.ndarray, steps_left: int) -> bool:
     """Whether a sub-env's episode has ended (STOP was called or no call is left): its
     observation no longer needs a reply."""
-    return int(steps_left) <= 0 or bool((np.asarray(history)[:, 0] == _STOP_TOOL).any())
+    return int(steps_left) <= 0 or bool((np.asarray(history)[:, 0] == STOP).any())
 
 
 def parse_plan(text: str) -> list[tuple[ToolCall | Stop | Invalid, str]]:

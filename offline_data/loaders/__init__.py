@@ -30,7 +30,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .actions import STOP_TOOL, flat_actions, n_actions
+from styling_env.actions import STOP as STOP_TOOL
+from styling_env.actions import flat_actions, n_actions
+from styling_env.images import resize_uint8
+
 from .chat import (
     ChatSample,
     assistant_target,
@@ -47,7 +50,6 @@ from .observations import (
     observation_vector,
     vector_layout,
 )
-from .resize import resize_uint8
 from .tensors import StepTensors, to_tensors
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and editors

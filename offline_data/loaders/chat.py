@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from styling_env.actions import STOP as STOP_TOOL
 from styling_env.context import context_text
 from styling_env.engine import Invalid, Stop
 from styling_env.tools.call import REGIONS, ToolCall
@@ -23,7 +24,6 @@ from styling_env.validation import choice
 from styling_env.wrappers import parse_text_action
 
 from ..weights import check_method, sample_weights
-from .actions import STOP_TOOL
 from .records import Groups, check_record, group_key, native, source, task_id
 
 #: The two sample modes: one sample per step, or one per episode (the whole plan).

@@ -29,13 +29,13 @@ from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
 from d3rlpy.models.torch import Encoder, EncoderWithAction
 from torch import nn
 
+from styling_env.actions import check_bins, flat_actions, n_actions
+from styling_env.images import resize_uint8
 from styling_env.validation import choice
 
 from ..weights import check_method, sample_weights
-from .actions import check_bins, flat_actions, n_actions
 from .observations import make_encoder, vector_layout, vectors
 from .records import Groups, collect
-from .resize import resize_uint8
 
 #: ``to_d3rlpy``'s rewards: the env's per step, or the trajectory's quality on its last step.
 REWARDS: tuple[str, ...] = ("env", "r")

@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 
 from styling_env.context import CONTEXT_NVEC
+from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import MAX_VALUES, TOOL_NAMES
 from styling_env.wrappers import HashingEncoder
-
-from .resize import resize_uint8
 
 #: Dimension of the default (hashing) instruction encoder.
 DEFAULT_ENCODER_DIM: int = 256

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from styling_env.actions import STOP as STOP_TOOL
+from styling_env.actions import VOCAB_SIZES
 from styling_env.context import CONTEXT_NVEC
 from styling_env.tools.call import REGIONS
 
 from ..dataset import EpisodeRecord, episodes, load
-from .actions import STOP_TOOL, VOCAB
 
 _OBS_KEYS = ("context", "history", "steps_left", "instruction")
 _ACTION_KEYS = ("tool", "value", "strength", "region")
@@ -33,7 +34,7 @@ def _check_native(rec: EpisodeRecord, acts: Mapping[str, np.ndarray]) -> None:
     t, v, s, g = acts["tool"], acts["value"], acts["strength"], acts["region"]
     bad = (t < 0) | (t > STOP_TOOL)
     calls = (t >= 0) & (t < STOP_TOOL)
-    bad |= calls & ((v < 0) | (v >= VOCAB[np.clip(t, 0, STOP_TOOL - 1)]))
+    bad |= calls & ((v < 0) | (v >= np.asarray(VOCAB_SIZES)[np.clip(t, 0, STOP_TOOL - 1)]))
     bad |= calls & ((g < 0) | (g >= len(REGIONS)) | ~(s >= 0) | ~(s <= 1))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from styling_env.actions import check_bins, flat_actions
+
 from ..weights import check_method, sample_weights
-from .actions import check_bins, flat_actions
 from .records import Groups, collect
 
 
