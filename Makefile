@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m styling_env.gallery --out out/gallery.png
 	$(PY) -m styling_env.demo --out out/episodes.png
-	$(PY) -m experiments.benchmark --preset quick --quiet --out out/benchmark
+	$(PY) -m experiments.benchmark --preset demo --quiet --out out/benchmark
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
