@@ -827,8 +827,8 @@ def _constraint_options(
     if kind == "preserve_region":
         options = [
             Constraint("preserve_region", r)
-            for r in ("sky", "ground", "vegetation", "water", "buildings")
-            if fractions.get(r, 0.0) >= MIN_REGION_FRACTION
+            for r in MASK_NAMES
+            if r != "subject" and fractions.get(r, 0.0) >= MIN_REGION_FRACTION
         ]
     elif kind == "preserve_subject":
         has_subject = fractions.get("subject", 0.0) >= MIN_SUBJECT_FRACTION
