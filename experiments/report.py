@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from agents import registry
 from agents.registry import METHODS
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 from styling_env.tasks import TIERS
@@ -259,7 +260,9 @@ def targets_table(rows: Sequence[Row]) -> str:
     def verdict(ok: bool | None) -> str:
         return "–" if ok is None else ("met" if ok else "missed")
 
-    offline = [m for m, (_, kind) in METHODS.items() if kind in ("embedded", "d3rlpy")]
+    offline = [
+        m for m in registry.names() if registry.get(m).trainable and registry.get(m).needs_dataset
+    ]
     lines: dict[str, list[str]] = {k: [] for k in ("best", "rwsw", "teacher", "edit", "vision")}
     apart_tiers = 0
     for t in tiers:
