@@ -213,7 +213,10 @@ class MeasuredJudge:
         for sev in severities.values():
             protect *= 1.0 - VIOLATION_COST * sev
         k = len(e.reference.plan)
-        if k == 0 or float((ref - src).abs().mean()) < VISIBLE:
+        change = e.reference.change  # measured once per task when the reference was built
+        if change is None:
+            change = float((ref - src).abs().mean())
+        if k == 0 or change < VISIBLE:
             # nothing to do: leaving the picture alone is the right answer
             unchanged = math.exp(-float((fin - src).abs().mean()) / 0.02)
             scores = dict.fromkeys(SCORE_NAMES[:-1], 100.0 * unchanged * protect)
@@ -270,6 +273,8 @@ class MeasuredJudge:
         """Each violated constraint and its severity in (0, 1]: how much of the request's own
         change reached what the constraint protects."""
         found: dict[str, float] = {}
+        if not e.constraints:  # most tasks: nothing to measure
+            return found
         masks = None if e.masks is None else to_work_size(e.masks[None].float())[0].round()
         change = (fin - src).abs().mean(0)
         # the oracle's own change there: spatial ops (blur, warps, mosaics) bleed across a

@@ -121,6 +121,9 @@ class Reference:
         basis: ``(K + M, 3 * 64 * 64)`` the directions the judge decomposes a result along:
             ``work - without[k]`` (what call ``k`` adds) and each wrong branch's own change.
         gram: ``(K + M, K + M)`` their inner products (``basis @ basis.T``), computed once.
+        change: the mean absolute change from ``source`` to ``work`` (below the judge's
+            ``VISIBLE`` the task has nothing to do on this source), measured once; None in a
+            reference built by hand (the judge measures it then).
     """
 
     plan: tuple[ToolCall, ...]
@@ -135,6 +138,7 @@ class Reference:
     wrong_weights: Tensor | None = None
     basis: Tensor | None = None
     gram: Tensor | None = None
+    change: float | None = None
 
 
 def _conditional_weight(n_calls: int) -> float:
@@ -237,6 +241,7 @@ def build_references(
             Reference(
                 tuple(plan), work_src[i], full[i], work_full[i], without, baseline[i],
                 weights, wrong_t, base_t, torch.tensor(wrong_w), basis, basis @ basis.T,
+                float((work_full[i].float() - work_src[i].float()).abs().mean()),
             )
         )  # fmt: skip
     return refs
