@@ -154,6 +154,9 @@ class Engine:
         #: seconds spent per stage since creation (reset, tools, context, judge): the benchmark
         #: reads them to split step time into tool ops and the rest
         self.timings: dict[str, float] = defaultdict(float)
+        #: events since creation: ``reset`` (episodes started), ``reset_cached`` (of them, started
+        #: from the cache of returning tasks)
+        self.counts: dict[str, int] = defaultdict(int)
 
     @contextmanager
     def _clock(self, stage: str) -> Iterator[None]:
@@ -188,6 +191,8 @@ class Engine:
             if k is not None and k in self._cache:
                 self._cache.move_to_end(k)  # most recently used
         todo = [j for j, o in enumerate(out) if o is None]
+        self.counts["reset"] += len(tasks)
+        self.counts["reset_cached"] += len(tasks) - len(todo)
         if todo:
             new = self._build([tasks[j] for j in todo])
             for j, start in zip(todo, new, strict=True):
