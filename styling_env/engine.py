@@ -106,6 +106,7 @@ class Slot:
     invalid: int = 0
     steps: int = 0
     source_u8: np.ndarray | None = None  # the source observation, converted once
+    image_u8: np.ndarray | None = None  # the current picture as an observation (None: stale)
 
 
 #: What an episode starts from: source, masks, has_masks, reference, context, first scores.
@@ -268,6 +269,7 @@ class Engine:
                 effects = (new - imgs).abs().mean((1, 2, 3)).tolist()  # one host copy
             for j, k in enumerate(moved):
                 slots[k].image = new[j]
+                slots[k].image_u8 = None
                 slots[k].calls.append(calls[k])
                 slots[k].effects.append(effects[j])
         for k, e in enumerate(errors):
@@ -286,6 +288,19 @@ class Engine:
             truncated = not terminated and s.steps >= self.max_steps
             out.append((reward, terminated, truncated, self.info(s, e, terminated or truncated)))
         return out
+
+    def frames(self) -> None:
+        """Convert every slot's stale picture to its ``(H, W, 3)`` uint8 observation in one
+        batch (one device-to-host copy on a GPU, not one per slot); a slot's source too."""
+        for attr, tensor in (("image_u8", "image"), ("source_u8", "source")):
+            stale = [s for s in self.slots if s is not None and getattr(s, attr) is None]
+            if stale:
+                x = torch.stack([getattr(s, tensor) for s in stale])
+                u8 = (x.detach().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(
+                    np.uint8
+                )
+                for s, a in zip(stale, u8, strict=True):
+                    setattr(s, attr, a)
 
     def _update_context(self, slots: Sequence[Slot]) -> None:
         ctx = self.context.predict(torch.stack([s.image for s in slots]))

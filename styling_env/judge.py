@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
@@ -179,9 +179,16 @@ class MeasuredJudge:
             return []
         src = torch.stack([e.reference.source for e in episodes]).float()
         fin = to_work_size(torch.stack([e.final for e in episodes]).float())
+        quality = self._quality(src, fin, episodes)
+        if fin.device.type != "cpu":
+            # on a GPU the image work above is batched on the device; what follows per episode
+            # is arithmetic on 64 px images and a few coefficients, done on the host after one
+            # transfer (the references keep a host copy) instead of a sync per episode
+            fin, quality = fin.cpu(), quality.cpu()
+            episodes = [replace(e, reference=e.reference.on_host()) for e in episodes]
+            src = torch.stack([e.reference.source for e in episodes]).float()
         ref = torch.stack([e.reference.work for e in episodes]).float()
         out = []
-        quality = self._quality(src, fin, episodes)
         for i, e in enumerate(episodes):
             severities = self._violations(e, src[i], fin[i])
             out.append(self._score_one(e, src[i], fin[i], ref[i], quality[i], severities))
@@ -275,7 +282,11 @@ class MeasuredJudge:
         found: dict[str, float] = {}
         if not e.constraints:  # most tasks: nothing to measure
             return found
-        masks = None if e.masks is None else to_work_size(e.masks[None].float())[0].round()
+        masks = (
+            None
+            if e.masks is None
+            else to_work_size(e.masks[None].float())[0].round().to(src.device)
+        )
         change = (fin - src).abs().mean(0)
         # the oracle's own change there: spatial ops (blur, warps, mosaics) bleed across a
         # region's border even when the region is preserved, so only excess change counts

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -139,6 +139,24 @@ class Reference:
     basis: Tensor | None = None
     gram: Tensor | None = None
     change: float | None = None
+    _host: Reference | None = field(default=None, init=False, repr=False, compare=False)
+
+    def on_host(self) -> Reference:
+        """This reference with every tensor in host memory: itself on the CPU; on a GPU a copy
+        made on first use and kept (the judge's per-episode arithmetic on 64 px images and a
+        handful of coefficients runs on the host, so a step needs one transfer, not one per
+        episode)."""
+        if self.source.device.type == "cpu":
+            return self
+        if self._host is None:
+            moved = {
+                f.name: v.cpu() if isinstance(v, Tensor) else v
+                for f in fields(self)
+                if f.init
+                for v in (getattr(self, f.name),)
+            }
+            object.__setattr__(self, "_host", Reference(**moved))
+        return self._host
 
 
 def _conditional_weight(n_calls: int) -> float:
