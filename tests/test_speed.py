@@ -102,3 +102,16 @@ def test_gpu_check_names_missing_dependencies(monkeypatch, tmp_path):
         gpu_check.ensure_dependencies(None)
     with pytest.raises(RuntimeError, match="no-such-dist"):
         gpu_check.ensure_dependencies(tmp_path / "absent")
+
+
+def test_a_task_twice_in_one_reset_is_built_once():
+    task, other = sample_task("complex", 5, "test"), sample_task("simple", 6, "test")
+    engine = Engine(3, image_size=32)
+    engine.reset([0, 1, 2], [task, other, task])
+    assert engine.counts["reset"] == 3 and engine.counts["reset_cached"] == 1
+    a, b = engine.slots[0], engine.slots[2]
+    assert a.reference is b.reference and a.score.overall == b.score.overall
+    call = ToolCall("season_cycle", "autumn_falling", 0.5)
+    r = engine.step([0, 2], [call, call])
+    assert r[0][0] == r[1][0]  # the two episodes stay alike and independent
+    assert engine.slots[0].image is not engine.slots[2].image
