@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench check-canonical clean
+.PHONY: demo test lint bench gpu-check gpu-wheels check-canonical clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ bench: $(STAMP)
 	$(PY) -m experiments.bench_env
 	$(PY) -m experiments.validate_judge --tasks 200
 	$(PY) -m experiments.bench_pipeline --json out/bench_pipeline.json
+
+# on a GPU machine (one H200: under 8 min): tools, env and judge on CUDA beside the CPU, and LoRA
+# steps of random models with Qwen3-VL-4B/-8B shapes; installs missing dependencies from $(WHEELS)
+WHEELS ?= ../wheels
+gpu-check:
+	python3 -m experiments.gpu_check --wheels $(WHEELS) --out out/gpu_check.json
+
+# wheels gpu-check installs on a GPU machine without network (Python 3.12), into $(WHEELS)
+gpu-wheels:
+	$(PYTHON) -m pip download --no-deps --only-binary=:all: --python-version 3.12 -d $(WHEELS) \
+		gymnasium farama-notifications cloudpickle kornia kornia-rs scikit-learn joblib threadpoolctl
 
 # the maintainer's check before a release: regenerate Simple's canonical dataset end to end
 # (10,000 episodes, ~5-10 min) and compare it with offline_data/canonical.json

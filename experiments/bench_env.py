@@ -1,14 +1,21 @@
 """Environment throughput: steps per second, single and vectorized, and where the time goes.
 
-    python -m experiments.bench_env [--sizes 128] [--envs 1 8 64] [--steps 400] [--json out.json]
+    python -m experiments.bench_env [--sizes 128] [--envs 1 8 64] [--steps 512] [--json out.json]
 
 A random agent (uniform over valid calls, STOP with probability 1/6, so episodes last about
 five steps and resets are part of the cost, as in real use) drives ``ImageStyling-v0``: one
 env, and the native vector env at each ``--envs`` width. Per run it reports steps/s and the
 split of wall time into the engine's stages — tool ops (``apply_calls`` of the steps), resets
 (source images, oracle references, first scores), Stage-1 context, judge — and the rest
-(observations, action decoding, Python). The target is >= 1,000 steps/s at 64 envs x
-128x128 with the environment's own overhead <= 20% of step time.
+(observations, action decoding, Python); resets per second of reset time.
+
+In the same run it measures the **tools-only** throughput: the same number of steps of the same
+random agent at the same width, each one ``apply_calls`` on a batch of source images and
+nothing else (STOP draws make no call, as in the env). ``env/tools`` is env steps/s over that:
+the share of what the tool ops alone would allow that the environment delivers (1 = no
+overhead at all). Two measurements minutes apart on a shared machine differ by more than the
+change being measured; the ratio of two taken in one run does not. The target at 64 envs x
+128x128 is ``env/tools >= 0.8`` (the environment's own work at most 20% of a step).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ import numpy as np
 import torch
 
 import styling_env  # noqa: F401  (registers the ids)
-from styling_env.tools import TOOLS
+from styling_env import make_images
+from styling_env.tools import REGIONS, TOOLS, ToolCall, apply_calls
 
 
 def _random_actions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -39,23 +47,35 @@ def _random_actions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     }
 
 
-def bench(num_envs: int, steps: int, size: int, tier: str, seed: int = 0) -> dict[str, float]:
-    """Run ``steps`` env steps in total at ``num_envs`` wide; return throughput and time split."""
+def bench(
+    num_envs: int, steps: int, size: int, tier: str, seed: int = 0, device: str = "cpu"
+) -> dict[str, float]:
+    """Run ``steps`` env steps in total at ``num_envs`` wide on ``device``; return throughput,
+    the time split and the tools-only throughput of the same steps (:func:`tools_only`)."""
     rng = np.random.default_rng(seed)
     if num_envs == 1:
-        env = gym.make("ImageStyling-v0", tier=tier, image_size=size, disable_env_checker=True)
+        env = gym.make(
+            "ImageStyling-v0",
+            tier=tier,
+            image_size=size,
+            device=device,
+            disable_env_checker=True,
+        )
         engine = env.unwrapped.engine
         env.reset(seed=seed)
         _, _, term, trunc, _ = env.step({k: v[0] for k, v in _random_actions(rng, 1).items()})
         if term or trunc:  # the warm-up drew STOP: a finished episode takes no more steps
             env.reset()
         engine.timings.clear()
+        engine.counts.clear()
+        _sync(device)
         t0 = time.perf_counter()
         for _ in range(steps):
             a = {k: v[0] for k, v in _random_actions(rng, 1).items()}
             _, _, term, trunc, _ = env.step(a)
             if term or trunc:
                 env.reset()
+        _sync(device)
         wall = time.perf_counter() - t0
         done = steps
     else:
@@ -65,19 +85,26 @@ def bench(num_envs: int, steps: int, size: int, tier: str, seed: int = 0) -> dic
             vectorization_mode="vector_entry_point",
             tier=tier,
             image_size=size,
+            device=device,
         )
         engine = env.unwrapped.engine if hasattr(env, "unwrapped") else env.engine
         env.reset(seed=seed)
         env.step(_random_actions(rng, num_envs))  # warm-up
         engine.timings.clear()
+        engine.counts.clear()
         rounds = max(1, steps // num_envs)
+        _sync(device)
         t0 = time.perf_counter()
         for _ in range(rounds):
             env.step(_random_actions(rng, num_envs))
+        _sync(device)
         wall = time.perf_counter() - t0
         done = rounds * num_envs
     t = dict(engine.timings)
+    counts = dict(engine.counts)
+    env.close()
     staged = sum(t.values())
+    tools_wall = tools_only(num_envs, done, size, seed, device)
     out = {
         "num_envs": num_envs,
         "image_size": size,
@@ -86,9 +113,52 @@ def bench(num_envs: int, steps: int, size: int, tier: str, seed: int = 0) -> dic
         "steps_per_s": done / wall,
         **{f"share_{k}": v / wall for k, v in sorted(t.items())},
         "share_other": max(0.0, wall - staged) / wall,
+        "resets": counts.get("reset", 0),
+        "resets_cached": counts.get("reset_cached", 0),
+        "resets_per_s": counts.get("reset", 0) / t["reset"] if t.get("reset") else 0.0,
+        "tools_only_steps_per_s": done / tools_wall,
     }
     out["env_overhead"] = 1 - out.get("share_tools", 0.0)
+    out["env_vs_tools"] = out["steps_per_s"] / out["tools_only_steps_per_s"]
     return out
+
+
+def tools_only(num_envs: int, steps: int, size: int, seed: int = 0, device: str = "cpu") -> float:
+    """Seconds that ``steps`` steps of the random agent take at ``num_envs`` wide when a step is
+    only its tool call: ``apply_calls`` on the slots that did not draw STOP, each call applied
+    to the picture its slot's previous calls made (a fresh source when the episode restarts)."""
+    rng = np.random.default_rng(seed + 1)
+    sources = make_images("mix", num_envs, size, seed, device).pixels
+    images = sources.clone()
+    names = list(TOOLS)
+    apply_calls(images[:1], [ToolCall(names[0], TOOLS[names[0]][0], 0.5)])  # warm-up
+    rounds = max(1, steps // num_envs)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        a = _random_actions(rng, num_envs)
+        moved = [k for k in range(num_envs) if a["tool"][k] < len(TOOLS)]
+        if moved:
+            calls = [
+                ToolCall(
+                    names[a["tool"][k]],
+                    TOOLS[names[a["tool"][k]]][a["value"][k]],
+                    float(a["strength"][k, 0]),
+                    REGIONS[a["region"][k]],
+                )
+                for k in moved
+            ]
+            images[moved] = apply_calls(images[moved], calls)
+        for k in range(num_envs):
+            if a["tool"][k] == len(TOOLS):  # STOP: the next episode starts from a source
+                images[k] = sources[k]
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def _sync(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
@@ -101,25 +171,30 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     p.add_argument("--sizes", type=int, nargs="+", default=[128], help="image sizes")
     p.add_argument("--steps", type=int, default=512, help="env steps per run (all envs together)")
     p.add_argument("--tier", default="simple", help="task tier")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     p.add_argument("--json", help="write the results to this JSON file")
     args = p.parse_args(argv)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, tier {args.tier}"
     )
     print(
-        f"{'envs':>5} {'size':>5} {'steps/s':>9} {'tools':>7} {'reset':>7} {'judge':>7} {'context':>7} {'other':>7} {'overhead':>9}"
+        f"{'envs':>5} {'size':>5} {'steps/s':>9} {'tools':>7} {'reset':>7} {'judge':>7} "
+        f"{'context':>7} {'other':>7} {'overhead':>9} {'tools-only':>10} {'env/tools':>9} "
+        f"{'resets/s':>8}"
     )
     rows = []
     for size in args.sizes:
         for n in args.envs:
-            r = bench(n, args.steps, size, args.tier)
+            r = bench(n, args.steps, size, args.tier, device=args.device)
             rows.append(r)
             shares = " ".join(
                 f"{100 * r.get(f'share_{k}', 0.0):6.1f}%"
                 for k in ("tools", "reset", "judge", "context", "other")
             )
             print(
-                f"{n:5d} {size:5d} {r['steps_per_s']:9.1f} {shares} {100 * r['env_overhead']:8.1f}%"
+                f"{n:5d} {size:5d} {r['steps_per_s']:9.1f} {shares} {100 * r['env_overhead']:8.1f}% "
+                f"{r['tools_only_steps_per_s']:10.1f} {r['env_vs_tools']:9.2f} "
+                f"{r['resets_per_s']:8.1f}"
             )
     if args.json:
         with open(args.json, "w") as f:

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .features import FEATURE_NAMES, image_features, to_work_size
+from .features import FEATURE_NAMES, box_mean, image_features, to_work_size
 from .images import make_images
 from .tools import TOOLS, ToolCall, apply_plan, check_images
 from .tools.ops import luma
@@ -174,7 +174,7 @@ def extra_features(x: Tensor) -> Tensor:
         [_weighted_mean(i, shadow), _weighted_mean(q, shadow), _weighted_mean(i, highlight),
          _weighted_mean(q, highlight)], 1,
     )  # fmt: skip
-    lap = x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    lap = x - box_mean(x, 3)
     lap_luma = luma(lap)
     chroma_noise = (lap - lap_luma).abs().mean((1, 2, 3)) / (lap_luma.abs().mean((1, 2, 3)) + 1e-3)
     dx = (x[..., 1:] - x[..., :-1]).abs().mean((1, 2))  # (B, W - 1): column-to-column steps

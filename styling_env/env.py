@@ -144,7 +144,9 @@ def history_array(history: list[Decoded], max_steps: int) -> np.ndarray:
 def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
     obs: dict[str, Any] = {}
     if mode == "image":
-        obs["image"] = to_uint8(slot.image)
+        if slot.image_u8 is None:
+            slot.image_u8 = to_uint8(slot.image)
+        obs["image"] = slot.image_u8.copy()
         if slot.source_u8 is None:
             slot.source_u8 = to_uint8(slot.source)
         obs["source"] = slot.source_u8.copy()

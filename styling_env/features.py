@@ -53,6 +53,69 @@ def to_work_size(x: Tensor, size: int = WORK_SIZE) -> Tensor:
     )
 
 
+def box_mean(x: Tensor, kh: int, kw: int | None = None) -> Tensor:
+    """Mean over a ``kh x kw`` window around each pixel of ``(..., H, W)`` (odd sides, stride 1,
+    the window clipped at the border): ``F.avg_pool2d(x, (kh, kw), 1, (kh // 2, kw // 2),
+    count_include_pad=False)`` to the bit (the same additions in the same order, the same
+    division), several times faster on CPU than that kernel at the judge's sizes."""
+    kw = kh if kw is None else kw
+    if kh % 2 == 0 or kw % 2 == 0 or kh < 1 or kw < 1:
+        raise ValueError(f"box_mean needs odd window sides, got {kh}x{kw}")
+    h, w = x.shape[-2:]
+    ph, pw = kh // 2, kw // 2
+    if x.numel() <= 4096:  # one small plane: the pooling kernel's fixed cost is the lower one
+        return F.avg_pool2d(x, (kh, kw), 1, (ph, pw), count_include_pad=False)
+    p = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
+    total = None
+    for i in range(kh):  # the pooling kernel's order: window rows, then columns
+        for j in range(kw):
+            part = p[..., i : i + h, j : j + w]
+            total = part.clone() if total is None else total.add_(part)
+    return total / _window_counts(h, w, kh, kw, x.device, x.dtype)
+
+
+def row_quantiles(flat: Tensor, qs: tuple[float, ...]) -> Tensor:
+    """Quantiles ``(B, Q)`` of each row of ``flat`` ``(B, N)``, linear interpolation:
+    ``torch.quantile(flat, torch.tensor(qs), dim=1).T`` to the bit (the same two order
+    statistics, the same weights, the same ``lerp``), found by selection instead of a full sort
+    (about twice as fast for two quantiles of 4,096 pixels)."""
+    n = flat.shape[1]
+    ranks = torch.tensor(qs, dtype=flat.dtype) * (n - 1)
+    lo, hi, weight = (
+        ranks.floor().long().tolist(),
+        ranks.ceil().long().tolist(),
+        ranks - ranks.floor(),
+    )
+    out = []
+    for j in range(len(qs)):
+        below = torch.kthvalue(flat, lo[j] + 1, dim=1).values
+        if hi[j] == lo[j]:
+            above = below
+        else:  # the next order statistic: ``below`` again if it repeats, else the next value up
+            repeats = (flat <= below[:, None]).sum(1) >= hi[j] + 1
+            up = torch.where(flat > below[:, None], flat, torch.inf).amin(1)
+            above = torch.where(repeats, below, up)
+        out.append(torch.lerp(below, above, weight[j].to(flat.device)))
+    return torch.stack(out, 1)
+
+
+_COUNTS: dict[tuple, Tensor] = {}
+
+
+def _window_counts(h: int, w: int, kh: int, kw: int, device, dtype) -> Tensor:
+    """``(H, W)``: how many pixels of a ``kh x kw`` window clipped at the border each output
+    averages (cached per shape, device and dtype)."""
+    key = (h, w, kh, kw, str(device), dtype)
+    if key not in _COUNTS:
+
+        def side(n: int, k: int) -> Tensor:
+            o = torch.arange(n)
+            return (torch.clamp(o - k // 2 + k, max=n) - torch.clamp(o - k // 2, min=0)).double()
+
+        _COUNTS[key] = (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
+    return _COUNTS[key]
+
+
 def image_features(x: Tensor) -> Tensor:
     """Signature features ``(B, N_FEATURES)`` of images ``(B, 3, H, W)`` in [0, 1].
 
@@ -64,7 +127,7 @@ def image_features(x: Tensor) -> Tensor:
     b, _, h, w = x.shape
     lum = luma(x)
     flat = lum.flatten(1)
-    q = torch.quantile(flat, torch.tensor([0.1, 0.9], device=x.device), dim=1).T  # (B, 2)
+    q = row_quantiles(flat, (0.1, 0.9))  # (B, 2)
     yiq = torch.einsum("ij,bjhw->bihw", _YIQ.to(x), x)
     i, qq = yiq[:, 1], yiq[:, 2]
     chroma = torch.sqrt(i * i + qq * qq + 1e-8)
@@ -101,10 +164,7 @@ def image_features(x: Tensor) -> Tensor:
     local = luma(blur4)
     bright = torch.sigmoid((lum - local - 0.15) * 40).mean((1, 2, 3))
     dark = torch.sigmoid((local - lum - 0.15) * 40).mean((1, 2, 3))
-    var = (
-        F.avg_pool2d(lum * lum, 3, 1, 1, count_include_pad=False)
-        - F.avg_pool2d(lum, 3, 1, 1, count_include_pad=False) ** 2
-    )
+    var = box_mean(lum * lum, 3) - box_mean(lum, 3) ** 2
     flatness = torch.sigmoid((2e-4 - var) * 2e4).mean((1, 2, 3))
 
     c = max(2, h // 6)
@@ -136,7 +196,7 @@ def clip(a: Tensor) -> Tensor:
 
 def fine(a: Tensor) -> Tensor:
     """Fine-detail energy ``(B,)``: mean absolute difference to a 3x3 box mean (noise, grain)."""
-    return (a - F.avg_pool2d(a, 3, 1, 1, count_include_pad=False)).abs().mean((1, 2, 3))
+    return (a - box_mean(a, 3)).abs().mean((1, 2, 3))
 
 
 def ssim(a: Tensor, b: Tensor, window: int = 7) -> Tensor:
@@ -144,8 +204,7 @@ def ssim(a: Tensor, b: Tensor, window: int = 7) -> Tensor:
     x, y = luma(a), luma(b)
 
     def pool(t: Tensor) -> Tensor:  # a separable box mean (same result, 3.5x cheaper)
-        t = F.avg_pool2d(t, (1, window), 1, (0, window // 2), count_include_pad=False)
-        return F.avg_pool2d(t, (window, 1), 1, (window // 2, 0), count_include_pad=False)
+        return box_mean(box_mean(t, 1, window), window, 1)
 
     mx, my = pool(x), pool(y)
     vx, vy, cxy = pool(x * x) - mx * mx, pool(y * y) - my * my, pool(x * y) - mx * my

@@ -65,11 +65,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import torch
 
+from .actions import MASK_NAMES
 from .features import clip, fine, ssim, to_work_size
 from .oracle import Reference
 from .tasks import Constraint, conflict
@@ -113,7 +114,7 @@ COHERENCE_SCALE = 0.2
 #: Strength of the pull of each change's estimate toward the global progress (:func:`decompose`).
 RIDGE = 0.3
 
-_MASK_INDEX = {"sky": 0, "ground": 1, "vegetation": 2, "water": 3, "buildings": 4, "subject": 5}
+_MASK_INDEX = {name: i for i, name in enumerate(MASK_NAMES)}  # mask channel of each region
 
 
 @dataclass(frozen=True)
@@ -179,9 +180,16 @@ class MeasuredJudge:
             return []
         src = torch.stack([e.reference.source for e in episodes]).float()
         fin = to_work_size(torch.stack([e.final for e in episodes]).float())
+        quality = self._quality(src, fin, episodes)
+        if fin.device.type != "cpu":
+            # on a GPU the image work above is batched on the device; what follows per episode
+            # is arithmetic on 64 px images and a few coefficients, done on the host after one
+            # transfer (the references keep a host copy) instead of a sync per episode
+            fin, quality = fin.cpu(), quality.cpu()
+            episodes = [replace(e, reference=e.reference.on_host()) for e in episodes]
+            src = torch.stack([e.reference.source for e in episodes]).float()
         ref = torch.stack([e.reference.work for e in episodes]).float()
         out = []
-        quality = self._quality(src, fin, episodes)
         for i, e in enumerate(episodes):
             severities = self._violations(e, src[i], fin[i])
             out.append(self._score_one(e, src[i], fin[i], ref[i], quality[i], severities))
@@ -213,7 +221,10 @@ class MeasuredJudge:
         for sev in severities.values():
             protect *= 1.0 - VIOLATION_COST * sev
         k = len(e.reference.plan)
-        if k == 0 or float((ref - src).abs().mean()) < VISIBLE:
+        change = e.reference.change  # measured once per task when the reference was built
+        if change is None:
+            change = float((ref - src).abs().mean())
+        if k == 0 or change < VISIBLE:
             # nothing to do: leaving the picture alone is the right answer
             unchanged = math.exp(-float((fin - src).abs().mean()) / 0.02)
             scores = dict.fromkeys(SCORE_NAMES[:-1], 100.0 * unchanged * protect)
@@ -270,7 +281,13 @@ class MeasuredJudge:
         """Each violated constraint and its severity in (0, 1]: how much of the request's own
         change reached what the constraint protects."""
         found: dict[str, float] = {}
-        masks = None if e.masks is None else to_work_size(e.masks[None].float())[0].round()
+        if not e.constraints:  # most tasks: nothing to measure
+            return found
+        masks = (
+            None
+            if e.masks is None
+            else to_work_size(e.masks[None].float())[0].round().to(src.device)
+        )
         change = (fin - src).abs().mean(0)
         # the oracle's own change there: spatial ops (blur, warps, mosaics) bleed across a
         # region's border even when the region is preserved, so only excess change counts

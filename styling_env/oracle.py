@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -121,6 +121,9 @@ class Reference:
         basis: ``(K + M, 3 * 64 * 64)`` the directions the judge decomposes a result along:
             ``work - without[k]`` (what call ``k`` adds) and each wrong branch's own change.
         gram: ``(K + M, K + M)`` their inner products (``basis @ basis.T``), computed once.
+        change: the mean absolute change from ``source`` to ``work`` (below the judge's
+            ``VISIBLE`` the task has nothing to do on this source), measured once; None in a
+            reference built by hand (the judge measures it then).
     """
 
     plan: tuple[ToolCall, ...]
@@ -135,6 +138,25 @@ class Reference:
     wrong_weights: Tensor | None = None
     basis: Tensor | None = None
     gram: Tensor | None = None
+    change: float | None = None
+    _host: Reference | None = field(default=None, init=False, repr=False, compare=False)
+
+    def on_host(self) -> Reference:
+        """This reference with every tensor in host memory: itself on the CPU; on a GPU a copy
+        made on first use and kept (the judge's per-episode arithmetic on 64 px images and a
+        handful of coefficients runs on the host, so a step needs one transfer, not one per
+        episode)."""
+        if self.source.device.type == "cpu":
+            return self
+        if self._host is None:
+            moved = {
+                f.name: v.cpu() if isinstance(v, Tensor) else v
+                for f in fields(self)
+                if f.init
+                for v in (getattr(self, f.name),)
+            }
+            object.__setattr__(self, "_host", Reference(**moved))
+        return self._host
 
 
 def _conditional_weight(n_calls: int) -> float:
@@ -237,6 +259,7 @@ def build_references(
             Reference(
                 tuple(plan), work_src[i], full[i], work_full[i], without, baseline[i],
                 weights, wrong_t, base_t, torch.tensor(wrong_w), basis, basis @ basis.T,
+                float((work_full[i].float() - work_src[i].float()).abs().mean()),
             )
         )  # fmt: skip
     return refs

@@ -174,6 +174,8 @@ class ImageStylingVectorEnv(VectorEnv):
         return Invalid(f"actions must be a dict of arrays or a list, got {type(actions).__name__}")
 
     def _observations(self) -> dict[str, Any]:
+        if self.observation_mode == "image":
+            self.engine.frames()  # every slot's picture converted in one batch
         per = [
             build_observation(s, self.max_steps, self.observation_mode) for s in self.engine.slots
         ]

@@ -1,0 +1,117 @@
+"""The environment's fast paths give the numbers of the plain ones, and the GPU check runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from styling_env import make_images
+from styling_env.engine import Engine
+from styling_env.features import box_mean, row_quantiles
+from styling_env.tasks import sample_task
+from styling_env.tools import ToolCall
+
+
+@pytest.mark.parametrize("window", [(3, 3), (1, 7), (7, 1), (5, 5), (1, 1), (3, 7)])
+def test_box_mean_is_avg_pool_to_the_bit(window):
+    kh, kw = window
+    for x in (
+        torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(0)),
+        torch.rand(2, 1, 37, 50, generator=torch.Generator().manual_seed(1)) * 3 - 1,
+        make_images("mix", 4, 64, 3).pixels,
+    ):
+        want = F.avg_pool2d(x, (kh, kw), 1, (kh // 2, kw // 2), count_include_pad=False)
+        assert torch.equal(box_mean(x, kh, kw), want)
+
+
+def test_box_mean_names_a_bad_window():
+    with pytest.raises(ValueError, match="odd window sides"):
+        box_mean(torch.zeros(1, 1, 8, 8), 2)
+
+
+def test_row_quantiles_are_torch_quantile_to_the_bit():
+    g = torch.Generator().manual_seed(2)
+    for n in (4096, 100, 37):
+        for flat in (torch.rand(8, n, generator=g), (torch.rand(8, n, generator=g) * 10).round()):
+            want = torch.quantile(flat, torch.tensor([0.1, 0.9]), dim=1).T
+            assert torch.equal(row_quantiles(flat, (0.1, 0.9)), want)
+
+
+def _run(engine: Engine, tasks, calls) -> list:
+    out = []
+    for task in tasks:
+        engine.reset([0], [task])
+        s = engine.slots[0]
+        out.append((s.score.overall, s.context.tolist()))
+        for c in calls:
+            ((reward, _, _, info),) = engine.step([0], [c])
+            out.append((reward, info["overall"], engine.slots[0].context.tolist()))
+    return out
+
+
+def test_cached_task_starts_give_the_same_episodes():
+    tasks = [sample_task(tier, seed, "test") for tier in ("simple", "complex") for seed in (1, 2)]
+    calls = [
+        ToolCall("time_of_day", "sunrise_golden", 0.7),
+        ToolCall("season_cycle", "autumn_falling", 0.5),
+    ]
+    cached, plain = Engine(1, image_size=32), Engine(1, image_size=32)
+    plain.cache_bytes = 0
+    first = _run(cached, tasks, calls)
+    again = _run(cached, tasks, calls)  # every start from the cache now
+    assert cached.counts["reset_cached"] == len(tasks)
+    assert first == again == _run(plain, tasks, calls)
+    assert plain.counts["reset_cached"] == 0
+
+
+def test_the_cache_keeps_to_its_budget():
+    engine = Engine(1, image_size=32)
+    engine.cache_bytes = 300_000  # a few 32 px starts
+    for seed in range(12):
+        engine.reset([0], [sample_task("simple", seed, "test")])
+    assert 0 < len(engine._cache) < 12
+    assert engine._cached_bytes <= engine.cache_bytes
+
+
+def test_gpu_check_runs_on_cpu_at_toy_sizes(tmp_path):
+    pytest.importorskip("peft")
+    from experiments import gpu_check
+
+    out = tmp_path / "gpu.json"
+    report = gpu_check.main(["--toy", "--device", "cpu", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["machine"]["toy"] is True and saved == json.loads(json.dumps(report))
+    assert {(r["num_envs"], r["size"]) for r in saved["env"]} == {(4, 32), (2, 64)}
+    for r in saved["env"]:
+        assert r["steps_per_s"] > 0 and r["env_vs_tools"] > 0
+    assert saved["judge"][0]["judge_ms"] > 0
+    (lora,) = saved["lora"]
+    assert lora["shape"] == "toy" and lora["tokens_per_s"] > 0 and lora["trainable"] > 0
+    assert np.isfinite(lora["step_s"])
+
+
+def test_gpu_check_names_missing_dependencies(monkeypatch, tmp_path):
+    from experiments import gpu_check
+
+    monkeypatch.setattr(gpu_check, "CARRIED", {"no_such_module_xyz": ("no-such-dist",)})
+    with pytest.raises(RuntimeError, match="no-such-dist.*make gpu-wheels"):
+        gpu_check.ensure_dependencies(None)
+    with pytest.raises(RuntimeError, match="no-such-dist"):
+        gpu_check.ensure_dependencies(tmp_path / "absent")
+
+
+def test_a_task_twice_in_one_reset_is_built_once():
+    task, other = sample_task("complex", 5, "test"), sample_task("simple", 6, "test")
+    engine = Engine(3, image_size=32)
+    engine.reset([0, 1, 2], [task, other, task])
+    assert engine.counts["reset"] == 3 and engine.counts["reset_cached"] == 1
+    a, b = engine.slots[0], engine.slots[2]
+    assert a.reference is b.reference and a.score.overall == b.score.overall
+    call = ToolCall("season_cycle", "autumn_falling", 0.5)
+    r = engine.step([0, 2], [call, call])
+    assert r[0][0] == r[1][0]  # the two episodes stay alike and independent
+    assert engine.slots[0].image is not engine.slots[2].image
