@@ -378,6 +378,33 @@ def _builtin() -> None:
                 config=f"{D}:D3rlpyMethodConfig", defaults={"algo": key}, checkpoint="model.d3",
             )
         )  # fmt: skip
+    C = "agents.calllevel"
+    for key, label, algo, summary in (
+        (
+            "iql",
+            "IQL (call-level)",
+            "iql",
+            "IQL's expectile critic over the calls; advantage-weighted planner",
+        ),
+        (
+            "cql-planner",
+            "CQL (call-level)",
+            "cql",
+            "conservative call-level Q (logsumexp over tools and values); advantage-weighted planner",
+        ),
+        (
+            "awac",
+            "AWAC (call-level)",
+            "awac",
+            "critic of the data's behaviour; AWAC's batch-softmax weights on the planner",
+        ),
+    ):
+        register(
+            Method(
+                key, label, "embedded", summary, trainer=f"{C}.method:train", loader=f"{C}.method:load",
+                config=f"{C}.{algo}:{algo.upper()}Config", checkpoint="model.pt",
+            )
+        )  # fmt: skip
     O = "agents.online"  # noqa: E741 - a name like the others
     for key, label in (("ppo", "PPO (online)"), ("dqn", "DQN (online)")):
         register(
