@@ -335,3 +335,23 @@ def test_critic_of_another_dataset(small_datasets, tmp_path, monkeypatch):
     same = registry.TrainJob(m, m.make_config(_options(critic=critic)), 0, tmp_path / "d", dataset=small_datasets["simple"], progress=False)  # fmt: skip
     info = m.train(same).info
     assert info["critic"] == critic and "critic_steps" not in info
+
+
+def test_report_diagnostics_table(tmp_path):
+    from experiments.report import diagnostics_table
+
+    cells = [{"study": "main", "tier": "simple", "method": "iql", "seed": s} for s in (0, 1)] + [
+        {"study": "main", "tier": "simple", "method": "rw", "seed": 0}
+    ]
+    for s, (neg, pos, rank) in enumerate(((0.8, 0.6, 0.9), (0.6, 0.4, 0.7))):
+        folder = tmp_path / "cells" / "main" / "simple" / "iql" / f"seed{s}"
+        folder.mkdir(parents=True)
+        d = {"mistaken_calls": 12, "mistaken_negative": neg, "correct_positive": pos, "pair_ranking": rank}  # fmt: skip
+        (folder / "diagnostics.json").write_text(json.dumps(d))
+    table = diagnostics_table({"cells": cells}, tmp_path)
+    lines = table.strip().splitlines()
+    assert len(lines) == 3  # header, rule, one row: RW has no critic
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == [
+        "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%",
+    ]  # fmt: skip
+    assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
