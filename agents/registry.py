@@ -399,12 +399,15 @@ def _builtin() -> None:
             "critic of the data's behaviour; AWAC's batch-softmax weights on the planner",
         ),
     ):
-        register(
-            Method(
-                key, label, "embedded", summary, trainer=f"{C}.method:train", loader=f"{C}.method:load",
-                config=f"{C}.{algo}:{algo.upper()}Config", checkpoint="model.pt",
-            )
-        )  # fmt: skip
+        for text in (False, True):  # --policy text trains the text-only variant
+            register(
+                Method(
+                    key + "-text" * text, label.replace(" (", " text-only (") if text else label,
+                    "embedded", summary + "; no images" * text, trainer=f"{C}.method:train",
+                    loader=f"{C}.method:load", config=f"{C}.{algo}:{algo.upper()}Config",
+                    defaults={"planner": {"text_only": True}} if text else {}, checkpoint="model.pt",
+                )
+            )  # fmt: skip
     O = "agents.online"  # noqa: E741 - a name like the others
     for key, label in (("ppo", "PPO (online)"), ("dqn", "DQN (online)")):
         register(

@@ -355,3 +355,13 @@ def test_report_diagnostics_table(tmp_path):
         "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%",
     ]  # fmt: skip
     assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
+
+
+def test_text_only_variant(small_datasets, tmp_path):
+    from agents import registry
+
+    m = registry.get("awac-text")
+    job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "t", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    trained = m.train(job)
+    assert trained.agent.planner.config.text_only
+    assert trained.info["diagnostics"]["mistaken_calls"] > 0
