@@ -408,6 +408,16 @@ def _builtin() -> None:
                     defaults={"planner": {"text_only": True}} if text else {}, checkpoint="model.pt",
                 )
             )  # fmt: skip
+    for key, label, algo in (("iql", "IQL", "iql"), ("cql-planner", "CQL", "cql"), ("awac", "AWAC", "awac")):  # fmt: skip
+        for vision, suffix in ((True, "qwen3vl"), (False, "qwen3vl-text")):
+            register(
+                Method(
+                    f"{key}-{suffix}", f"{label} Qwen3-VL{'' if vision else ' text'} (call-level)", "qwen",
+                    f"the {label} critic's per-call weights on a Qwen3-VL LoRA adapter",
+                    trainer=f"{C}.qwen:train", loader=f"{C}.qwen:load", config=f"{C}.qwen:CallLevelQwenConfig",
+                    defaults={"algorithm": algo, "model": {"vision": vision}}, checkpoint="adapter",
+                )
+            )  # fmt: skip
     O = "agents.online"  # noqa: E741 - a name like the others
     for key, label in (("ppo", "PPO (online)"), ("dqn", "DQN (online)")):
         register(

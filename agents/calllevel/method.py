@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from agents.embedded.agent import EmbeddedAgent
 from agents.embedded.training import PreparedData, prepare
 from agents.registry import Trained, TrainJob
@@ -26,7 +28,7 @@ from .critic import CallCritic, load_critic
 from .diagnostics import diagnose, step_labels
 from .training import algorithm, extract_policy, fit_critic, row_advantages, transitions
 
-__all__ = ["load", "train"]
+__all__ = ["critic_stage", "load", "train"]
 
 
 def _records(job: TrainJob) -> Any:
@@ -61,11 +63,12 @@ def _dataset_key(job: TrainJob) -> str:
     return f"{checksum}" if job.episodes is None else f"{checksum}:first{job.episodes}"
 
 
-def train(job: TrainJob) -> Trained:
-    """Fit (or load) the critic, diagnose it, extract the planner; see the module docstring."""
-    config = job.config
-    if not isinstance(config, CallLevelConfig):
-        raise TypeError(f"{job.method.key!r} needs a CallLevelConfig, got {type(config).__name__}")
+def critic_stage(
+    job: TrainJob, config: CallLevelConfig
+) -> tuple[PreparedData, torch.Tensor, dict[str, Any]]:
+    """Everything before a policy trains: the checks, the critic (fitted, or ``config.critic``
+    loaded), every dataset call's advantage ``(N,)`` and the diagnostics. Returns the prepared
+    rows, the advantages and the info so far."""
     if job.dataset is None:
         raise ValueError(f"method {job.method.key!r} trains on a dataset: pass one")
     algo = algorithm(config)
@@ -82,9 +85,9 @@ def train(job: TrainJob) -> Trained:
     t_load = time.perf_counter()
     d = _prepared(job, config)
     transitions(d)  # per-step rewards present and finite, before any training
-    load_seconds = time.perf_counter() - t_load
-    job.out.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"algorithm": algo.__name__.rsplit(".", 1)[-1]}
+    info["load_seconds"] = round(time.perf_counter() - t_load, 1)
+    job.out.mkdir(parents=True, exist_ok=True)
     if reused is None:
         with MetricLog(job.out / "critic_log.jsonl", every=10) as log:
             critic, target, stats = fit_critic(
@@ -109,6 +112,19 @@ def train(job: TrainJob) -> Trained:
     info["diagnostics"] = diag
     info["diagnostics_seconds"] = round(time.perf_counter() - t_diag, 1)
     (job.out / "diagnostics.json").write_text(json.dumps(diag, indent=1))
+    info.update({
+        "critic_parameters": critic.n_parameters(), "calls": len(d),
+        "advantage_mean": round(float(adv.mean()), 4), "advantage_std": round(float(adv.std()), 4),
+    })  # fmt: skip
+    return d, adv, info
+
+
+def train(job: TrainJob) -> Trained:
+    """Fit (or load) the critic, diagnose it, extract the planner; see the module docstring."""
+    config = job.config
+    if not isinstance(config, CallLevelConfig):
+        raise TypeError(f"{job.method.key!r} needs a CallLevelConfig, got {type(config).__name__}")
+    d, adv, info = critic_stage(job, config)
     with MetricLog(job.log_path, every=config.training.log_every) as log:
         planner, st = extract_policy(d, adv, config, seed=job.seed, log=log, progress=job.progress)
     planner.meta = {
@@ -120,12 +136,9 @@ def train(job: TrainJob) -> Trained:
     path = planner.save(job.checkpoint)
     seconds = st["seconds"] + info.get("critic_seconds", 0.0)
     info.update({
-        "checkpoint": str(path), "seconds": round(seconds, 1), "load_seconds": round(load_seconds, 1),
-        "steps": st["steps"], "samples": st["samples"],
-        "samples_per_s": round(st["samples"] / max(st["seconds"], 1e-9), 1),
+        "checkpoint": str(path), "seconds": round(seconds, 1), "steps": st["steps"],
+        "samples": st["samples"], "samples_per_s": round(st["samples"] / max(st["seconds"], 1e-9), 1),
         "peak_memory_mb": peak_memory_mb(), "parameters": planner.n_parameters(),
-        "critic_parameters": critic.n_parameters(), "calls": len(d),
-        "advantage_mean": round(float(adv.mean()), 4), "advantage_std": round(float(adv.std()), 4),
     })  # fmt: skip
     return Trained(EmbeddedAgent(planner), info)
 
