@@ -378,6 +378,46 @@ def _builtin() -> None:
                 config=f"{D}:D3rlpyMethodConfig", defaults={"algo": key}, checkpoint="model.d3",
             )
         )  # fmt: skip
+    C = "agents.calllevel"
+    for key, label, algo, summary in (
+        (
+            "iql",
+            "IQL (call-level)",
+            "iql",
+            "IQL's expectile critic over the calls; advantage-weighted planner",
+        ),
+        (
+            "cql-planner",
+            "CQL (call-level)",
+            "cql",
+            "conservative call-level Q (logsumexp over tools and values); advantage-weighted planner",
+        ),
+        (
+            "awac",
+            "AWAC (call-level)",
+            "awac",
+            "critic of the data's behaviour; AWAC's batch-softmax weights on the planner",
+        ),
+    ):
+        for text in (False, True):  # --policy text trains the text-only variant
+            register(
+                Method(
+                    key + "-text" * text, label.replace(" (", " text-only (") if text else label,
+                    "embedded", summary + "; no images" * text, trainer=f"{C}.method:train",
+                    loader=f"{C}.method:load", config=f"{C}.{algo}:{algo.upper()}Config",
+                    defaults={"planner": {"text_only": True}} if text else {}, checkpoint="model.pt",
+                )
+            )  # fmt: skip
+    for key, label, algo in (("iql", "IQL", "iql"), ("cql-planner", "CQL", "cql"), ("awac", "AWAC", "awac")):  # fmt: skip
+        for vision, suffix in ((True, "qwen3vl"), (False, "qwen3vl-text")):
+            register(
+                Method(
+                    f"{key}-{suffix}", f"{label} Qwen3-VL{'' if vision else ' text'} (call-level)", "qwen",
+                    f"the {label} critic's per-call weights on a Qwen3-VL LoRA adapter",
+                    trainer=f"{C}.qwen:train", loader=f"{C}.qwen:load", config=f"{C}.qwen:CallLevelQwenConfig",
+                    defaults={"algorithm": algo, "model": {"vision": vision}}, checkpoint="adapter",
+                )
+            )  # fmt: skip
     O = "agents.online"  # noqa: E741 - a name like the others
     for key, label in (("ppo", "PPO (online)"), ("dqn", "DQN (online)")):
         register(

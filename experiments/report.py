@@ -335,6 +335,53 @@ def judge_note(results: Mapping[str, Any]) -> str:
     return f"Scored by judge v{', v'.join(map(str, versions)) or '?'}."
 
 
+def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
+    """The call-level critics' step-level diagnostics (``diagnostics.json`` in each main-study
+    cell folder under ``run``): per tier and method, the share of the teacher's mistaken calls
+    with a negative advantage, of correct calls with a positive one, and of mistaken calls
+    ranked below the oracle's call from the same state; mean over seeds. "" when no cell has
+    them."""
+    keys = ("mistaken_negative", "correct_positive", "pair_ranking")
+    found: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for c in results["cells"]:
+        if c.get("study") != "main":
+            continue
+        folder = run.joinpath("cells", c["study"], c["tier"], c["method"], f"seed{c['seed']}")
+        path = folder / "diagnostics.json"
+        d = c.get("diagnostics")
+        if d is None and path.is_file():
+            d = json.loads(path.read_text())
+        if isinstance(d, Mapping):
+            found[(c["tier"], c["method"])].append(d)
+    if not found:
+        return ""
+    order = {m: i for i, m in enumerate(METHODS)}
+    tiers = {t: i for i, t in enumerate(("simple", "regular", "complex"))}
+    body = []
+    for (tier, method), ds in sorted(found.items(), key=lambda kv: (tiers.get(kv[0][0], 9), order.get(kv[0][1], 99))):  # fmt: skip
+        cells = [
+            tier,
+            METHODS.get(method, (method, ""))[0],
+            str(len(ds)),
+            str(ds[0].get("mistaken_calls", "")),
+        ]
+        for k in keys:
+            vals = [float(d[k]) for d in ds if d.get(k) is not None]
+            cells.append(f"{100 * float(np.mean(vals)):.0f}%" if vals else "–")
+        body.append(cells)
+    header = ["tier", "method", "seeds", "mistaken calls", "mistaken: A < 0", "correct: A > 0",
+              "same state: mistaken < oracle's call"]  # fmt: skip
+    return _md_table(header, body)
+
+
+DIAGNOSTICS_NOTE = (
+    "Does the critic tell the teacher's mistaken calls (tagged in the dataset) from its correct "
+    "ones? The share of mistaken calls with a negative advantage A = Q - V, of correct calls "
+    "with a positive one, and of mistaken calls whose Q is below that of the oracle's call from "
+    "the same state (target: 80%). Mean over seeds."
+)
+
+
 def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     preset = results.get("preset", {})
     tiers = [
@@ -721,6 +768,9 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     rows = aggregate(results)
     preset = results.get("preset", {})
     md = tables_markdown(results, rows)
+    diag = diagnostics_table(results, results_path.parent)
+    if diag:
+        md += f"\n## Call-level critics: step-level diagnostics\n\n{DIAGNOSTICS_NOTE}\n\n{diag}\n"
     (out / "tables.md").write_text(md)
     plots = {
         "normalized": plot_normalized(rows, out / "plots" / "normalized.png"),
@@ -749,7 +799,7 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
         for tier, method, case, frames, ov, _, _ in strips:
             filmstrip_png(frames, f"{tier} / {METHODS[method][0]} / {case} (overall {ov:.0f})",
                           out / "filmstrips" / f"{tier}-{method}-{case}.png")  # fmt: skip
-    page = _html(results, rows, md, plots, strips)
+    page = _html(results, rows, md, plots, strips, diag)
     index = out / "report.html"
     index.write_text(page)
     if docs is not None:
@@ -771,7 +821,7 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _html(results, rows, md, plots, strips) -> str:
+def _html(results, rows, md, plots, strips, diag: str = "") -> str:
     preset = results.get("preset", {})
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>ImageStyling benchmark</title>",
@@ -794,6 +844,9 @@ def _html(results, rows, md, plots, strips) -> str:
         parts.append(_md_to_html_table(score_table(rows, t)))
         parts.append("<h3>Planning metrics and cost</h3>")
         parts.append(_md_to_html_table(planning_table(rows, t)))
+    if diag:
+        parts += ["<h2>Call-level critics: step-level diagnostics</h2>",
+                  f"<p class='note'>{_e(DIAGNOSTICS_NOTE)}</p>", _md_to_html_table(diag)]  # fmt: skip
     for key, title in (("dimensions", "The six scores per method"), ("size", "Score vs dataset size"),
                        ("quality", "Score vs dataset quality"), ("curves", "Learning curves")):  # fmt: skip
         if key in plots:

@@ -1,0 +1,143 @@
+"""Step-level diagnostics: does a fitted critic tell the teacher's mistaken calls from its
+correct ones?
+
+The datasets tag every step the noisy-oracle teacher got wrong (step info ``mistake``: a wrong
+tool, a sibling value, a bad strength, a wrong order, an extra step, an early STOP, an ignored
+constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). For a critic's advantages
+``A(s, a)`` of every dataset call, :func:`diagnose` reports:
+
+- ``mistaken_negative``: the share of mistaken calls with ``A < 0``;
+- ``correct_positive``: the share of correct calls with ``A > 0``;
+- ``pair_ranking``: over the mistaken calls, the share where the oracle's call from the *same
+  state* has the higher ``Q`` (so the higher advantage: ``V(s)`` is shared). The oracle's call
+  from a state is the first call of the episode's oracle plan whose tool has not been called yet
+  (STOP once every planned tool has been); pairs where it equals the mistaken call are skipped;
+- the same shares per mistake kind, and the counts behind every share.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.embedded.training import PreparedData
+from styling_env.actions import STOP
+from styling_env.tools.call import REGIONS, ToolCall
+
+from .critic import CallCritic
+
+__all__ = ["StepLabels", "diagnose", "step_labels"]
+
+
+@dataclass
+class StepLabels:
+    """Per prepared row: the teacher's mistake tag (``""``: a correct call) and the oracle's
+    call from the same state (native ``tool``, ``value``, ``strength``, ``region``)."""
+
+    mistake: list[str]
+    oracle: dict[str, torch.Tensor]
+
+
+def _oracle_call(plan: list[ToolCall], made: set[int]) -> tuple[int, int, float, int]:
+    for c in plan:
+        if c.tool_index not in made:
+            return c.tool_index, c.value_index, float(c.strength), REGIONS.index(c.region)
+    return STOP, 0, 0.0, 0
+
+
+def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
+    """The labels of ``d``'s rows, read from the dataset ``data`` (an id, a Minari dataset or
+    records) the rows were prepared from; ``None`` when its steps carry no mistake tags (a
+    dataset of another teacher)."""
+    from offline_data.loaders.records import source
+
+    records, _, _ = source(data)
+    tags: list[str] = []
+    oracle: list[tuple[int, int, float, int]] = []
+    ep_ids: list[int] = []
+    for rec in records:
+        n = len(rec.actions["tool"])
+        raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
+        if raw is None or len(raw) < n:
+            return None
+        plan = [ToolCall.from_dict(c) for c in rec.meta.get("oracle_plan", [])]
+        tools = np.asarray(rec.actions["tool"]).reshape(-1)
+        made: set[int] = set()
+        for t in range(n):
+            tags.append(str(raw[t]))
+            oracle.append(_oracle_call(plan, made))
+            if int(tools[t]) < STOP:
+                made.add(int(tools[t]))
+        ep_ids += [int(rec.id)] * n
+    rows = d.rows
+    if len(ep_ids) != len(rows) or not torch.equal(torch.as_tensor(ep_ids), rows.episode):
+        raise ValueError(
+            f"the dataset's {len(ep_ids)} steps do not line up with the {len(rows)} prepared rows: "
+            "pass the dataset the rows were prepared from"
+        )
+    o = np.asarray(oracle, dtype=np.float64).reshape(-1, 4)
+    return StepLabels(
+        tags,
+        {
+            "tool": torch.from_numpy(o[:, 0].astype(np.int64)),
+            "value": torch.from_numpy(o[:, 1].astype(np.int64)),
+            "strength": torch.from_numpy(o[:, 2].astype(np.float32)),
+            "region": torch.from_numpy(o[:, 3].astype(np.int64)),
+        },
+    )
+
+
+def _share(mask: np.ndarray) -> float | None:
+    return round(float(mask.mean()), 4) if mask.size else None
+
+
+@torch.no_grad()
+def diagnose(
+    adv: torch.Tensor, labels: StepLabels, *, target: CallCritic | None = None,
+    d: PreparedData | None = None, chunk: int = 1024,
+) -> dict[str, Any]:  # fmt: skip
+    """The shares of the module docstring for advantages ``adv`` ``(N,)``; the same-state pair
+    ranking needs the (target) critic and the prepared rows."""
+    a = adv.numpy()
+    tags = np.asarray(labels.mistake)
+    wrong = tags != ""
+    out: dict[str, Any] = {
+        "mistaken_calls": int(wrong.sum()),
+        "correct_calls": int((~wrong).sum()),
+        "mistaken_negative": _share(a[wrong] < 0),
+        "correct_positive": _share(a[~wrong] > 0),
+        "mean_advantage_mistaken": round(float(a[wrong].mean()), 4) if wrong.any() else None,
+        "mean_advantage_correct": round(float(a[~wrong].mean()), 4) if (~wrong).any() else None,
+        "by_kind": {},
+    }
+    for kind, n in sorted(Counter(tags[wrong].tolist()).items()):
+        out["by_kind"][kind] = {"calls": n, "negative": _share(a[tags == kind] < 0)}
+    if target is None or d is None or not wrong.any():
+        return out
+    rows = d.rows
+    o = labels.oracle
+    idx_all = torch.from_numpy(np.flatnonzero(wrong))
+    same = (
+        (o["tool"][idx_all] == rows.tool[idx_all])
+        & ((o["tool"][idx_all] == STOP) | (o["value"][idx_all] == rows.value[idx_all]))
+        & ((o["tool"][idx_all] == STOP) | ((o["strength"][idx_all] - rows.strength[idx_all].reshape(-1)).abs() < 1e-6))
+    )  # fmt: skip
+    idx_all = idx_all[~same]
+    target.eval()
+    images = not target.planner_config.text_only
+    better: list[torch.Tensor] = []
+    for i in range(0, len(idx_all), chunk):
+        idx = idx_all[i : i + chunk]
+        b = d.batch(idx, images=images)
+        q_taken = torch.stack(target.q_values(b)["q"]).min(dim=0).values
+        cf = replace(b, tool=o["tool"][idx], value=o["value"][idx], strength=o["strength"][idx], region=o["region"][idx])  # fmt: skip
+        q_oracle = torch.stack(target.q_values(cf)["q"]).min(dim=0).values
+        better.append(q_taken < q_oracle)
+    ok = torch.cat(better).numpy() if better else np.zeros(0, bool)
+    out["pairs"] = int(ok.size)
+    out["pair_ranking"] = _share(ok)
+    return out

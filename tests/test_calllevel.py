@@ -1,0 +1,367 @@
+"""Call-level offline RL (agents.calllevel): each loss pinned to d3rlpy's definition on
+hand-computed tensors and to d3rlpy's own function, the hybrid critic, the diagnostics, the
+registered methods end to end, and the named errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from agents.calllevel import losses as L
+from agents.calllevel.critic import N_CALLS, STOP_CALL, CallCritic, call_index
+from agents.embedded import PlannerConfig
+from styling_env.actions import STOP, VALUE_OFFSETS
+
+# --------------------------------------------------------------------------------------------
+# Losses: hand-computed numbers and d3rlpy's own functions
+
+
+class _Forwarder:
+    """Stands in for d3rlpy's Q-function forwarders: returns the given tensors in turn."""
+
+    def __init__(self, *outputs: torch.Tensor) -> None:
+        self.outputs = list(outputs)
+
+    def compute_expected_q(self, *args, **kwargs) -> torch.Tensor:
+        return self.outputs.pop(0)
+
+
+def test_expectile_loss_by_hand_and_d3rlpy():
+    from d3rlpy.algos.qlearning.torch.iql_impl import IQLImpl
+
+    q = torch.tensor([1.0, 0.0, 2.0, -1.0])
+    v = torch.tensor([0.0, 1.0, 2.0, 1.0])
+    # u = q - v = [1, -1, 0, -2]; weights |0.7 - 1(u<0)| = [0.7, 0.3, 0.7, 0.3]
+    expected = (0.7 * 1 + 0.3 * 1 + 0.0 + 0.3 * 4) / 4
+    assert L.expectile_loss(q, v, 0.7).item() == pytest.approx(expected)
+    fake = SimpleNamespace(
+        _expectile=0.7,
+        _targ_q_func_forwarder=_Forwarder(q.reshape(-1, 1)),
+        _modules=SimpleNamespace(value_func=lambda obs: v.reshape(-1, 1)),
+    )
+    batch = SimpleNamespace(observations=torch.zeros(4, 1), actions=torch.zeros(4, 1))
+    d3 = IQLImpl.compute_value_loss(fake, batch)
+    assert L.expectile_loss(q, v, 0.7).item() == pytest.approx(d3.item())
+
+
+def test_iql_weights_by_hand_and_d3rlpy():
+    from d3rlpy.algos.qlearning.torch.iql_impl import IQLImpl
+
+    q = torch.tensor([0.0, 1.0, 10.0])
+    v = torch.zeros(3)
+    w = L.iql_weights(q - v, 3.0, 100.0)
+    assert w.tolist() == pytest.approx([1.0, math.exp(3.0), 100.0])
+    fake = SimpleNamespace(
+        _weight_temp=3.0, _max_weight=100.0,
+        _targ_q_func_forwarder=_Forwarder(q.reshape(-1, 1)),
+        _modules=SimpleNamespace(value_func=lambda obs: v.reshape(-1, 1)),
+    )  # fmt: skip
+    batch = SimpleNamespace(observations=torch.zeros(3, 1), actions=torch.zeros(3, 1))
+    assert w.tolist() == pytest.approx(IQLImpl._compute_weight(fake, batch).reshape(-1).tolist())
+
+
+def test_conservative_penalty_by_hand_and_d3rlpy():
+    from d3rlpy.algos.qlearning.torch.cql_impl import DiscreteCQLImpl
+
+    values = torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
+    taken = torch.tensor([0, 2])
+    lse1 = math.log(1 + math.exp(1) + math.exp(2)) + 1.0
+    expected = ((math.log(3) - 0.0) + (lse1 - 3.0)) / 2
+    assert L.conservative_penalty(values, taken).item() == pytest.approx(expected)
+    fake = SimpleNamespace(action_size=3, _q_func_forwarder=_Forwarder(values))
+    d3 = DiscreteCQLImpl._compute_conservative_loss(fake, torch.zeros(2, 1), taken)
+    assert L.conservative_penalty(values, taken).item() == pytest.approx(d3.item())
+
+
+def test_awac_weights_by_hand_and_d3rlpy():
+    from d3rlpy.algos.qlearning.torch.awac_impl import AWACImpl
+    from d3rlpy.models.torch import ActionOutput
+
+    q = torch.tensor([0.0, math.log(3.0)])
+    v = torch.zeros(2)
+    w = L.awac_weights(q - v, 1.0)
+    assert w.tolist() == pytest.approx([0.5, 1.5])  # 2 * softmax([0, log 3]) = 2 * [1/4, 3/4]
+    mu = torch.zeros(2, 1)
+    fake = SimpleNamespace(
+        action_size=1, _lam=1.0, _n_action_samples=1,
+        _q_func_forwarder=_Forwarder(q.reshape(-1, 1), v.reshape(-1, 1)),
+        _modules=SimpleNamespace(policy=lambda obs: ActionOutput(mu, mu, torch.zeros(2, 1))),
+    )  # fmt: skip
+    d3 = AWACImpl._compute_weights(fake, torch.zeros(2, 1), torch.zeros(2, 1))
+    assert w.tolist() == pytest.approx(d3.reshape(-1).tolist())
+    assert L.awac_weights(torch.tensor([0.3, -1.0, 2.0]), 0.5).mean().item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("huber", [False, True])
+def test_td_loss_by_hand_and_d3rlpy(huber):
+    from d3rlpy.models.torch.q_functions.utility import compute_huber_loss, compute_reduce
+
+    r, nxt, done = (
+        torch.tensor([1.0, 0.5, 0.0]),
+        torch.tensor([2.0, 1.0, 4.0]),
+        torch.tensor([0, 0, 1]),
+    )
+    y = L.td_target(r, nxt, done, 0.5)
+    assert y.tolist() == pytest.approx([2.0, 1.0, 0.0])  # r + 0.5 * next, the terminal: r
+    q1, q2 = torch.tensor([2.0, 3.0, -0.5]), torch.tensor([0.0, 1.0, 0.0])
+    loss = L.td_loss([q1, q2], y, huber=huber)
+    if huber:  # |d| < 1: d^2 / 2, else |d| - 1/2
+        by_hand = ((0 + 1.5 + 0.125) / 3) + ((1.5 + 0 + 0) / 3)
+        d3 = sum(compute_reduce(compute_huber_loss(q.reshape(-1, 1), y.reshape(-1, 1)), "mean") for q in (q1, q2))  # fmt: skip
+    else:
+        by_hand = ((0 + 4 + 0.25) / 3) + ((4 + 0 + 0) / 3)
+        d3 = sum(nn.functional.mse_loss(q, y) for q in (q1, q2))
+    assert loss.item() == pytest.approx(by_hand)
+    assert loss.item() == pytest.approx(float(d3))
+
+
+def test_soft_update_is_d3rlpys_soft_sync():
+    from d3rlpy.torch_utility import soft_sync
+
+    torch.manual_seed(0)
+    online, a, b = nn.Linear(3, 2), nn.Linear(3, 2), nn.Linear(3, 2)
+    b.load_state_dict(a.state_dict())
+    L.soft_update(a, online, 0.005)
+    soft_sync(b, online, 0.005)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.allclose(pa, pb)
+
+
+# --------------------------------------------------------------------------------------------
+# The hybrid critic
+
+
+def _batch(n: int, tool, value, strength, region, *, hash_dim: int = 64):
+    from agents.embedded.model import PlannerBatch
+
+    return PlannerBatch(
+        images=torch.randint(0, 255, (n, 6, 32, 32), dtype=torch.uint8),
+        text=torch.randn(n, 384 + hash_dim),
+        context=torch.zeros(n, 10, dtype=torch.int64),
+        history=-torch.ones(n, 8, 4),
+        steps_left=torch.full((n,), 8, dtype=torch.int64),
+        tool=torch.as_tensor(tool), value=torch.as_tensor(value),
+        strength=torch.as_tensor(strength, dtype=torch.float32), region=torch.as_tensor(region),
+    )  # fmt: skip
+
+
+def test_call_index_and_critic_shapes():
+    k = call_index(torch.tensor([0, 3, STOP]), torch.tensor([2, 1, 0]))
+    assert k.tolist() == [VALUE_OFFSETS[0] + 2, VALUE_OFFSETS[3] + 1, STOP_CALL]
+    assert N_CALLS == 172
+    torch.manual_seed(0)
+    critic = CallCritic(PlannerConfig(image_size=32, hash_dim=64), n_critics=2)
+    b = _batch(3, [0, 3, STOP], [2, 1, 0], [0.5, 0.9, 0.0], [0, 1, 0])
+    out = critic.q_values(b)
+    assert len(out["q"]) == 2 and out["q"][0].shape == (3,)
+    assert out["discrete"][0].shape == (3, N_CALLS) and out["v"].shape == (3,)
+    # Q = D[k] + C with C <= 0 and C = 0 for STOP: D[k] bounds Q from above
+    for q, d in zip(out["q"], out["discrete"], strict=True):
+        dk = d.gather(1, out["k"].reshape(-1, 1)).reshape(-1)
+        assert (q <= dk + 1e-6).all()
+        assert q[2].item() == pytest.approx(dk[2].item())
+    # the strength is an input: another strength, another Q (for a call, not for STOP)
+    b2 = _batch(3, [0, 3, STOP], [2, 1, 0], [0.1, 0.2, 0.7], [0, 1, 0])
+    b2.images, b2.text = b.images, b.text
+    q2 = critic.q_values(b2)["q"][0]
+    assert q2[2].item() == pytest.approx(out["q"][0][2].item())
+    assert not torch.allclose(q2[:2], out["q"][0][:2])
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnostics
+
+
+def test_diagnose_shares():
+    from agents.calllevel.diagnostics import StepLabels, diagnose
+
+    adv = torch.tensor([-1.0, 0.5, 0.2, -0.1, 0.3, -0.4])
+    tags = ["sibling_value", "", "", "", "wrong_tool", "sibling_value"]
+    zeros = torch.zeros(6, dtype=torch.int64)
+    labels = StepLabels(
+        tags, {"tool": zeros, "value": zeros, "strength": zeros.float(), "region": zeros}
+    )
+    d = diagnose(adv, labels)
+    assert d["mistaken_calls"] == 3 and d["correct_calls"] == 3
+    assert d["mistaken_negative"] == pytest.approx(2 / 3, abs=1e-4)  # -1.0, -0.4 (not 0.3)
+    assert d["correct_positive"] == pytest.approx(2 / 3, abs=1e-4)  # 0.5, 0.2 (not -0.1)
+    assert d["by_kind"]["sibling_value"] == {"calls": 2, "negative": 1.0}
+    assert d["by_kind"]["wrong_tool"] == {"calls": 1, "negative": 0.0}
+
+
+# --------------------------------------------------------------------------------------------
+# The registered methods, end to end
+
+
+def _options(**extra):
+    return {"critic_steps": 6, "training": {"steps": 4}, "planner": {"image_size": 32}, **extra}
+
+
+def test_registered():
+    from agents import registry
+
+    for key, cfg in (("iql", "IQLConfig"), ("cql-planner", "CQLConfig"), ("awac", "AWACConfig")):
+        m = registry.get(key)
+        assert m.trainable and m.kind == "embedded" and m.checkpoint == "model.pt"
+        assert type(m.make_config()).__name__ == cfg
+    assert registry.get("cql").kind == "d3rlpy"  # d3rlpy's DiscreteCQL keeps its key
+
+
+def test_defaults_written_down():
+    from agents.calllevel import AWACConfig, CQLConfig, IQLConfig
+
+    c = IQLConfig()
+    assert (c.expectile, c.weight_temp, c.max_weight, c.gamma, c.tau, c.n_critics) == (0.7, 3.0, 100.0, 0.99, 0.005, 2)  # fmt: skip
+    assert CQLConfig().alpha == 1.0 and AWACConfig().lam == 1.0
+    assert IQLConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="expectile"):
+        IQLConfig(expectile=1.5)
+    with pytest.raises(ValueError, match="unknown IQLConfig field"):
+        IQLConfig.from_dict({"expectiles": 0.7})
+
+
+@pytest.mark.parametrize("key", ["iql", "cql-planner", "awac"])
+def test_trains_saves_reloads_evaluates(small_datasets, tmp_path, key):
+    from agents import registry
+    from agents.evaluate import evaluate, load_agent
+
+    m = registry.get(key)
+    job = registry.TrainJob(
+        m, m.make_config(_options()), seed=0, out=tmp_path / key,
+        dataset=small_datasets["simple"], progress=False,
+    )  # fmt: skip
+    trained = m.train(job)
+    info = trained.info
+    assert job.checkpoint.is_file() and (tmp_path / key / "critic.pt").is_file()
+    assert info["critic_steps"] == 6 and info["steps"] == 4
+    diag = info["diagnostics"]
+    assert (
+        diag["mistaken_calls"] + diag["correct_calls"] == info["calls"]
+        and diag["mistaken_calls"] > 0
+    )
+    assert 0.0 <= diag["mistaken_negative"] <= 1.0 and 0.0 <= diag["correct_positive"] <= 1.0
+    assert json.loads((tmp_path / key / "diagnostics.json").read_text()) == diag
+    agent = load_agent(str(job.checkpoint))
+    assert agent.planner.meta["method"] == key
+    res = evaluate(agent, "simple", 2, (0,), image_size=32)
+    assert len(res.episodes) == 2
+
+
+def test_iql_critic_separates_mistakes_with_a_budget(small_datasets, tmp_path):
+    """With a few hundred updates on 24 episodes the critic ranks most mistaken calls below
+    the oracle's call from the same state (a sanity check, not the issue's 80% target)."""
+    from agents import registry
+
+    m = registry.get("iql")
+    job = registry.TrainJob(
+        m, m.make_config({**_options(), "critic_steps": 300}), seed=0, out=tmp_path / "iql",
+        dataset=small_datasets["simple"], progress=False,
+    )  # fmt: skip
+    diag = m.train(job).info["diagnostics"]
+    assert diag["mean_advantage_mistaken"] < diag["mean_advantage_correct"]
+    assert diag["mistaken_negative"] >= 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: named errors before any training
+
+
+def test_unsupported_policy():
+    from agents import registry
+    from agents.calllevel import IQLConfig, UnsupportedPolicyError
+
+    with pytest.raises(UnsupportedPolicyError, match="'endpoint' is not supported.*no weights"):
+        IQLConfig(policy="endpoint")
+    with pytest.raises(UnsupportedPolicyError, match="qwen3vl"):
+        registry.get("cql-planner").make_config({"policy": "qwen3vl"})
+
+
+def test_dataset_without_rewards(small_datasets, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from agents import registry
+    from agents.calllevel import MissingRewardsError
+    from agents.calllevel import method as M
+    from agents.calllevel import training as T
+
+    real = M._prepared
+
+    def zeroed(job, config):
+        d = real(job, config)
+        d.rows = replace(d.rows, reward=torch.zeros_like(d.rows.reward))
+        return d
+
+    def never(*a, **k):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(M, "_prepared", zeroed)
+    monkeypatch.setattr(M, "fit_critic", never)
+    monkeypatch.setattr(T, "fit_critic", never)
+    m = registry.get("iql")
+    job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "z", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    with pytest.raises(MissingRewardsError, match="every per-step reward of the dataset is 0"):
+        m.train(job)
+    assert not job.checkpoint.exists()
+
+
+def test_critic_of_another_dataset(small_datasets, tmp_path, monkeypatch):
+    from agents import registry
+    from agents.calllevel import CriticMismatchError
+    from agents.calllevel import method as M
+
+    m = registry.get("iql")
+    first = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "a", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    m.train(first)
+    critic = str(tmp_path / "a" / "critic.pt")
+
+    def never(*a, **k):
+        raise AssertionError("data loaded or training started")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(M, "_prepared", never)
+        other = registry.TrainJob(m, m.make_config(_options(critic=critic)), 0, tmp_path / "b", dataset=small_datasets["regular"], progress=False)  # fmt: skip
+        with pytest.raises(
+            CriticMismatchError, match="fitted on dataset 'image-styling/simple-v0'"
+        ):
+            m.train(other)
+        subset = registry.TrainJob(m, m.make_config(_options(critic=critic)), 0, tmp_path / "c", dataset=small_datasets["simple"], episodes=10, progress=False)  # fmt: skip
+        with pytest.raises(CriticMismatchError):
+            m.train(subset)
+    same = registry.TrainJob(m, m.make_config(_options(critic=critic)), 0, tmp_path / "d", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    info = m.train(same).info
+    assert info["critic"] == critic and "critic_steps" not in info
+
+
+def test_report_diagnostics_table(tmp_path):
+    from experiments.report import diagnostics_table
+
+    cells = [{"study": "main", "tier": "simple", "method": "iql", "seed": s} for s in (0, 1)] + [
+        {"study": "main", "tier": "simple", "method": "rw", "seed": 0}
+    ]
+    for s, (neg, pos, rank) in enumerate(((0.8, 0.6, 0.9), (0.6, 0.4, 0.7))):
+        folder = tmp_path / "cells" / "main" / "simple" / "iql" / f"seed{s}"
+        folder.mkdir(parents=True)
+        d = {"mistaken_calls": 12, "mistaken_negative": neg, "correct_positive": pos, "pair_ranking": rank}  # fmt: skip
+        (folder / "diagnostics.json").write_text(json.dumps(d))
+    table = diagnostics_table({"cells": cells}, tmp_path)
+    lines = table.strip().splitlines()
+    assert len(lines) == 3  # header, rule, one row: RW has no critic
+    assert [c.strip() for c in lines[2].strip("|").split("|")] == [
+        "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%",
+    ]  # fmt: skip
+    assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
+
+
+def test_text_only_variant(small_datasets, tmp_path):
+    from agents import registry
+
+    m = registry.get("awac-text")
+    job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "t", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    trained = m.train(job)
+    assert trained.agent.planner.config.text_only
+    assert trained.info["diagnostics"]["mistaken_calls"] > 0
