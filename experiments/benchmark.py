@@ -436,6 +436,8 @@ class Runner:
             k: info[k] for k in ("seconds", "steps", "samples", "samples_per_s", "updates_per_s",
                                  "parameters", "env_steps") if k in info
         }  # fmt: skip
+        if "diagnostics" in info:  # a critic's step-level diagnostics (agents.calllevel)
+            record["diagnostics"] = info["diagnostics"]
         record["config"] = config.to_dict()
         return trained.agent
 
