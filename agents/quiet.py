@@ -3,7 +3,8 @@
 d3rlpy 2.8 imports the old ``gym`` package, whose import prints a four-line "Gym has been
 unmaintained" notice to stderr, and d3rlpy logs info lines through structlog. :func:`quiet`
 imports ``gym`` once with stderr captured (the notice is printed only on its first import) and
-raises structlog's level to warnings; CLIs call it unless ``--verbose``.
+raises structlog's level to warnings; transformers' "Loading weights" progress bars (the
+MiniLM encoder, Qwen3-VL checkpoints) are turned off. CLIs call it unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import sys
 
 
 def quiet() -> None:
-    """Silence the gym notice and d3rlpy's structlog info lines for this process."""
+    """Silence the gym notice, d3rlpy's structlog info lines and transformers' loading bars for
+    this process."""
+    import os
+
+    # read by huggingface_hub and transformers when they are first imported
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # already imported: tell its logging module directly
+        with contextlib.suppress(Exception):
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
     if "gym" not in sys.modules:
         # not installed, or broken: nothing to silence
         with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(Exception):
