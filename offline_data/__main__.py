@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         "machine unless --address); --shards N is then the number of tasks (default 2 per CPU)",
     )
     g.add_argument(
+        "--cpus-per-task",
+        type=int,
+        default=1,
+        help="with --ray: CPUs per shard task, and its torch threads (the content equals a "
+        "local run's at the same torch thread count)",
+    )
+    g.add_argument(
         "--address",
         default=None,
         help="with --ray: the cluster to join (auto, ray://HOST:PORT); its nodes must see "
@@ -172,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
                 raise ValueError("--ray runs every shard: drop --shard (or drop --ray)")
             path = generate_on_ray(
                 args.tier, args.episodes, args.seed, address=args.address,
-                shards=args.shards, **kw,
+                shards=args.shards, cpus_per_task=args.cpus_per_task, **kw,
             )  # fmt: skip
         elif args.address is not None:
             raise ValueError("--address needs --ray")
