@@ -621,10 +621,12 @@ def run_on_ray(
     from offline_data.dataset import datasets_root
     from offline_data.ray_generate import RayClusterError, generate_on_ray, ray_session, require_ray
     from offline_data.safety import writable
+    from styling_env.validation import nonnegative_int
 
     from .cluster import Job, run_jobs
 
     require_ray()  # before any work
+    nonnegative_int("retries", retries)
     positive_int("cpus_per_cell", cpus_per_cell)
     for name, v in (("gpus_per_qwen_cell", gpus_per_qwen_cell), ("memory_gb_per_cell", memory_gb_per_cell)):  # fmt: skip
         if not (isinstance(v, int | float) and v >= 0):

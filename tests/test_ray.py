@@ -179,7 +179,8 @@ def test_cells_request_resources_and_wait_for_their_reference(ray_local, monkeyp
     assert {m: (j.num_cpus, j.num_gpus, j.memory_gb) for m, j in jobs.items()} == {
         "random": (2, 0, 1.5), "dpo": (2, 0, 1.5), "s": (2, 0, 1.5), "s-qwen3vl": (2, 1.0, 1.5),
     }  # fmt: skip
-    for bad in (dict(gpus_per_qwen_cell=-1), dict(memory_gb_per_cell="1"), dict(cpus_per_cell=0)):
+    for bad in (dict(gpus_per_qwen_cell=-1), dict(memory_gb_per_cell="1"), dict(cpus_per_cell=0),
+                dict(retries=-1)):  # fmt: skip
         with pytest.raises(ValueError):
             B.run_on_ray(preset, ray_local / "resources", **bad)
 
