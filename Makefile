@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU build is on local disk; an unpinned one pulls CUDA wheels.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,text,vlm]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,text,vlm,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -6,6 +6,7 @@
         --episodes 10000 --out runs/benchmark/mine
     python -m experiments.benchmark --preset paper --shard 0/2           # half the cells; 1/2 in
                                                                          # another process
+    python -m experiments.benchmark --preset paper --ray [--address auto]  # every cell a Ray task
 
 A run folder (``--out``, default ``runs/benchmark/<preset>``) holds one folder per *cell*
 ``cells/<study>/<tier>/<method>/seed<k>/`` — the checkpoint, ``train_log.jsonl``,
@@ -289,12 +290,17 @@ def dataset_plan(preset: Preset) -> dict[tuple[str, str], tuple[str, int, float 
 
 
 def ensure_dataset(
-    did: str, tier: str, episodes: int, image_size: int, clean: float | None, log: Callable
-) -> dict[str, Any]:
-    """Load ``did``, generating it first (seed 0) if it does not exist; returns its info."""
+    did: str, tier: str, episodes: int, image_size: int, clean: float | None, log: Callable,
+    generate: Callable[..., Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Load ``did``, generating it first (seed 0; with ``generate``, default
+    :func:`offline_data.generate.generate`, or one with its signature) if it does not exist;
+    returns its info."""
     from offline_data import dataset as D
-    from offline_data.generate import generate
     from offline_data.teachers import NoiseProfile
+
+    if generate is None:
+        from offline_data.generate import generate
 
     if not D.dataset_path(did).exists():
         log(f"generating {did} ({episodes} episodes, {image_size} px)")
@@ -510,22 +516,7 @@ def run(
     writable(out)  # a read-only or unwritable --out is a clear error before any work
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
-    timings: dict[str, Any] = {"datasets": {}}
-    infos: dict[str, dict[str, Any]] = {}
-
-    plan = dataset_plan(preset)
-    datasets = {key: did for key, (did, _, _) in plan.items()}
-    todo = cells(preset, datasets)
-    if shard_of is not None:
-        todo = shard(todo, *shard_of)
-    needed = {c.dataset for c in todo}  # a shard generates only the datasets its cells use
-    for (_, tier), (did, episodes, clean) in plan.items():
-        if did in needed and did not in infos:
-            rec: dict[str, Any] = {}
-            with stage(rec, "dataset"):
-                infos[did] = ensure_dataset(did, tier, episodes, preset.image_size, clean, runner.log)  # fmt: skip
-            timings["datasets"][did] = rec["stages"]["dataset"]
-    (out / "preset.json").write_text(json.dumps(dataclasses.asdict(preset), indent=1))
+    todo, infos, timings = prepare(preset, out, runner.log, shard_of=shard_of)
     records = []
     for i, c in enumerate(todo):
         later = {x.dataset for x in todo[i:] if x.dataset}
@@ -538,6 +529,31 @@ def run(
     if report:
         build(path, out)
     return path
+
+
+def prepare(
+    preset: Preset, out: Path, log: Callable[[str], None], *,
+    shard_of: tuple[int, int] | None = None, generate: Callable[..., Any] | None = None,
+) -> tuple[list[Cell], dict[str, dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """The cells to compute (of shard ``shard_of`` if given), with the datasets they use made
+    ready (:func:`ensure_dataset`, generating with ``generate``) and ``preset.json`` written:
+    ``(cells, dataset infos by id, timings)``."""
+    timings: dict[str, Any] = {"datasets": {}}
+    infos: dict[str, dict[str, Any]] = {}
+    plan = dataset_plan(preset)
+    datasets = {key: did for key, (did, _, _) in plan.items()}
+    todo = cells(preset, datasets)
+    if shard_of is not None:
+        todo = shard(todo, *shard_of)
+    needed = {c.dataset for c in todo}  # a shard generates only the datasets its cells use
+    for (_, tier), (did, episodes, clean) in plan.items():
+        if did in needed and did not in infos:
+            rec: dict[str, Any] = {}
+            with stage(rec, "dataset"):
+                infos[did] = ensure_dataset(did, tier, episodes, preset.image_size, clean, log, generate)  # fmt: skip
+            timings["datasets"][did] = rec["stages"]["dataset"]
+    (out / "preset.json").write_text(json.dumps(dataclasses.asdict(preset), indent=1))
+    return todo, infos, timings
 
 
 def collect(preset: Preset, out: Path) -> Path:
@@ -560,14 +576,144 @@ def collect(preset: Preset, out: Path) -> Path:
     for c in cells(preset, datasets):
         if c.dataset not in infos:
             continue
-        done = c.folder(out) / "cell.json"
-        if done.exists():
-            rec = json.loads(done.read_text())
-            if rec.get("fingerprint") == fingerprint(c, preset, infos[c.dataset]["checksum"]):
-                records.append(rec)
+        rec = finished_record(c, preset, out, infos[c.dataset]["checksum"])
+        if rec is not None:
+            records.append(rec)
     if not records:
         raise FileNotFoundError(f"no finished cells of this preset in {out}")
     return write_results(out, preset, records, infos, {}, 0.0)
+
+
+def finished_record(
+    cell: Cell, preset: Preset, out: Path, checksum: str | None
+) -> dict[str, Any] | None:
+    """The ``cell.json`` record of ``cell`` in ``out`` if it is finished with the current
+    fingerprint, else None."""
+    done = cell.folder(out) / "cell.json"
+    if done.exists():
+        rec = json.loads(done.read_text())
+        if rec.get("fingerprint") == fingerprint(cell, preset, checksum):
+            return rec
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# On Ray: every cell a task (the scheduling is experiments.cluster's)
+
+
+def run_on_ray(
+    preset: Preset, out: Path, *, address: str | None = None, retries: int = 2,
+    cpus_per_cell: int = 1, gpus_per_qwen_cell: float = 1.0, memory_gb_per_cell: float = 0.0,
+    progress: bool = True, report: bool = True,
+) -> tuple[Path, list[dict[str, Any]]]:  # fmt: skip
+    """:func:`run` with every cell a Ray task (:func:`experiments.cluster.run_jobs`) on a local
+    Ray instance or the cluster at ``address``: each task computes its cell with
+    :meth:`Runner.cell` in a worker and requests ``cpus_per_cell`` CPUs (torch threads) and,
+    for Qwen3-VL cells (kind ``qwen``), ``gpus_per_qwen_cell`` GPUs, and reserves
+    ``memory_gb_per_cell`` GB of its node's memory (a cell peaks at up to ~6 GB with a 10K
+    tier's data loaded; 0 reserves none). Finished cells (same
+    fingerprint) are reused without a task; a cell with a reference (DPO) runs after it; a
+    failed cell is retried ``retries`` times, then written to its folder's ``failed.json`` and
+    to ``results.json``'s ``failed`` list, with the cells that depend on it, while the others
+    run on. Missing datasets are generated on Ray first. Returns the results path and the
+    failures (key, attempts, error); :class:`offline_data.ray_generate.RayClusterError` if no
+    cell finished."""
+    from functools import partial
+
+    from offline_data.dataset import datasets_root
+    from offline_data.ray_generate import RayClusterError, generate_on_ray, ray_session, require_ray
+    from offline_data.safety import writable
+    from styling_env.validation import nonnegative_int
+
+    from .cluster import Job, run_jobs
+
+    require_ray()  # before any work
+    nonnegative_int("retries", retries)
+    positive_int("cpus_per_cell", cpus_per_cell)
+    for name, v in (("gpus_per_qwen_cell", gpus_per_qwen_cell), ("memory_gb_per_cell", memory_gb_per_cell)):  # fmt: skip
+        if not (isinstance(v, int | float) and v >= 0):
+            raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+    writable(out)
+    log = Runner(preset, out, progress=False).log
+    t0 = time.perf_counter()
+    with ray_session(address):
+        gen = partial(generate_on_ray, cpus_per_task=cpus_per_cell)
+        todo, infos, timings = prepare(preset, out, log, generate=gen)
+        check = {c.key: infos[c.dataset]["checksum"] if c.dataset else None for c in todo}
+        done = {c.key: r for c in todo if (r := finished_record(c, preset, out, check[c.key]))}
+        methods = [_method_fields(m) for m in dict.fromkeys(c.method for c in todo)]
+        root = str(datasets_root())
+        jobs = []
+        for c in todo:
+            if c.key in done:
+                continue
+            m = registry.get(c.method)
+            after = dataclasses.replace(c, method=m.reference).key if m.reference else None
+            gpus = gpus_per_qwen_cell if m.kind == "qwen" else 0
+            args = (preset, str(out), c, check[c.key], root, methods, cpus_per_cell)
+            jobs.append(Job(c.key, args, after, cpus_per_cell, gpus, memory_gb_per_cell))
+
+        def finished(key: str, rec: dict[str, Any]) -> None:
+            e = rec["eval"]
+            log(f"  {key}: overall {e['overall']:.1f}, normalized {e['normalized']:.1f}")
+
+        results, failures = run_jobs(
+            _cell_on_worker, jobs, retries=retries, progress=progress, desc="cells on Ray",
+            log=log, on_done=finished,
+        )  # fmt: skip
+    done.update(results)
+    failed = [failures[c.key] for c in todo if c.key in failures]
+    for c in todo:
+        marker = c.folder(out) / "failed.json"
+        if c.key in failures:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps(failures[c.key], indent=1))
+        else:
+            marker.unlink(missing_ok=True)
+    records = [done[c.key] for c in todo if c.key in done]
+    if not records:
+        raise RayClusterError(
+            "no cell finished: " + "; ".join(f"{f['key']}: {f['error']}" for f in failed)
+        )
+    path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0, failed)
+    if report:
+        build(path, out)
+    return path, failed
+
+
+def _method_fields(key: str) -> dict[str, Any]:
+    """A registered method as plain fields: a worker registers it again (a ``module:NAME``
+    method, or one registered at run time, exists only in the driver's registry)."""
+    m = registry.get(key)
+    return {f.name: dict(getattr(m, f.name)) if f.name == "defaults" else getattr(m, f.name)
+            for f in dataclasses.fields(m)}  # fmt: skip
+
+
+#: In a Ray worker: the runner of the run folder it computes cells for, so that the cells one
+#: worker computes share its cache of loaded training data, as in a local run.
+_WORKER_RUNNER: dict[str, Runner] = {}
+
+
+def _cell_on_worker(
+    preset: Preset, out: str, cell: Cell, checksum: str | None, root: str,
+    methods: Sequence[Mapping[str, Any]], threads: int,
+) -> dict[str, Any]:  # fmt: skip
+    """One cell in a Ray worker: :meth:`Runner.cell` with the driver's datasets root."""
+    import torch
+
+    from offline_data.dataset import datasets_path
+
+    torch.set_num_threads(threads)
+    for fields in methods:
+        registry.register(registry.Method(**fields), replace=True)
+    key = json.dumps([out, dataclasses.asdict(preset)], sort_keys=True, default=str)
+    if key not in _WORKER_RUNNER:
+        _WORKER_RUNNER.clear()  # one run's data in memory per worker
+        _WORKER_RUNNER[key] = Runner(preset, Path(out), progress=False)
+    runner = _WORKER_RUNNER[key]
+    runner.release({cell.dataset} if cell.dataset else set())
+    with datasets_path(root):
+        return runner.cell(cell, checksum)
 
 
 def code_version() -> str | None:
@@ -587,9 +733,10 @@ def code_version() -> str | None:
 
 def write_results(
     out: Path, preset: Preset, records: Sequence[Mapping[str, Any]], datasets: Mapping[str, Any],
-    timings: Mapping[str, Any], seconds: float,
+    timings: Mapping[str, Any], seconds: float, failed: Sequence[Mapping[str, Any]] = (),
 ) -> Path:  # fmt: skip
-    """``results.json``: the preset, the datasets, and every cell with its episodes."""
+    """``results.json``: the preset, the datasets, and every cell with its episodes (and, when
+    a run on Ray gave up on some cells, ``failed``: their keys, attempts and errors)."""
     cells_out = []
     for r in records:
         ev_path = Path(out) / "cells" / r["study"] / r["tier"] / r["method"] / f"seed{r['seed']}" / "eval.json"  # fmt: skip
@@ -613,6 +760,8 @@ def write_results(
         },  # fmt: skip
         "cells": cells_out,
     }
+    if failed:
+        doc["failed"] = [dict(f) for f in failed]
     path = Path(out) / "results.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, default=float))
@@ -651,6 +800,24 @@ def _parser() -> argparse.ArgumentParser:
         help="compute only shard K of N (0-based; (study, tier, seed) groups dealt round-robin): "
         "run N processes or machines on one run folder, then --report-only",
     )
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help="every cell a Ray task (experiments.cluster): a local Ray instance sized to the "
+        "machine unless --address; failed cells are retried --retries times, then reported",
+    )
+    p.add_argument("--address", default=None, help="with --ray: auto or ray://HOST:PORT")
+    p.add_argument("--retries", type=int, default=2, help="with --ray: retries of a failed cell")
+    p.add_argument(
+        "--cpus-per-cell", type=int, default=1, help="with --ray: CPUs (torch threads) per cell"
+    )
+    p.add_argument(
+        "--gpus-per-qwen-cell", type=float, default=1.0, help="with --ray: GPUs per Qwen3-VL cell"
+    )
+    p.add_argument(
+        "--memory-gb-per-cell", type=float, default=0.0,
+        help="with --ray: memory a cell reserves on its node (a 10K tier's cells peak at ~6 GB)",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--verbose",
@@ -700,21 +867,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path("runs") / "benchmark" / args.preset
     from offline_data.dataset import DatasetError
 
+    failed: list[Any] = []
     try:
         preset = preset_from_args(args)
+        if args.address is not None and not args.ray:
+            raise ValueError("--address needs --ray")
         if args.report_only:
             index = build(collect(preset, out), out)
+        elif args.ray:  # every cell a Ray task
+            if args.shard:
+                raise ValueError(
+                    "--ray schedules every cell of the run itself: drop --shard (it splits a "
+                    "run over processes or machines without Ray)"
+                )
+            _, failed = run_on_ray(
+                preset, out, address=args.address, retries=args.retries,
+                cpus_per_cell=args.cpus_per_cell, gpus_per_qwen_cell=args.gpus_per_qwen_cell,
+                memory_gb_per_cell=args.memory_gb_per_cell, progress=not args.quiet,
+            )  # fmt: skip
+            for f in failed:
+                print(f"failed: {f['key']} after {f['attempts']} attempt(s): {f['error']}")
+            index = out / "report.html"
         else:
             sh = parse_shard(args.shard) if args.shard else None
             run(preset, out, progress=not args.quiet, shard_of=sh)
             index = out / "report.html"
-    except (DatasetError, ValueError, OSError) as e:  # OSError: a full disk, a read-only folder
+    # OSError: a full disk, a read-only folder; ImportError: --ray without ray installed
+    except (DatasetError, ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"report: {Path(index).resolve()}")
     for line in headline(out):
         print(line)
-    return 0
+    return 1 if failed else 0
 
 
 def headline(out: Path) -> list[str]:

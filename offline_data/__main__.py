@@ -2,6 +2,7 @@
 
     python -m offline_data generate --tier regular --episodes 10000 --seed 0 [--image-size 128] [--shards N]
     python -m offline_data generate --tier regular --episodes 10000 --shards 8 --shard 3   # one shard (a cluster job)
+    python -m offline_data generate --tier regular --episodes 10000 --ray [--address auto|ray://HOST:PORT]
     python -m offline_data merge image-styling/regular-v0 PART [PART ...]
     python -m offline_data download image-styling/regular-v0      # remote (MINARI_REMOTE) or regenerate
     python -m offline_data upload image-styling/regular-v0        # to MINARI_REMOTE
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--shards",
         type=int,
-        default=1,
+        default=None,
         help="split the episode range into N shard datasets, then merge",
     )
     g.add_argument(
@@ -60,6 +61,25 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--id", default=None, help="dataset id (default image-styling/<tier>-v0)")
     g.add_argument("--overwrite", action="store_true")
     g.add_argument("--quiet", action="store_true")
+    g.add_argument(
+        "--ray",
+        action="store_true",
+        help="run the shards as Ray tasks and merge them (a local Ray instance sized to the "
+        "machine unless --address); --shards N is then the number of tasks (default 2 per CPU)",
+    )
+    g.add_argument(
+        "--cpus-per-task",
+        type=int,
+        default=1,
+        help="with --ray: CPUs per shard task, and its torch threads (the content equals a "
+        "local run's at the same torch thread count)",
+    )
+    g.add_argument(
+        "--address",
+        default=None,
+        help="with --ray: the cluster to join (auto, ray://HOST:PORT); its nodes must see "
+        "MINARI_DATASETS_PATH",
+    )
 
     m = sub.add_parser("merge", help="merge shard datasets")
     m.add_argument("id")
@@ -113,6 +133,7 @@ def _ids(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .ray_generate import RayMissingError
     from .safety import InvalidIdError, check_dataset_id
 
     args = _parser().parse_args(argv)
@@ -123,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidIdError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except DatasetError as e:
+    except (DatasetError, RayMissingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as e:
@@ -151,17 +172,28 @@ def _run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite, progress=not args.quiet, ref_episodes=args.ref_episodes,
             per_task=args.per_task,
         )  # fmt: skip
-        if args.shard is not None:
+        if args.ray:  # the shards as Ray tasks (offline_data.ray_generate)
+            from .ray_generate import generate_on_ray
+
+            if args.shard is not None:
+                raise ValueError("--ray runs every shard: drop --shard (or drop --ray)")
+            path = generate_on_ray(
+                args.tier, args.episodes, args.seed, address=args.address,
+                shards=args.shards, cpus_per_task=args.cpus_per_task, **kw,
+            )  # fmt: skip
+        elif args.address is not None:
+            raise ValueError("--address needs --ray")
+        elif args.shard is not None:
             path = generate_shard(
-                args.tier, args.episodes, args.seed, args.shard, args.shards, **kw
+                args.tier, args.episodes, args.seed, args.shard, args.shards or 1, **kw
             )
         else:
-            path = generate(args.tier, args.episodes, args.seed, shards=args.shards, **kw)
+            path = generate(args.tier, args.episodes, args.seed, shards=args.shards or 1, **kw)
         did = args.id or dataset_id(args.tier)
         if args.shard is not None:
             from .generate import shard_id
 
-            did = shard_id(did, args.shard, args.shards)
+            did = shard_id(did, args.shard, args.shards or 1)
         seconds = time.perf_counter() - t0
         print(D.card(D.load(did)))
         print(

@@ -640,16 +640,20 @@ def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profil
 
 
 def _run(
-    did, eps, recipe, teacher, refs, num_envs, progress, overwrite, device, shard=None
-) -> Path:
+    did, eps, recipe, teacher, refs, num_envs, progress, overwrite, device, shard=None,
+    report: Callable[[int], None] | None = None,
+) -> Path:  # fmt: skip
+    """Generate episodes ``eps`` as dataset ``did``; ``report(k)`` is told of every ``k``
+    finished episodes besides the progress bar (a Ray task's counter)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(eps), desc=f"{did}", unit="ep", disable=not progress, smoothing=0.05)
+    update = bar.update if report is None else (lambda k: (bar.update(k), report(k)))
     t0 = time.perf_counter()
     try:
         fins = rollouts(
             recipe.tier, eps, recipe.seed, teacher, image_size=recipe.image_size,
-            max_steps=recipe.max_steps, num_envs=num_envs, device=device, progress=bar.update,
+            max_steps=recipe.max_steps, num_envs=num_envs, device=device, progress=update,
             per_task=recipe.per_task,
         )  # fmt: skip
         extra = {"generation_seconds": None}
