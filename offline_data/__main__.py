@@ -71,8 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         "--cpus-per-task",
         type=int,
         default=1,
-        help="with --ray: CPUs per shard task, and its torch threads (the content equals a "
-        "local run's at the same torch thread count)",
+        help="with --ray: CPUs each shard task reserves",
+    )
+    g.add_argument(
+        "--task-threads",
+        type=int,
+        default=None,
+        help="with --ray: torch threads of each shard task (default: this process's, so the "
+        "content equals a local run's: it depends on the torch thread count)",
     )
     g.add_argument(
         "--address",
@@ -179,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
                 raise ValueError("--ray runs every shard: drop --shard (or drop --ray)")
             path = generate_on_ray(
                 args.tier, args.episodes, args.seed, address=args.address,
-                shards=args.shards, cpus_per_task=args.cpus_per_task, **kw,
+                shards=args.shards, cpus_per_task=args.cpus_per_task, threads=args.task_threads, **kw,
             )  # fmt: skip
         elif args.address is not None:
             raise ValueError("--address needs --ray")

@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from .dataset import DatasetError, dataset_path, datasets_path, datasets_root, set_meta
 
 if TYPE_CHECKING:
@@ -267,12 +269,18 @@ def generate_on_ray(
     shards: int | None = None, image_size: int = 128, max_steps: int = 8,
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 64, overwrite: bool = False, progress: bool = True, ref_episodes: int = 100,
-    device: str = "cpu", per_task: int = 2, cpus_per_task: int = 1,
+    device: str = "cpu", per_task: int = 2, cpus_per_task: int = 1, threads: int | None = None,
 ) -> Path:  # fmt: skip
     """:func:`offline_data.generate.generate` with the episode range as ``shards`` Ray tasks
     (default: two per CPU of the cluster, at most one per episode), each requesting
-    ``cpus_per_task`` CPUs (and running torch at that many threads). Same arguments, same
-    checks, same dataset and checksum; ``address`` as in :func:`ray_session`."""
+    ``cpus_per_task`` CPUs. Same arguments, same checks, same dataset and checksum;
+    ``address`` as in :func:`ray_session`.
+
+    ``threads``: torch threads of each task, default this process's (``torch.get_num_threads()``).
+    A dataset's content depends on the torch thread count (a few float reductions round
+    differently, and a handful of episodes in thousands then take another branch), so the
+    default makes a Ray run equal to a local run of this process; pass the count a local run
+    used elsewhere (``canonical.json`` tiers were generated at 2)."""
     from tqdm.auto import tqdm
 
     from styling_env.validation import positive_int
@@ -283,6 +291,7 @@ def generate_on_ray(
 
     require_ray()  # before any work
     positive_int("cpus_per_task", cpus_per_task)
+    threads = positive_int("threads", threads if threads is not None else torch.get_num_threads())
     did = did or dataset_id(tier)
     final = dataset_path(did)  # an id, never a path: checked before any work
     root = datasets_root()
@@ -310,7 +319,7 @@ def generate_on_ray(
                 refs = None
                 if ref_episodes:  # submitted first: it runs beside the first shards
                     refs = ray.remote(_refs_task).options(**opts).remote(
-                        tier, seed, image_size, ref_episodes, num_envs, cpus_per_task
+                        tier, seed, image_size, ref_episodes, num_envs, threads
                     )  # fmt: skip
                 shard = ray.remote(_shard_task).options(**opts)
                 tasks = [
@@ -323,7 +332,7 @@ def generate_on_ray(
                         teacher,
                         num_envs,
                         device,
-                        cpus_per_task,
+                        threads,
                         counter,
                     )  # fmt: skip
                     for k in range(n)
