@@ -284,3 +284,17 @@ def test_headline_tells_a_newcomer_what_the_run_shows(tmp_path):
     assert "Edit-Only's 18.0" in lines[0] and "judge v2" in lines[0]
     assert lines[-1].startswith("next: python -m experiments.benchmark --preset paper")
     assert headline(tmp_path / "missing") == []
+
+
+def test_make_demo_runs_the_demo_preset_a_trained_planner_beside_edit_only():
+    """`make demo` must end with a trained planner against Edit-Only on enough data to show the
+    project's result (the 1,000-episode quick preset did not)."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "--preset demo" in demo and "--preset quick" not in demo
+    p = B.PRESETS["demo"]
+    kinds = {B.METHODS[m][1] for m in p.methods}
+    assert "edit-only" in p.methods and "embedded" in kinds and p.episodes >= 3000
+    assert p.eval_tasks >= 100  # a CI narrow enough to tell the two apart
