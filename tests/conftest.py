@@ -18,13 +18,22 @@ def minari_root(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def _small_root(tmp_path_factory):
+    import torch
+
     from offline_data.dataset import datasets_path
     from offline_data.generate import generate
 
     root = tmp_path_factory.mktemp("small-datasets")
-    with datasets_path(root):
-        for tier, n in SMALL.items():
-            generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
+    # one torch thread: a dataset's content depends on the thread count (a few float reductions
+    # round differently), and tests pin what these datasets hold on every machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with datasets_path(root):
+            for tier, n in SMALL.items():
+                generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     return root
 
 
@@ -34,3 +43,15 @@ def small_datasets(_small_root, monkeypatch):
     ``MINARI_DATASETS_PATH`` pointing at them for this test. Treat them as read-only."""
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(_small_root))
     return {tier: f"image-styling/{tier}-v0" for tier in SMALL}
+
+
+@pytest.fixture
+def one_thread():
+    """torch at one thread for this test, as the small datasets were generated (a replay that
+    compares judge floats with them must run at the same thread count)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

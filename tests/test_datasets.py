@@ -28,7 +28,7 @@ from styling_env.tasks import Task
 from styling_env.tools import ToolCall
 
 
-def test_round_trip_matches_a_fresh_env_replay(small_datasets):
+def test_round_trip_matches_a_fresh_env_replay(small_datasets, one_thread):
     """Every stored observation, action and reward equals a fresh env replaying the stored calls."""
     for tier, did in small_datasets.items():
         ds = D.load(did, verify=True)
