@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -260,6 +261,7 @@ def test_peak_rss_sees_an_allocation():
     with B.PeakRSS(interval=0.01) as mem:
         x = np.ones(64 * 2**20 // 8)  # 64 MB
         x += 1
+        time.sleep(0.1)  # alive for ten sampling intervals: the sampler thread gets to run
         del x
     assert mem.peak_mb >= base.peak_mb + 50
 
