@@ -191,6 +191,46 @@ def datasets_path(path: str | Path) -> Iterator[Path]:
         yield Path(path)
 
 
+def namespaces(did: str) -> list[str]:
+    """The namespaces of ``did``, outermost first (``a/b/name-v0`` -> ``a``, ``a/b``; none for
+    ``name-v0``)."""
+    parts = did.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def move_into_place(src_root: Path, dst_root: Path, did: str, *, overwrite: bool = False) -> Path:
+    """Move the finished dataset ``did`` from ``src_root`` (a staging root) to ``dst_root`` on
+    the same file system, with the namespace metadata ``dst_root`` lacks; returns its new path.
+
+    A dataset that appeared at the destination meanwhile (another writer on a shared folder) is
+    a :class:`DatasetError` unless ``overwrite``; then it is swapped out first and removed after,
+    so the destination never holds half of either."""
+    src, dst = src_root / did, dst_root / did
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    for ns in namespaces(did):
+        meta, target = (
+            src_root / ns / "namespace_metadata.json",
+            dst_root / ns / "namespace_metadata.json",
+        )
+        if meta.exists() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(meta, target)
+    old = None
+    if dst.exists():  # checked again now: another writer may have finished meanwhile
+        if not overwrite:
+            raise DatasetError(
+                f"dataset {did!r} appeared at {dst} while this run was writing it (another "
+                "writer on a shared folder?); it was left as it is and this run's data "
+                "discarded: run again with another --id, or with --overwrite to replace it"
+            )
+        old = dst.parent / f".old-{dst.name}-{os.getpid()}-{time.time_ns()}"
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dst
+
+
 @contextmanager
 def staging(final: Path) -> Iterator[Path]:
     """A hidden staging root next to the datasets, made Minari's datasets root for the

@@ -10,7 +10,6 @@ complete, so an interrupted run never leaves a dataset that looks finished.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import warnings
@@ -41,6 +40,8 @@ from .dataset import (
     dataset_path,
     datasets_root,
     episode_digest,
+    move_into_place,
+    namespaces,
     observation_space,
     platform_info,
     r_histogram,
@@ -390,13 +391,6 @@ def write_dataset(
             raise write_error(final, e) from e
 
 
-def _namespaces(did: str) -> list[str]:
-    """The namespaces of ``did``, outermost first (``a/b/name-v0`` -> ``a``, ``a/b``; none for
-    ``name-v0``)."""
-    parts = did.split("/")[:-1]
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 def _write_dataset(
     did: str, final: Path, finished: Sequence[Finished] | Iterator[Finished], *, recipe: Recipe,
     ref_scores: tuple[float, float] | None, source: str, overwrite: bool,
@@ -407,7 +401,7 @@ def _write_dataset(
 
     root = datasets_root()
     with staging(final) as stage:
-        for ns in _namespaces(did):
+        for ns in namespaces(did):
             if not (stage / ns / "namespace_metadata.json").exists():
                 create_namespace(
                     ns, description="ImageStyling: agentic image styling with offline RL (arXiv 2603.07148)"
@@ -468,26 +462,7 @@ def _write_dataset(
         }  # fmt: skip
         del storage.get_size
         storage.update_metadata({META_KEY: ours, "dataset_size": storage.get_size()})
-        staged = stage / did
-        final.parent.mkdir(parents=True, exist_ok=True)
-        for ns in _namespaces(did):
-            src, dst = stage / ns / "namespace_metadata.json", root / ns / "namespace_metadata.json"
-            if src.exists() and not dst.exists():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(src, dst)
-        old = None
-        if final.exists():  # checked again now: another writer may have finished meanwhile
-            if not overwrite:
-                raise DatasetError(
-                    f"dataset {did!r} appeared at {final} while this run was writing it (another "
-                    "writer on a shared folder?); it was left as it is and this run's data "
-                    "discarded: run again with another --id, or with --overwrite to replace it"
-                )
-            old = final.parent / f".old-{final.name}-{os.getpid()}-{time.time_ns()}"
-            os.replace(final, old)
-        os.replace(staged, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        move_into_place(stage, root, did, overwrite=overwrite)
     shutil.rmtree(stage, ignore_errors=True)
     return final
 

@@ -37,7 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .dataset import DatasetError, dataset_path, datasets_path, datasets_root, set_meta
+from .dataset import (
+    DatasetError,
+    dataset_path,
+    datasets_path,
+    datasets_root,
+    move_into_place,
+    set_meta,
+)
 
 if TYPE_CHECKING:
     from .teachers import NoiseProfile, Teacher
@@ -213,38 +220,10 @@ def _merge_task(work: str, root: str, did: str, parts: Sequence[str], overwrite:
     work_p, joined = Path(work), Path(work) / "joined"
     for k, part in enumerate(parts):
         src_root = work_p / f"shard{k}"
-        _move_dataset(src_root, joined, part)
+        move_into_place(src_root, joined, part)
     with datasets_path(joined):
         merge(parts, did, remove_parts=True)
-    return str(_move_dataset(joined, Path(root), did, overwrite=overwrite))
-
-
-def _move_dataset(src_root: Path, dst_root: Path, did: str, *, overwrite: bool = False) -> Path:
-    """Move dataset ``did`` (and its namespaces' metadata) from one datasets root to another
-    on the same file system."""
-    src, dst = src_root / did, dst_root / did
-    parts = did.split("/")[:-1]
-    for i in range(len(parts)):  # namespace_metadata.json of every enclosing namespace
-        ns = "/".join(parts[: i + 1])
-        meta = src_root / ns / "namespace_metadata.json"
-        if meta.exists() and not (dst_root / ns / "namespace_metadata.json").exists():
-            (dst_root / ns).mkdir(parents=True, exist_ok=True)
-            shutil.copy(meta, dst_root / ns / "namespace_metadata.json")
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if dst.exists():
-        if not overwrite:
-            raise DatasetError(
-                f"dataset {did!r} appeared at {dst} while this run was writing it (another "
-                "writer on a shared folder?); it was left as it is: run again with another --id, "
-                "or with --overwrite to replace it"
-            )
-        old = dst.parent / f".old-{dst.name}-{os.getpid()}-{time.time_ns()}"
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return dst
+    return str(move_into_place(joined, Path(root), did, overwrite=overwrite))
 
 
 def _set_reference_scores(path: Path, refs: tuple[float, float]) -> None:

@@ -50,6 +50,7 @@ from .dataset import (
     datasets_root,
     environment,
     load,
+    namespaces,
     set_meta,
 )  # fmt: skip
 
@@ -140,15 +141,9 @@ def _move_into_place(staged: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _namespaces(did: str) -> list[str]:
-    """The namespaces of ``did``, outermost first (``a/b/name-v0`` -> ``a``, ``a/b``)."""
-    parts = did.split("/")[:-1]
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
 def _copy_namespace_files(did: str, src_root: Path, dst_root: Path) -> None:
     """Copy the namespace metadata of ``did``'s namespaces that ``dst_root`` lacks."""
-    for ns in _namespaces(did):
+    for ns in namespaces(did):
         src, dst = src_root / ns / NAMESPACE_FILE, dst_root / ns / NAMESPACE_FILE
         if dst.exists():
             continue

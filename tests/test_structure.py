@@ -95,8 +95,19 @@ def test_no_module_over_1200_lines_except_data_tables():
 
 
 def test_no_reference_to_a_design_document_users_do_not_have():
+    """docs/design.md and the module docstrings are the design; nothing points elsewhere."""
+    import subprocess
+
+    marks = ("DESIGN" + " §", "DESIGN" + ".md")  # spelled apart so this file does not match
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     hits = []
-    for path in [*ROOT.glob("*.md"), *(ROOT / "docs").rglob("*.md"), *_modules().values()]:
-        if "DESIGN §" in path.read_text() or "DESIGN.md" in path.read_text():
-            hits.append(str(path.relative_to(ROOT)))
+    for name in files:
+        try:
+            text = (ROOT / name).read_text()
+        except (UnicodeDecodeError, OSError):  # binary files (PNG, npz) hold no references
+            continue
+        if any(m in text for m in marks):
+            hits.append(name)
     assert not hits, hits
