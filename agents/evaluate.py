@@ -437,6 +437,16 @@ def visible_changes(slot: Any) -> dict[str, Any]:
     }
 
 
+def decode_call(call: str) -> ToolCall | Stop | Invalid:
+    """A stored episode's call string, as :func:`run_episodes` writes it (``STOP``,
+    ``INVALID: why``, or a JSON or text tool call), as the env action it was."""
+    if call.strip().upper() == "STOP":
+        return Stop()
+    if call.startswith("INVALID"):
+        return Invalid(call.split(":", 1)[-1].strip())
+    return parse_text_action(call)[0]
+
+
 def run_episodes(
     agent: Any, tasks: Sequence[Task], *, tier: str, seed: int = 0, image_size: int = 128,
     num_envs: int = 50, max_steps: int = 8, observation_mode: str = "image", device: str = "cpu",

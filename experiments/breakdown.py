@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.evaluate import decode_call, run_episodes
+
 #: A right-value target whose visible change is off by more than this many strength units is
 #: too weak or too strong. At 0.15 the judge's change credit is still 0.93 of full
 #: (:func:`styling_env.judge.change_credit`: 0.98 at 0.1, 0.79 at 0.2, 0.30 at 0.3): beyond it
@@ -127,8 +129,6 @@ def _calls(episode: Mapping[str, Any]) -> list[Any]:
     """The valid tool calls of a stored episode, in order."""
     from styling_env.tools import ToolCall
 
-    from .report import decode_call
-
     return [a for a in map(decode_call, episode.get("calls") or []) if isinstance(a, ToolCall)]
 
 
@@ -185,12 +185,15 @@ def diagnose(episode: Mapping[str, Any], tolerance: float = STRENGTH_TOLERANCE) 
         if other is not None:
             ruled_out.add(other)
         done = chosen is None or (
-            chosen[0] in by_tool and by_tool[chosen[0]].outcome not in ("tool_missed", "wrong_value")  # fmt: skip
+            chosen[0] in by_tool
+            and by_tool[chosen[0]].outcome not in ("tool_missed", "wrong_value")  # fmt: skip
         )
         clauses.append(ClauseOutcome(chosen, other, done, other in made, float(cl["shown"])))
     wanted = {t.tool for t in plan}
     extra = tuple(
-        dict.fromkeys(c.tool for c in calls if c.tool not in wanted and (c.tool, c.value) not in ruled_out)  # fmt: skip
+        dict.fromkeys(
+            c.tool for c in calls if c.tool not in wanted and (c.tool, c.value) not in ruled_out
+        )  # fmt: skip
     )
     violations = episode.get("violations") or []
     if isinstance(violations, str):  # an env info's comma-joined form
@@ -298,8 +301,6 @@ class ReplayAgent:
     name = "replay"
 
     def __init__(self, episodes: Sequence[Mapping[str, Any]]) -> None:
-        from .report import decode_call
-
         self._ids = [str(e["task_id"]) for e in episodes]
         self._calls = [[decode_call(c) for c in e.get("calls") or []] for e in episodes]
         self._next = 0
@@ -332,7 +333,6 @@ def ensure_visible(
     Raises:
         ValueError: an episode to replay is not one of those test tasks, or has no calls.
     """
-    from agents.evaluate import run_episodes
     from styling_env.tasks import test_tasks
 
     out = [dict(e) for e in episodes]
@@ -393,8 +393,17 @@ def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
             had, share, _ = s.constraints.get(k, (0, float("nan"), float("nan")))
             cons.append(f"{_pct(share)} ({had} with one)" if had else _pct(share))
         body.append(
-            [label, str(s.episodes), str(s.targets), *(_pct(s.outcomes[o]) for o in OUTCOMES),
-             _signed(s.strength_error), _pct(s.extra_tool), branch, *cons, f"{s.invalid:.2f}"]  # fmt: skip
+            [
+                label,
+                str(s.episodes),
+                str(s.targets),
+                *(_pct(s.outcomes[o]) for o in OUTCOMES),
+                _signed(s.strength_error),
+                _pct(s.extra_tool),
+                branch,
+                *cons,
+                f"{s.invalid:.2f}",
+            ]  # fmt: skip
         )
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])

@@ -186,6 +186,14 @@ def test_report_section_and_command_line(tmp_path, simple_eps, capsys):
     assert BD.loss_section(fake, {"simple": ["rw"]}) == {}
     path = tmp_path / "results.json"
     path.write_text(json.dumps(res))
+    # the report shows the best offline method (RW here) with the teacher beside it
+    from experiments import report as R
+
+    index = R.build(path, tmp_path / "report", filmstrips=False)
+    md = (tmp_path / "report" / "tables.md").read_text()
+    assert "## Where the planner loses" in md and "### Simple (best offline method: RW)" in md
+    assert tables["simple"] in md
+    assert "<h3>Simple (best offline method: RW)</h3>" in index.read_text()
     assert BD.main([str(path), "--method", "rw"]) == 0
     out = capsys.readouterr().out
     assert "## simple" in out and "| RW | 5 | 10 |" in out and "| Teacher |" not in out
