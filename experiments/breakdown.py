@@ -383,15 +383,15 @@ def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
     (of those with a clause) and a broken constraint per kind present, invalid calls."""
     kinds = [k for k in CONSTRAINT_KINDS if any(k in s.constraints for _, s in rows)]
     head = ["method", "episodes", "targets", "ok", "tool missed", "wrong value", "too weak",
-            "too strong", "strength error", "extra tool", "wrong branch",
+            "too strong", "strength error", "abs. error", "extra tool", "wrong branch",
             *(f"broke {k}" for k in kinds), "invalid / ep"]  # fmt: skip
     body = []
     for label, s in rows:
         branch = f"{_pct(s.wrong_branch)} of {s.clause_episodes}" if s.clause_episodes else "–"
         cons = []
         for k in kinds:
-            had, share, _ = s.constraints.get(k, (0, float("nan"), float("nan")))
-            cons.append(f"{_pct(share)} ({had} with one)" if had else _pct(share))
+            had, share, of_had = s.constraints.get(k, (0, float("nan"), float("nan")))
+            cons.append(f"{_pct(of_had)} of {had}" if had else _pct(share))
         body.append(
             [
                 label,
@@ -399,6 +399,7 @@ def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
                 str(s.targets),
                 *(_pct(s.outcomes[o]) for o in OUTCOMES),
                 _signed(s.strength_error),
+                "–" if s.abs_error != s.abs_error else f"{s.abs_error:.2f}",
                 _pct(s.extra_tool),
                 branch,
                 *cons,
@@ -427,10 +428,11 @@ NOTE = (
     "as the oracle resolves them): ok; tool missed (no call of the tool); wrong value (the tool "
     "called with another value); too weak / too strong (the right value, but the change the "
     f"result shows is off by more than {STRENGTH_TOLERANCE} strength units, the judge's own "
-    "measure); strength error: mean signed error of the right-value targets. Per episode: an "
-    "unrequested tool called; a conditional clause resolved the wrong way (share of the "
-    "episodes with a clause); a constraint broken, by kind (share of all episodes, with how "
-    "many had one); invalid calls. All seeds together."
+    "measure); strength error and abs. error: the mean signed and absolute error, in strength "
+    "units, of the right-value targets. Per episode: an unrequested tool called; a "
+    "conditional clause resolved the wrong way (share of the episodes with a clause); a "
+    "constraint broken, by kind (share of the episodes with one); invalid calls. All seeds "
+    "together."
 )
 
 

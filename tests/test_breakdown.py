@@ -152,7 +152,9 @@ def test_summary_and_tables(simple_eps, complex_eps):
     assert tools["color_grading"]["swaps"] == [("neon_electric -> warm_sunset", 1)]
     c = BD.summarize([BD.diagnose(e) for e in complex_eps])
     assert c.clause_episodes == 4 and c.wrong_branch == pytest.approx(0.5)
-    assert "broke preserve_region" in BD.summary_table([("Y", c)])
+    had, _, of_had = c.constraints["preserve_region"]
+    assert f"| {100 * of_had:.0f}% of {had} |" in BD.summary_table([("Y", c)])
+    assert "broke preserve_region" in BD.summary_table([("Y", c)]).splitlines()[0]
 
 
 def test_records_without_measurements_are_replayed_alike(complex_eps):
