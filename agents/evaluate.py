@@ -389,7 +389,7 @@ def visible_changes(slot: Any) -> dict[str, Any]:
       units of the request's mean change; ``progress``: the share of the whole change made;
     - ``clauses``: per conditional clause, the branch the source calls for (``chosen``), the
       one it rules out (``other``), each a target dict or None, and ``shown``: how much of the
-      ruled-out branch's change the result shows;
+      ruled-out branch's change the result shows (None where nothing was requested);
     - ``constraints``: the task's constraints, named as the judge names their violations;
     - ``idle``: valid calls that changed no pixel.
     """
@@ -399,16 +399,16 @@ def visible_changes(slot: Any) -> dict[str, Any]:
 
     ref = slot.reference.on_host()
     clauses = conditional_branches(slot.task, slot.source)
-    n = len(ref.plan) + len(clauses)
-    if n and ref.basis is not None and ref.basis.shape[0] == n:
-        final = to_work_size(slot.image[None].float())[0].cpu()
-        m = decompose(ref, final)
-        along, wrong = m.along.tolist(), m.wrong.tolist()
+    wrong: list[float | None] = [None] * len(clauses)  # None: not measured
+    if ref.plan:
+        m = decompose(ref, to_work_size(slot.image[None].float())[0].cpu())
+        along = m.along.tolist()
+        if len(m.wrong) == len(clauses):
+            wrong = m.wrong.tolist()
         measurable = [bool(x) for x in m.measurable.tolist()]
         unrequested, progress = float(m.unrequested), float(m.progress)
-    else:  # nothing requested on this source
-        along, wrong, measurable = [], [0.0] * len(clauses), []
-        unrequested, progress = 0.0, 1.0
+    else:  # nothing requested on this source: the judge scores leaving it alone
+        along, measurable, unrequested, progress = [], [], 0.0, 1.0
     names = []
     for c in slot.task.constraints:
         if c.kind == "preserve_region":
@@ -428,7 +428,7 @@ def visible_changes(slot: Any) -> dict[str, Any]:
             {
                 "chosen": None if chosen is None else chosen.to_dict(),
                 "other": None if other is None else other.to_dict(),
-                "shown": float(b),
+                "shown": None if b is None else float(b),
             }
             for (chosen, other), b in zip(clauses, wrong, strict=True)
         ],

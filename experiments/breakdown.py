@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from agents.evaluate import decode_call, run_episodes
+from styling_env.tools import ToolCall
 
 #: A right-value target whose visible change is off by more than this many strength units is
 #: too weak or too strong. At 0.15 the judge's change credit is still 0.93 of full
@@ -86,13 +87,14 @@ class ClauseOutcome:
     """One conditional clause: the branch the source calls for (``chosen``, ``(tool, value)``
     or None for "nothing"), the one it rules out (``other``), whether the chosen one was called
     with its value (``chosen_done``), whether the ruled-out one was called (``other_called``),
-    and how much of the ruled-out change the result shows (``shown``)."""
+    and how much of the ruled-out change the result shows (``shown``; None: not measured, the
+    source asked for nothing else)."""
 
     chosen: tuple[str, str] | None
     other: tuple[str, str] | None
     chosen_done: bool
     other_called: bool
-    shown: float
+    shown: float | None
 
     @property
     def wrong_branch(self) -> bool:
@@ -125,10 +127,8 @@ def _kind(name: str) -> str:
     return name.split(":", 1)[0]
 
 
-def _calls(episode: Mapping[str, Any]) -> list[Any]:
+def _calls(episode: Mapping[str, Any]) -> list[ToolCall]:
     """The valid tool calls of a stored episode, in order."""
-    from styling_env.tools import ToolCall
-
     return [a for a in map(decode_call, episode.get("calls") or []) if isinstance(a, ToolCall)]
 
 
@@ -140,8 +140,6 @@ def diagnose(episode: Mapping[str, Any], tolerance: float = STRENGTH_TOLERANCE) 
         ValueError: the record lacks ``visible`` (replay it first: :func:`ensure_visible`), or
             its measurements do not match its oracle plan; ``tolerance`` is not positive.
     """
-    from styling_env.tools import ToolCall
-
     if not tolerance > 0:
         raise ValueError(f"tolerance must be a positive number of strength units, got {tolerance!r}")  # fmt: skip
     vis = episode.get("visible")
@@ -186,14 +184,15 @@ def diagnose(episode: Mapping[str, Any], tolerance: float = STRENGTH_TOLERANCE) 
             ruled_out.add(other)
         done = chosen is None or (
             chosen[0] in by_tool
-            and by_tool[chosen[0]].outcome not in ("tool_missed", "wrong_value")  # fmt: skip
+            and by_tool[chosen[0]].outcome not in ("tool_missed", "wrong_value")
         )
-        clauses.append(ClauseOutcome(chosen, other, done, other in made, float(cl["shown"])))
+        shown = None if cl.get("shown") is None else float(cl["shown"])
+        clauses.append(ClauseOutcome(chosen, other, done, other in made, shown))
     wanted = {t.tool for t in plan}
     extra = tuple(
         dict.fromkeys(
             c.tool for c in calls if c.tool not in wanted and (c.tool, c.value) not in ruled_out
-        )  # fmt: skip
+        )
     )
     violations = episode.get("violations") or []
     if isinstance(violations, str):  # an env info's comma-joined form
