@@ -372,8 +372,79 @@ def _episode(
     d.update(
         steps=slot.steps, invalid_calls=slot.invalid, violations=list(sc.violations),
         calls=calls, reasons=reasons, oracle_plan=[c.to_dict() for c in slot.reference.plan],
+        visible=visible_changes(slot),
     )  # fmt: skip
     return d
+
+
+def visible_changes(slot: Any) -> dict[str, Any]:
+    """What the judge sees of each requested change in a finished episode's result, for the
+    per-target error breakdown (:mod:`experiments.breakdown`); the scores do not depend on it.
+
+    - ``along``: per call of the oracle's plan, how much of its change the result shows
+      (:func:`styling_env.judge.decompose`: 1 as the reference, 0 as if left out);
+    - ``measurable``: per call, whether it changes this source visibly at all (the judge does
+      not score a change the source cannot show);
+    - ``unrequested``: visible change that is neither requested nor a ruled-out branch, in
+      units of the request's mean change; ``progress``: the share of the whole change made;
+    - ``clauses``: per conditional clause, the branch the source calls for (``chosen``), the
+      one it rules out (``other``), each a target dict or None, and ``shown``: how much of the
+      ruled-out branch's change the result shows (None where nothing was requested);
+    - ``constraints``: the task's constraints, named as the judge names their violations;
+    - ``idle``: valid calls that changed no pixel.
+    """
+    from styling_env.features import to_work_size
+    from styling_env.judge import IDLE, decompose
+    from styling_env.oracle import conditional_branches
+
+    ref = slot.reference.on_host()
+    clauses = conditional_branches(slot.task, slot.source)
+    wrong: list[float | None] = [None] * len(clauses)  # None: not measured
+    if ref.plan:
+        m = decompose(ref, to_work_size(slot.image[None].float())[0].cpu())
+        along = m.along.tolist()
+        if len(m.wrong) == len(clauses):
+            wrong = m.wrong.tolist()
+        measurable = [bool(x) for x in m.measurable.tolist()]
+        unrequested, progress = float(m.unrequested), float(m.progress)
+    else:  # nothing requested on this source: the judge scores leaving it alone
+        along, measurable, unrequested, progress = [], [], 0.0, 1.0
+    names = []
+    for c in slot.task.constraints:
+        if c.kind == "preserve_region":
+            names.append(f"{c.kind}:{c.region}")
+        elif c.kind == "preserve_subject":
+            names.append(f"{c.kind}:subject")
+        elif c.kind == "avoid_tool":
+            names.append(f"{c.kind}:{c.tool}")
+        else:
+            names.append(c.kind)
+    return {
+        "along": [float(a) for a in along],
+        "measurable": measurable,
+        "unrequested": unrequested,
+        "progress": progress,
+        "clauses": [
+            {
+                "chosen": None if chosen is None else chosen.to_dict(),
+                "other": None if other is None else other.to_dict(),
+                "shown": None if b is None else float(b),
+            }
+            for (chosen, other), b in zip(clauses, wrong, strict=True)
+        ],
+        "constraints": names,
+        "idle": sum(1 for x in slot.effects if x <= IDLE),
+    }
+
+
+def decode_call(call: str) -> ToolCall | Stop | Invalid:
+    """A stored episode's call string, as :func:`run_episodes` writes it (``STOP``,
+    ``INVALID: why``, or a JSON or text tool call), as the env action it was."""
+    if call.strip().upper() == "STOP":
+        return Stop()
+    if call.startswith("INVALID"):
+        return Invalid(call.split(":", 1)[-1].strip())
+    return parse_text_action(call)[0]
 
 
 def run_episodes(

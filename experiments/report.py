@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from agents import registry
+from agents.evaluate import decode_call
 from agents.registry import METHODS
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 from styling_env.tasks import TIERS
@@ -244,6 +245,18 @@ def study_table(rows: Sequence[Row], prefix: str) -> str:
 QUALITY_TARGETS: Mapping[str, float] = {"simple": 90.0, "regular": 85.0, "complex": 80.0}
 
 
+def best_offline_method(rows: Sequence[Row], tier: str) -> str | None:
+    """The offline method (trained on the tier's dataset) with the highest mean normalized
+    score on ``tier`` in the main study; None when the rows have none."""
+    by = {r.method: r for r in rows if r.study == "main" and r.tier == tier}
+    offline = [
+        m
+        for m in registry.names()
+        if registry.get(m).trainable and registry.get(m).needs_dataset and m in by
+    ]
+    return max(offline, key=lambda m: by[m].stats["normalized"][0]) if offline else None
+
+
 def targets_table(rows: Sequence[Row]) -> str:
     """The quality targets per tier of the main study, each with the numbers that
     decide it and a verdict; empty when the rows lack the methods a target needs. "Apart"
@@ -260,14 +273,12 @@ def targets_table(rows: Sequence[Row]) -> str:
     def verdict(ok: bool | None) -> str:
         return "–" if ok is None else ("met" if ok else "missed")
 
-    offline = [
-        m for m in registry.names() if registry.get(m).trainable and registry.get(m).needs_dataset
-    ]
     lines: dict[str, list[str]] = {k: [] for k in ("best", "rwsw", "teacher", "edit", "vision")}
     apart_tiers = 0
     for t in tiers:
-        cands = [(norm(t, m), m) for m in offline if norm(t, m) is not None]
-        (b, _, _), bm = max(cands, key=lambda x: x[0][0])  # type: ignore[index]
+        bm = best_offline_method(rows, t)
+        assert bm is not None  # S is an offline method and this tier has it
+        b = by[(t, bm)].stats["normalized"][0]
         goal = QUALITY_TARGETS.get(t)
         lines["best"].append(f"{METHODS[bm][0]} {b:.1f} vs {goal:.0f}: {verdict(b >= goal) if goal else '–'}")  # fmt: skip
         s = norm(t, "s")
@@ -380,6 +391,37 @@ DIAGNOSTICS_NOTE = (
     "with a positive one, and of mistaken calls whose Q is below that of the oracle's call from "
     "the same state (target: 80%). Mean over seeds."
 )
+
+
+#: The methods shown beside the best offline one in "Where the planner loses", for reference.
+LOSS_REFERENCES: tuple[str, ...] = ("teacher", "edit-only")
+
+
+def loss_tables(results: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, tuple[str, str]]:
+    """Per tier of the main study: the best offline method (:func:`best_offline_method`) and
+    its per-target error breakdown beside :data:`LOSS_REFERENCES` as a markdown table
+    (:func:`experiments.breakdown.loss_section`); tiers without a table are left out."""
+    from .breakdown import loss_section
+
+    picks = {}
+    for t in _tiers(rows):
+        best = best_offline_method(rows, t)
+        if best is not None:
+            picks[t] = [best, *(m for m in LOSS_REFERENCES if m != best)]
+    tables = loss_section(results, picks)
+    return {t: (METHODS.get(picks[t][0], (picks[t][0],))[0], md) for t, md in tables.items()}
+
+
+def loss_markdown(loss: Mapping[str, tuple[str, str]]) -> str:
+    """The "Where the planner loses" section of ``tables.md`` ("" without tables)."""
+    from .breakdown import NOTE
+
+    if not loss:
+        return ""
+    out = ["", "## Where the planner loses", "", NOTE]
+    for t, (best, md) in loss.items():
+        out += ["", f"### {t.capitalize()} (best offline method: {best})", "", md]
+    return "\n".join(out) + "\n"
 
 
 def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
@@ -586,19 +628,6 @@ class Frame:
     text: str = ""
 
 
-def decode_call(call: str) -> Any:
-    """A results file's call string (``STOP``, ``INVALID: why``, or a text/JSON tool call) as
-    the env action it was."""
-    from styling_env.engine import Invalid, Stop
-    from styling_env.wrappers import parse_text_action
-
-    if call.strip().upper() == "STOP":
-        return Stop()
-    if call.startswith("INVALID"):
-        return Invalid(call.split(":", 1)[-1].strip())
-    return parse_text_action(call)[0]
-
-
 def _words(call: Any) -> str:
     from styling_env.engine import Stop
     from styling_env.tools import ToolCall
@@ -771,6 +800,8 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     diag = diagnostics_table(results, results_path.parent)
     if diag:
         md += f"\n## Call-level critics: step-level diagnostics\n\n{DIAGNOSTICS_NOTE}\n\n{diag}\n"
+    loss = loss_tables(results, rows)
+    md += loss_markdown(loss)
     (out / "tables.md").write_text(md)
     plots = {
         "normalized": plot_normalized(rows, out / "plots" / "normalized.png"),
@@ -799,7 +830,7 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
         for tier, method, case, frames, ov, _, _ in strips:
             filmstrip_png(frames, f"{tier} / {METHODS[method][0]} / {case} (overall {ov:.0f})",
                           out / "filmstrips" / f"{tier}-{method}-{case}.png")  # fmt: skip
-    page = _html(results, rows, md, plots, strips, diag)
+    page = _html(results, rows, md, plots, strips, diag, loss)
     index = out / "report.html"
     index.write_text(page)
     if docs is not None:
@@ -821,7 +852,20 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def _html(results, rows, md, plots, strips, diag: str = "") -> str:
+def _loss_html(loss: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The "Where the planner loses" section of ``report.html`` (nothing without tables)."""
+    from .breakdown import NOTE
+
+    if not loss:
+        return []
+    parts = ["<h2>Where the planner loses</h2>", f"<p class='note'>{_e(NOTE)}</p>"]
+    for t, (best, md) in loss.items():
+        parts += [f"<h3>{_e(t.capitalize())} (best offline method: {_e(best)})</h3>",
+                  _md_to_html_table(md)]  # fmt: skip
+    return parts
+
+
+def _html(results, rows, md, plots, strips, diag: str = "", loss=None) -> str:
     preset = results.get("preset", {})
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>ImageStyling benchmark</title>",
@@ -844,6 +888,7 @@ def _html(results, rows, md, plots, strips, diag: str = "") -> str:
         parts.append(_md_to_html_table(score_table(rows, t)))
         parts.append("<h3>Planning metrics and cost</h3>")
         parts.append(_md_to_html_table(planning_table(rows, t)))
+    parts += _loss_html(loss or {})
     if diag:
         parts += ["<h2>Call-level critics: step-level diagnostics</h2>",
                   f"<p class='note'>{_e(DIAGNOSTICS_NOTE)}</p>", _md_to_html_table(diag)]  # fmt: skip
