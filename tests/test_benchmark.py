@@ -286,7 +286,8 @@ def test_free_text_tables_from_hand_made_results():
                      cell("edit-only", 0, 21.0, 20.0), cell("edit-only", 1, 21.0, 20.0)]}  # fmt: skip
     scores = R.free_scores(res)
     assert scores[("simple", "rw")]["free"][0] == pytest.approx(55.0)  # over the two seeds
-    assert scores[("simple", "edit-only")]["free"] == pytest.approx((20.0, 16.0, 24.0))  # one seed's CI
+    # the seeds agree: the one seed's CI
+    assert scores[("simple", "edit-only")]["free"] == pytest.approx((20.0, 16.0, 24.0))
     target = R.free_target_table(scores).splitlines()
     assert target[2] == "| best trained method on free text | S 58.0 (held-out 60.0) |"
     assert target[3] == "| free text within 10 of its held-out score | -2.0: met |"
