@@ -561,7 +561,9 @@ def evaluate(
     encoder: Any = None,
 ) -> EvalResult:  # fmt: skip
     """Evaluate ``agent`` on ``n_tasks`` of the tier's fixed test tasks (``split="test"``:
-    held-out templates; ``"train"``: tasks drawn like training data), once per seed in ``seeds``
+    held-out templates; ``"free"``: the first ``min(n_tasks, set size)`` requests of the
+    free-text set, written in people's words; ``"train"``: tasks drawn like training data),
+    once per seed in ``seeds``
     (the seed of the env and of a stochastic agent), or on explicit ``tasks``. ``seeds`` is a
     sequence of seeds; an int is one seed (``seeds=5`` is seed 5, not five seeds: write
     ``seeds=range(5)`` for five).
@@ -578,12 +580,15 @@ def evaluate(
     if tasks is None:
         if split == "test":
             tasks = test_tasks(tier, n_tasks)
+        elif split == "free":
+            free = test_tasks(tier, split="free")
+            tasks = free[: max(1, min(int(n_tasks), len(free)))]
         elif split == "train":
             from styling_env.tasks import sample_task
 
             tasks = [sample_task(tier, 900_000_000 + i, "train") for i in range(n_tasks)]
         else:
-            raise ValueError(f"split must be 'test' or 'train', got {split!r}")
+            raise ValueError(f"split must be 'test', 'free' or 'train', got {split!r}")
     tasks = list(tasks)
     if not tasks:
         raise ValueError("no tasks to evaluate on")
@@ -701,7 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tier", default="simple", choices=TIERS)
     p.add_argument("--tasks", type=int, default=200)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--split", default="test", choices=("test", "train"))
+    p.add_argument(
+        "--split", default="test", choices=("test", "free", "train"),
+        help="test: held-out templates; free: the free-text set (people's words); train",
+    )  # fmt: skip
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
     p.add_argument(

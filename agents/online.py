@@ -97,6 +97,10 @@ def make_online_env(
     import styling_env  # noqa: F401 - registers ImageStyling-v0
     from styling_env.wrappers import DiscreteActions, EncodeInstruction
 
+    if split == "free":
+        raise ValueError(
+            "the free-text test set (split 'free') is for evaluation, never trained on"
+        )
     if encoder not in ("hash", "minilm"):
         raise ValueError(
             f"encoder must be 'hash' or 'minilm' (what agents.evaluate can reproduce), got {encoder!r}"

@@ -10,11 +10,14 @@
 
 A run folder (``--out``, default ``runs/benchmark/<preset>``) holds one folder per *cell*
 ``cells/<study>/<tier>/<method>/seed<k>/`` — the checkpoint, ``train_log.jsonl``,
-``eval.json`` (every test episode) and ``cell.json`` (its summary, timings and peak memory) —
+``eval.json`` (every test episode), ``eval_free.json`` (every episode on the free-text set)
+and ``cell.json`` (its summary, timings and peak memory) —
 and, built from the cells, ``results.json``, the tables, plots and ``report.html``
 (:mod:`experiments.report`). A cell whose ``cell.json`` exists with the same fingerprint
 (dataset checksum, method, seed, budget, test set) is not recomputed: a killed run resumes
-where it stopped, and adding seeds or methods only computes the new cells.
+where it stopped, and adding seeds or methods only computes the new cells. A finished cell
+that lacks an evaluation split the preset asks for (``eval_splits``) is evaluated on it alone,
+with its checkpoint, and not retrained.
 
 Studies: ``main`` (every method on each tier's dataset), ``size-<n>`` (the size methods on
 the first ``n`` episodes of the study tier's dataset: score vs dataset size) and
@@ -27,7 +30,9 @@ planner with images; DPO's frozen reference is the same seed's S cell), ``sw-tas
 standardized within each task, as the predecessor paper does) and ``s-text`` (S without
 images: the text vs vision comparison); d3rlpy's ``cql``, ``bcq``, ``bc``; SB3's
 online ``ppo``, ``dqn``. Every agent is evaluated by :func:`agents.evaluate.evaluate` on the
-tier's fixed held-out test tasks at the dataset's image size, with the cell's seed.
+tier's fixed held-out test tasks at the dataset's image size, with the cell's seed, and on
+the free-text set (requests written by hand in people's words, never trained on), each
+normalized by random plans and the oracle measured on the same tasks.
 """
 
 from __future__ import annotations
@@ -66,6 +71,15 @@ PAPER_METHODS = (
 )  # fmt: skip
 
 
+#: Evaluation splits a preset may ask for (:attr:`Preset.eval_splits`).
+EVAL_SPLITS: tuple[str, ...] = ("test", "free")
+
+
+def split_key(split: str) -> str:
+    """The record key of an evaluation split: ``eval`` (test), ``eval_free``, ..."""
+    return "eval" if split == "test" else f"eval_{split}"
+
+
 @dataclass(frozen=True)
 class Preset:
     """What a benchmark run computes."""
@@ -101,6 +115,10 @@ class Preset:
     """Seeds of the size and quality studies."""
     filmstrip_methods: tuple[str, ...] = ("edit-only", "s", "rw", "teacher")
     """Methods whose best, median and worst test episodes the report shows as filmstrips."""
+    eval_splits: tuple[str, ...] = ("test", "free")
+    """Task sets every cell is evaluated on: ``test`` (held-out templates, ``eval_tasks`` of
+    them; always first) and ``free`` (the free-text set: ``min(eval_tasks, its size)`` requests
+    in people's words, never trained on), stored as ``eval.json`` / ``eval_free.json``."""
 
     def __post_init__(self) -> None:
         bad = [t for t in (*self.tiers, self.study_tier) if t not in TIERS]
@@ -134,6 +152,13 @@ class Preset:
             )
         for name in ("seeds", "episodes", "image_size", "eval_tasks", "quality_episodes"):
             positive_int(name, getattr(self, name))
+        splits = tuple(self.eval_splits)
+        if not splits or splits[0] != "test" or not set(splits) <= set(EVAL_SPLITS) or len(set(splits)) != len(splits):  # fmt: skip
+            raise ValueError(
+                f"eval_splits must start with 'test' and hold distinct splits of "
+                f"{', '.join(EVAL_SPLITS)}, got {self.eval_splits!r}"
+            )
+        object.__setattr__(self, "eval_splits", splits)
         if any(not 0 < n < self.episodes for n in self.sizes):
             raise ValueError(f"sizes must lie in (0, episodes={self.episodes}), got {self.sizes}")
         if any(not 0.0 <= p <= 1.0 for p in self.qualities):
@@ -461,14 +486,19 @@ class Runner:
     def _cell(self, cell: Cell, checksum: str | None, folder: Path) -> dict[str, Any]:
         import torch
 
-        from agents.evaluate import evaluate
-
         done = folder / "cell.json"
         fp = fingerprint(cell, self.preset, checksum)
         if done.exists():  # checked under the lock: another run may have just finished it
             old = json.loads(done.read_text())
             if old.get("fingerprint") == fp:
-                return old
+                missing = self.missing_splits(old)
+                if not missing:
+                    return old
+                agent = self.reload(cell, folder)
+                if agent is not None:  # evaluate the new splits only: no retraining
+                    self.log(f"cell {cell.key}: evaluating on {', '.join(missing)}")
+                    self.evaluate(agent, cell, folder, old, missing)
+                    return self.save(old, done)
         folder.mkdir(parents=True, exist_ok=True)
         record: dict[str, Any] = {
             "key": cell.key, **dataclasses.asdict(cell), "label": METHODS[cell.method][0],
@@ -478,21 +508,9 @@ class Runner:
         }  # fmt: skip
         self.log(f"cell {cell.key}")
         agent = self.run_cell(cell, folder, record)
-        with stage(record, "eval"):
-            ev = evaluate(
-                agent, cell.tier, self.preset.eval_tasks, (cell.seed,),
-                image_size=self.preset.image_size, name=cell.method,
-            )  # fmt: skip
-        ev.save(str(folder / "eval.json"))
-        record["eval"] = ev.summary()
+        self.evaluate(agent, cell, folder, record, self.preset.eval_splits)
         record["curve"] = _curve(folder / "train_log.jsonl")
-        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        tmp = done.with_name(f".cell.json.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(record, indent=1, default=float))
-            tmp.replace(done)  # the marker appears only when the cell is complete
-        finally:
-            tmp.unlink(missing_ok=True)
+        self.save(record, done)
         e = record["eval"]
         self.log(
             f"  {cell.key}: overall {e['overall']:.1f}, normalized {e['normalized']:.1f} "
@@ -500,6 +518,53 @@ class Runner:
             + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in record["stages"].items())
             + ")"
         )
+        return record
+
+    def missing_splits(self, record: Mapping[str, Any]) -> list[str]:
+        """The preset's evaluation splits a finished cell's record lacks."""
+        return [s for s in self.preset.eval_splits if split_key(s) not in record]
+
+    def reload(self, cell: Cell, folder: Path) -> Any:
+        """The agent of a finished cell without training it again: a baseline is made anew, a
+        trained method loaded from the cell's own checkpoint; None when that is missing."""
+        m = registry.get(cell.method)
+        if not m.trainable:
+            return m.make(cell.tier, cell.seed, cell.study)
+        ckpt = folder / (m.checkpoint or "")
+        if m.loader is None or m.checkpoint is None or not ckpt.exists():
+            return None
+        return m.load(ckpt, trust=True)  # this run wrote it
+
+    def evaluate(
+        self, agent: Any, cell: Cell, folder: Path, record: dict[str, Any], splits: Sequence[str]
+    ) -> None:
+        """Evaluate ``agent`` on each split into ``eval[_<split>].json`` and ``record``. A
+        baseline starts each split afresh (a random agent's stream would otherwise depend on
+        the splits evaluated before it, and differ from a cell that adds the split later)."""
+        from agents.evaluate import evaluate
+
+        m = registry.get(cell.method)
+        for i, split in enumerate(splits):
+            key = split_key(split)
+            if i > 0 and not m.trainable:
+                agent = m.make(cell.tier, cell.seed, cell.study)
+            with stage(record, key):
+                ev = evaluate(
+                    agent, cell.tier, self.preset.eval_tasks, (cell.seed,), split=split,
+                    image_size=self.preset.image_size, name=cell.method,
+                )  # fmt: skip
+            ev.save(str(folder / f"{key}.json"))
+            record[key] = ev.summary()
+
+    def save(self, record: dict[str, Any], done: Path) -> dict[str, Any]:
+        """Write ``record`` to ``cell.json`` atomically (the marker of a finished cell)."""
+        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        tmp = done.with_name(f".cell.json.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(record, indent=1, default=float))
+            tmp.replace(done)  # the marker appears only when the cell is complete
+        finally:
+            tmp.unlink(missing_ok=True)
         return record
 
 
@@ -577,7 +642,7 @@ def collect(preset: Preset, out: Path) -> Path:
     for c in cells(preset, datasets):
         if c.dataset not in infos:
             continue
-        rec = finished_record(c, preset, out, infos[c.dataset]["checksum"])
+        rec = finished_record(c, preset, out, infos[c.dataset]["checksum"], complete=False)
         if rec is not None:
             records.append(rec)
     if not records:
@@ -586,14 +651,17 @@ def collect(preset: Preset, out: Path) -> Path:
 
 
 def finished_record(
-    cell: Cell, preset: Preset, out: Path, checksum: str | None
+    cell: Cell, preset: Preset, out: Path, checksum: str | None, *, complete: bool = True
 ) -> dict[str, Any] | None:
     """The ``cell.json`` record of ``cell`` in ``out`` if it is finished with the current
-    fingerprint, else None."""
+    fingerprint (and, with ``complete``, evaluated on every split of ``preset.eval_splits``),
+    else None."""
     done = cell.folder(out) / "cell.json"
     if done.exists():
         rec = json.loads(done.read_text())
         if rec.get("fingerprint") == fingerprint(cell, preset, checksum):
+            if complete and any(split_key(s) not in rec for s in preset.eval_splits):
+                return None
             return rec
     return None
 
@@ -742,7 +810,12 @@ def write_results(
     for r in records:
         ev_path = Path(out) / "cells" / r["study"] / r["tier"] / r["method"] / f"seed{r['seed']}" / "eval.json"  # fmt: skip
         episodes = json.loads(ev_path.read_text())["episodes"] if ev_path.exists() else []
-        cells_out.append({**r, "episodes": episodes})
+        extra = {}
+        for split in EVAL_SPLITS[1:]:  # each other split's episodes beside the test episodes
+            path = ev_path.with_name(f"{split_key(split)}.json")
+            if split_key(split) in r and path.exists():
+                extra[f"episodes_{split}"] = json.loads(path.read_text())["episodes"]
+        cells_out.append({**r, "episodes": episodes, **extra})
     import torch
 
     doc = {
@@ -786,6 +859,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-tasks", type=int, default=None, help="override: test tasks")
     p.add_argument("--image-size", type=int, default=None, help="override: image size")
     p.add_argument("--no-studies", action="store_true", help="skip the size and quality studies")
+    p.add_argument(
+        "--eval-splits", nargs="+", default=None, choices=EVAL_SPLITS,
+        help="override: task sets each cell is evaluated on (default: test free; test first)",
+    )  # fmt: skip
     p.add_argument(
         "--out", type=Path, default=None, help="run folder (default runs/benchmark/<preset>)"
     )
@@ -852,6 +929,8 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
     for name in ("seeds", "episodes", "eval_tasks", "image_size"):
         if getattr(args, name) is not None:
             over[name] = getattr(args, name)
+    if getattr(args, "eval_splits", None):
+        over["eval_splits"] = tuple(args.eval_splits)
     if args.no_studies:
         over.update(sizes=(), qualities=())
     elif "episodes" in over:

@@ -6,7 +6,9 @@ Writes into ``--out`` (default: the results' folder) ``tables.md`` (per tier: th
 and overall per method, mean ± 95% CI; the normalized score; the planning metrics; training
 time and memory), ``plots/*.png`` (normalized score per method per tier with CIs; score vs
 dataset size; score vs dataset quality; learning curves), ``filmstrips/*.png`` and
-``report.html``: one self-contained file with every image inlined. ``--docs`` also copies
+``report.html``: one self-contained file (with, when the cells were evaluated on it, the
+free-text column: each method's normalized score on held-out templates beside the free-text
+set, and the free-text target) with every image inlined. ``--docs`` also copies
 the markdown and the small PNGs there (what ``docs/results/`` holds in the repository).
 
 Statistics: a method's score on a tier is the mean over its seeds of each seed's mean over
@@ -316,6 +318,127 @@ def targets_table(rows: Sequence[Row]) -> str:
     return _md_table(head, body)
 
 
+# --------------------------------------------------------------------------------------------
+# The free-text set (requests written by hand in people's words, never trained on)
+
+#: Free-text target: the best method on the free-text set scores within this many normalized
+#: points of its own held-out-template score ...
+FREE_GAP: float = 10.0
+#: ... and at least this many points above Edit-Only on the free-text set.
+FREE_ABOVE_EDIT: float = 25.0
+FREE_NOTE = (
+    "Normalized scores on the held-out-template test tasks and on the free-text set (requests "
+    "written by hand in people's words, with their own specs and images; never trained on), "
+    "each normalized by random plans and the oracle on the same tasks. Mean ± 95% CI "
+    "half-width over seeds (one seed: over its episodes). The target: the best method on the "
+    f"free-text set within {FREE_GAP:.0f} points of its held-out score and at least "
+    f"{FREE_ABOVE_EDIT:.0f} above Edit-Only."
+)
+
+
+def free_scores(results: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, tuple[float, float, float]]]:  # fmt: skip
+    """(tier, method) -> ``{"test": (mean, lo, hi), "free": (mean, lo, hi)}``: normalized scores
+    of the main study's cells evaluated on both sets (CI over seeds, or over one seed's
+    episodes when the seeds agree or there is one)."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for c in results.get("cells", []):
+        if c.get("study") == "main" and "eval" in c and "eval_free" in c:
+            groups[(c["tier"], c["method"])].append(c)
+    out = {}
+    for key, cs in groups.items():
+        stats = {}
+        for split, k in (("test", "eval"), ("free", "eval_free")):
+            vals = [float(c[k]["normalized"]) for c in cs]
+            if len(vals) >= 2 and np.ptp(vals) > 1e-6:
+                stats[split] = _ci(vals)
+            else:
+                lo, hi = cs[0][k].get("normalized_ci", (vals[0], vals[0]))
+                stats[split] = (float(np.mean(vals)), float(lo), float(hi))
+        out[key] = stats
+    return out
+
+
+def _pm(stat: tuple[float, float, float]) -> str:
+    m, lo, hi = stat
+    return f"{m:.1f}" if hi - lo < 0.05 else f"{m:.1f} ± {(hi - lo) / 2:.1f}"
+
+
+def free_target_table(scores: Mapping[tuple[str, str], Mapping[str, tuple[float, float, float]]]) -> str:  # fmt: skip
+    """Per tier: the best trained method on the free-text set, its gap to its held-out score
+    and its margin over Edit-Only, each with a verdict; empty without a trained method."""
+    trained = {m for m in registry.names() if registry.get(m).trainable}
+    tiers = [t for t in TIERS if any(k[0] == t and k[1] in trained for k in scores)]
+    if not tiers:
+        return ""
+    best, gap, edit = [], [], []
+    for t in tiers:
+        cands = {m: v for (tt, m), v in scores.items() if tt == t and m in trained}
+        bm = max(cands, key=lambda m: cands[m]["free"][0])
+        f, h = cands[bm]["free"][0], cands[bm]["test"][0]
+        best.append(f"{METHODS[bm][0]} {f:.1f} (held-out {h:.1f})")
+        gap.append(f"{f - h:+.1f}: {'met' if f >= h - FREE_GAP else 'missed'}")
+        e = scores.get((t, "edit-only"))
+        edit.append(f"{f - e['free'][0]:+.1f}: {'met' if f - e['free'][0] >= FREE_ABOVE_EDIT else 'missed'}" if e else "–")  # fmt: skip
+    body = [
+        ["best trained method on free text", *best],
+        [f"free text within {FREE_GAP:.0f} of its held-out score", *gap],
+        [f"free text >= Edit-Only + {FREE_ABOVE_EDIT:.0f}", *edit],
+    ]
+    return _md_table(["free-text target", *(t.capitalize() for t in tiers)], body)
+
+
+def free_table(scores: Mapping[tuple[str, str], Mapping[str, tuple[float, float, float]]], tier: str) -> str:  # fmt: skip
+    """One tier: per method, normalized on held-out templates, on free text, and the gap."""
+    order = {m: i for i, m in enumerate(METHODS)}
+    methods = sorted((m for t, m in scores if t == tier), key=lambda m: order.get(m, 99))
+    body = [
+        [METHODS.get(m, (m, ""))[0], _pm(scores[(tier, m)]["test"]), _pm(scores[(tier, m)]["free"]),
+         f"{scores[(tier, m)]['free'][0] - scores[(tier, m)]['test'][0]:+.1f}"]
+        for m in methods
+    ]  # fmt: skip
+    return _md_table(["method", "held-out templates", "free text", "free − held-out"], body)
+
+
+def free_sections(results: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(title, markdown table) pairs of the free-text column: the target, then one per tier;
+    empty when no cell was evaluated on the free-text set."""
+    scores = free_scores(results)
+    if not scores:
+        return []
+    out = []
+    target = free_target_table(scores)
+    if target:
+        out.append(("Free-text target", target))
+    for t in TIERS:
+        if any(k[0] == t for k in scores):
+            out.append(
+                (f"{t.capitalize()}: held-out templates vs free text", free_table(scores, t))
+            )
+    return out
+
+
+def free_markdown(results: Mapping[str, Any]) -> str:
+    """The free-text section of ``tables.md`` ("" without free-text results)."""
+    sections = free_sections(results)
+    if not sections:
+        return ""
+    out = ["## Free-text requests", "", FREE_NOTE]
+    for title, table in sections:
+        out += ["", f"### {title}", "", table]
+    return "\n".join(out)
+
+
+def free_html(results: Mapping[str, Any]) -> list[str]:
+    """The free-text section of ``report.html`` (nothing without free-text results)."""
+    sections = free_sections(results)
+    if not sections:
+        return []
+    parts = ["<h2>Free-text requests</h2>", f"<p class='note'>{_e(FREE_NOTE)}</p>"]
+    for title, table in sections:
+        parts += [f"<h3>{_e(title)}</h3>", _md_to_html_table(table)]
+    return parts
+
+
 def _compute_minutes(results: Mapping[str, Any]) -> float:
     return (
         sum(
@@ -461,6 +584,9 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         tab = study_table(rows, prefix)
         if tab:
             out += ["", f"## {title} ({preset.get('study_tier')})", "", tab]
+    free = free_markdown(results)
+    if free:
+        out += ["", free]
     return "\n".join(out) + "\n"
 
 
@@ -888,6 +1014,7 @@ def _html(results, rows, md, plots, strips, diag: str = "", loss=None) -> str:
         parts.append(_md_to_html_table(score_table(rows, t)))
         parts.append("<h3>Planning metrics and cost</h3>")
         parts.append(_md_to_html_table(planning_table(rows, t)))
+    parts += free_html(results)
     parts += _loss_html(loss or {})
     if diag:
         parts += ["<h2>Call-level critics: step-level diagnostics</h2>",

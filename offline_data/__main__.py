@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--teacher", default="noisy-oracle", choices=("noisy-oracle", "oracle", "random")
     )
+    g.add_argument(
+        "--split", default="train",
+        help="task split the episodes are drawn from: only train (test and free are evaluation "
+        "sets, refused)",
+    )  # fmt: skip
     g.add_argument("--ref-episodes", type=int, default=100, help="tasks for ref_min/ref_max scores")
     g.add_argument("--id", default=None, help="dataset id (default image-styling/<tier>-v0)")
     g.add_argument("--overwrite", action="store_true")
@@ -162,7 +167,9 @@ def _run(args: argparse.Namespace) -> int:
     from . import dataset as D
 
     if args.command == "generate":
-        from .generate import generate, generate_shard
+        from .generate import check_training_split, generate, generate_shard
+
+        check_training_split(args.split)  # before any work: evaluation tasks are never trained on
         from .teachers import NoiseProfile, NoisyOracle
 
         teacher = None

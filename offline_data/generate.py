@@ -56,6 +56,23 @@ AUTHOR_EMAIL = "image-styling@users.noreply.github.com"
 CODE_PERMALINK = "https://github.com/image-styling/image-styling/tree/main/offline_data"
 
 
+#: The task split datasets are drawn from. The test split and the free-text set (``"free"``,
+#: :mod:`styling_env.free_tasks`) measure generalization: no dataset is ever drawn from them.
+TRAINING_SPLIT = "train"
+
+
+def check_training_split(split: str) -> str:
+    """``split`` if datasets may be drawn from it (only ``"train"``), else a ``ValueError``
+    that says why: evaluation tasks are never trained on."""
+    if split != TRAINING_SPLIT:
+        what = "the free-text test set" if split == "free" else f"split {split!r}"
+        raise ValueError(
+            f"datasets are generated from training tasks only (split 'train'); {what} is for "
+            "evaluation and is never trained on"
+        )
+    return split
+
+
 def episode_seed(seed: int, e: int) -> int:
     """The task seed of episode ``e`` of a dataset with seed ``seed``."""
     return int(np.random.SeedSequence([seed, e]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -479,7 +496,7 @@ def generate(
     tier: str, episodes: int, seed: int = 0, *, image_size: int = 128, max_steps: int = 8,
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 64, shards: int = 1, overwrite: bool = False, progress: bool = True,
-    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2,
+    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2, split: str = TRAINING_SPLIT,
 ) -> Path:  # fmt: skip
     """Generate dataset ``did`` (default ``image-styling/<tier>-v0``): ``episodes`` episodes of
     ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
@@ -489,9 +506,12 @@ def generate(
 
     ``did`` must be a dataset id (``[namespace/]name-vN``), checked before any work; one process
     at a time writes a given id (another gets :class:`offline_data.safety.ConcurrentWriteError`);
-    a canonical id with a non-canonical recipe warns (:class:`NonCanonicalWarning`)."""
+    a canonical id with a non-canonical recipe warns (:class:`NonCanonicalWarning`). ``split``
+    other than ``"train"`` is refused (:func:`check_training_split`)."""
     from .dataset import dataset_id
     from .safety import exclusive, writable
+
+    check_training_split(split)
 
     _check_size(tier, episodes)
     _check_shards(shards, episodes)
@@ -569,10 +589,12 @@ def generate_shard(
     tier: str, episodes: int, seed: int, shard: int, shards: int, *, image_size: int = 128,
     max_steps: int = 8, teacher: Teacher | None = None, profile: NoiseProfile | None = None,
     did: str | None = None, num_envs: int = 32, overwrite: bool = False, progress: bool = True,
-    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2,
+    ref_episodes: int = 100, device: str = "cpu", per_task: int = 2, split: str = TRAINING_SPLIT,
 ) -> Path:  # fmt: skip
     """Generate only shard ``shard`` of ``shards`` of a dataset (one job of a cluster run; each
-    shard computes the same reference scores); :func:`offline_data.merge.merge` joins them."""
+    shard computes the same reference scores); :func:`offline_data.merge.merge` joins them.
+    ``split`` other than ``"train"`` is refused (:func:`check_training_split`)."""
+    check_training_split(split)
     from .dataset import dataset_id
 
     _check_shards(shards, episodes)

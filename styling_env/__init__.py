@@ -11,6 +11,7 @@ Public API (stable names):
   the wrappers :class:`TextToolCalls`, :class:`DiscreteActions`, :class:`EncodeInstruction`.
 """
 
+from . import free_tasks as _free_tasks  # noqa: F401  (registers test_tasks(split="free"))
 from .config import EnvConfig
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .judge import Judge, MeasuredJudge

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .judge import Judge, MeasuredJudge
-from .tasks import DEFAULT_SOURCES, SPLITS, TIERS
+from .tasks import DEFAULT_SOURCES, FIXED_SPLITS, SPLITS, TIERS
 from .validation import positive_int
 
 #: Judges ``judge=`` accepts by name (or pass any object with ``score(episodes)``).
@@ -45,7 +45,9 @@ class EnvConfig:
         max_invalid: invalid actions that end an episode, a positive int.
         invalid_penalty: reward subtracted for an invalid action, a finite number >= 0.
         observation_mode: ``"image"`` or ``"text"``.
-        split: ``"train"`` or ``"test"`` (which instruction templates tasks are written from).
+        split: ``"train"`` or ``"test"`` (which instruction templates tasks are written from),
+            or ``"free"`` (resets draw from the fixed free-text set, on its own images: ``images``
+            must then be None).
         judge: a name in :data:`JUDGES`, any object with ``score(episodes)``, or None (the
             measured judge); :meth:`make_judge` builds it.
         render_mode: None or ``"rgb_array"``.
@@ -71,8 +73,15 @@ class EnvConfig:
         _check_penalty(self.invalid_penalty)
         _check_judge(self.judge)
         positive_int("max_invalid", self.max_invalid)
-        if self.split not in SPLITS:
-            raise ValueError(f"unknown split {self.split!r}; expected one of {', '.join(SPLITS)}")
+        if self.split not in (*SPLITS, *FIXED_SPLITS):
+            raise ValueError(
+                f"unknown split {self.split!r}; expected one of {', '.join((*SPLITS, *FIXED_SPLITS))}"
+            )
+        if self.split in FIXED_SPLITS and self.images is not None:
+            raise ValueError(
+                f"split {self.split!r} is a fixed set on its own images: images must be None, "
+                f"got {self.images!r}"
+            )
         if self.images is not None and not isinstance(self.images, str):
             raise TypeError(
                 f"images must be an image source name (see make_images) or None, "

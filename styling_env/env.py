@@ -18,8 +18,9 @@ from .config import check_engine_options as check_engine_options  # re-exported 
 from .config import check_options as check_options  # re-exported (old home)
 from .context import CONTEXT_NVEC
 from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
+from .free_tasks import episode_task
 from .judge import Judge
-from .tasks import MAX_INSTRUCTION, Task, sample_task
+from .tasks import MAX_INSTRUCTION, Task
 from .tools import REGIONS, ToolCall
 from .tools.vocabulary import MAX_VALUES
 
@@ -208,7 +209,8 @@ class ImageStylingEnv(gym.Env):
     action costs ``invalid_penalty`` more and leaves the picture untouched.
 
     ## Starting State
-    A task drawn from the tier's generator (``reset(seed=...)``), or the one passed as
+    A task drawn from the tier's generator (``reset(seed=...)``; with ``split="free"`` one of
+    the fixed free-text set's tasks), or the one passed as
     ``reset(options={"task": task})`` (a ``styling_env.Task`` or its dict).
 
     ## Episode End
@@ -223,7 +225,8 @@ class ImageStylingEnv(gym.Env):
     ``tier`` (simple, regular, complex), ``images`` (an image source of ``make_images``; default
     per tier), ``image_size`` (128), ``device`` ("cpu" or "cuda"), ``max_steps`` (8),
     ``max_invalid`` (3), ``invalid_penalty`` (0.1, >= 0), ``observation_mode`` ("image" or "text"),
-    ``split`` ("train" or "test": which instruction templates tasks are written from),
+    ``split`` ("train" or "test": which instruction templates tasks are written from; "free":
+    resets draw from the fixed free-text set of hand-written requests, on its own images),
     ``judge`` (a name in ``styling_env.env.JUDGES``: ``"measured"``, the default; or any
     ``styling_env.Judge``), ``render_mode`` (None or "rgb_array": a
     source | current | reference strip). Or all of them at once as
@@ -242,6 +245,8 @@ class ImageStylingEnv(gym.Env):
       other scripts removed); ``judge``, ``device`` and ``invalid_penalty`` are validated at
       construction (an unknown judge name, CUDA without CUDA, a negative penalty raise
       ``ValueError``).
+    * v0 (unchanged id): ``split="free"`` draws each reset from the fixed free-text set
+      (requests written by hand in people's words, on their own images).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -284,7 +289,7 @@ class ImageStylingEnv(gym.Env):
         super().reset(seed=seed)
         task = (options or {}).get("task")
         if task is None:
-            task = sample_task(
+            task = episode_task(
                 self.tier, int(self.np_random.integers(2**31 - 1)), self.split, self.images
             )
         elif isinstance(task, dict):

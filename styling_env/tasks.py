@@ -49,6 +49,9 @@ Tensor = torch.Tensor
 
 TIERS: tuple[str, ...] = ("simple", "regular", "complex")
 SPLITS: tuple[str, ...] = ("train", "test")
+#: Fixed hand-written test sets (never sampled, never trained on): split -> loader of a tier's
+#: tasks. ``styling_env.free_tasks`` registers ``"free"`` (:func:`test_tasks` ``split="free"``).
+FIXED_SPLITS: dict[str, Callable[[str], tuple[Task, ...]]] = {}
 
 _ORDER = {tool: i for i, tool in enumerate(TOOL_ORDER)}
 
@@ -501,7 +504,7 @@ class Task:
 
     def __post_init__(self) -> None:
         _check_choice(self.tier, TIERS, "tier")
-        _check_choice(self.split, SPLITS, "split")
+        _check_choice(self.split, (*SPLITS, *FIXED_SPLITS), "split")
         for name in ("task_id", "theme", "image_source", "template_id", "instruction"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"Task.{name} must be a string, got {getattr(self, name)!r}")
@@ -954,6 +957,8 @@ def _conditional_text(
 
 def _check_tier_split(tier: Any, split: Any) -> None:
     _check_choice(tier, TIERS, "tier")
+    if split in FIXED_SPLITS:
+        raise ValueError(f"split {split!r} is a fixed set, not sampled: use test_tasks(tier, split={split!r})")  # fmt: skip
     _check_choice(split, SPLITS, "split")
 
 
@@ -1040,15 +1045,29 @@ def _test_set(tier: str, n: int, seed: int) -> tuple[Task, ...]:
     return tuple(sample_task(tier, seed * 100_000 + i, "test") for i in range(n))
 
 
-def test_tasks(tier: str, n: int = 200, seed: int = 2026) -> tuple[Task, ...]:
-    """The fixed test set of ``tier``: ``n`` tasks (held-out templates, test images); cached.
+def test_tasks(
+    tier: str, n: int | None = None, seed: int | None = None, split: str = "test"
+) -> tuple[Task, ...]:
+    """The fixed test set of ``tier``: ``n`` tasks (default 200) of held-out templates on test
+    images, cached; task ``i`` is ``sample_task(tier, seed * 100_000 + i, "test")`` (seed 2026).
+    ``split="free"``: the free-text set (:mod:`styling_env.free_tasks`), its first ``n`` (default
+    all; ``seed`` must stay None: the set is fixed)."""
+    if split in FIXED_SPLITS:
+        _check_choice(tier, TIERS, "tier")
+        if seed is not None:
+            raise ValueError(f"split {split!r} is a fixed set: it takes no seed, got {seed!r}")
+        fixed = FIXED_SPLITS[split](tier)
+        return fixed if n is None else fixed[: _check_n(n, len(fixed))]
+    _check_tier_split(tier, split)
+    if split != "test":
+        raise ValueError(f"test_tasks takes split 'test' or {', '.join(map(repr, FIXED_SPLITS))}; got {split!r}")  # fmt: skip
+    return _test_set(tier, _check_n(200 if n is None else n), _check_seed(2026 if seed is None else seed))  # fmt: skip
 
-    Task ``i`` is ``sample_task(tier, seed * 100_000 + i, "test")``.
-    """
-    _check_tier_split(tier, "test")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= 100_000:
-        raise ValueError(f"n must be an int in [1, 100000], got {n!r}")
-    return _test_set(tier, int(n), _check_seed(seed))
+
+def _check_n(n: Any, most: int = 100_000) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= most:
+        raise ValueError(f"n must be an int in [1, {most}], got {n!r}")
+    return int(n)
 
 
 test_tasks.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

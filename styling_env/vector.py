@@ -24,8 +24,9 @@ from gymnasium.vector.utils import batch_space
 from .config import EnvConfig
 from .engine import Invalid, Stop, decode_native
 from .env import action_space, build_observation, configure, observation_space, strip
+from .free_tasks import episode_task
 from .judge import Judge
-from .tasks import Task, sample_task
+from .tasks import Task
 from .tools import ToolCall
 from .validation import choice, positive_int
 
@@ -134,7 +135,7 @@ class ImageStylingVectorEnv(VectorEnv):
         return self._observations(), infos
 
     def _sample(self, i: int) -> Task:
-        return sample_task(
+        return episode_task(
             self.tier, int(self._rngs[i].integers(2**31 - 1)), self.split, self.images
         )
 

@@ -59,6 +59,15 @@ def test_tiny_preset_end_to_end(tiny_run):
     by = {c["key"]: c for c in res["cells"]}
     assert by["main/simple/oracle/seed0"]["eval"]["normalized"] == pytest.approx(100.0)
     assert by["main/simple/random/seed0"]["eval"]["normalized"] == pytest.approx(0.0)
+    # every cell is also evaluated on the free-text set, normalized on the same free tasks
+    assert TINY.eval_splits == ("test", "free")
+    for c in res["cells"]:
+        assert c["eval_free"]["episodes"] == len(c["episodes_free"]) == TINY.eval_tasks
+        assert {e["task_id"][:12] for e in c["episodes_free"]} == {"simple-free-"}
+        assert "eval_free" in c["stages"]
+        assert (root / "run" / "cells" / c["study"] / c["tier"] / c["method"] / "seed0" / "eval_free.json").exists()  # fmt: skip
+    assert by["main/simple/oracle/seed0"]["eval_free"]["normalized"] == pytest.approx(100.0)
+    assert by["main/simple/random/seed0"]["eval_free"]["normalized"] == pytest.approx(0.0)
     # the dataset-size cell trained on 12 episodes, the main one on all 24
     assert by["size-12/simple/s/seed0"]["train"]["samples"] < by["main/simple/s/seed0"]["train"]["samples"]  # fmt: skip
     assert "image-styling/bench-simple-e12-px32-clean090-v0" in res["datasets"]
@@ -80,6 +89,8 @@ def test_tiny_preset_end_to_end(tiny_run):
     md = (run / "tables.md").read_text()
     assert "| DPO |" in md and "| S text-only |" in md and "| DiscreteBC |" in md
     assert "| SW per-task |" in md
+    assert "## Free-text requests" in md and "| S |" in md.split("### Simple: held-out templates vs free text")[1]  # fmt: skip
+    assert "<h2>Free-text requests</h2>" in page
     # --docs copies the tables, the plots and only the chosen filmstrips
     docs = root / "docs"
     R.build(path, run, docs=docs, docs_filmstrips="*-s-median.png")
@@ -122,6 +133,35 @@ def test_resume_skips_finished_cells(tiny_run, monkeypatch):
     other = dataclasses.replace(TINY, steps={**TINY.steps, "bc": 9})
     B.run(other, root / "run2", progress=False, report=False)
     assert calls == ["main/simple/bc/seed0"]
+
+
+def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
+    import shutil
+
+    root, path = tiny_run
+    run = root / "run-free"
+    shutil.copytree(root / "run", run)
+    before = {c["key"]: c for c in json.loads(path.read_text())["cells"]}
+    stripped = ("main/simple/edit-only/seed0", "main/simple/s/seed0", "main/simple/bc/seed0")
+    for key in stripped:  # as a run made before the free-text set: no free results
+        folder = run / "cells" / key
+        rec = json.loads((folder / "cell.json").read_text())
+        del rec["eval_free"]
+        (folder / "cell.json").write_text(json.dumps(rec))
+        (folder / "eval_free.json").unlink()
+    cell = B.Cell("main", "simple", "s", 0, before[stripped[1]]["dataset"])
+    checksum = before[stripped[1]]["dataset_checksum"]
+    assert B.finished_record(cell, TINY, run, checksum) is None  # incomplete for this preset
+    assert B.finished_record(cell, TINY, run, checksum, complete=False) is not None
+    assert B.finished_record(cell, dataclasses.replace(TINY, eval_splits=("test",)), run, checksum)
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    monkeypatch.setattr(B.Runner, "run_cell", lambda *a, **k: pytest.fail("retrained"))
+    after = {c["key"]: c for c in json.loads(B.run(TINY, run, progress=False, report=False).read_text())["cells"]}  # fmt: skip
+    for key in stripped:  # evaluated again from the checkpoint: the same numbers, no training
+        assert after[key]["eval"] == before[key]["eval"]
+        assert after[key]["eval_free"]["overall"] == pytest.approx(before[key]["eval_free"]["overall"])  # fmt: skip
+        assert (run / "cells" / key / "eval_free.json").exists()
 
 
 def test_shards_partition_the_run(tiny_run, monkeypatch):
@@ -235,6 +275,32 @@ def test_table_from_hand_made_results(tmp_path):
     assert "measured at 1 torch thread (3 cells), 2 torch threads (2 cells)." in R.tables_markdown(res, rows)  # fmt: skip
 
 
+def test_free_text_tables_from_hand_made_results():
+    def cell(method: str, seed: int, test: float, free: float) -> dict:
+        c = _cell(method, seed, [50.0])
+        c["eval"] = {"normalized": test, "normalized_ci": (test - 2, test + 2)}
+        c["eval_free"] = {"normalized": free, "normalized_ci": (free - 4, free + 4)}
+        return c
+
+    res = {"cells": [cell("rw", 0, 73.0, 53.0), cell("rw", 1, 75.0, 57.0), cell("s", 0, 60.0, 58.0),
+                     cell("edit-only", 0, 21.0, 20.0), cell("edit-only", 1, 21.0, 20.0)]}  # fmt: skip
+    scores = R.free_scores(res)
+    assert scores[("simple", "rw")]["free"][0] == pytest.approx(55.0)  # over the two seeds
+    # the seeds agree: the one seed's CI
+    assert scores[("simple", "edit-only")]["free"] == pytest.approx((20.0, 16.0, 24.0))
+    target = R.free_target_table(scores).splitlines()
+    assert target[2] == "| best trained method on free text | S 58.0 (held-out 60.0) |"
+    assert target[3] == "| free text within 10 of its held-out score | -2.0: met |"
+    assert target[4] == "| free text >= Edit-Only + 25 | +38.0: met |"
+    table = R.free_table(scores, "simple").splitlines()
+    assert table[0] == "| method | held-out templates | free text | free − held-out |"
+    assert table[2] == "| E (edit-only) | 21.0 ± 2.0 | 20.0 ± 4.0 | -1.0 |"
+    assert table[-1].startswith("| RW | 74.0 ± ") and table[-1].endswith("| -19.0 |")
+    md = R.free_markdown(res)
+    assert md.startswith("## Free-text requests") and "### Simple: held-out templates vs free text" in md  # fmt: skip
+    assert R.free_markdown({"cells": [_cell("s", 0, [50.0])]}) == ""  # no free results: no section
+
+
 def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match="unknown method"):
         dataclasses.replace(TINY, methods=("s", "nope"))
@@ -246,6 +312,11 @@ def test_bad_input(tmp_path):
         dataclasses.replace(TINY, sizes=(24,))
     with pytest.raises(ValueError, match="seeds must be a positive int"):
         dataclasses.replace(TINY, seeds=0)
+    for bad in (("free",), ("test", "val"), ("test", "free", "free"), ()):
+        with pytest.raises(ValueError, match="eval_splits must start with 'test'"):
+            dataclasses.replace(TINY, eval_splits=bad)
+    args = B._parser().parse_args(["--preset", "demo", "--eval-splits", "test"])
+    assert B.preset_from_args(args).eval_splits == ("test",)
     with pytest.raises(FileNotFoundError, match="no results file"):
         R.build(tmp_path / "missing.json")
     (tmp_path / "x.json").write_text("[1, 2]")
