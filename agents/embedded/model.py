@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from styling_env.actions import MASK_NAMES, bitmask_bits
 from styling_env.context import CONTEXT_NVEC
+from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import MAX_VALUES, VALUES
@@ -47,7 +49,7 @@ class PlannerBatch:
     images: torch.Tensor | None  # (B, 6, s, s) uint8: current image ++ source; None if text-only
     text: torch.Tensor  # (B, D) float32 instruction embeddings
     context: torch.Tensor  # (B, 10) int64
-    history: torch.Tensor  # (B, max_steps, 4) float32
+    history: torch.Tensor  # (B, max_steps, 5) float32 (the observation's rows)
     steps_left: torch.Tensor  # (B,) int64
     tool: torch.Tensor | None = None  # (B,) int64, 10 = STOP
     value: torch.Tensor | None = None  # (B,) int64
@@ -122,7 +124,10 @@ class EmbeddedPlanner(nn.Module):
         self.hist_tool = nn.Embedding(N_TOOLS + 2, 8)
         self.hist_value = nn.Embedding(len(VALUES) + 1, 16)
         self.hist_region = nn.Embedding(len(REGIONS) + 1, 4)
-        self.history = nn.Sequential(nn.Linear(cfg.max_steps * 30, cfg.history_dim), nn.ReLU())
+        # per row: 8 + 16 + 4 embeddings, strength, is-call, the 6 preserve bits
+        self.history = nn.Sequential(
+            nn.Linear(cfg.max_steps * (30 + len(MASK_NAMES)), cfg.history_dim), nn.ReLU()
+        )
         n_in += cfg.history_dim
         self.steps_left = nn.Embedding(cfg.max_steps + 1, 8)
         n_in += 8
@@ -181,6 +186,7 @@ class EmbeddedPlanner(nn.Module):
         region = h[..., 3].round().long().clamp(-1, len(REGIONS) - 1) + 1
         region = torch.where(is_call, region, 0)
         strength = torch.where(is_call, h[..., 2].clamp(0, 1), 0.0)
+        bits = bitmask_bits(h[..., 4].round().long()).float() * is_call.unsqueeze(-1).float()
         rows = torch.cat(
             [
                 self.hist_tool(tool + 2),
@@ -188,6 +194,7 @@ class EmbeddedPlanner(nn.Module):
                 self.hist_region(region),
                 strength.unsqueeze(-1),
                 is_call.float().unsqueeze(-1),
+                bits,
             ],
             dim=-1,
         )
@@ -340,10 +347,12 @@ class EmbeddedPlanner(nn.Module):
                 "vector env); an encoded instruction (EncodeInstruction) cannot be read by this planner"
             )
         history = batch(observation["history"]).astype(np.float32)
-        if history.ndim != 3 or history.shape[1:] != (cfg.max_steps, 4):
+        if history.ndim != 3 or history.shape[1:] != (cfg.max_steps, len(HISTORY_COLUMNS)):
             raise ValueError(
                 f"observation['history'] has rows {history.shape[1:]}, this planner was built for "
-                f"({cfg.max_steps}, 4): use an env with max_steps={cfg.max_steps}"
+                f"({cfg.max_steps}, {len(HISTORY_COLUMNS)}): use an env with "
+                f"max_steps={cfg.max_steps} (of this release: history rows gained the preserve "
+                "column)"
             )
         steps_left = batch(observation["steps_left"]).astype(np.int64).reshape(n)
         images = None
