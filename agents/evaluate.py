@@ -54,7 +54,7 @@ from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall
 from styling_env.tools.vocabulary import VALUES
 from styling_env.vector import ImageStylingVectorEnv
-from styling_env.wrappers import parse_text_action
+from styling_env.wrappers import flat_call, parse_text_action
 
 
 @runtime_checkable
@@ -360,7 +360,7 @@ def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | S
             if k == flat.stop:
                 out.append(Stop())
             elif 0 <= k < flat.stop:
-                out.append(flat.tool_call(k))
+                out.append(flat_call(flat, k))
             else:
                 out.append(Invalid(f"flat action {k} is outside [0, {flat.stop}]"))
         return out

@@ -353,7 +353,8 @@ class FlatActions:
     def call(self, index: int) -> tuple[str, str, float] | None:
         """One flat index below :attr:`stop` -> ``(tool name, value name, strength)``; ``None``
         for STOP. Raises ``ValueError`` for an index outside ``[0, stop]``. The preserve set
-        is not part of the tuple: :meth:`preserved` gives it, :meth:`tool_call` both."""
+        is not part of the tuple: :meth:`preserved` gives it (``styling_env.wrappers.flat_call``
+        builds the whole ``ToolCall``)."""
         k = int(index)
         if not 0 <= k <= self.stop:
             raise ValueError(f"action {k} is outside [0, {self.stop}]")
@@ -367,18 +368,6 @@ class FlatActions:
         """The regions flat index ``index`` preserves (an entry of :data:`PRESERVE_SETS`; empty
         for STOP and for ``preserve=False``)."""
         return preserve_names(self.decode(int(index))["preserve"])
-
-    def tool_call(self, index: int) -> Any:
-        """One flat index -> its :class:`~styling_env.tools.ToolCall` (preserve set included
-        as the ``preserve`` parameter), ``None`` for STOP. Raises ``ValueError`` for an index
-        outside ``[0, stop]``."""
-        from .tools.call import ToolCall
-
-        call = self.call(index)
-        if call is None:
-            return None
-        keep = self.preserved(index)
-        return ToolCall(*call, params=(("preserve", keep),) if keep else ())
 
 
 def _check_native(tool: Any, value: Any, strength: Any, is_stop: Any) -> None:

@@ -213,6 +213,17 @@ class TextToolCalls(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, reward, terminated, truncated, info
 
 
+def flat_call(flat: FlatActions, index: int) -> ToolCall | None:
+    """One flat index of ``flat`` -> its :class:`ToolCall` (the preserve set as the call's
+    ``preserve`` parameter), ``None`` for STOP. Raises ``ValueError`` for an index outside
+    ``[0, flat.stop]``."""
+    call = flat.call(index)
+    if call is None:
+        return None
+    keep = flat.preserved(index)
+    return ToolCall(*call, params=(("preserve", keep),) if keep else ())
+
+
 class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """One flat ``Discrete(171 * n_strength_bins * 12 + 1)``: ``k = (row * bins + b) * 12 + p``
     is value ``row`` (tools in order, values in order) at strength ``(b + 1) / bins``, region
@@ -236,7 +247,7 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
             return Invalid(f"a DiscreteActions action must be one integer, got {action!r}")
         try:
-            call = self.flat.tool_call(int(a.reshape(-1)[0]))
+            call = flat_call(self.flat, int(a.reshape(-1)[0]))
         except ValueError as e:
             return Invalid(str(e))
         return Stop() if call is None else call
