@@ -1,7 +1,9 @@
 """d3rlpy's discrete offline RL algorithms on the styling datasets.
 
 DiscreteCQL, DiscreteBCQ and DiscreteBC learn over :class:`styling_env.DiscreteActions`' flat
-action (``171 * n_strength_bins + 1`` indices, the last one STOP) from
+action (``171 * n_strength_bins * 12 + 1`` indices with the preserve digit, ``171 *
+n_strength_bins + 1`` without; the last one STOP; ``D3rlpyTrainConfig.preserve`` chooses, by
+default by whether the dataset preserves any region) from
 :func:`offline_data.loaders.to_d3rlpy`'s tuple observations ``[image uint8 (C, H, W), vector
 float32 (D,)]`` (the vector alone with ``text_only``), encoded by
 :class:`offline_data.loaders.TupleEncoderFactory` (a small CNN that scales the uint8 image by
@@ -16,7 +18,7 @@ float32 (D,)]`` (the vector alone with ``text_only``), encoded by
   ``Discrete`` of ``DiscreteActions`` so :func:`agents.evaluate.evaluate` decodes them.
 - ``save``/``load``: a ``.d3`` file that cannot run code when loaded (a ``weights_only``
   torch file: d3rlpy's config JSON and the modules' state dicts) plus a JSON sidecar
-  ``<file>.json`` (strength bins, instruction encoder, observation layout, dataset id and
+  ``<file>.json`` (strength bins, preserve digit, instruction encoder, observation layout, dataset id and
   checksum, training record, format version). A ``.d3`` written by d3rlpy's own ``save``
   (sidecar format version 1) still loads: its pickle is read as plain data only, and one that
   refers to any class or function is refused unless ``trust=True``.
@@ -236,18 +238,20 @@ class D3rlpyAgent:
     ``text_only`` the data was built with, and returns flat ``DiscreteActions`` indices
     (int64 ``(N,)``; a scalar for one observation) and ``state`` unchanged. ``deterministic=False``
     uses d3rlpy's ``sample_action`` (BC samples its policy; the Q-learners stay greedy).
-    ``action_space`` is ``Discrete(171 * n_strength_bins + 1)``; ``observation_mode`` is
-    ``"text"`` for a text-only model, else ``"image"``.
+    ``action_space`` is ``Discrete(171 * n_strength_bins * 12 + 1)`` with ``preserve`` (the
+    flat action's preserve digit, :attr:`flat_actions`), ``Discrete(171 * n_strength_bins + 1)``
+    without; ``observation_mode`` is ``"text"`` for a text-only model, else ``"image"``.
     """
 
     def __init__(
         self, algo: Any, *, n_strength_bins: int = 4, encoder: Any = "hash",
         with_source: bool = False, text_only: bool = False, name: str | None = None,
         dataset: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
+        preserve: bool = False,
     ) -> None:  # fmt: skip
         from gymnasium import spaces
 
-        from offline_data.loaders import n_actions
+        from styling_env.actions import FlatActions
 
         if getattr(algo, "impl", None) is None:
             raise ValueError(
@@ -256,11 +260,15 @@ class D3rlpyAgent:
         self.algo_key = _algo_key(algo)
         self.algo = algo
         self.n_strength_bins = int(n_strength_bins)
-        size = n_actions(self.n_strength_bins)
+        #: the flat encoding of the model's actions (``agents.evaluate`` decodes with it)
+        self.flat_actions = FlatActions(self.n_strength_bins, bool(preserve))
+        self.preserve = self.flat_actions.preserve
+        size = self.flat_actions.size
         if int(algo.impl.action_size) != size:
             raise ValueError(
                 f"the model has {algo.impl.action_size} actions but n_strength_bins="
-                f"{n_strength_bins} means {size} (171 * bins + 1)"
+                f"{n_strength_bins} with preserve={self.preserve} means {size} "
+                f"(171 * bins{' * 12' if self.preserve else ''} + 1)"
             )
         if text_only and with_source:
             raise ValueError("with_source needs images; it cannot be combined with text_only")
@@ -379,6 +387,7 @@ class D3rlpyAgent:
             "algo_class": _ALGO_NAMES[self.algo_key],
             "name": self.name,
             "n_strength_bins": self.n_strength_bins,
+            "preserve": self.preserve,
             "action_size": int(self.action_space.n),
             "encoder": self.encoder_spec,
             "with_source": self.with_source,
@@ -518,13 +527,16 @@ class D3rlpyAgent:
                 f"{path} holds a {type(algo).__name__} but its sidecar says {meta.get('algo_class')}"
             )
         bins = meta.get("n_strength_bins")
-        if int(algo.impl.action_size) != loaders.n_actions(bins):
+        keep = bool(meta.get("preserve", False))  # sidecars before preserve: the plain encoding
+        if int(algo.impl.action_size) != loaders.n_actions(bins, keep):
             raise ValueError(
                 f"{path} has {algo.impl.action_size} actions but its sidecar says n_strength_bins="
-                f"{bins} ({loaders.n_actions(bins)} actions): the files do not belong together"
+                f"{bins}, preserve={keep} ({loaders.n_actions(bins, keep)} actions): the files do "
+                "not belong together"
             )
         return cls(
-            algo, n_strength_bins=bins, encoder=encoder if encoder is not None else meta["encoder"],
+            algo, n_strength_bins=bins, preserve=keep,
+            encoder=encoder if encoder is not None else meta["encoder"],
             with_source=meta["with_source"], text_only=meta["text_only"], name=meta.get("name"),
             dataset=meta.get("dataset"), training=meta.get("training"),
         )  # fmt: skip
@@ -532,6 +544,7 @@ class D3rlpyAgent:
     def __repr__(self) -> str:
         return (
             f"D3rlpyAgent({_ALGO_NAMES[self.algo_key]}, bins={self.n_strength_bins}, "
+            f"preserve={self.preserve}, "
             f"observation={self.layout}, encoder={self.encoder_spec})"
         )
 
@@ -599,6 +612,10 @@ class D3rlpyTrainConfig(Config):
     """Default: about a tenth of ``steps``, at most 1000 (metrics are averaged per epoch)."""
     n_strength_bins: int = 4
     """Strength bins of the flat discrete action (:class:`styling_env.DiscreteActions`)."""
+    preserve: bool | None = None
+    """The flat action's preserve digit (``DiscreteActions(bins, preserve=...)``): ``None``
+    includes it iff some call of the dataset preserves a region (the choice is saved with the
+    model, in its sidecar)."""
     text_only: bool = False
     with_source: bool = False
     """Observations also carry the source image."""
@@ -617,6 +634,8 @@ class D3rlpyTrainConfig(Config):
         for name in ("text_only", "with_source"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.preserve is not None and not isinstance(self.preserve, bool):
+            raise ValueError(f"preserve must be a bool or None, got {self.preserve!r}")
 
 
 def train_d3rlpy(
@@ -674,23 +693,30 @@ def train_d3rlpy(
         if isinstance(dataset, ReplayBufferBase):
             mdp, ident = dataset, dict(getattr(dataset, "dataset_identity", {}) or {})
             ti = getattr(dataset, "transition_info", None)
+            preserve = t.preserve
             if ti is not None:
                 n_strength_bins, encoder = ti.n_strength_bins, ti.encoder
                 with_source, text_only = ti.with_source, ti.text_only
+                preserve = ti.flat_preserve
+            elif preserve is None:  # a buffer without its info: the plain size says no digit
+                preserve = mdp.dataset_info.action_size != n_actions(n_strength_bins)
         else:
             data, ident = _dataset_identity(dataset)
             mdp = to_d3rlpy(
                 data, n_strength_bins=n_strength_bins, image_size=image_size, reward=reward,
                 text_only=text_only, with_source=with_source, encoder=encoder, work_size=work_size,
+                flat_preserve=t.preserve,
             )  # fmt: skip
             encoder = mdp.transition_info.encoder
+            preserve = mdp.transition_info.flat_preserve
         spec = encoder_spec(encoder)
         dinfo = mdp.dataset_info
         shapes = _shapes(dinfo.observation_signature.shape)
-        if dinfo.action_size != n_actions(n_strength_bins):
+        if dinfo.action_size != n_actions(n_strength_bins, preserve):
             raise ValueError(
                 f"the dataset has {dinfo.action_size} actions but n_strength_bins="
-                f"{n_strength_bins} means {n_actions(n_strength_bins)}"
+                f"{n_strength_bins} with preserve={preserve} means "
+                f"{n_actions(n_strength_bins, preserve)}"
             )
         if init is not None:
             _check_compatible(init, shapes, dinfo.action_size, n_strength_bins, spec, with_source, text_only)  # fmt: skip
@@ -727,12 +753,15 @@ def train_d3rlpy(
         "last_loss": losses[-1].get(prog) if losses else None,
         "losses": losses, "config": json.loads(learner.config.serialize()),
         "continued": init is not None,
-        "train_config": t.replace(n_steps_per_epoch=n_steps_per_epoch).to_dict(),
+        "train_config": t.replace(
+            n_steps_per_epoch=n_steps_per_epoch, preserve=preserve
+        ).to_dict(),
     }  # fmt: skip
     if init is not None and init.training:
         training["previous"] = {k: v for k, v in init.training.items() if k != "losses"}
     agent = D3rlpyAgent(
-        learner, n_strength_bins=n_strength_bins, encoder=encoder, with_source=with_source,
+        learner, n_strength_bins=n_strength_bins, preserve=preserve, encoder=encoder,
+        with_source=with_source,
         text_only=text_only, name=name or (init.name if init is not None else None),
         dataset=ident, training=training,
     )  # fmt: skip
@@ -790,14 +819,14 @@ def train_method(job: Any) -> Any:
     if job.episodes is not None:
         data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
     if job.cache is not None:  # the benchmark: one MDP per dataset and layout, for every algo
-        layout = (t.n_strength_bins, t.text_only, t.with_source, t.reward, t.work_size)
+        layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size)
         src = data
         data = job.cached(
             ("d3rlpy", *layout),
             lambda: to_d3rlpy(
                 D.load(src) if isinstance(src, str) else src, n_strength_bins=t.n_strength_bins,
                 text_only=t.text_only, with_source=t.with_source, reward=t.reward,
-                work_size=t.work_size,
+                work_size=t.work_size, flat_preserve=t.preserve,
             ),
         )  # fmt: skip
     agent = train_d3rlpy(

@@ -10,9 +10,12 @@ episode's six scores, ``r`` and planning metrics, and the normalized score
 What an agent may return as its batched action (``N`` = number of sub-envs):
 
 - native actions: a dict of arrays ``tool (N,)``, ``value (N,)``, ``strength (N, 1)``,
-  ``region (N,)`` (tool 10 = STOP);
-- flat ``DiscreteActions`` indices: an int array ``(N,)`` (the strength bins are read from
-  ``agent.action_space.n``);
+  ``region (N,)`` and optionally ``preserve (N, 6)`` (tool 10 = STOP);
+- flat ``DiscreteActions`` indices: an int array ``(N,)``. The encoding is the agent's
+  ``flat_actions`` (a :class:`styling_env.actions.FlatActions`) when it has one, else read from
+  ``agent.action_space.n``: ``171 * 12 * bins + 1`` is the encoding with the preserve digit
+  (``DiscreteActions``' default), ``171 * bins + 1`` the one without (``preserve=False``); an
+  agent without an action space is read as ``FlatActions(4)`` (no preserve digit);
 - a list of N items, each a ``ToolCall``, ``Stop``, a native action dict or text (the paper's
   JSON action, ``tool(value, strength=...)`` or ``STOP``: its first call is used).
 
@@ -44,13 +47,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from styling_env.actions import PRESERVE_SETS, FlatActions
 from styling_env.engine import Invalid, Stop, decode_native
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall
 from styling_env.tools.vocabulary import VALUES
 from styling_env.vector import ImageStylingVectorEnv
-from styling_env.wrappers import parse_text_action
+from styling_env.wrappers import flat_call, parse_text_action
 
 
 @runtime_checkable
@@ -209,7 +213,7 @@ def check_spaces(agent: Any) -> None:
         if not isinstance(act, spaces.Discrete) or (int(n) - 1) % len(VALUES) or n <= len(VALUES):
             problems.append(
                 f"its action space is {act}, neither the native Dict nor DiscreteActions' "
-                f"Discrete(171 * bins + 1)"
+                f"Discrete(171 * bins * 12 + 1) (or Discrete(171 * bins + 1) without preserve)"
             )
     if problems:
         raise SpaceMismatchError(
@@ -266,16 +270,24 @@ class _ObsAdapter:
         return out
 
 
-def _bins(agent: Any) -> int:
+def flat_encoding(agent: Any) -> FlatActions:
+    """The flat encoding of an agent's int actions (see the module docstring)."""
+    own = getattr(agent, "flat_actions", None)
+    if isinstance(own, FlatActions):
+        return own
     n = getattr(getattr(agent, "action_space", None), "n", None)
     if n is None:
-        return 4
+        return FlatActions(4)
+    with_p, rest_p = divmod(int(n) - 1, len(VALUES) * len(PRESERVE_SETS))
+    if not rest_p and with_p >= 1:
+        return FlatActions(with_p, preserve=True)
     bins, rest = divmod(int(n) - 1, len(VALUES))
     if rest or bins < 1:
         raise ValueError(
-            f"agent.action_space.n = {n} is not a DiscreteActions size (171 * bins + 1)"
+            f"agent.action_space.n = {n} is not a DiscreteActions size (171 * bins * 12 + 1, "
+            "or 171 * bins + 1 without preserve)"
         )
-    return bins
+    return FlatActions(bins)
 
 
 def check_actions(actions: Any, n: int) -> None:
@@ -342,17 +354,15 @@ def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | S
         return out
     a = np.asarray(actions)
     if np.issubdtype(a.dtype, np.integer) and a.reshape(-1).size == n:
-        bins = _bins(agent)
-        stop = len(VALUES) * bins
+        flat = flat_encoding(agent)
         out = []
         for k in a.reshape(-1).tolist():
-            if k == stop:
+            if k == flat.stop:
                 out.append(Stop())
-            elif 0 <= k < stop:
-                tool, value = VALUES[k // bins]
-                out.append(ToolCall(tool, value, (k % bins + 1) / bins))
+            elif 0 <= k < flat.stop:
+                out.append(flat_call(flat, k))
             else:
-                out.append(Invalid(f"flat action {k} is outside [0, {stop}]"))
+                out.append(Invalid(f"flat action {k} is outside [0, {flat.stop}]"))
         return out
     return [Invalid(f"cannot read actions of type {type(actions).__name__} (shape {a.shape})")] * n
 

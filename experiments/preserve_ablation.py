@@ -2,12 +2,13 @@
 
     python -m experiments.preserve_ablation runs/benchmark/paper --tier complex --method rw
 
-The native action (tool, value, strength, region) has no ``preserve`` field, so the embedded
-planner and the d3rlpy agents cannot keep a region untouched when the request asks them to.
-This replays a benchmark cell's stored test episodes twice in the (deterministic) env: as they
-were, and with every tool call given the task's preserved regions, taken from the task itself
-as the oracle takes them (privileged information). The gap bounds what a learned preserve head
-could add to the same calls.
+The native action had no ``preserve`` field until datasets of format version 2, so planners
+trained before it cannot keep a region untouched when the request asks them to (the action and
+the embedded planner's preserve head now can). This replays a benchmark cell's stored test
+episodes twice in the (deterministic) env: as they were, and with every tool call given the
+task's preserved regions, taken from the task itself as the oracle takes them (privileged
+information). The gap bounds what a learned preserve head can add to the same calls; for a
+planner with the head it measures what its preserve choices still miss.
 """
 
 from __future__ import annotations

@@ -5,13 +5,14 @@ A dataset is a Minari dataset ``image-styling/<tier>-v0`` (parquet storage, loss
 - **Observations** (``T + 1`` per episode): the environment's observation *without* ``source``
   (it is ``image`` at ``t = 0``; storing it at every step would double the size):
   ``image`` ``(H, W, 3)`` uint8, ``context`` (10,), ``instruction`` (Text), ``history``
-  ``(max_steps, 4)``, ``steps_left``. :func:`episodes` puts ``source`` back.
-- **Actions** (``T``): the native ``Dict(tool, value, strength, region)`` action; the last one
-  is STOP (tool 10) unless the episode was truncated.
+  ``(max_steps, 5)``, ``steps_left``. :func:`episodes` puts ``source`` back.
+- **Actions** (``T``): the native ``Dict(tool, value, strength, region, preserve)`` action
+  (``preserve``: the 6 mask bits the call keeps untouched); the last one is STOP (tool 10)
+  unless the episode was truncated.
 - **Rewards, terminations, truncations** (``T``): as the environment returned them.
 - **Step infos** (``T + 1`` rows; row ``t`` goes with observation ``t``): ``reasoning`` (the
   teacher's 20-40 word reason for action ``t``), ``call`` (action ``t`` as the paper's JSON
-  action object, with every parameter, e.g. ``preserve``, that the native action cannot hold:
+  action object, with every parameter, including those the native action cannot hold:
   replaying ``call`` reproduces the episode exactly), ``mistake`` (the teacher's tag for
   action ``t``: empty when it was right), ``overall`` (the judge's score of observation ``t``).
   The last row has empty ``reasoning``/``call``.
@@ -53,7 +54,9 @@ NAMESPACE = "image-styling"
 #: profile) or must bump it too. Either way regenerate ``offline_data/canonical.json``:
 #: ``tests/test_canonical.py`` pins the checksum of a small recipe so that no such change goes
 #: unnoticed.
-FORMAT_VERSION = 1
+#: Version 2: actions hold ``preserve`` and history rows its bitmask column (version 1 had
+#: neither; such datasets are refused: regenerate them).
+FORMAT_VERSION = 2
 #: The key of our own fields in a Minari dataset's metadata.
 META_KEY = "image_styling"
 #: Step-info keys (one row per observation).
@@ -305,6 +308,7 @@ def episode_digest(
     for k in ("tool", "value", "region"):
         _h(h, actions[k], np.int64)
     _h(h, np.asarray(actions["strength"], np.float32).reshape(-1))
+    _h(h, actions["preserve"], np.int64)
     _h(h, terminations, bool)
     _h(h, truncations, bool)
     for k in ("reasoning", "call", "mistake"):
@@ -354,7 +358,8 @@ def load(did: str, *, verify: bool = False) -> Any:
     if version != FORMAT_VERSION:
         raise DatasetError(
             f"dataset {did!r} has format version {version!r}; this code reads version "
-            f"{FORMAT_VERSION}: regenerate it with `python -m offline_data generate` or download it again"
+            f"{FORMAT_VERSION}{' (version 1 predates preserve in the action)' if version == 1 else ''}: "
+            "regenerate it with `python -m offline_data generate` or download it again"
         )
     if not ours.get("complete"):
         raise DatasetError(

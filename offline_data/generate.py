@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from styling_env.actions import MASK_NAMES
 from styling_env.engine import STOP, Stop
 from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
@@ -90,16 +91,20 @@ def _rng(seed: int, e: int) -> np.random.Generator:
 
 
 def native(decoded: Any, raw: Any = None) -> dict[str, Any]:
-    """The native ``Dict`` action of a call or STOP. An invalid action has no native form of its
-    own: the raw action it came from is stored (clipped into the action space's bounds, so the
-    dataset stays valid; the step's ``call`` info says ``INVALID`` with the env's error)."""
+    """The native ``Dict`` action of a call or STOP (``preserve``: the call's preserved regions
+    as bits). An invalid action has no native form of its own: the raw action it came from is
+    stored (clipped into the action space's bounds, so the dataset stays valid; the step's
+    ``call`` info says ``INVALID`` with the env's error)."""
+    none = np.zeros(len(MASK_NAMES), np.int8)
     if isinstance(decoded, ToolCall):
         return {
             "tool": decoded.tool_index, "value": decoded.value_index,
             "strength": np.array([decoded.strength], np.float32), "region": REGIONS.index(decoded.region),
+            "preserve": decoded.preserve_bits.astype(np.int8),
         }  # fmt: skip
     if isinstance(decoded, Stop):
-        return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0}
+        return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0,
+                "preserve": none}  # fmt: skip
     if not isinstance(raw, dict) or not {"tool", "value", "strength", "region"} <= set(raw):
         raise DatasetError(
             f"an invalid action ({getattr(decoded, 'error', decoded)!r}) can only be stored with "
@@ -112,9 +117,12 @@ def native(decoded: Any, raw: Any = None) -> dict[str, Any]:
 
     s = np.asarray(raw["strength"], dtype=np.float64).reshape(-1)
     s = float(np.clip(np.nan_to_num(s[0]) if s.size else 0.0, 0.0, 1.0))
+    keep = np.asarray(raw.get("preserve", none), dtype=np.float64).reshape(-1)
+    keep = (np.nan_to_num(keep) != 0).astype(np.int8) if keep.size == len(MASK_NAMES) else none
     return {
         "tool": idx(raw["tool"], STOP), "value": idx(raw["value"], MAX_VALUES - 1),
         "strength": np.array([s], np.float32), "region": idx(raw["region"], len(REGIONS) - 1),
+        "preserve": keep,
     }  # fmt: skip
 
 

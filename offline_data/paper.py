@@ -30,10 +30,11 @@ Decisions (documented here because the release does not pin them down):
   later action on the same tool is still executed but adds no target, and the episode's
   ``warnings`` record it. A target's strength is the call's strength clipped to [0.2, 1] (the
   range a :class:`~styling_env.tasks.Target` allows). The task has no constraints (the release
-  does not state the user's constraints; ``preserve``/``preserve_foreground`` stay parameters
-  of the calls).
+  does not state the user's constraints).
 - **Regions.** User photographs have no semantic masks, so an action's ``region`` other than
-  ``all`` is dropped (the call covers the whole image) with a warning.
+  ``all`` is dropped (the call covers the whole image) with a warning, and so are its
+  ``preserve``/``preserve_foreground`` parameters (a preserve on an image without masks is an
+  invalid call in the env).
 - **Tier.** The ``tier`` argument; else the tier the samples' ``prompt.json`` name (the most
   demanding one if they differ); else ``complex`` if any sample's plan has more than two
   actions, else ``simple``. Each task keeps its own ``prompt.json`` tier when it names one.
@@ -244,6 +245,16 @@ def _read_plan(folder: Path) -> tuple[list[ToolCall], list[str], list[str], dict
                 "masks, so it covers the whole image"
             )
             call = dataclasses.replace(call, region="all")
+        if call.preserved_regions:
+            warnings.append(
+                f"action {k} ({call.tool}) asks to preserve {', '.join(call.preserved_regions)}; "
+                "photographs have no masks, so nothing is preserved (the env would refuse the "
+                "call)"
+            )
+            params = tuple(
+                (n, v) for n, v in call.params if n not in ("preserve", "preserve_foreground")
+            )
+            call = dataclasses.replace(call, params=params)
         why = action.get("reasoning")
         if not isinstance(why, str) or not why.strip():
             warnings.append(f"action {k} ({call.tool}) has no reasoning; one was written")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .actions import STOP
+from .actions import MASK_NAMES, STOP
 from .config import EnvConfig
 from .context import ContextEstimator
 from .judge import Episode, MeasuredJudge, Scores
@@ -46,12 +46,19 @@ class Stop:
 Decoded = ToolCall | Stop | Invalid
 
 
+#: What a preserve on an image without semantic masks is told (an invalid call).
+NO_MASKS_PRESERVE = "preserve needs semantic masks; this image has none"
+
+
 def decode_native(action: Any) -> Decoded:
-    """Turn a native ``Dict(tool, value, strength, region)`` action into a call, STOP or an
-    :class:`Invalid` that names the problem. Never raises on a bad action."""
+    """Turn a native ``Dict(tool, value, strength, region, preserve)`` action into a call, STOP
+    or an :class:`Invalid` that names the problem. Never raises on a bad action. A dict without
+    ``preserve`` preserves nothing (actions written before the key existed keep working); set
+    bits become the call's ``preserve`` parameter (region names in ``MASK_NAMES`` order)."""
     if not isinstance(action, dict):
         return Invalid(
-            f"action must be a dict with keys tool, value, strength, region; got {type(action).__name__}"
+            "action must be a dict with keys tool, value, strength, region (and optionally "
+            f"preserve); got {type(action).__name__}"
         )
     missing = {"tool", "value", "strength", "region"} - set(action)
     if missing:
@@ -63,6 +70,7 @@ def decode_native(action: Any) -> Decoded:
         value = _index(action["value"], "value", MAX_VALUES)
         region = _index(action["region"], "region", len(REGIONS))
         strength = np.asarray(action["strength"], dtype=np.float64).reshape(-1)
+        keep = _preserve(action.get("preserve"))
     except (TypeError, ValueError) as e:
         return Invalid(str(e))
     name = TOOL_NAMES[tool]
@@ -73,7 +81,24 @@ def decode_native(action: Any) -> Decoded:
     s = float(strength[0])
     if not 0.0 <= s <= 1.0:
         return Invalid(f"strength must be in [0, 1], got {s:g}")
-    return ToolCall(name, TOOLS[name][value], s, REGIONS[region])
+    params = (("preserve", keep),) if keep else ()
+    return ToolCall(name, TOOLS[name][value], s, REGIONS[region], params)
+
+
+def _preserve(x: Any) -> tuple[str, ...]:
+    """The native ``preserve`` bits -> region names; None (absent) is nothing preserved."""
+    if x is None:
+        return ()
+    b = np.asarray(x)
+    n = len(MASK_NAMES)
+    if b.shape not in ((n,), (1, n)) or not (
+        b.dtype == bool or np.issubdtype(b.dtype, np.integer) or np.issubdtype(b.dtype, np.floating)
+    ):
+        raise ValueError(f"preserve must be {n} bits ({', '.join(MASK_NAMES)}), got {x!r}")
+    b = b.reshape(-1)
+    if not np.isin(b, (0, 1)).all():
+        raise ValueError(f"preserve bits must be 0 or 1, got {b.tolist()!r}")
+    return tuple(MASK_NAMES[i] for i in np.flatnonzero(b))
 
 
 def _index(x: Any, name: str, n: int) -> int:
@@ -261,6 +286,8 @@ class Engine:
             err = ""
             if isinstance(a, ToolCall) and a.region != "all" and not s.has_masks:
                 a = Invalid(f"region {a.region!r} needs semantic masks; this image has none")
+            elif isinstance(a, ToolCall) and a.preserved_regions and not s.has_masks:
+                a = Invalid(NO_MASKS_PRESERVE)
             if isinstance(a, Invalid):
                 err = a.error
             elif not isinstance(a, ToolCall | Stop):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from .actions import STOP
+from .actions import MASK_NAMES, STOP, preserve_bitmask
 from .config import JUDGES as JUDGES  # re-exported: the old home of the judge names
 from .config import EnvConfig
 from .config import check_engine_options as check_engine_options  # re-exported (old home)
@@ -69,15 +69,21 @@ def instruction_space() -> spaces.Text:
 
 def action_space() -> spaces.Dict:
     """The native action: ``tool`` (10 tools + STOP), ``value`` (index in that tool's vocabulary),
-    ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`)."""
+    ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`), ``preserve`` (one bit per mask
+    of :data:`~styling_env.actions.MASK_NAMES`: the regions the call leaves untouched)."""
     return spaces.Dict(
         {
             "tool": spaces.Discrete(STOP + 1),
             "value": spaces.Discrete(MAX_VALUES),
             "strength": spaces.Box(0.0, 1.0, (1,), np.float32),
             "region": spaces.Discrete(len(REGIONS)),
+            "preserve": spaces.MultiBinary(len(MASK_NAMES)),
         }
     )
+
+
+#: Columns of a row of the ``history`` observation.
+HISTORY_COLUMNS: tuple[str, ...] = ("tool", "value", "strength", "region", "preserve")
 
 
 def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict:
@@ -89,7 +95,10 @@ def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict
     d["context"] = spaces.MultiDiscrete(np.array(CONTEXT_NVEC, dtype=np.int64))
     d["instruction"] = instruction_space()
     d["history"] = spaces.Box(
-        -2.0, float(max(MAX_VALUES, len(REGIONS))), (max_steps, 4), np.float32
+        -2.0,
+        float(max(MAX_VALUES, len(REGIONS), 2 ** len(MASK_NAMES) - 1)),
+        (max_steps, len(HISTORY_COLUMNS)),
+        np.float32,
     )
     d["steps_left"] = spaces.Discrete(max_steps + 1)
     return spaces.Dict(d)
@@ -129,12 +138,19 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def history_array(history: list[Decoded], max_steps: int) -> np.ndarray:
-    """Calls made so far as rows ``(tool, value, strength, region)``; ``-1`` rows pad (and mark
-    invalid actions' value/strength/region)."""
-    out = np.full((max_steps, 4), -1.0, np.float32)
+    """Calls made so far as rows ``(tool, value, strength, region, preserve)`` (preserve: the
+    bitmask ``sum(2**i)`` over the set bits of the native ``preserve``); ``-1`` rows pad (and
+    mark STOP's and invalid actions' value/strength/region/preserve)."""
+    out = np.full((max_steps, len(HISTORY_COLUMNS)), -1.0, np.float32)
     for k, a in enumerate(history[:max_steps]):
         if isinstance(a, ToolCall):
-            out[k] = (a.tool_index, a.value_index, a.strength, REGIONS.index(a.region))
+            out[k] = (
+                a.tool_index,
+                a.value_index,
+                a.strength,
+                REGIONS.index(a.region),
+                int(preserve_bitmask(a.preserve_bits)),
+            )
         elif isinstance(a, Stop):
             out[k, 0] = STOP
         else:
@@ -189,19 +205,23 @@ class ImageStylingEnv(gym.Env):
     result against the oracle's rendering of the same request on the same source.
 
     ## Action Space
-    ``Dict(tool=Discrete(11), value=Discrete(30), strength=Box(0, 1, (1,)), region=Discrete(8))``:
-    ``tool`` 0-9 are ``styling_env.TOOLS`` in order, 10 is STOP; ``value`` indexes the tool's
-    vocabulary (an index past its end is an invalid call); ``region`` indexes
-    ``styling_env.REGIONS`` (anything but ``all`` needs an image with masks). Wrappers:
-    ``TextToolCalls`` (text and JSON calls), ``DiscreteActions`` (one flat Discrete).
+    ``Dict(tool=Discrete(11), value=Discrete(30), strength=Box(0, 1, (1,)), region=Discrete(8),
+    preserve=MultiBinary(6))``: ``tool`` 0-9 are ``styling_env.TOOLS`` in order, 10 is STOP;
+    ``value`` indexes the tool's vocabulary (an index past its end is an invalid call);
+    ``region`` indexes ``styling_env.REGIONS`` (anything but ``all`` needs an image with masks);
+    ``preserve`` has one bit per mask of ``styling_env.actions.MASK_NAMES`` (sky, ground,
+    vegetation, water, buildings, subject): the regions the call must leave untouched ("keep the
+    sky as it is"). A set bit on an image without masks (a photo) is an invalid call. A dict
+    without ``preserve`` preserves nothing. Wrappers: ``TextToolCalls`` (text and JSON calls,
+    ``"preserve": ["sky"]``), ``DiscreteActions`` (one flat Discrete, preserve set included).
 
     ## Observation Space
     ``Dict`` with ``image`` and ``source`` (``(H, W, 3)`` uint8: the current picture and the
     original; absent when ``observation_mode="text"``), ``context`` (``MultiDiscrete``: for each
     tool, the value the current picture shows, or ``neutral`` — Stage 1, estimated from pixels),
-    ``instruction`` (``Text``: the request), ``history`` (``(max_steps, 4)`` float: tool, value,
-    strength, region of each action so far; -1 pads, -2 marks an invalid action) and
-    ``steps_left``.
+    ``instruction`` (``Text``: the request), ``history`` (``(max_steps, 5)`` float: tool, value,
+    strength, region and preserve bitmask (``sum(2**i)`` over the set ``preserve`` bits) of each
+    action so far; -1 pads, -2 marks an invalid action) and ``steps_left``.
 
     ## Rewards
     ``(S_{t+1} - S_t) / 20`` with ``S`` the judge's overall score (0-100) of the current picture,
@@ -245,7 +265,11 @@ class ImageStylingEnv(gym.Env):
       other scripts removed); ``judge``, ``device`` and ``invalid_penalty`` are validated at
       construction (an unknown judge name, CUDA without CUDA, a negative penalty raise
       ``ValueError``).
-    * v0 (unchanged id): ``split="free"`` draws each reset from the fixed free-text set
+    * v0 (2026-12, unchanged id): the native action gains ``preserve=MultiBinary(6)``, the masks
+      a call must leave untouched (a dict without it preserves nothing, so earlier actions keep
+      working; a preserve on an image without masks is an invalid call); ``history`` rows gain a
+      fifth column, the preserve bitmask (``(max_steps, 5)``, was ``(max_steps, 4)``).
+    * v0 (2026-12, unchanged id): ``split="free"`` draws each reset from the fixed free-text set
       (requests written by hand in people's words, on their own images).
     """
 

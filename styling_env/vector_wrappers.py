@@ -66,12 +66,13 @@ class VectorEncodeInstruction(VectorObservationWrapper):
 
 
 class VectorDiscreteActions(VectorActionWrapper):
-    """Actions are ``(N,)`` integer indices of ``DiscreteActions(n_strength_bins)`` (value x
-    strength bin, last = STOP); a malformed batch raises ``ValueError``, an index out of range
-    is an invalid call of that sub-env (``info["error"]``), as in the single env."""
+    """Actions are ``(N,)`` integer indices of ``DiscreteActions(n_strength_bins, preserve)``
+    (value x strength bin x preserve set, last = STOP); a malformed batch raises
+    ``ValueError``, an index out of range is an invalid call of that sub-env
+    (``info["error"]``), as in the single env."""
 
-    def __init__(self, env: VectorEnv, n_strength_bins: int = 4) -> None:
-        self.flat = FlatActions(n_strength_bins)  # validates n_strength_bins
+    def __init__(self, env: VectorEnv, n_strength_bins: int = 4, preserve: bool = True) -> None:
+        self.flat = FlatActions(n_strength_bins, preserve)  # validates both
         super().__init__(env)
         self.bins = self.flat.n_strength_bins
         self.stop_index = self.flat.stop
@@ -88,7 +89,7 @@ class VectorDiscreteActions(VectorActionWrapper):
         # out of range: tool -1, an invalid call of that sub-env, as natively
         d = self.flat.decode(a.reshape(-1))
         return {"tool": d["tool"], "value": d["value"], "strength": d["strength"][:, None],
-                "region": np.zeros(n, np.int64)}  # fmt: skip
+                "region": np.zeros(n, np.int64), "preserve": d["preserve"].astype(np.int8)}  # fmt: skip
 
 
 __all__ = ["VectorDiscreteActions", "VectorEncodeInstruction"]

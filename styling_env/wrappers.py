@@ -2,8 +2,8 @@
 
 - :class:`TextToolCalls`: actions are text — the paper's JSON action object, a whole JSON plan
   (fed one call per step), or ``season_cycle(target_season="winter_bare", strength=0.7)``.
-- :class:`DiscreteActions`: one flat ``Discrete`` over (tool, value, strength bin) + STOP, for
-  stable-baselines3 and d3rlpy.
+- :class:`DiscreteActions`: one flat ``Discrete`` over (tool, value, strength bin, preserve
+  set) + STOP, for stable-baselines3 and d3rlpy.
 - :class:`EncodeInstruction`: the ``Text`` instruction becomes a vector (the offline
   all-MiniLM-L6-v2 encoder, or a hashing encoder), for libraries that cannot take text.
 """
@@ -105,6 +105,10 @@ def _normalized(action: Any) -> Any:
         for key in (VALUE_PARAMS.get(tool), "value", "region"):
             if key in params:
                 params[key] = _name(params[key])
+        if isinstance(params.get("preserve"), list | tuple):
+            params["preserve"] = [_name(r) for r in params["preserve"]]
+        elif isinstance(params.get("preserve"), str):
+            params["preserve"] = _name(params["preserve"])
         out["parameters"] = params
     return out
 
@@ -209,14 +213,30 @@ class TextToolCalls(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, reward, terminated, truncated, info
 
 
-class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
-    """One flat ``Discrete(171 * n_strength_bins + 1)``: ``k = row * bins + b`` is value ``row``
-    (tools in order, values in order) at strength ``(b + 1) / bins``, region ``all``; the last
-    index is STOP (the encoding is :class:`styling_env.actions.FlatActions`)."""
+def flat_call(flat: FlatActions, index: int) -> ToolCall | None:
+    """One flat index of ``flat`` -> its :class:`ToolCall` (the preserve set as the call's
+    ``preserve`` parameter), ``None`` for STOP. Raises ``ValueError`` for an index outside
+    ``[0, flat.stop]``."""
+    call = flat.call(index)
+    if call is None:
+        return None
+    keep = flat.preserved(index)
+    return ToolCall(*call, params=(("preserve", keep),) if keep else ())
 
-    def __init__(self, env: gym.Env, n_strength_bins: int = 4) -> None:
-        self.flat = FlatActions(n_strength_bins)  # validates n_strength_bins
-        gym.utils.RecordConstructorArgs.__init__(self, n_strength_bins=n_strength_bins)
+
+class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
+    """One flat ``Discrete(171 * n_strength_bins * 12 + 1)``: ``k = (row * bins + b) * 12 + p``
+    is value ``row`` (tools in order, values in order) at strength ``(b + 1) / bins``, region
+    ``all``, preserving the regions of ``styling_env.actions.PRESERVE_SETS[p]``; the last index
+    is STOP (the encoding is :class:`styling_env.actions.FlatActions`). With ``preserve=False``
+    it is ``Discrete(171 * n_strength_bins + 1)``, ``k = row * bins + b``, nothing preserved
+    (the space of earlier releases, index for index)."""
+
+    def __init__(self, env: gym.Env, n_strength_bins: int = 4, preserve: bool = True) -> None:
+        self.flat = FlatActions(n_strength_bins, preserve)  # validates both
+        gym.utils.RecordConstructorArgs.__init__(
+            self, n_strength_bins=n_strength_bins, preserve=preserve
+        )
         gym.ActionWrapper.__init__(self, env)
         self.bins = self.flat.n_strength_bins
         self.stop_index = self.flat.stop
@@ -227,16 +247,20 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
             return Invalid(f"a DiscreteActions action must be one integer, got {action!r}")
         try:
-            call = self.flat.call(int(a.reshape(-1)[0]))
+            call = flat_call(self.flat, int(a.reshape(-1)[0]))
         except ValueError as e:
             return Invalid(str(e))
-        return Stop() if call is None else ToolCall(*call)
+        return Stop() if call is None else call
 
     def index(self, call: ToolCall | Stop) -> int:
-        """The flat index of a call (its strength rounded to the nearest bin)."""
+        """The flat index of a call (its strength rounded to the nearest bin; its preserved
+        regions must be a set of ``PRESERVE_SETS``, else ``ValueError``; with
+        ``preserve=False`` they are dropped)."""
         if isinstance(call, Stop):
             return self.stop_index
-        return int(self.flat.encode(call.tool_index, call.value_index, call.strength))
+        return int(
+            self.flat.encode(call.tool_index, call.value_index, call.strength, call.preserve_bits)
+        )
 
 
 #: Scripts written without spaces (CJK ideographs, kana, hangul): each character is a word.

@@ -143,7 +143,7 @@ def _batch(n: int, tool, value, strength, region, *, hash_dim: int = 64):
         images=torch.randint(0, 255, (n, 6, 32, 32), dtype=torch.uint8),
         text=torch.randn(n, 384 + hash_dim),
         context=torch.zeros(n, 10, dtype=torch.int64),
-        history=-torch.ones(n, 8, 4),
+        history=-torch.ones(n, 8, 5),
         steps_left=torch.full((n,), 8, dtype=torch.int64),
         tool=torch.as_tensor(tool), value=torch.as_tensor(value),
         strength=torch.as_tensor(strength, dtype=torch.float32), region=torch.as_tensor(region),

@@ -22,9 +22,10 @@ from offline_data.generate import generate
 from offline_data.remote import CANONICAL_FILE, canonical_recipes
 from styling_env.judge import JUDGE_VERSION
 
-#: ``generate --tier simple --episodes 24 --seed 0 --image-size 64`` (noisy oracle, per task 2)
+#: ``generate --tier simple --episodes 24 --seed 0 --image-size 64`` (noisy oracle, per task 2);
+#: format version 2 (preserve in the actions, the fifth history column)
 PINNED = {
-    "simple": "9a258aeca7713cf7fd6d927222ed1938e45b9a3ca82e71facfaed20779b7f819",
+    "simple": "d03e87f977f80f4e0d83c8bef347d9c4682f65764bb28f2aed82a32ebb54cd61",
 }
 
 
@@ -61,4 +62,6 @@ def test_the_canonical_record_matches_this_code():
         assert len(entry["checksum"]) == 64 and entry["code_version"].startswith("0.")
         assert {"torch", "python", "machine"} <= set(entry["platform"])
         assert 0.6 <= entry["share_r_ge_4"] <= 0.7, (did, entry["share_r_ge_4"])
-    assert full >= 1
+    # between a format change and the next full-scale run every entry may be "not recorded"
+    # (format 2 added preserve to the action); once one is recorded it must be complete above
+    assert full >= 1 or all(recorded[d].get("checksum") is None for d in recorded)

@@ -130,7 +130,7 @@ def test_bad_model_files_and_mismatches_are_named(small_datasets, tmp_path):
     with pytest.raises(ValueError, match="not valid JSON"):
         D3rlpyAgent.load(path)
 
-    with pytest.raises(ValueError, match="n_strength_bins=3 means 514"):
+    with pytest.raises(ValueError, match="n_strength_bins=3 with preserve=False means 514"):
         D3rlpyAgent(agent.algo, n_strength_bins=3)
     # continuing training on data of another shape is refused before any update
     with pytest.raises(ValueError, match=r"actions: the dataset has 514 \(3 strength bins\)"):
@@ -297,7 +297,7 @@ def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
     one, _ = single.reset(seed=4)  # sub-env 1 is seeded 3 + 1
     assert np.array_equal(obs["instruction"][1], one["instruction"])
     assert np.array_equal(obs["image"][1], one["image"])
-    obs, rewards, dones, infos = venv.step(np.array([684, 3]))  # STOP, a call
+    obs, rewards, dones, infos = venv.step(np.array([171 * 4 * 12, 3]))  # STOP, a call
     assert dones.tolist() == [True, False] and "terminal_observation" in infos[0]
     assert obs["steps_left"][0] == 8 and obs["steps_left"][1] == 7  # sub-env 0 already reset
 
@@ -311,3 +311,28 @@ def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
         wrapped.actions(np.zeros(4))
     with pytest.raises(ValueError, match="autoreset_mode='disabled'"):
         StylingVecEnv(VectorEncodeInstruction(ImageStylingVectorEnv(2, image_size=32)))
+
+
+def test_the_preserve_digit_follows_the_data_unless_chosen(small_datasets, tmp_path):
+    """``preserve=None`` (default): the flat action has the preserve digit iff the dataset
+    preserves a region (the small Complex tier does, Simple does not, see the test above);
+    the choice is saved in the sidecar and decodes through ``evaluate``."""
+    from agents.evaluate import decode_actions, flat_encoding
+    from styling_env.actions import FlatActions
+
+    kw = dict(steps=10, n_steps_per_epoch=10, config=FAST, progress=False, text_only=True)
+    agent = train_d3rlpy("bc", small_datasets["complex"], **kw)
+    assert agent.preserve and agent.action_space.n == 171 * 4 * 12 + 1
+    assert agent.training["train_config"]["preserve"] is True
+    assert flat_encoding(agent) == FlatActions(4, preserve=True)
+    path = agent.save(tmp_path / "bc.d3")
+    assert json.loads(D3rlpyAgent.sidecar_path(path).read_text())["preserve"] is True
+    back = D3rlpyAgent.load(path)
+    assert back.preserve and back.action_space.n == agent.action_space.n
+    k = FlatActions(4, preserve=True).encode(3, 8, 0.5, np.array([1, 0, 0, 0, 0, 1]))
+    (call,) = decode_actions(np.array([k]), 1, back)
+    assert call.preserved_regions == ("sky", "subject")
+    plain = train_d3rlpy("bc", small_datasets["complex"], preserve=False, **kw)
+    assert not plain.preserve and plain.action_space.n == 171 * 4 + 1
+    with pytest.raises(ValueError, match="preserve must be a bool or None"):
+        train_d3rlpy("bc", small_datasets["complex"], preserve="yes", **kw)

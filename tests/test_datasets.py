@@ -51,6 +51,7 @@ def test_round_trip_matches_a_fresh_env_replay(small_datasets, one_thread):
                 expect = native(action if action != "STOP" else Stop())
                 for k in ("tool", "value", "region"):
                     assert int(rec.actions[k][t]) == int(expect[k])
+                np.testing.assert_array_equal(rec.actions["preserve"][t], expect["preserve"])
                 assert rec.actions["strength"][t][0] == pytest.approx(float(expect["strength"][0]))
                 obs, reward, term, trunc, info = env.step(Stop() if action == "STOP" else action)
                 assert reward == pytest.approx(rec.rewards[t], abs=1e-6)
@@ -182,6 +183,10 @@ def test_bad_datasets_get_clear_errors(small_datasets, tmp_path, monkeypatch):
     meta[D.META_KEY]["format_version"] = 99
     meta_file.write_text(json.dumps(meta))
     with pytest.raises(D.DatasetError, match="format version 99"):
+        D.load(did)
+    meta[D.META_KEY]["format_version"] = 1  # before preserve was part of the action
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(D.DatasetError, match=r"version 1 predates preserve.*regenerate"):
         D.load(did)
     meta[D.META_KEY].update(format_version=D.FORMAT_VERSION, complete=False)
     meta_file.write_text(json.dumps(meta))
@@ -356,3 +361,31 @@ def test_generation_arguments_are_checked_before_any_work(minari_root):
     with pytest.raises(ValueError, match=r"jitter must be a number in \[0, 1\], got -0.1"):
         NoiseProfile(jitter=-0.1)
     assert not list(minari_root.glob("**/*.json"))  # nothing was written
+
+
+def test_preserve_travels_in_the_stored_actions(small_datasets):
+    """Format 2: every stored action holds the 6 preserve bits, equal to the regions its call
+    JSON preserves; the teacher's correct calls protect the task's preserved regions (its
+    ignore_constraint mistake drops them)."""
+    from styling_env.actions import preserve_names
+
+    assert D.FORMAT_VERSION == 2
+    ds = D.load(small_datasets["complex"])
+    assert ds.action_space["preserve"].n == 6
+    seen = 0
+    for rec in D.episodes(ds):
+        task = Task.from_dict(rec.meta["task"])
+        keep = task.preserved_regions()
+        bits = np.asarray(rec.actions["preserve"])
+        assert bits.shape == (len(rec), 6) and set(np.unique(bits)) <= {0, 1}
+        for t in range(len(rec)):
+            call = json.loads(rec.infos["call"][t])
+            if call["action_id"] in ("STOP", "INVALID"):
+                assert call["action_id"] == "INVALID" or not bits[t].any()
+                continue
+            c = ToolCall.from_dict(call)
+            assert preserve_names(bits[t]) == preserve_names(c.preserve_bits)
+            if keep and not rec.infos["mistake"][t]:  # a call the teacher got right
+                assert set(preserve_names(bits[t])) == set(keep)
+                seen += 1
+    assert seen > 0  # the small complex tier has tasks with preserved regions

@@ -214,7 +214,7 @@ def test_bad_checkpoints(tmp_path):
     good = EmbeddedAgent.zero_shot(TEXT_CFG).planner.save(tmp_path / "good.pt")
     blob = torch.load(good, weights_only=True)
     for name, change, match in (
-        ("version", {"version": 99}, "checkpoint version 99; this code reads version 1"),
+        ("version", {"version": 99}, "checkpoint version 99; this code reads version 2"),
         ("nostate", {"state_dict": None}, "state_dict is a NoneType"),
         ("config", {"config": {**blob["config"], "hidden": 64}}, "do not match the checkpoint's config"),
         ("badcfg", {"config": {**blob["config"], "encoder": "bert"}}, "bad config"),
@@ -242,6 +242,7 @@ def test_predict_on_vector_env():
     assert env.action_space.contains(acts)
     assert ((acts["strength"] >= 0.05) & (acts["strength"] <= 1)).all()
     assert (acts["region"] == 0).all()  # an untrained region head is never confident
+    assert acts["preserve"].shape == (4, 6) and not acts["preserve"].any()  # nor preserve
     _, _, _, _, info = env.step(acts)
     assert not any(info.get("error", [""] * 4)), info.get("error")
     # sampling is seeded
@@ -304,3 +305,39 @@ def test_prepare_shrinks_images_while_reading(small_datasets, simple_rows):
     assert small.rows.image.shape[1:] == (3, 16, 16) and small.rows.sources.shape[1:] == (3, 16, 16)
     assert torch.equal(small.rows.image, resize_images(simple_rows.image, 16))
     assert torch.equal(small.rows.sources, resize_images(simple_rows.sources, 16))
+
+
+# --------------------------------------------------------------------------------------------
+# The preserve head
+
+
+def test_the_planner_learns_which_regions_a_call_preserves(minari_root):
+    """200 Complex episodes (32 px; the text-only planner reads the request, where "keep the
+    sky as it is" is said), 300 updates of S: teacher-forced on the training calls, the
+    preserve bits it would act on equal the teacher's on most calls that preserve a region,
+    and it keeps nothing on most calls that preserve none."""
+    from offline_data.generate import generate
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generate("complex", 200, 0, image_size=32, num_envs=40, ref_episodes=0, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    data = prepare(to_tensors("image-styling/complex-v0", text_only=True), TEXT_CFG, "s")
+    res = train(data, method="s", config=TEXT_CFG, steps=300, batch_size=64, progress=False)
+    assert "preserve" in res.losses[-1]
+    b = data.batch(torch.arange(len(data)), images=False)
+    planner = res.planner
+    with torch.no_grad():
+        h, _ = planner._encode(b)
+        p = torch.sigmoid(planner._preserve_logits(h, b.tool, torch.where(b.tool < 10, b.value, 0)))
+    call = b.tool < 10
+    keeps = call & (b.preserve.sum(1) > 0)
+    same = ((p > 0.5).float() == b.preserve).all(1)
+    assert int(keeps.sum()) >= 100, int(keeps.sum())
+    assert float(same[keeps].float().mean()) >= 0.8
+    assert float(same[call & ~keeps].float().mean()) >= 0.8
+    # the loss term is the six bits' Bernoulli NLL, and 0 for STOP
+    terms, _ = planner.step_log_prob(b)
+    assert (terms["preserve"][~call] == 0).all() and (terms["preserve"][call] > 0).all()

@@ -11,6 +11,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import styling_env
+from styling_env import actions as A
 from styling_env.engine import Invalid, Stop
 from styling_env.tasks import Target, sample_task, user_task
 from styling_env.tools import TOOLS, ToolCall
@@ -31,6 +32,7 @@ SMALL = dict(image_size=64)
 
 
 def native(tool: str, value: str, strength: float, region: int = 0) -> dict:
+    """A native action without ``preserve`` (earlier user code's form: nothing preserved)."""
     return {
         "tool": list(TOOLS).index(tool),
         "value": TOOLS[tool].index(value),
@@ -154,6 +156,117 @@ def test_region_on_a_photo_is_an_invalid_call_and_invalid_calls_end_the_episode(
     assert "needs semantic masks" in info["error"] and not term
     _, _, term, _, info = env.step(native("color_grading", "cool_blue", 0.5) | {"value": 29})
     assert term and info["invalid_calls"] == 2
+
+
+def _sky_scene(**options):
+    """An env reset on a procedural scene with a large sky, and the sky mask ``(H, W)``."""
+    env = gym.make("ImageStyling-v0", images="procedural", **SMALL, **options)
+    for seed in range(50):
+        obs, _ = env.reset(seed=seed)
+        sky = env.unwrapped.slot.masks[0].numpy() > 0.5
+        if sky.mean() > 0.2:
+            return env, obs, sky
+    raise AssertionError("no procedural scene with a large sky in 50 seeds")
+
+
+def test_preserve_leaves_the_preserved_mask_untouched():
+    night = native("time_of_day", "night_moonlit", 0.9)
+    sky_bit = np.array([1, 0, 0, 0, 0, 0], np.int8)
+    env, obs, sky = _sky_scene()
+    # the call's own edit is feathered over one pixel at mask borders (a 3x3 average): look at
+    # the sky pixels whose whole 3x3 neighbourhood is sky
+    import torch
+
+    other = torch.from_numpy(~sky).float()[None, None]
+    inner = torch.nn.functional.max_pool2d(other, 3, stride=1, padding=1)[0, 0].numpy() == 0
+    assert inner.sum() > 100 and not (inner & ~sky).any()
+    kept, _, _, _, info = env.step(night | {"preserve": sky_bit})
+    assert info["error"] == ""
+    src = obs["source"].astype(np.int16)
+    assert np.abs(kept["image"].astype(np.int16) - src)[inner].max() <= 1
+    assert np.abs(kept["image"].astype(np.int16) - src)[~sky].mean() > 10  # the rest went dark
+    assert kept["history"][0].tolist() == [
+        A.TOOL_NAMES.index("time_of_day"), TOOLS["time_of_day"].index("night_moonlit"),
+        pytest.approx(0.9), 0, 1,
+    ]  # fmt: skip
+    assert kept["history"][1].tolist() == [-1] * 5
+    # the same call without preserve darkens the sky too (so the check above can fail)
+    env, obs, sky = _sky_scene()
+    plain, _, _, _, _ = env.step(night)
+    assert np.abs(plain["image"].astype(np.int16) - obs["source"])[inner].mean() > 10
+    # a dict without "preserve" is the same call as all-zero bits
+    env, obs, _ = _sky_scene()
+    zeros, _, _, _, _ = env.step(night | {"preserve": np.zeros(6, np.int8)})
+    assert np.array_equal(zeros["image"], plain["image"])
+
+
+def test_preserve_on_a_photo_is_an_invalid_call_single_and_vector():
+    env = gym.make("ImageStyling-v0", images="bundled", **SMALL)
+    obs, _ = env.reset(seed=0)
+    keep_subject = np.array([0, 0, 0, 0, 0, 1], np.int8)
+    obs2, reward, term, _, info = env.step(
+        native("color_grading", "cool_blue", 0.5) | {"preserve": keep_subject}
+    )
+    assert info["error"] == "preserve needs semantic masks; this image has none"
+    assert np.array_equal(obs2["image"], obs["image"]) and reward < 0 and not term
+    assert obs2["history"][0, 0] == -2
+    # the same through TextToolCalls
+    text = TextToolCalls(gym.make("ImageStyling-v0", images="bundled", **SMALL))
+    text.reset(seed=0)
+    _, _, _, _, info = text.step('color_grading("cool_blue", strength=0.5, preserve=["sky"])')
+    assert info["error"] == "preserve needs semantic masks; this image has none"
+    venv = gym.make_vec(
+        "ImageStyling-v0", num_envs=2, vectorization_mode="vector_entry_point",
+        images="bundled", **SMALL,
+    )  # fmt: skip
+    vobs, _ = venv.reset(seed=0)
+    a = native("color_grading", "cool_blue", 0.5)
+    batched = {k: np.stack([np.asarray(v)] * 2) for k, v in a.items()}
+    batched["preserve"] = np.stack([keep_subject, np.zeros(6, np.int8)])
+    vobs2, vr, _, _, vinfo = venv.step(batched)
+    assert vinfo["error"][0] == "preserve needs semantic masks; this image has none"
+    assert vinfo["error"][1] == ""
+    assert np.array_equal(vobs2["image"][0], vobs["image"][0]) and vr[0] < 0
+    assert not np.array_equal(vobs2["image"][1], vobs["image"][1])
+
+
+@pytest.mark.parametrize(
+    ("bits", "message"),
+    [
+        (np.ones(5, np.int8), "preserve must be 6 bits"),
+        (np.array([2, 0, 0, 0, 0, 0]), "preserve bits must be 0 or 1"),
+        ("sky", "preserve must be 6 bits"),
+    ],
+)
+def test_bad_preserve_bits_are_an_invalid_call(bits, message):
+    env = gym.make("ImageStyling-v0", images="procedural", **SMALL)
+    obs, _ = env.reset(seed=0)
+    obs2, _, _, _, info = env.step(native("color_grading", "cool_blue", 0.5) | {"preserve": bits})
+    assert message in info["error"] and np.array_equal(obs2["image"], obs["image"])
+
+
+def test_text_preserve_maps_to_the_native_bits():
+    from styling_env.actions import preserve_names
+
+    json_call = (
+        '{"action_id": "time_of_day", "parameters": {"target_time": "night_moonlit", '
+        '"strength": 0.7, "preserve": ["Sky", "subject"]}}'
+    )
+    call_syntax = 'time_of_day(target_time="night_moonlit", strength=0.7, preserve=["sky"])'
+    fg = (
+        '{"action_id": "time_of_day", "parameters": {"target_time": "night_moonlit", '
+        '"preserve_foreground": true}}'
+    )
+    (a,), (b,), (c,) = map(parse_text_action, (json_call, call_syntax, fg))
+    assert preserve_names(a.preserve_bits) == ("sky", "subject")
+    assert preserve_names(b.preserve_bits) == ("sky",)
+    assert preserve_names(c.preserve_bits) == ("subject",)
+    (bad,) = parse_text_action(call_syntax.replace('["sky"]', '["clouds"]'))
+    assert isinstance(bad, Invalid) and "cannot preserve region 'clouds'" in bad.error
+    env, obs, sky = _sky_scene()
+    text = TextToolCalls(env)
+    o, _, _, _, info = text.step(call_syntax)
+    assert info["error"] == "" and o["history"][0, 4] == 1  # the sky bit
 
 
 def test_bad_constructor_arguments_and_tasks_raise():
@@ -300,7 +413,10 @@ def test_parse_text_action(text, expected):
 
 def test_discrete_actions_round_trip_and_bounds():
     env = DiscreteActions(gym.make("ImageStyling-v0", **SMALL), n_strength_bins=4)
-    assert env.action_space.n == 171 * 4 + 1
+    assert env.action_space.n == 171 * 4 * 12 + 1  # value x strength bin x preserve set + STOP
+    assert DiscreteActions(gym.make("ImageStyling-v0", **SMALL), preserve=False).action_space.n == (
+        171 * 4 + 1
+    )
     call = ToolCall("season_cycle", "winter_bare", 0.75)
     k = env.index(call)
     assert env.action(k) == call

@@ -73,7 +73,7 @@ def test_config_and_keywords_build_the_same_env():
     oa, _ = a.reset(seed=5)
     ob, _ = b.reset(seed=5)
     assert np.array_equal(oa["image"], ob["image"]) and oa["instruction"] == ob["instruction"]
-    assert b.observation_space["history"].shape == (3, 4)
+    assert b.observation_space["history"].shape == (3, 5)
     # the id's tier agrees with a config of that tier; keywords equal to the config are fine
     c = gym.make("ImageStyling-Complex-v0", config=EnvConfig(tier="complex", image_size=32))
     assert c.unwrapped.tier == "complex"

@@ -151,3 +151,27 @@ def test_cli_is_quiet_about_gym_and_d3rlpy_unless_verbose():
     assert "cannot import module" in out.stderr  # the CLI's own line
     assert "unmaintained" not in out.stderr + out.stdout
     assert "d3rlpy-info-line" not in out.stderr + out.stdout
+
+
+def test_flat_actions_are_read_with_or_without_the_preserve_digit():
+    from gymnasium import spaces
+
+    from agents.evaluate import flat_encoding
+    from styling_env.actions import FlatActions
+
+    class Flat:
+        def __init__(self, n):
+            self.action_space = spaces.Discrete(n)
+
+    assert flat_encoding(Flat(171 * 4 + 1)) == FlatActions(4)
+    assert flat_encoding(Flat(171 * 4 * 12 + 1)) == FlatActions(4, preserve=True)
+    assert flat_encoding(object()) == FlatActions(4)
+    with pytest.raises(ValueError, match="is not a DiscreteActions size"):
+        flat_encoding(Flat(100))
+    with_p = FlatActions(2, preserve=True)
+    k = int(with_p.encode(0, 1, 1.0, np.array([0, 1, 0, 0, 0, 1])))
+    call, stop, bad = decode_actions(np.array([k, with_p.stop, with_p.size]), 3, Flat(with_p.size))
+    assert (call.tool, call.strength, call.preserved_regions) == (
+        "location_setting", 1.0, ("ground", "subject"),
+    )  # fmt: skip
+    assert type(stop).__name__ == "Stop" and "is outside" in bad.error

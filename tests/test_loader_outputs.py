@@ -1,5 +1,8 @@
 """Every loader's output, pinned: digests of what the loaders return on the small generated
-datasets, recorded from the code as it was before ``offline_data.loaders`` became a package.
+datasets, recorded from the code as it was before ``offline_data.loaders`` became a package, and pinned
+anew when format version 2 added ``preserve`` to the actions and a fifth history column (the
+outputs that carry neither, such as the plain flat actions and the chat samples, kept their
+digests).
 
 A digest moves when any returned array, string or weight changes by one bit. The generated
 pixels (and the judge's float scores) may differ on another platform; the inputs are pinned
@@ -23,23 +26,26 @@ from offline_data.dataset import episodes, load
 
 #: sha256 of everything the loaders read from the complex tier's 24 episodes
 #: (``_input_digest``).
-INPUT = "3716fcd10f99532a032347e8eeb92d40ff5e45a6d7eddedc5b956269bce32200"
+INPUT = "e9a4a0e3e6e0ed1bae811ae154dd1f8f39fe652976f1efa39d9d8bf0255e66a1"
 #: sha256 per loader call of :func:`_outputs`.
 PINNED = {
     "flat_actions": "16712dd42121942fb984178004041ca4f0ef8b40d4b9c1986a28d0e5034c55e9",
-    "tensors_s": "7abdf7bf52b89f63ee1d50f69a1b1eca01bf65a3f6f3a8c4b4f7d2463114abb8",
-    "tensors_sw_task": "028bc8c6ef141c4e3f75b9fd7547054baf16a4edd2c74ee9d5aff91b9d025dd2",
-    "tensors_rw_text_bins3": "c444e7178b7da049269b675bc4a1b86995b3ef4bcb564e94b29519e21934d969",
-    "tensors_shrink16": "83f6f7380ab16886e71ecf61fe376a6e50b4506a02ff73f7147bece5f480dbff",
+    "flat_actions_preserve": "cdf174c3526501e213fd7e1feb8f411bc6a87d1df8e4f4440504b167edd9c870",
+    "tensors_s": "cdb35b0492903544931a2ad988cc0639a241a4357f345fd503b25f824240c8f8",
+    "tensors_flat_preserve": "550c5189186cb900e630be755a4ca4da21358bfea1ce3edd9597f19ba4dfccb4",
+    "tensors_sw_task": "761481aff246662596a9aa7ea3fedd553dd1887c4d249053ed42243bd81fac80",
+    "tensors_rw_text_bins3": "f6e9934fd0ee2d90ef9ee629d234d4867d8b8f03140cc80061340a70e0dfc934",
+    "tensors_shrink16": "0c0913cf0c299e16634c58a4aabec24c01ddf109dcc02c6e029d7aa6e824ad56",
     "chat_step": "0a194c7e5a084ba6d46add6ce665cd97d4898980bf129624f25e7f18a8342849",
     "chat_plan": "69d887024c0559de3d32aa4abe91773b6a12dff71c5212935123414bba5c4bdb",
-    "prompts": "348c413417a032505392b8906f236a5c38fd5489bf0d297ca0a18b198e80005b",
-    "observation_vector": "23aa97eb8485daccf4689093ce7cb56050df0cbbd828c66f1936ee5cccb12ea0",
-    "observation_tuple": "638cbfd9f8d5e433c91a399af2a2b1176d139a2d95a61e6f6c5d654e26a6d4da",
+    "prompts": "4d8c6dd5b57adfd8c58116e23dbff067853291fde3b948853a9a65bff3cdb6ba",
+    "observation_vector": "8de81d9884e5afb87d4885451eab56d2370b518e1bfd966a81ce1df32e9c23ed",
+    "observation_tuple": "b0304cc4d5b7e446defb052b1d2f1d5ff9527adf798f4ba765de6345e345851c",
     "resize_uint8": "e7f379647aa636b0eba40eb73a8bfc5799b9da064068805fea68ee2966cc5c8b",
-    "d3rlpy_rw": "0f382fd4ad0b107c56ff3fb3ebac46b3da0c9a3cf04d12f6f0b57772e7523478",
-    "d3rlpy_r_text": "27278f235c32dbbcdef977287e80927d02b8035b80c408314f221a40a0a0f982",
-    "d3rlpy_source_work16_bins3": "a59da5486572cf501bdc26d676a15f337f918353c25416cced72dbcb015669c1",
+    "d3rlpy_rw": "b42fdc16dd86b638b4d7fd0c4a6511da1beab214b1435748c091b6dedd0cab99",
+    "d3rlpy_r_text": "d00101a4843db9a8f510872ffd7d83bd086c5da88eaa1838db36419eb62a8937",
+    "d3rlpy_text_preserve_auto": "73935006f2da4a4ef51d5d676588862ea2870ae2bad7e55c5e7bdd5c1b9147a5",
+    "d3rlpy_source_work16_bins3": "03a1bf989d3893e519b27775a8568143b7fbba2fc64e21a5db4cb4eede2318c8",
 }
 
 
@@ -131,7 +137,18 @@ def _outputs(recs) -> dict[str, Any]:
             ]
             + [L.n_actions(b) for b in (1, 4, 7)]
         ),
+        "flat_actions_preserve": lambda: [
+            L.flat_actions(
+                r.actions["tool"],
+                r.actions["value"],
+                r.actions["strength"],
+                4,
+                r.actions["preserve"],
+            )
+            for r in recs
+        ],  # fmt: skip
         "tensors_s": lambda: L.to_tensors(data, method="s", image_size=32),
+        "tensors_flat_preserve": lambda: L.to_tensors(data, text_only=True, flat_preserve=True),
         "tensors_sw_task": lambda: L.to_tensors(data, method="sw", groups="task_id"),
         "tensors_rw_text_bins3": lambda: L.to_tensors(
             recs, method="rw", text_only=True, n_strength_bins=3
@@ -178,6 +195,9 @@ def _outputs(recs) -> dict[str, Any]:
         ],
         "d3rlpy_rw": lambda: _buffer(L.to_d3rlpy(data, method="rw", image_size=32)),
         "d3rlpy_r_text": lambda: _buffer(L.to_d3rlpy(data, reward="r", text_only=True)),
+        "d3rlpy_text_preserve_auto": lambda: _buffer(
+            L.to_d3rlpy(data, text_only=True, flat_preserve=None)
+        ),
         "d3rlpy_source_work16_bins3": lambda: _buffer(
             L.to_d3rlpy(
                 data,

@@ -49,7 +49,7 @@ def test_tensors_pair_observation_t_with_action_t(small_datasets):
     st = L.to_tensors(small_datasets["complex"], n_strength_bins=4)
     assert len(st) == sum(len(r) for r in recs) and st.n_episodes == len(recs)
     assert st.image.dtype == torch.uint8 and st.image.shape[1:] == (3, 32, 32)
-    wrapper = DiscreteActions(_Null(), 4)
+    wrapper = DiscreteActions(_Null(), 4, preserve=False)
     assert L.n_actions(4) == wrapper.action_space.n
     row = 0
     for rec in recs:

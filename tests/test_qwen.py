@@ -422,6 +422,32 @@ def test_open_loop_feeds_the_plan_call_by_call(monkeypatch):
     assert [type(c) for c, _ in parse_plan("no plan at all")] == [Invalid]
 
 
+def test_preserve_in_a_reply_reaches_the_native_action():
+    """A reply's ``preserve`` (step and plan mode) becomes the call's native preserve bits, and
+    the env's history row carries them back into the next prompt's calls so far."""
+    from agents.qwen.prompting import history_calls
+    from offline_data.loaders import parse_assistant
+    from styling_env.actions import preserve_names
+    from styling_env.env import history_array
+
+    reply = (
+        "Night, but the sky stays as it is.\n"
+        '{"action_id": "time_of_day", "parameters": {"target_time": "night_moonlit", '
+        '"strength": 0.6, "preserve": ["sky", "subject"]}}'
+    )
+    reason, call = parse_assistant(reply)
+    assert reason.startswith("Night") and preserve_names(call.preserve_bits) == ("sky", "subject")
+    ((planned, why),) = parse_plan(
+        '{"actions": [{"action_id": "time_of_day", "parameters": {"target_time": '
+        '"night_moonlit", "preserve_foreground": true}, "reasoning": "keep the person"}]}'
+    )
+    assert why == "keep the person" and preserve_names(planned.preserve_bits) == ("subject",)
+    rows = history_array([call, planned], 8)
+    assert rows[:2, 4].tolist() == [1 + 32, 32] and rows[2, 4] == -1
+    back = history_calls(rows)
+    assert [preserve_names(c.preserve_bits) for c in back] == [("sky", "subject"), ("subject",)]
+
+
 def test_agent_prompts_equal_the_training_prompts(small_datasets, monkeypatch):
     """At every stored step, the prompt the agent builds from the observation (its calls so far
     read back from the observation's history) is the training sample's prompt."""

@@ -1,7 +1,7 @@
 """The embedded planner: a small policy that trains on a CPU in minutes.
 
 One step of the planner reads an observation of ``ImageStyling-v0`` and writes one native action
-(``tool`` 0-9 or 10 = STOP, ``value``, ``strength``, ``region``).
+(``tool`` 0-9 or 10 = STOP, ``value``, ``strength``, ``region``, ``preserve``).
 
 Architecture (:class:`EmbeddedPlanner`, defaults: 777 k parameters, 653 k text-only)::
 
@@ -9,8 +9,8 @@ Architecture (:class:`EmbeddedPlanner`, defaults: 777 k parameters, 653 k text-o
         -> conv 3x3 s2 (64) -> avg-pool 2x2 -> linear 128                  (absent if text_only)
     instruction -> frozen embedding: MiniLM 384-d ++ hashed words 1024-d -> linear 256
     context (10 states)    -> one nn.Embedding per dimension (sizes CONTEXT_NVEC) -> 10 x 8
-    history (max_steps, 4) -> per row: tool, (tool, value) pair and region embeddings, strength,
-                              a valid flag; rows concatenated -> linear 64
+    history (max_steps, 5) -> per row: tool, (tool, value) pair and region embeddings, strength,
+                              a valid flag, the 6 preserve bits; rows concatenated -> linear 64
     steps_left             -> nn.Embedding -> 8
     concat -> LayerNorm -> MLP (256, 256) = trunk h
     tool     ~ Categorical(11)                 linear(h)
@@ -19,6 +19,8 @@ Architecture (:class:`EmbeddedPlanner`, defaults: 777 k parameters, 653 k text-o
     strength ~ Normal(mu, sigma)               MLP(h ++ emb(tool) ++ emb(tool, value)):
                                                mu = sigmoid(.), sigma in [0.02, 0.5]
     region   ~ Categorical(8)                  the same MLP
+    preserve ~ 6 x Bernoulli(sigmoid(.))       MLP(h ++ emb(tool) ++ emb(tool, value)) -> 6
+                                               logits, one per mask (act: bit where p > 0.5)
 
 The instruction embedding concatenates MiniLM (the meaning of the sentence) with a hashed bag of
 words and word pairs (its exact words): on held-out Simple episodes this lowered the NLL from

@@ -71,8 +71,9 @@ class EmbeddedAgent:
         deterministic: bool | None = None,
     ) -> tuple[dict[str, np.ndarray], Any]:
         """Observations -> (native actions, ``state`` unchanged). Batched observations give
-        ``tool``, ``value``, ``region`` ``(N,)`` int64 and ``strength`` ``(N, 1)`` float32; one
-        env's observation gives scalars and ``(1,)``. ``deterministic=None`` uses the agent's."""
+        ``tool``, ``value``, ``region`` ``(N,)`` int64, ``strength`` ``(N, 1)`` float32 and
+        ``preserve`` ``(N, 6)`` int8 bits; one env's observation gives scalars, ``(1,)`` and
+        ``(6,)``. ``deterministic=None`` uses the agent's."""
         det = self.deterministic if deterministic is None else bool(deterministic)
         batch, batched = self.planner.observation_batch(observation)
         device = next(self.planner.parameters()).device
@@ -87,6 +88,7 @@ class EmbeddedAgent:
             "value": out["value"].cpu().numpy().astype(np.int64),
             "strength": out["strength"].cpu().numpy().astype(np.float32),
             "region": out["region"].cpu().numpy().astype(np.int64),
+            "preserve": out["preserve"].cpu().numpy().astype(np.int8),
         }
         if not batched:
             acts = {k: (v[0] if k != "strength" else v[0].reshape(1)) for k, v in acts.items()}

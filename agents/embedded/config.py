@@ -16,7 +16,7 @@ from styling_env.validation import positive_int
 
 #: The checkpoint's format name and version (:meth:`EmbeddedPlanner.save`).
 CHECKPOINT_FORMAT = "image-styling/embedded-planner"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: history rows of 5 columns, the preserve head
 #: Tool index of STOP in the native action.
 STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1

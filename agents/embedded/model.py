@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from styling_env.actions import MASK_NAMES, bitmask_bits
 from styling_env.context import CONTEXT_NVEC
+from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import MAX_VALUES, VALUES
@@ -47,12 +49,13 @@ class PlannerBatch:
     images: torch.Tensor | None  # (B, 6, s, s) uint8: current image ++ source; None if text-only
     text: torch.Tensor  # (B, D) float32 instruction embeddings
     context: torch.Tensor  # (B, 10) int64
-    history: torch.Tensor  # (B, max_steps, 4) float32
+    history: torch.Tensor  # (B, max_steps, 5) float32 (the observation's rows)
     steps_left: torch.Tensor  # (B,) int64
     tool: torch.Tensor | None = None  # (B,) int64, 10 = STOP
     value: torch.Tensor | None = None  # (B,) int64
     strength: torch.Tensor | None = None  # (B,) float32
     region: torch.Tensor | None = None  # (B,) int64
+    preserve: torch.Tensor | None = None  # (B, 6) float32 bits (MASK_NAMES order)
 
     def __len__(self) -> int:
         return int(self.context.shape[0])
@@ -78,6 +81,10 @@ resize_images = resize_uint8
 # The model
 
 
+#: The preserve head's initial bias: logit of a 5% prior per bit.
+PRESERVE_PRIOR_LOGIT = math.log(0.05 / 0.95)
+
+
 def _mlp(n_in: int, n_hidden: int, n_out: int | None, dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Dropout(dropout)]
     if n_out is not None:
@@ -86,7 +93,8 @@ def _mlp(n_in: int, n_hidden: int, n_out: int | None, dropout: float) -> nn.Sequ
 
 
 class EmbeddedPlanner(nn.Module):
-    """The factorized policy ``pi(tool, value, strength, region | observation)`` (module docstring).
+    """The factorized policy ``pi(tool, value, strength, region, preserve | observation)``
+    (module docstring).
 
     ``meta`` holds what a checkpoint records besides the weights: the method, the dataset id and
     checksum, the training seed, steps and seconds.
@@ -122,7 +130,10 @@ class EmbeddedPlanner(nn.Module):
         self.hist_tool = nn.Embedding(N_TOOLS + 2, 8)
         self.hist_value = nn.Embedding(len(VALUES) + 1, 16)
         self.hist_region = nn.Embedding(len(REGIONS) + 1, 4)
-        self.history = nn.Sequential(nn.Linear(cfg.max_steps * 30, cfg.history_dim), nn.ReLU())
+        # per row: 8 + 16 + 4 embeddings, strength, is-call, the 6 preserve bits
+        self.history = nn.Sequential(
+            nn.Linear(cfg.max_steps * (30 + len(MASK_NAMES)), cfg.history_dim), nn.ReLU()
+        )
         n_in += cfg.history_dim
         self.steps_left = nn.Embedding(cfg.max_steps + 1, 8)
         n_in += 8
@@ -136,6 +147,11 @@ class EmbeddedPlanner(nn.Module):
         self.value_head = _mlp(cfg.hidden + 16, cfg.head_hidden, len(VALUES), p)
         self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
         self.call_head = _mlp(cfg.hidden + 32, cfg.head_hidden, 2 + len(REGIONS), p)
+        # one Bernoulli logit per mask: does the call keep that region untouched? Most calls
+        # keep nothing, so the prior is p ~ 0.05 per bit: an untrained head preserves nothing
+        # (as an untrained region head stays at "all") instead of flipping coins on photos
+        self.preserve_head = _mlp(cfg.hidden + 32, cfg.head_hidden, len(MASK_NAMES), p)
+        nn.init.constant_(self.preserve_head[-1].bias, PRESERVE_PRIOR_LOGIT)
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
             self.wide_value = nn.Linear(cfg.hash_dim, len(VALUES))
@@ -181,6 +197,7 @@ class EmbeddedPlanner(nn.Module):
         region = h[..., 3].round().long().clamp(-1, len(REGIONS) - 1) + 1
         region = torch.where(is_call, region, 0)
         strength = torch.where(is_call, h[..., 2].clamp(0, 1), 0.0)
+        bits = bitmask_bits(h[..., 4].round().long()).float() * is_call.unsqueeze(-1).float()
         rows = torch.cat(
             [
                 self.hist_tool(tool + 2),
@@ -188,6 +205,7 @@ class EmbeddedPlanner(nn.Module):
                 self.hist_region(region),
                 strength.unsqueeze(-1),
                 is_call.float().unsqueeze(-1),
+                bits,
             ],
             dim=-1,
         )
@@ -217,26 +235,43 @@ class EmbeddedPlanner(nn.Module):
         logits = flat.gather(1, self._value_index[tool])
         return logits.masked_fill(~self._value_mask[tool], -1e9)
 
+    def _call_input(self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        """The per-call hidden state: the trunk with the chosen tool's and value's embeddings."""
+        is_call = tool < STOP_TOOL
+        flat = torch.where(is_call, self._offsets[tool.clamp(max=STOP_TOOL - 1)] + value + 1, 0)
+        return torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
+
     def _call(
         self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Strength mean, log-std ``(B,)`` and region logits ``(B, 8)`` given tool and value."""
-        is_call = tool < STOP_TOOL
-        flat = torch.where(is_call, self._offsets[tool.clamp(max=STOP_TOOL - 1)] + value + 1, 0)
-        out = self.call_head(torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1))
+        out = self.call_head(self._call_input(h, tool, value))
         mean = torch.sigmoid(out[:, 0])
         log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * torch.sigmoid(out[:, 1])
         return mean, log_std, out[:, 2:]
 
+    def _preserve_logits(
+        self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
+    ) -> torch.Tensor:
+        """``(B, 6)`` logits of the six independent preserve bits given tool and value."""
+        return self.preserve_head(self._call_input(h, tool, value))
+
     def step_log_prob(self, b: PlannerBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Teacher-forced negative log-likelihood of the taken actions.
 
-        Returns ``(terms, logp)``: ``terms`` maps ``tool``, ``value``, ``strength``, ``region``
-        and ``nll`` (their sum) to ``(B,)`` tensors (the last three are 0 for STOP steps), and
+        Returns ``(terms, logp)``: ``terms`` maps ``tool``, ``value``, ``strength``, ``region``,
+        ``preserve`` (the sum of the six bits' Bernoulli negative log-likelihoods) and ``nll``
+        (their sum) to ``(B,)`` tensors (all but ``tool`` are 0 for STOP steps), and
         ``logp = -nll`` ``(B,)`` is the step's log-probability (the strength factor is a density).
         """
-        if b.tool is None or b.value is None or b.strength is None or b.region is None:
-            raise ValueError("step_log_prob needs a batch with the taken actions")
+        if (
+            b.tool is None or b.value is None or b.strength is None or b.region is None
+            or b.preserve is None
+        ):  # fmt: skip
+            raise ValueError(
+                "step_log_prob needs a batch with the taken actions (tool, value, strength, "
+                "region and preserve)"
+            )
         h, wide = self._encode(b)
         tool = b.tool.long()
         is_call = (tool < STOP_TOOL).float()
@@ -247,13 +282,18 @@ class EmbeddedPlanner(nn.Module):
         z = (b.strength.float().reshape(-1) - mean) * torch.exp(-log_std)
         strength_nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
         region_nll = F.cross_entropy(region_logits, b.region.long(), reduction="none")
+        preserve_nll = F.binary_cross_entropy_with_logits(
+            self._preserve_logits(h, tool, value), b.preserve.float(), reduction="none"
+        ).sum(1)
         terms = {
             "tool": tool_nll,
             "value": value_nll * is_call,
             "strength": strength_nll * is_call,
             "region": region_nll * is_call,
+            "preserve": preserve_nll * is_call,
         }
         nll = terms["tool"] + terms["value"] + terms["strength"] + terms["region"]
+        nll = nll + terms["preserve"]
         terms["nll"] = nll
         return terms, -nll
 
@@ -266,8 +306,10 @@ class EmbeddedPlanner(nn.Module):
         generator: torch.Generator | None = None,
         region_threshold: float = 0.9,
     ) -> dict[str, torch.Tensor]:
-        """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64 and
-        ``strength`` ``(B, 1)`` float32 (see the module docstring for the greedy rule)."""
+        """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64,
+        ``strength`` ``(B, 1)`` float32 and ``preserve`` ``(B, 6)`` int64 bits (see the module
+        docstring for the greedy rule; a preserve bit is set where its probability exceeds 0.5,
+        or drawn from it when not ``deterministic``)."""
         h, wide = self._encode(b)
         tool_logits = self._tool_logits(h)
 
@@ -290,10 +332,23 @@ class EmbeddedPlanner(nn.Module):
         region = pick(region_logits)
         keep = region_p.gather(1, region[:, None]).reshape(-1) >= region_threshold
         region = torch.where(keep, region, 0)
+        keep_p = torch.sigmoid(self._preserve_logits(h, tool, value).float())
+        if deterministic:
+            preserve = (keep_p > 0.5).long()
+        else:
+            u = torch.rand(keep_p.shape, generator=generator).to(h.device)
+            preserve = (u < keep_p).long()
         stop = tool == STOP_TOOL
         value = torch.where(stop, 0, value)
         region = torch.where(stop, 0, region)
-        return {"tool": tool, "value": value, "strength": strength.reshape(-1, 1), "region": region}
+        preserve = torch.where(stop[:, None], 0, preserve)
+        return {
+            "tool": tool,
+            "value": value,
+            "strength": strength.reshape(-1, 1),
+            "region": region,
+            "preserve": preserve,
+        }
 
     # ---------------------------------------------------------------------------------------
     # Observations
@@ -340,10 +395,12 @@ class EmbeddedPlanner(nn.Module):
                 "vector env); an encoded instruction (EncodeInstruction) cannot be read by this planner"
             )
         history = batch(observation["history"]).astype(np.float32)
-        if history.ndim != 3 or history.shape[1:] != (cfg.max_steps, 4):
+        if history.ndim != 3 or history.shape[1:] != (cfg.max_steps, len(HISTORY_COLUMNS)):
             raise ValueError(
                 f"observation['history'] has rows {history.shape[1:]}, this planner was built for "
-                f"({cfg.max_steps}, 4): use an env with max_steps={cfg.max_steps}"
+                f"({cfg.max_steps}, {len(HISTORY_COLUMNS)}): use an env with "
+                f"max_steps={cfg.max_steps} (of this release: history rows gained the preserve "
+                "column)"
             )
         steps_left = batch(observation["steps_left"]).astype(np.int64).reshape(n)
         images = None

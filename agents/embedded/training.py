@@ -187,6 +187,7 @@ def _batch(
         value=r.value[idx],
         strength=r.strength[idx],
         region=r.region[idx],
+        preserve=r.preserve[idx],
     )
     return b.to(device) if str(device) != "cpu" else b
 
@@ -452,7 +453,7 @@ def _train_weighted(
             pos_w = (w > 0).float()
             denom = pos_w.sum().clamp(min=1.0)
             values = {"loss": loss.item(), "lr": lr}
-            for name in ("tool", "value", "strength", "region", "nll"):
+            for name in ("tool", "value", "strength", "region", "preserve", "nll"):
                 values[name] = float((terms[name] * pos_w).sum() / denom)
         log.add(k, values, epoch=samples / keep.numel(), samples=samples)
         bar.update(1)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from offline_data.loaders import call_line, parse_assistant, system_prompt, user_prompt
-from styling_env.actions import STOP
+from styling_env.actions import STOP, bitmask_bits, preserve_names
 from styling_env.engine import Invalid, Stop
 from styling_env.tools import ToolCall
 from styling_env.tools.call import REGIONS
@@ -67,15 +67,21 @@ class Prompt:
 
 
 def history_calls(history: np.ndarray) -> list[ToolCall]:
-    """The valid calls of an observation's ``history`` rows ``(max_steps, 4)`` (tool, value,
-    strength, region; padding ``-1``, invalid ``-2`` and STOP rows are skipped)."""
+    """The valid calls of an observation's ``history`` rows ``(max_steps, 5)`` (tool, value,
+    strength, region, preserve bitmask; padding ``-1``, invalid ``-2`` and STOP rows are
+    skipped). A call's preserve bitmask comes back as its ``preserve`` parameter."""
     out = []
-    for tool, value, strength, region in np.asarray(history, np.float64).tolist():
+    for row in np.asarray(history, np.float64).tolist():
+        tool, value, strength, region = row[:4]
         t = int(tool)
         if 0 <= t < STOP:
             name = TOOL_NAMES[t]
+            keep = preserve_names(bitmask_bits(int(row[4]))) if len(row) > 4 else ()
+            params = (("preserve", keep),) if keep else ()
             out.append(
-                ToolCall(name, TOOLS[name][int(value)], float(strength), REGIONS[int(region)])
+                ToolCall(
+                    name, TOOLS[name][int(value)], float(strength), REGIONS[int(region)], params
+                )
             )
     return out
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from styling_env.actions import STOP as STOP_TOOL
+from styling_env.actions import preserve_names
 from styling_env.context import context_text
 from styling_env.engine import Invalid, Stop
 from styling_env.tools.call import REGIONS, ToolCall
@@ -244,6 +245,7 @@ def to_chat_samples(
                         TOOLS[TOOL_NAMES[acts["tool"][t]]][acts["value"][t]],
                         float(acts["strength"][t]),
                         REGIONS[acts["region"][t]],
+                        _preserve_params(acts["preserve"][t]),
                     )
                 )
             user = user_prompt(
@@ -264,3 +266,9 @@ def to_chat_samples(
     for s, e in zip(samples, owner, strict=True):
         s.weight = float(w[e])
     return samples
+
+
+def _preserve_params(bits: np.ndarray) -> tuple[tuple[str, Any], ...]:
+    """A native action's ``preserve`` bits as a call's ``preserve`` parameter (none if empty)."""
+    keep = preserve_names(bits)
+    return (("preserve", keep),) if keep else ()

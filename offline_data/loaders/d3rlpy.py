@@ -29,7 +29,7 @@ from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
 from d3rlpy.models.torch import Encoder, EncoderWithAction
 from torch import nn
 
-from styling_env.actions import check_bins, flat_actions, n_actions
+from styling_env.actions import STOP, FlatActions, check_bins, n_actions
 from styling_env.images import resize_uint8
 from styling_env.validation import choice
 
@@ -65,6 +65,10 @@ class TransitionInfo:
     with_source: bool
     text_only: bool
     layout: dict[str, tuple[int, int]]
+    #: whether the flat actions include the preserve digit (``FlatActions(bins, preserve=...)``)
+    flat_preserve: bool = False
+    #: whether any step of the data preserves a region (what ``flat_preserve=None`` decides by)
+    has_preserve: bool = False
 
 
 def to_d3rlpy(
@@ -79,9 +83,13 @@ def to_d3rlpy(
     encoder: Any = None,
     groups: Groups | None = None,
     work_size: int | None = None,
+    flat_preserve: bool | None = False,
 ) -> Any:
     """Episodes -> ``d3rlpy.dataset.MDPDataset`` (discrete actions of
-    ``DiscreteActions(n_strength_bins)``; ``action_size`` = :func:`n_actions`).
+    ``DiscreteActions(n_strength_bins, preserve=flat_preserve)``; ``action_size`` =
+    :func:`n_actions`). ``flat_preserve=True`` includes the preserve digit (each call's
+    preserve set of ``PRESERVE_SETS``), ``False`` (default) the plain indices, ``None`` the
+    digit iff some step of the data preserves a region.
 
     Observations are tuples ``[image (N, C, H, W) uint8, vector (N, D) float32]``, the vector
     as :func:`vector_layout` (one-hot context, history, tools used, steps left, instruction
@@ -139,7 +147,9 @@ def to_d3rlpy(
     if reward == "r":
         rewards[:] = 0.0
         rewards[c.ep_last] = c.ep_r
-    actions = flat_actions(c.tool, c.value, c.strength, bins)
+    has_preserve = bool(c.preserve[c.is_step & (c.tool < STOP)].any())
+    digit = has_preserve if flat_preserve is None else bool(flat_preserve)
+    actions = FlatActions(bins, digit).encode(c.tool, c.value, c.strength, c.preserve)
     dataset = MDPDataset(
         observations=obs,
         actions=actions.reshape(-1, 1),
@@ -147,7 +157,7 @@ def to_d3rlpy(
         terminals=c.terminal.astype(np.float32),
         timeouts=c.timeout.astype(np.float32),
         action_space=ActionSpace.DISCRETE,
-        action_size=n_actions(bins),
+        action_size=n_actions(bins, digit),
     )
     steps = c.is_step
     row = c.source_row[steps]
@@ -166,6 +176,8 @@ def to_d3rlpy(
         with_source=with_source,
         text_only=text_only,
         layout=vector_layout(c.history.shape[1], emb_u.shape[1]),
+        flat_preserve=digit,
+        has_preserve=has_preserve,
     )
     dataset.transition_info = info
     dataset.sample_weights = info.weight

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from styling_env.actions import MASK_NAMES
 from styling_env.context import CONTEXT_NVEC
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
@@ -23,7 +24,9 @@ from styling_env.wrappers import HashingEncoder
 DEFAULT_ENCODER_DIM: int = 256
 _CTX_NVEC = np.array(CONTEXT_NVEC, np.int64)
 _CTX_OFFSETS = np.concatenate([[0], np.cumsum(_CTX_NVEC)[:-1]]).astype(np.int64)
-_HISTORY_SCALE = np.array([len(TOOL_NAMES), MAX_VALUES, 1.0, len(REGIONS)], np.float32)
+_HISTORY_SCALE = np.array(
+    [len(TOOL_NAMES), MAX_VALUES, 1.0, len(REGIONS), 2 ** len(MASK_NAMES) - 1], np.float32
+)
 
 
 class _CallableEncoder:
@@ -72,16 +75,16 @@ def vector_layout(
     """Segments ``name -> (start, stop)`` of :func:`observation_vector`:
 
     - ``context``: one-hot of each dimension's state (``sum(CONTEXT_NVEC)``);
-    - ``history``: the ``(max_steps, 4)`` history flattened, filled rows scaled to [0, 1]
-      (tool / 10, value / 30, strength, region / 8), padding rows left at -1 (-2 marks an
-      invalid call's tool);
+    - ``history``: the ``(max_steps, 5)`` history flattened, filled rows scaled to [0, 1]
+      (tool / 10, value / 30, strength, region / 8, preserve bitmask / 63), padding rows left
+      at -1 (-2 marks an invalid call's tool);
     - ``tools_used``: how many times each of the ten tools was called so far;
     - ``steps_left``: ``steps_left / max_steps``;
     - ``instruction``: the instruction encoder's vector.
     """
     sizes = [
         ("context", int(_CTX_NVEC.sum())),
-        ("history", max_steps * 4),
+        ("history", max_steps * len(_HISTORY_SCALE)),
         ("tools_used", len(TOOL_NAMES)),
         ("steps_left", 1),
         ("instruction", instruction_dim),

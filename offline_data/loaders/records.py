@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from styling_env.actions import MASK_NAMES, VOCAB_SIZES
 from styling_env.actions import STOP as STOP_TOOL
-from styling_env.actions import VOCAB_SIZES
 from styling_env.context import CONTEXT_NVEC
 from styling_env.tools.call import REGIONS
 
 from ..dataset import EpisodeRecord, episodes, load
 
 _OBS_KEYS = ("context", "history", "steps_left", "instruction")
-_ACTION_KEYS = ("tool", "value", "strength", "region")
+_ACTION_KEYS = ("tool", "value", "strength", "region", "preserve")
 
 #: SW's standardization groups: an episode-metadata key or ``meta -> key`` (see ``to_tensors``).
 Groups = str | Callable[[Mapping[str, Any]], Hashable]
@@ -131,12 +131,30 @@ def task_id(rec: EpisodeRecord) -> str:
 
 
 def native(rec: EpisodeRecord) -> dict[str, np.ndarray]:
+    """The record's native actions as flat arrays: ``tool``, ``value``, ``region`` ``(T,)``
+    int64, ``strength`` ``(T,)`` float32, ``preserve`` ``(T, 6)`` int8 bits. Raises
+    ``ValueError`` naming the episode for a malformed action or actions without ``preserve``
+    (a dataset of format version 1: regenerate it)."""
     a = rec.actions
+    if "preserve" not in a:
+        raise ValueError(
+            f"episode {rec.id}: its actions have no 'preserve' bits (a dataset of format version "
+            "1, before preserve was part of the action): regenerate it with `python -m "
+            "offline_data generate`"
+        )
+    tool = np.asarray(a["tool"], np.int64).reshape(-1)
+    keep = np.asarray(a["preserve"])
+    if keep.shape != (tool.shape[0], len(MASK_NAMES)) or not np.isin(keep, (0, 1)).all():
+        raise ValueError(
+            f"episode {rec.id}: preserve must be ({tool.shape[0]}, {len(MASK_NAMES)}) bits of 0 "
+            f"or 1, got shape {keep.shape}"
+        )
     acts = {
-        "tool": np.asarray(a["tool"], np.int64).reshape(-1),
+        "tool": tool,
         "value": np.asarray(a["value"], np.int64).reshape(-1),
         "strength": np.asarray(a["strength"], np.float32).reshape(-1),
         "region": np.asarray(a["region"], np.int64).reshape(-1),
+        "preserve": keep.astype(np.int8),
     }
     _check_native(rec, acts)
     return acts
@@ -159,6 +177,7 @@ class Collected:
     value: np.ndarray
     strength: np.ndarray
     region: np.ndarray
+    preserve: np.ndarray  # (rows, 6) int8 bits
     reward: np.ndarray
     terminal: np.ndarray
     timeout: np.ndarray
@@ -191,6 +210,7 @@ def collect(
     inst_index = np.zeros(cap, np.int64)
     tool, value, region, step = (np.zeros(cap, np.int64) for _ in range(4))
     strength, reward = np.zeros(cap, np.float32), np.zeros(cap, np.float32)
+    preserve = np.zeros((cap, len(MASK_NAMES)), np.int8)
     terminal, timeout, is_step = (np.zeros(cap, bool) for _ in range(3))
     source_row = np.zeros(cap, np.int64)
     inst_ids: dict[str, int] = {}
@@ -253,6 +273,7 @@ def collect(
             ("value", value),
             ("strength", strength),
             ("region", region),
+            ("preserve", preserve),
         ):
             arr[pos : pos + n] = acts[name]
         reward[pos : pos + n] = np.asarray(rec.rewards, np.float32)
@@ -290,6 +311,7 @@ def collect(
         value=value[cut],
         strength=strength[cut],
         region=region[cut],
+        preserve=preserve[cut],
         reward=reward[cut],
         terminal=terminal[cut],
         timeout=timeout[cut],

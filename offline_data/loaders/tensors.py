@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from styling_env.actions import check_bins, flat_actions
+from styling_env.actions import FlatActions, check_bins
 
 from ..weights import check_method, sample_weights
 from .records import Groups, collect
@@ -30,7 +30,7 @@ class StepTensors:
     sources: torch.Tensor | None  # (E, 3, H, W) uint8, one source image per episode
     source_row: torch.Tensor  # (N,) int64, row of ``sources``
     context: torch.Tensor  # (N, 10) int64, the context states of the current image
-    history: torch.Tensor  # (N, max_steps, 4) float32, calls so far (-1 pads)
+    history: torch.Tensor  # (N, max_steps, 5) float32, calls so far (-1 pads)
     steps_left: torch.Tensor  # (N,) int64
     instruction_index: torch.Tensor  # (N,) int64, row of ``instructions``
     instructions: list[str]  # unique instructions
@@ -38,6 +38,7 @@ class StepTensors:
     value: torch.Tensor  # (N,) int64, index in the tool's vocabulary
     strength: torch.Tensor  # (N,) float32
     region: torch.Tensor  # (N,) int64, index in REGIONS
+    preserve: torch.Tensor  # (N, 6) float32 bits in MASK_NAMES order: the masks kept untouched
     flat_action: torch.Tensor  # (N,) int64, DiscreteActions index (STOP = last)
     reward: torch.Tensor  # (N,) float32, the env's per-step reward
     episode: torch.Tensor  # (N,) int64, episode id
@@ -47,6 +48,8 @@ class StepTensors:
     task_id: list[str]  # (N,) task id per row
     method: str = "s"
     n_strength_bins: int = 4
+    #: whether ``flat_action`` includes the preserve digit (``FlatActions(bins, preserve=...)``)
+    flat_preserve: bool = False
 
     _ROW_FIELDS = (
         "image",
@@ -59,6 +62,7 @@ class StepTensors:
         "value",
         "strength",
         "region",
+        "preserve",
         "flat_action",
         "reward",
         "episode",
@@ -120,6 +124,7 @@ def to_tensors(
     image_size: int | None = None,
     groups: Groups | None = None,
     shrink: Callable[[np.ndarray], np.ndarray] | None = None,
+    flat_preserve: bool = False,
 ) -> StepTensors:
     """Episodes -> :class:`StepTensors`, one row per step (observation ``t``, action ``t``).
 
@@ -136,9 +141,13 @@ def to_tensors(
             (and its source) as they are read, e.g. ``lambda a: resize_uint8(a, 64)``: a
             planner that works at a smaller size never holds the stored-size images (the
             peak memory of a 10,000-episode 128 px tier falls about fourfold).
+        flat_preserve: ``flat_action`` includes the preserve digit (the indices of
+            ``DiscreteActions(n_strength_bins, preserve=True)``); default the plain indices of
+            ``preserve=False``. The ``preserve`` bits are there either way.
 
     Raises:
-        ValueError: an unknown method, an empty dataset, a size mismatch, malformed records.
+        ValueError: an unknown method, an empty dataset, a size mismatch, malformed records
+            (a preserve set outside ``PRESERVE_SETS`` with ``flat_preserve``).
     """
     method = check_method(method)
     bins = check_bins(n_strength_bins)
@@ -162,7 +171,10 @@ def to_tensors(
         value=t(c.value),
         strength=t(c.strength),
         region=t(c.region),
-        flat_action=t(flat_actions(c.tool, c.value, c.strength, bins)),
+        preserve=t(c.preserve.astype(np.float32)),
+        flat_action=t(
+            FlatActions(bins, bool(flat_preserve)).encode(c.tool, c.value, c.strength, c.preserve)
+        ),
         reward=t(c.reward),
         episode=t(c.ep_id[row]),
         step=t(c.step),
@@ -171,4 +183,5 @@ def to_tensors(
         task_id=[c.ep_task[i] for i in row.tolist()],
         method=method,
         n_strength_bins=bins,
+        flat_preserve=bool(flat_preserve),
     )

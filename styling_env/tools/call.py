@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..actions import REGIONS  # the region order lives with the other action-space facts
+import numpy as np
+
+from .. import actions as _actions  # partially initialised here: read at call time
+from ..actions import MASK_NAMES, REGIONS  # the orders live with the other action-space facts
 from .vocabulary import TOOLS, VALUE_PARAMS, check_tool_value
 
 #: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
@@ -106,6 +109,17 @@ class ToolCall:
         if p.get("preserve_foreground") in (True, "true", "yes", 1):
             keep += ("subject",)
         return tuple(dict.fromkeys(keep))
+
+    @property
+    def preserve_bits(self) -> np.ndarray:
+        """:attr:`preserved_regions` as the native action's ``preserve`` bits ``(6,)`` int8, in
+        :data:`~styling_env.actions.MASK_NAMES` order; ``background`` (everything but the
+        subject) sets every non-subject mask's bit, which is the same pixels: the masks
+        partition an image."""
+        names: list[str] = []
+        for r in self.preserved_regions:
+            names.extend(MASK_NAMES[:-1] if r == "background" else (r,))
+        return _actions.preserve_bits(names)
 
     def to_dict(self) -> dict[str, Any]:
         """The call as the paper's JSON action object (``action_id`` + ``parameters``)."""
