@@ -164,3 +164,18 @@ def test_references_render_shared_prefixes_as_plain_plans():
     assert torch.equal(got[5], batch.pixels[1])  # an empty plan is the image itself
     with pytest.raises(ValueError, match="got 1 rows for 2 plans"):
         render_shared(batch.pixels, [0], [[a], [b]])
+
+
+def test_a_stop_keeps_the_score_the_judge_would_give():
+    from styling_env.engine import Stop
+
+    task = sample_task("complex", 3, "test")
+    engine = Engine(1, image_size=64)
+    engine.reset([0], [task])
+    engine.step([0], [ToolCall("season_cycle", "winter_bare", 0.6)])
+    ((reward, terminated, _, info),) = engine.step([0], [Stop()])
+    assert terminated and reward == 0.0
+    want = engine.judge.score([engine._episode(engine.slots[0])])[0]
+    assert engine.slots[0].score.as_dict() == want.as_dict() == {
+        k: v for k, v in info.items() if k in want.as_dict()
+    }
