@@ -309,7 +309,9 @@ class Engine:
             return self.judge.score([self._episode(s) for s in slots])
         ask = [k for k, a in enumerate(actions) if not isinstance(a, Stop)]
         scores = [s.score for s in slots]
-        for k, sc in zip(ask, self.judge.score([self._episode(slots[k]) for k in ask]), strict=True):
+        for k, sc in zip(
+            ask, self.judge.score([self._episode(slots[k]) for k in ask]), strict=True
+        ):
             scores[k] = sc
         return scores
 

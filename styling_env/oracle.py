@@ -199,7 +199,9 @@ def build_references(
     sel = torch.tensor(rows, dtype=torch.long, device=images.device)
     sub_masks = None if masks is None else masks[sel]
     sub_known = None if has_masks is None else has_masks[sel]
-    solved = solve_plans(images[sel], all_targets, sub_masks, sub_known, [preserve[i] for i in rows])
+    solved = solve_plans(
+        images[sel], all_targets, sub_masks, sub_known, [preserve[i] for i in rows]
+    )
     main_plans = solved[:b]
     call_of: dict[tuple[int, Target], ToolCall] = {}
     for i, plan in enumerate(main_plans):
@@ -307,7 +309,8 @@ def render_shared(
         row = torch.tensor([r for r, _, _ in keys], dtype=torch.long, device=images.device)
         states.append(
             apply_calls(
-                states[d][parent], [c for _, _, c in keys],
+                states[d][parent],
+                [c for _, _, c in keys],
                 None if masks is None else masks[row],
                 None if has_masks is None else has_masks[row],
             )  # fmt: skip

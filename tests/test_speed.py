@@ -176,6 +176,8 @@ def test_a_stop_keeps_the_score_the_judge_would_give():
     ((reward, terminated, _, info),) = engine.step([0], [Stop()])
     assert terminated and reward == 0.0
     want = engine.judge.score([engine._episode(engine.slots[0])])[0]
-    assert engine.slots[0].score.as_dict() == want.as_dict() == {
-        k: v for k, v in info.items() if k in want.as_dict()
-    }
+    assert (
+        engine.slots[0].score.as_dict()
+        == want.as_dict()
+        == {k: v for k, v in info.items() if k in want.as_dict()}
+    )
