@@ -313,7 +313,7 @@ def render_shared(
                 [c for _, _, c in keys],
                 None if masks is None else masks[row],
                 None if has_masks is None else has_masks[row],
-            )  # fmt: skip
+            )
         )
     if not plans:
         return images[:0]
