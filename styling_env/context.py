@@ -49,7 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .features import FEATURE_NAMES, box_mean, image_features, to_work_size
+from .features import FEATURE_NAMES, box_mean, image_features, row_std, to_work_size
 from .images import make_images
 from .tools import TOOLS, ToolCall, apply_plan, check_images
 from .tools.ops import luma
@@ -160,8 +160,8 @@ def extra_features(x: Tensor) -> Tensor:
     pct = _quantiles(hists[:, :3], x.new_tensor(_QUANTILES)).flatten(1)  # r q05 q50 q95, g ...
     hi, lo = x.amax(1), x.amin(1)
     sat = (hi - lo) / (hi + 1e-3)
-    sat_stats = torch.stack([sat.mean((1, 2)), sat.std((1, 2))], 1)
-    channel_std = x.flatten(2).std(2)
+    sat_stats = torch.stack([sat.mean((1, 2)), row_std(sat.flatten(1))], 1)
+    channel_std = row_std(x.flatten(0, 1).flatten(1)).view(b, 3)
     gx = (lum[..., 1:] - lum[..., :-1])[..., :-1, :]
     gy = (lum[..., 1:, :] - lum[..., :-1, :])[..., :-1]
     grads = torch.stack([gx.abs(), gy.abs(), (gx + gy).abs(), (gx - gy).abs()], 1).mean((2, 3, 4))

@@ -317,7 +317,7 @@ class Engine:
             with self._clock("context"):
                 self._update_context([slots[k] for k in moved])
         with self._clock("judge"):
-            scores = self.judge.score([self._episode(s) for s in slots])
+            scores = self._score(slots, actions)
         out = []
         for s, a, e, sc in zip(slots, actions, errors, scores, strict=True):
             reward = (sc.overall - s.score.overall) / 20.0 - (self.invalid_penalty if e else 0.0)
@@ -326,6 +326,21 @@ class Engine:
             truncated = not terminated and s.steps >= self.max_steps
             out.append((reward, terminated, truncated, self.info(s, e, terminated or truncated)))
         return out
+
+    def _score(self, slots: Sequence[Slot], actions: Sequence[Decoded]) -> list[Scores]:
+        """The judge's scores of ``slots`` after ``actions``. A STOP changes nothing the
+        deterministic :class:`MeasuredJudge` reads (picture, calls, invalid count), so its slot
+        keeps the score it has (the same numbers, not measured again); any other judge is asked
+        about every slot."""
+        if type(self.judge) is not MeasuredJudge:
+            return self.judge.score([self._episode(s) for s in slots])
+        ask = [k for k, a in enumerate(actions) if not isinstance(a, Stop)]
+        scores = [s.score for s in slots]
+        for k, sc in zip(
+            ask, self.judge.score([self._episode(slots[k]) for k in ask]), strict=True
+        ):
+            scores[k] = sc
+        return scores
 
     def frames(self) -> None:
         """Convert every slot's stale picture to its ``(H, W, 3)`` uint8 observation in one

@@ -27,7 +27,7 @@ from .features import clip, fine, ssim, to_work_size
 from .images import ImageBatch
 from .signatures import full_change, pixel_distance
 from .tasks import Target, Task
-from .tools import ToolCall, apply_plan, apply_recipe
+from .tools import ToolCall, apply_calls, apply_recipe
 from .tools.vocabulary import TOOL_ORDER, value_index
 
 Tensor = torch.Tensor
@@ -184,20 +184,31 @@ def build_references(
     b = images.shape[0]
     conditional = conditional or [()] * b
     preserve = preserve or [()] * b
-    # the wrong branches are solved with everything else, as extra target sets
+    # a wrong branch is the image's own targets with one clause resolved the other way
     wrong_sets: list[tuple[int, int, list[Target]]] = []  # (image, clause, targets)
     for i, clauses in enumerate(conditional):
         for m, (chosen, other) in enumerate(clauses):
             ts = [t for t in targets[i] if chosen is None or t.tool != chosen.tool]
             ts = [t for t in ts if other is None or t.tool != other.tool]
             wrong_sets.append((i, m, ts + ([other] if other is not None else [])))
-    rows = list(range(b)) + [i for i, _, _ in wrong_sets]
-    all_targets = [list(t) for t in targets] + [ts for _, _, ts in wrong_sets]
+    # a solved strength depends only on the image and the target, so beyond the main plans
+    # only the ruled-out targets are solved (in the same batch)
+    extra = [(i, t) for i, _, ts in wrong_sets for t in ts[-1:] if t not in targets[i]]
+    rows = list(range(b)) + [i for i, _ in extra]
+    all_targets = [list(t) for t in targets] + [[t] for _, t in extra]
     sel = torch.tensor(rows, dtype=torch.long, device=images.device)
     sub_masks = None if masks is None else masks[sel]
     sub_known = None if has_masks is None else has_masks[sel]
-    plans = solve_plans(images[sel], all_targets, sub_masks, sub_known, [preserve[i] for i in rows])
-    main_plans = plans[:b]
+    solved = solve_plans(
+        images[sel], all_targets, sub_masks, sub_known, [preserve[i] for i in rows]
+    )
+    main_plans = solved[:b]
+    call_of: dict[tuple[int, Target], ToolCall] = {}
+    for i, plan in enumerate(main_plans):
+        call_of.update(((i, t), c) for t, c in zip(canonical(targets[i]), plan, strict=True))
+    for (i, t), plan in zip(extra, solved[b:], strict=True):
+        call_of[(i, t)] = plan[0]
+    plans = main_plans + [[call_of[(i, t)] for t in canonical(ts)] for i, _, ts in wrong_sets]
     # one batch: the references, their leave-one-out variants and the wrong branches
     render_rows, render_plans = list(range(b)), list(main_plans)
     for i, plan in enumerate(main_plans):
@@ -207,12 +218,7 @@ def build_references(
     for j, (i, _, _) in enumerate(wrong_sets):
         render_rows.append(i)
         render_plans.append(plans[b + j])
-    rsel = torch.tensor(render_rows, dtype=torch.long, device=images.device)
-    rendered = apply_plan(
-        images[rsel], render_plans,
-        None if masks is None else masks[rsel],
-        None if has_masks is None else has_masks[rsel],
-    )  # fmt: skip
+    rendered = render_shared(images, render_rows, render_plans, masks, has_masks)
     full = rendered[:b]
     work_all = to_work_size(rendered)
     work_full, work_src = work_all[:b], to_work_size(images)
@@ -263,6 +269,63 @@ def build_references(
             )
         )  # fmt: skip
     return refs
+
+
+def render_shared(
+    images: Tensor,
+    rows: Sequence[int],
+    plans: Sequence[Sequence[ToolCall]],
+    masks: Tensor | None = None,
+    has_masks: Tensor | None = None,
+) -> Tensor:
+    """``plans[j]`` applied to ``images[rows[j]]``, ``(len(plans), 3, H, W)``, rendering each
+    distinct prefix of an image's plans once.
+
+    A reference and its leave-one-out variants share prefixes (the variant without call ``k``
+    is the reference's first ``k`` calls, then the rest), and so do the wrong branches of
+    conditional clauses: the plans of one image form a tree of calls, rendered here one depth
+    at a time with one :func:`apply_calls` per depth for the whole batch. A request of ``K``
+    calls costs ``K (K + 1) / 2`` call renders instead of ``K^2``. The results equal
+    :func:`styling_env.tools.apply_plan` of the same plans up to the last bits of a few
+    recipes' convolutions, which differ with the batch they run in.
+    """
+    if len(rows) != len(plans):
+        raise ValueError(f"got {len(rows)} rows for {len(plans)} plans")
+    # node ids per depth; a node is (row, parent node at the previous depth, call); depth 0 is
+    # the image row itself
+    levels: list[dict[tuple[int, int, ToolCall], int]] = []
+    ends: list[tuple[int, int]] = []  # per plan: (depth, node); depth 0 -> node is the row
+    for r, plan in zip(rows, plans, strict=True):
+        node = int(r)
+        for d, call in enumerate(plan):
+            if d == len(levels):
+                levels.append({})
+            node = levels[d].setdefault((int(r), node, call), len(levels[d]))
+        ends.append((len(plan), node))
+    states = [images]
+    for d, level in enumerate(levels):
+        keys = list(level)  # insertion order = node ids
+        parent = torch.tensor([p for _, p, _ in keys], dtype=torch.long, device=images.device)
+        row = torch.tensor([r for r, _, _ in keys], dtype=torch.long, device=images.device)
+        states.append(
+            apply_calls(
+                states[d][parent],
+                [c for _, _, c in keys],
+                None if masks is None else masks[row],
+                None if has_masks is None else has_masks[row],
+            )
+        )
+    if not plans:
+        return images[:0]
+    # one gather per depth, then back into the plans' order
+    out = images.new_empty((len(plans), *images.shape[1:]))
+    by_depth: dict[int, list[int]] = defaultdict(list)
+    for j, (d, _) in enumerate(ends):
+        by_depth[d].append(j)
+    for d, js in by_depth.items():
+        sel = torch.tensor([ends[j][1] for j in js], dtype=torch.long, device=images.device)
+        out[torch.tensor(js, dtype=torch.long, device=images.device)] = states[d][sel]
+    return out
 
 
 def oracle_plan(task: Task, size: int = 128) -> list[ToolCall]:

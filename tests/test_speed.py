@@ -115,3 +115,69 @@ def test_a_task_twice_in_one_reset_is_built_once():
     r = engine.step([0, 2], [call, call])
     assert r[0][0] == r[1][0]  # the two episodes stay alike and independent
     assert engine.slots[0].image is not engine.slots[2].image
+
+
+def test_gaussian_blur_and_sobel_match_kornia():
+    import kornia
+
+    from styling_env.features import gaussian_blur, sobel
+
+    for x in (make_images("mix", 3, 64, 4).pixels, torch.rand(2, 3, 40, 56)):
+        for k, sigma in ((5, 1.0), (17, 4.0)):
+            want = kornia.filters.gaussian_blur2d(x, (k, k), (sigma, sigma), border_type="reflect")
+            torch.testing.assert_close(gaussian_blur(x, k, sigma), want, atol=1e-6, rtol=0)
+        lum = x.mean(1)
+        want = kornia.filters.spatial_gradient(lum[:, None], "sobel", normalized=True)[:, 0]
+        sx, sy = sobel(lum)
+        torch.testing.assert_close(torch.stack([sx, sy], 1), want, atol=1e-6, rtol=0)
+
+
+def test_gaussian_blur_names_an_image_too_small_for_its_kernel():
+    from styling_env.features import gaussian_blur
+
+    with pytest.raises(ValueError, match="17-tap blur needs a side > 8"):
+        gaussian_blur(torch.zeros(1, 3, 8, 8), 17, 4.0)
+
+
+def test_row_std_is_torch_std():
+    from styling_env.features import row_std
+
+    g = torch.Generator().manual_seed(5)
+    for flat in (torch.rand(6, 4096, generator=g), torch.rand(3, 7, generator=g) * 100 + 1e3):
+        torch.testing.assert_close(row_std(flat), flat.std(1), atol=1e-5, rtol=1e-5)
+
+
+def test_references_render_shared_prefixes_as_plain_plans():
+    from styling_env.oracle import render_shared
+    from styling_env.tools import apply_plan
+
+    batch = make_images("mix", 2, 64, 6)
+    a = ToolCall("season_cycle", "winter_bare", 0.7)
+    b = ToolCall("time_of_day", "sunrise_golden", 0.5)
+    c = ToolCall("color_grading", "earth_natural", 0.6, "subject")
+    rows = [0, 0, 0, 0, 1, 1, 0]
+    plans = [[a, b, c], [b, c], [a, c], [a, b], [c, a], [], [a, b, c]]
+    sel = torch.tensor(rows)
+    want = apply_plan(batch.pixels[sel], plans, batch.masks[sel], batch.has_masks[sel])
+    got = render_shared(batch.pixels, rows, plans, batch.masks, batch.has_masks)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+    assert torch.equal(got[5], batch.pixels[1])  # an empty plan is the image itself
+    with pytest.raises(ValueError, match="got 1 rows for 2 plans"):
+        render_shared(batch.pixels, [0], [[a], [b]])
+
+
+def test_a_stop_keeps_the_score_the_judge_would_give():
+    from styling_env.engine import Stop
+
+    task = sample_task("complex", 3, "test")
+    engine = Engine(1, image_size=64)
+    engine.reset([0], [task])
+    engine.step([0], [ToolCall("season_cycle", "winter_bare", 0.6)])
+    ((reward, terminated, _, info),) = engine.step([0], [Stop()])
+    assert terminated and reward == 0.0
+    want = engine.judge.score([engine._episode(engine.slots[0])])[0]
+    assert (
+        engine.slots[0].score.as_dict()
+        == want.as_dict()
+        == {k: v for k, v in info.items() if k in want.as_dict()}
+    )
