@@ -23,23 +23,23 @@ from offline_data.dataset import episodes, load
 
 #: sha256 of everything the loaders read from the complex tier's 24 episodes
 #: (``_input_digest``).
-INPUT = "3716fcd10f99532a032347e8eeb92d40ff5e45a6d7eddedc5b956269bce32200"
+INPUT = "16935cc642a002d99b899a45e66c82dbe497148b025962ad91b404cc3b5eca52"
 #: sha256 per loader call of :func:`_outputs`.
 PINNED = {
     "flat_actions": "16712dd42121942fb984178004041ca4f0ef8b40d4b9c1986a28d0e5034c55e9",
-    "tensors_s": "7abdf7bf52b89f63ee1d50f69a1b1eca01bf65a3f6f3a8c4b4f7d2463114abb8",
-    "tensors_sw_task": "028bc8c6ef141c4e3f75b9fd7547054baf16a4edd2c74ee9d5aff91b9d025dd2",
-    "tensors_rw_text_bins3": "c444e7178b7da049269b675bc4a1b86995b3ef4bcb564e94b29519e21934d969",
-    "tensors_shrink16": "83f6f7380ab16886e71ecf61fe376a6e50b4506a02ff73f7147bece5f480dbff",
-    "chat_step": "0a194c7e5a084ba6d46add6ce665cd97d4898980bf129624f25e7f18a8342849",
-    "chat_plan": "69d887024c0559de3d32aa4abe91773b6a12dff71c5212935123414bba5c4bdb",
-    "prompts": "348c413417a032505392b8906f236a5c38fd5489bf0d297ca0a18b198e80005b",
-    "observation_vector": "23aa97eb8485daccf4689093ce7cb56050df0cbbd828c66f1936ee5cccb12ea0",
-    "observation_tuple": "638cbfd9f8d5e433c91a399af2a2b1176d139a2d95a61e6f6c5d654e26a6d4da",
+    "tensors_s": "635d6471ee6ec00035e8502fe1db8b252dc5ee937049997b721bbca49e860b05",
+    "tensors_sw_task": "305d2c6b74538ceff7ed58c4a722ec5e8b57cc9a788f5cbb0bbea22804a4c205",
+    "tensors_rw_text_bins3": "dfab87c05982acd75c5788a197a91beafe288da89d1e65a8b3fad395e3264900",
+    "tensors_shrink16": "1b979d1d9607361ed77a72ec8db302fdbd2c5a63f09ab15030beabf22710f8cc",
+    "chat_step": "49fdd8c48c8cadb44744deb0824bfd0910d3a1dfc312894175dcf88599caa53d",
+    "chat_plan": "5d2fd515b17dcb85f1f6bc4690956d15969c09f52344a421425667f2528228e3",
+    "prompts": "16569610f98aa9f4719896a7f5e57990cbcf2cad4900074dbb16fb9cd073683d",
+    "observation_vector": "4df5c53e27bf84b8ce0271bd4cc3261ab2003d3de34c298fc5516d71a33cec67",
+    "observation_tuple": "fb8c1d07817eaf9bb4a34b81bbb0ab186e5c792c68dbf9daf967b8a09f684470",
     "resize_uint8": "e7f379647aa636b0eba40eb73a8bfc5799b9da064068805fea68ee2966cc5c8b",
-    "d3rlpy_rw": "0f382fd4ad0b107c56ff3fb3ebac46b3da0c9a3cf04d12f6f0b57772e7523478",
-    "d3rlpy_r_text": "27278f235c32dbbcdef977287e80927d02b8035b80c408314f221a40a0a0f982",
-    "d3rlpy_source_work16_bins3": "a59da5486572cf501bdc26d676a15f337f918353c25416cced72dbcb015669c1",
+    "d3rlpy_rw": "bb4886a6cca97ec899b609ee60205c0be29f9a3be6dc9f4c07c142bb17ae885a",
+    "d3rlpy_r_text": "4fde071f6d1dc8f58e37ea6524c85507f13752476e76570c75c6c5b1e0783994",
+    "d3rlpy_source_work16_bins3": "fe80bbba8c32516ed2b8ef9f1044affca4342116f463ad766757edb221c5d7d5",
 }
 
 
