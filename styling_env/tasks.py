@@ -16,7 +16,10 @@ Tiers:
 Strengths come from intensity words that the instruction contains ("a hint of" = 0.35, plain =
 0.6, "lots of" = 0.85, "..., fully" = 1.0; :data:`STRENGTH_LEVELS`, :data:`INTENSITY_CUES`).
 Sentence frames are split into train and held-out templates; :func:`test_tasks` uses held-out
-frames only, so a test set measures generalization to unseen phrasings, not memorization.
+frames only, so a test set measures generalization to unseen phrasings, not memorization. Train
+tasks are worded in a richer language (:mod:`styling_env.wording`: more frames and registers,
+everyday words, hedges, negations, light surface noise) drawn from streams of their own, so a
+train task's spec does not depend on its words; test tasks keep the plain language.
 
 >>> task = sample_task("simple", seed=3)
 >>> task == sample_task("simple", seed=3), task.tier, 1 <= len(task.targets) <= 2
@@ -32,7 +35,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,10 +43,17 @@ import torch
 from PIL import Image
 
 from . import lexicon as lx
+from . import train_lexicon as tl
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .images import procedural as _procedural
 from .tools.call import REGIONS, ToolCall
 from .tools.vocabulary import TOOL_NAMES, TOOL_ORDER, TOOLS, check_tool_value
+from .wording import CUES, intensity_level, train_wording, value_phrase
+from .wording import cap as _cap
+from .wording import fill as _fill
+from .wording import join as _join
+from .wording import pick as _pick
+from .wording import say as _say
 
 Tensor = torch.Tensor
 
@@ -61,8 +71,9 @@ MIN_STRENGTH: float = 0.2
 DEFAULT_TARGET_STRENGTH: float = lx.INTENSITY["moderate"][0]
 #: Intensity level -> strength ("subtle" 0.35, "moderate" 0.6, "strong" 0.85, "full" 1.0).
 STRENGTH_LEVELS: dict[str, float] = {level: row[0] for level, row in lx.INTENSITY.items()}
-#: Intensity level -> the cue words that mark it in an instruction (moderate may have none).
-INTENSITY_CUES: dict[str, tuple[str, ...]] = {level: row[1] for level, row in lx.INTENSITY.items()}
+#: Intensity level -> the cue words that mark it in an instruction (moderate may have none):
+#: the shared ones and those of the training language.
+INTENSITY_CUES: dict[str, tuple[str, ...]] = dict(CUES)
 
 CONSTRAINT_KINDS: tuple[str, ...] = (
     "preserve_region", "preserve_subject", "keep_photorealistic", "avoid_tool",
@@ -165,7 +176,10 @@ def _template_table() -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
     return {
         tier: {
             split: tuple(
-                (f"{tier}/{names[split]}/{i:02d}", frame) for i, frame in enumerate(frames)
+                (f"{tier}/{names[split]}/{i:02d}", frame)
+                for i, frame in enumerate(
+                    frames + (tl.TRAIN_FRAMES[tier] if split == "train" else ())
+                )
             )
             for split, frames in by_split.items()
         }
@@ -173,7 +187,8 @@ def _template_table() -> dict[str, dict[str, tuple[tuple[str, str], ...]]]:
     }
 
 
-#: Tier -> split -> ((template_id, frame), ...). Test tasks use the "test" (held-out) frames.
+#: Tier -> split -> ((template_id, frame), ...). Test tasks use the "test" (held-out) frames;
+#: train tasks the shared train frames and those of the training language.
 TEMPLATES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = _template_table()
 _FRAMES = {
     tid: frame
@@ -669,55 +684,10 @@ def _png_decode(data: str) -> Tensor:
 # Text
 
 
-def intensity_level(strength: float) -> str:
-    """The intensity level whose strength is nearest ``strength``."""
-    return min(STRENGTH_LEVELS, key=lambda level: abs(STRENGTH_LEVELS[level] - strength))
-
-
-def _pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
-    return options[int(rng.integers(len(options)))]
-
-
 def _draw_strength(rng: np.random.Generator) -> float:
     levels = list(lx.INTENSITY)
     weights = np.array([lx.INTENSITY[level][3] for level in levels])
     return STRENGTH_LEVELS[levels[int(rng.choice(len(levels), p=weights / weights.sum()))]]
-
-
-def value_phrase(rng: np.random.Generator, tool: str, value: str) -> str:
-    """A phrase for ``value``: one of its vague phrases, or rarely its literal name."""
-    if rng.random() < lx.LITERAL_RATE:
-        return f"{value.replace('_', ' ')} {lx.LITERAL_NOUNS[tool]}"
-    return _pick(rng, lx.VALUE_PHRASES[tool][value][1:])
-
-
-def _say(rng: np.random.Generator, target: Target) -> str:
-    """``target`` in words: a value phrase wrapped in the words of its intensity."""
-    wrapper = _pick(rng, lx.INTENSITY[intensity_level(target.strength)][2])
-    return wrapper.format(p=value_phrase(rng, target.tool, target.value))
-
-
-def _join(items: Sequence[str]) -> str:
-    """``a``; ``a and b`` (``a, and b`` if a has a comma); ``a, b and c`` (``;`` if commas)."""
-    commas = any("," in item for item in items)
-    if len(items) <= 2:
-        return (", and " if commas else " and ").join(items)
-    sep, last = ("; ", "; and ") if commas else (", ", " and ")
-    return sep.join(items[:-1]) + last + items[-1]
-
-
-def _article(phrase: str) -> str:
-    article = lx.THEME_ARTICLES.get(phrase, "an" if phrase[:1].lower() in "aeiou" else "a")
-    return f"{article} {phrase}".strip()
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _fill(frame: str, items: str, theme: str = "", extra: str = "") -> str:
-    text = frame.format(items=items, theme=theme, a_theme=_article(theme), extra=extra)
-    return _cap(" ".join(text.split()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1015,15 +985,31 @@ def sample_task(
         image_seed = _image_seed(rng, split)
         kind, fractions = _image_info(source, image_seed)
         theme, targets, constraints, conditionals = _complex_spec(rng, kind, fractions, split)
-    template_id, frame = _pick(rng, TEMPLATES[tier][split])
-    items = [_say(rng, targets[int(i)]) for i in rng.permutation(len(targets))]
-    extra = ""
-    if constraints:
-        joined = _pick(rng, lx.CONSTRAINT_JOINS).join(c.text for c in constraints)
-        sentences = [_cap(_pick(rng, lx.CONSTRAINT_FRAMES).format(c=joined))]
-        sentences += [c.text for c in conditionals]
-        extra = " ".join(sentences[int(i)] for i in rng.permutation(len(sentences)))
-    phrase = _pick(rng, lx.REGULAR_THEME_PHRASES[theme]) if tier == "regular" else theme
+    if split == "train":  # the same spec, in the richer training language (wording.py)
+        kind = _image_info(source, image_seed)[0] if constraints else "outdoor"
+        key = (TIERS.index(tier), seed, SPLITS.index(split))
+        words = train_wording(
+            key, tier, TEMPLATES[tier][split], theme, targets, constraints, conditionals, kind,
+            MAX_INSTRUCTION,
+        )  # fmt: skip
+        template_id, instruction = words.template_id, words.instruction
+        constraints = [
+            replace(c, text=t) for c, t in zip(constraints, words.constraint_texts, strict=True)
+        ]
+        conditionals = [
+            replace(c, text=t) for c, t in zip(conditionals, words.conditional_texts, strict=True)
+        ]
+    else:
+        template_id, frame = _pick(rng, TEMPLATES[tier][split])
+        items = [_say(rng, targets[int(i)]) for i in rng.permutation(len(targets))]
+        extra = ""
+        if constraints:
+            joined = _pick(rng, lx.CONSTRAINT_JOINS).join(c.text for c in constraints)
+            sentences = [_cap(_pick(rng, lx.CONSTRAINT_FRAMES).format(c=joined))]
+            sentences += [c.text for c in conditionals]
+            extra = " ".join(sentences[int(i)] for i in rng.permutation(len(sentences)))
+        phrase = _pick(rng, lx.REGULAR_THEME_PHRASES[theme]) if tier == "regular" else theme
+        instruction = _fill(frame, _join(items), phrase, extra)
     return Task(
         task_id=f"{tier}-{split}-{seed}",
         tier=tier,
@@ -1034,7 +1020,7 @@ def sample_task(
         targets=tuple(sorted(targets, key=lambda t: _ORDER[t.tool])),
         conditionals=tuple(conditionals),
         constraints=tuple(constraints),
-        instruction=_fill(frame, _join(items), phrase, extra),
+        instruction=instruction,
         template_id=template_id,
         split=split,
     )
