@@ -336,7 +336,7 @@ def test_training_loss_falls_and_checkpoint_round_trips(small_datasets, fake_min
         assert torch.equal(v, loaded.state_dict()[k]), k
     b = data.batch(torch.arange(20))
     torch.testing.assert_close(loaded.step_log_prob(b)[1], res.planner.step_log_prob(b)[1])
-    with pytest.raises(ValueError, match="no token states cut at max_tokens=64"):
+    with pytest.raises(ValueError, match="no token states cut at max_tokens=128"):
         prepare(data, TOKENS)
     # predict on live observations reads the tokens through the same (cached) encoder
     from styling_env.vector import ImageStylingVectorEnv

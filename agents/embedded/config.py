@@ -89,9 +89,10 @@ class PlannerConfig(Config):
     head_hidden: int = 128
     """Width of the value and strength/region head MLPs."""
     dropout: float = 0.1
-    max_tokens: int = 64
+    max_tokens: int = 128
     """Token encoders: the instruction's first ``max_tokens`` MiniLM word pieces (with [CLS]);
-    the sentence vector still averages all of them."""
+    the sentence vector still averages all of them. Complex requests run 38-120 word pieces
+    (median 78: 1,000 generated episodes), and their conditional clause often comes last."""
     attention_heads: int = 4
     """Token encoders: attention heads of each head's query."""
     key_dim: int = 32
