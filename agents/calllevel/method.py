@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from agents.embedded.agent import EmbeddedAgent
-from agents.embedded.training import PreparedData, prepare
+from agents.embedded.training import PreparedData, cache_key, prepare
 from agents.registry import Trained, TrainJob
 from agents.training import MetricLog, peak_memory_mb
 
@@ -52,7 +52,7 @@ def _prepared(job: TrainJob, config: CallLevelConfig) -> PreparedData:
 
     if job.cache is None:
         return prepare(_records(job), config.planner)
-    return job.cached(("embedded", shared.image_size, shared.encoder, shared.hash_dim), build)
+    return job.cached(cache_key(shared), build)
 
 
 def _dataset_key(job: TrainJob) -> str:

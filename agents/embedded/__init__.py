@@ -27,6 +27,20 @@ words and word pairs (its exact words): on held-out Simple episodes this lowered
 1.22 (MiniLM alone) to 1.01 and raised the tool accuracy from 0.87 to 0.91. The 4x4 stride-4
 stem ("patchify") makes the CNN 3.6x cheaper than a 5x5 stride-2 one on a CPU.
 
+Two options read the request per decision (:mod:`agents.embedded.attention`):
+
+- ``encoder="minilm-tokens"`` / ``"minilm-tokens+hash"``: MiniLM's token states (frozen, the
+  first ``max_tokens`` = 128 word pieces, cached per instruction as float16 and kept once per
+  instruction in training) are pooled by attention, one query per head: the tool head's from
+  the trunk, the value head's from the trunk and the tool, the strength/region head's from the
+  trunk, the tool and the value ("a hint of snow" vs "buried in snow"). The pooled tokens join
+  the head's input; the trunk keeps the sentence vector (the tokens' mean).
+- ``film=True``: each head's input is scaled and shifted (FiLM, starting as the identity) by an
+  MLP over the image measures the conditional clauses are decided on (luma, warmth, chroma, the
+  top fifth's luma and coolness, dark and bright shares; current and source image) and the
+  Stage-1 context, so that "if it is already dark" and a strength on a dark source depend on
+  two numbers the heads see directly.
+
 The heads are factorized and teacher-forced: in training the value, strength and region heads are
 conditioned on the *taken* tool (and value); at inference on the chosen ones. Strength is a
 Normal with a sigmoid mean and a learned, state-dependent standard deviation clamped to

@@ -20,11 +20,19 @@ CHECKPOINT_VERSION = 2  # 2: history rows of 5 columns, the preserve head
 #: Tool index of STOP in the native action.
 STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1
-ENCODERS = ("minilm", "hash", "minilm+hash")
+ENCODERS = ("minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash")
+#: The encoders that read MiniLM's token states (attention pooling per head).
+TOKEN_ENCODERS = ("minilm-tokens", "minilm-tokens+hash")
 MINILM_DIM = 384
+#: MiniLM's own limit on the tokens of one text (word pieces, with [CLS] and [SEP]).
+MINILM_MAX_TOKENS = 256
 LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)
 #: Greedy strengths are clipped to this range (a call at strength ~0 is a wasted step).
 STRENGTH_RANGE = (0.05, 1.0)
+
+#: Fields added after the first checkpoints, with the behaviour those checkpoints had
+#: (:meth:`PlannerConfig.from_dict` fills them in when a saved config lacks them).
+LEGACY_FIELDS: dict[str, Any] = {"film": False}
 
 _VOCAB = list(VOCAB_SIZES)
 _OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
@@ -47,9 +55,11 @@ class PlannerConfig(Config):
     text_only: bool = False
     """No CNN and no images: the paper's text-only variant."""
     encoder: str = "minilm+hash"
-    """Instruction encoder: ``"minilm"`` (all-MiniLM-L6-v2, 384-d), ``"hash"`` (hashed words
-    and word pairs) or ``"minilm+hash"`` (both, concatenated: measured best, see the module
-    docstring)."""
+    """Instruction encoder: ``"minilm"`` (all-MiniLM-L6-v2's sentence vector, 384-d),
+    ``"hash"`` (hashed words and word pairs), ``"minilm+hash"`` (both, concatenated), or
+    ``"minilm-tokens"`` / ``"minilm-tokens+hash"``: MiniLM's token states, read by each head
+    through its own attention query (:mod:`agents.embedded.attention`), with the sentence
+    vector (their mean) in the trunk and, with ``+hash``, the hashed words too."""
     hash_dim: int = 8192
     """Dimension of the hashing encoder (1024 -> 8192 raised the held-out value accuracy from
     0.73 to 0.88 on Simple: held-out templates bring words whose buckets collide less)."""
@@ -79,6 +89,23 @@ class PlannerConfig(Config):
     head_hidden: int = 128
     """Width of the value and strength/region head MLPs."""
     dropout: float = 0.1
+    max_tokens: int = 128
+    """Token encoders: the instruction's first ``max_tokens`` MiniLM word pieces (with [CLS]);
+    the sentence vector still averages all of them. Complex requests run 38-120 word pieces
+    (median 78: 1,000 generated episodes), and their conditional clause often comes last."""
+    attention_heads: int = 4
+    """Token encoders: attention heads of each head's query."""
+    key_dim: int = 32
+    """Token encoders: width of each attention head's keys and queries."""
+    attention_dim: int = 128
+    """Token encoders: width of the pooled tokens a head reads."""
+    film: bool = False
+    """Condition the tool, value and strength/region heads' inputs on the image: a FiLM scale
+    and shift from the measures the conditional clauses are defined on (luma, warmth, chroma,
+    the top fifth's luma and coolness, dark and bright shares; current and source image) and
+    the Stage-1 context (text-only: the context alone)."""
+    film_dim: int = 64
+    """Width of the FiLM condition (an MLP over the image measures and context embeddings)."""
 
     def __post_init__(self) -> None:
         ints = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -90,8 +117,16 @@ class PlannerConfig(Config):
             )
         if not isinstance(self.wide, bool):
             raise ValueError(f"PlannerConfig.wide must be a bool, got {self.wide!r}")
-        if not isinstance(self.text_only, bool):
-            raise ValueError(f"PlannerConfig.text_only must be a bool, got {self.text_only!r}")
+        for name in ("text_only", "film"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"PlannerConfig.{name} must be a bool, got {getattr(self, name)!r}"
+                )
+        if self.max_tokens < 2 or self.max_tokens > MINILM_MAX_TOKENS:
+            raise ValueError(
+                f"PlannerConfig.max_tokens must be in [2, {MINILM_MAX_TOKENS}] (MiniLM's limit), "
+                f"got {self.max_tokens}"
+            )
         chans = tuple(self.channels)
         if not chans or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in chans):
             raise ValueError(f"PlannerConfig.channels must be positive ints, got {self.channels!r}")
@@ -107,8 +142,13 @@ class PlannerConfig(Config):
 
     @property
     def text_in(self) -> int:
-        """Dimension of the instruction embedding."""
-        return sum(MINILM_DIM if p == "minilm" else self.hash_dim for p in self.encoder.split("+"))
+        """Dimension of the instruction embedding (the sentence vector ++ hashed words)."""
+        return sum(self.hash_dim if p == "hash" else MINILM_DIM for p in self.encoder.split("+"))
+
+    @property
+    def tokens(self) -> bool:
+        """Whether the planner reads MiniLM's token states (a token encoder)."""
+        return self.encoder in TOKEN_ENCODERS
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -117,12 +157,14 @@ class PlannerConfig(Config):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> PlannerConfig:
-        """Inverse of :meth:`to_dict`; ``ValueError`` on unknown keys."""
+        """Inverse of :meth:`to_dict`; ``ValueError`` on unknown keys. A field that a config
+        of an older version lacks takes the value that version had (:data:`LEGACY_FIELDS`),
+        not today's default: an old checkpoint builds the network it was trained as."""
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"unknown PlannerConfig fields {unknown}; known: {sorted(names)}")
-        kw = dict(d)
+        kw = {**LEGACY_FIELDS, **d}
         if "channels" in kw:
             kw["channels"] = tuple(kw["channels"])
         return cls(**kw)

@@ -21,7 +21,7 @@ from styling_env.validation import choice
 from .agent import EmbeddedAgent
 from .config import PlannerConfig
 from .model import EmbeddedPlanner
-from .training import TrainConfig, prepare
+from .training import TrainConfig, cache_key, prepare
 from .training import train as train_planner
 
 GROUPS = ("task_id",)
@@ -74,7 +74,7 @@ def _data(job: TrainJob, config: EmbeddedMethodConfig) -> Any:
             prepared.dataset_id = job.dataset
         return prepared
 
-    return job.cached(("embedded", shared.image_size, shared.encoder, shared.hash_dim), build)
+    return job.cached(cache_key(shared), build)
 
 
 def train(job: TrainJob) -> Trained:

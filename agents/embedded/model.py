@@ -23,6 +23,7 @@ from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import MAX_VALUES, VALUES
 
+from .attention import FiLM, ImageCondition, TokenAttention
 from .config import (
     _OFFSETS,
     _VOCAB,
@@ -30,6 +31,7 @@ from .config import (
     CHECKPOINT_VERSION,
     LOG_STD_MAX,
     LOG_STD_MIN,
+    MINILM_DIM,
     N_TOOLS,
     STOP_TOOL,
     STRENGTH_RANGE,
@@ -37,6 +39,18 @@ from .config import (
     PlannerConfig,
 )
 from .text import instruction_encoder
+
+
+@dataclass
+class _Reading:
+    """What the heads read of one batch besides the trunk (set by :meth:`EmbeddedPlanner._encode`):
+    the projected token keys, the token states and their mask, and the FiLM condition."""
+
+    keys: torch.Tensor | None = None  # (B, heads, T, key_dim)
+    tokens: torch.Tensor | None = None  # (B, T, 384) float32
+    mask: torch.Tensor | None = None  # (B, T) bool
+    cond: torch.Tensor | None = None  # (B, film_dim)
+
 
 # --------------------------------------------------------------------------------------------
 # Batches
@@ -56,6 +70,8 @@ class PlannerBatch:
     strength: torch.Tensor | None = None  # (B,) float32
     region: torch.Tensor | None = None  # (B,) int64
     preserve: torch.Tensor | None = None  # (B, 6) float32 bits (MASK_NAMES order)
+    tokens: torch.Tensor | None = None  # (B, T, 384) MiniLM token states (token encoders)
+    token_mask: torch.Tensor | None = None  # (B, T) bool, True for a real token
 
     def __len__(self) -> int:
         return int(self.context.shape[0])
@@ -142,15 +158,32 @@ class EmbeddedPlanner(nn.Module):
             _mlp(n_in, cfg.hidden, None, p),
             _mlp(cfg.hidden, cfg.hidden, None, p),
         )
-        self.tool_head = nn.Linear(cfg.hidden, N_TOOLS)
+        # each head's own input: the trunk, then what it is conditioned on (tool; tool and value)
+        head_in = [cfg.hidden, cfg.hidden + 16, cfg.hidden + 32]
+        cond = cfg.film_dim if cfg.film else 0
+        self.attention = None
+        if cfg.tokens:  # each head pools the instruction's tokens with its own query
+            self.attention = TokenAttention(
+                MINILM_DIM, cfg.attention_heads, cfg.key_dim, [n + cond for n in head_in],
+                cfg.attention_dim,
+            )  # fmt: skip
+            head_in = [n + cfg.attention_dim for n in head_in]
+        self.condition = self.films = None
+        if cfg.film:
+            self.condition = ImageCondition(
+                not cfg.text_only, cfg.context_dim * len(CONTEXT_NVEC), cfg.film_dim
+            )
+            self.films = nn.ModuleList(FiLM(cfg.film_dim, n) for n in head_in)
+        self._reading: _Reading | None = None
+        self.tool_head = nn.Linear(head_in[0], N_TOOLS)
         self.tool_embed = nn.Embedding(N_TOOLS, 16)
-        self.value_head = _mlp(cfg.hidden + 16, cfg.head_hidden, len(VALUES), p)
+        self.value_head = _mlp(head_in[1], cfg.head_hidden, len(VALUES), p)
         self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
-        self.call_head = _mlp(cfg.hidden + 32, cfg.head_hidden, 2 + len(REGIONS), p)
+        self.call_head = _mlp(head_in[2], cfg.head_hidden, 2 + len(REGIONS), p)
         # one Bernoulli logit per mask: does the call keep that region untouched? Most calls
         # keep nothing, so the prior is p ~ 0.05 per bit: an untrained head preserves nothing
         # (as an untrained region head stays at "all") instead of flipping coins on photos
-        self.preserve_head = _mlp(cfg.hidden + 32, cfg.head_hidden, len(MASK_NAMES), p)
+        self.preserve_head = _mlp(head_in[2], cfg.head_hidden, len(MASK_NAMES), p)
         nn.init.constant_(self.preserve_head[-1].bias, PRESERVE_PRIOR_LOGIT)
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
@@ -212,16 +245,67 @@ class EmbeddedPlanner(nn.Module):
         return self.history(rows.flatten(1))
 
     def _encode(self, b: PlannerBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The trunk and the wide path's ``(B, 171)`` value logits (None without it)."""
+        """The trunk and the wide path's ``(B, 171)`` value logits (None without it).
+
+        Also keeps what the heads read of this batch besides the trunk (:meth:`_read`) until the
+        next call, as it keeps the wide path's tool logits: the heads of one batch follow its
+        ``_encode``."""
         wide = None
         if self.wide_value is not None:
             words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
             wide = self.wide_value(words)
             self._wide_tool = None if self.wide_tool is None else self.wide_tool(words)
+        self._reading = self._read(b)
         return self.features(b), wide
 
+    def _read(self, b: PlannerBatch) -> _Reading | None:
+        """The token keys and states (token encoders) and the FiLM condition (``film``)."""
+        if self.attention is None and self.condition is None:
+            return None
+        r = _Reading()
+        if self.attention is not None:
+            if b.tokens is None or b.token_mask is None:
+                raise ValueError(
+                    f"this planner reads the instruction's token states (encoder="
+                    f"{self.config.encoder!r}); the batch has none: build it with "
+                    "observation_batch or PreparedData.batch"
+                )
+            mask = b.token_mask.bool()
+            if mask.ndim != 2 or b.tokens.shape[:2] != mask.shape or not mask[:, 0].all():
+                raise ValueError(
+                    f"token_mask must be (B, T) with the first token of every row real, and "
+                    f"tokens (B, T, {MINILM_DIM}); got {tuple(mask.shape)} and "
+                    f"{tuple(b.tokens.shape)}"
+                )
+            width = int(mask.any(0).nonzero().max()) + 1  # no column that is padding in all rows
+            r.mask = mask[:, :width]
+            r.tokens = b.tokens[:, :width].float()
+            r.keys = self.attention.keys(r.tokens)
+        if self.condition is not None:
+            ctx = torch.cat([emb(b.context[:, i]) for i, emb in enumerate(self.context)], dim=1)
+            images = None if self.config.text_only else b.images
+            r.cond = self.condition(images, ctx)
+        return r
+
+    def _head_input(self, which: int, x: torch.Tensor) -> torch.Tensor:
+        """Head ``which``'s input (0 tool, 1 value, 2 strength/region): ``x`` (the trunk and the
+        head's conditioning), then its pooled tokens (query: ``x`` and the image condition),
+        scaled and shifted by the image condition (FiLM)."""
+        r = self._reading
+        if self.attention is None and self.films is None:
+            return x
+        if r is None or (r.cond is None and self.films is not None):
+            raise RuntimeError("the heads read the batch of the last _encode: call it first")
+        if self.attention is not None:
+            assert r.keys is not None and r.tokens is not None and r.mask is not None
+            q = x if r.cond is None else torch.cat([x, r.cond], dim=1)
+            x = torch.cat([x, self.attention.pool(which, q, r.keys, r.tokens, r.mask)], dim=1)
+        if self.films is not None:
+            x = self.films[which](x, r.cond)
+        return x
+
     def _tool_logits(self, h: torch.Tensor) -> torch.Tensor:
-        logits = self.tool_head(h)
+        logits = self.tool_head(self._head_input(0, h))
         extra = getattr(self, "_wide_tool", None)
         return logits if extra is None else logits + extra
 
@@ -229,17 +313,21 @@ class EmbeddedPlanner(nn.Module):
         self, h: torch.Tensor, tool: torch.Tensor, wide: torch.Tensor | None = None
     ) -> torch.Tensor:
         """``(B, MAX_VALUES)`` logits of the values of ``tool`` (outside its vocabulary: -1e9)."""
-        flat = self.value_head(torch.cat([h, self.tool_embed(tool)], dim=1))
+        flat = self.value_head(self._head_input(1, torch.cat([h, self.tool_embed(tool)], dim=1)))
         if wide is not None:
             flat = flat + wide
         logits = flat.gather(1, self._value_index[tool])
         return logits.masked_fill(~self._value_mask[tool], -1e9)
 
     def _call_input(self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-        """The per-call hidden state: the trunk with the chosen tool's and value's embeddings."""
+        """The per-call hidden state: the trunk with the chosen tool's and value's embeddings
+        (read through the call query and conditioned on the image where the config asks; the
+        strength, region and preserve heads share it)."""
         is_call = tool < STOP_TOOL
         flat = torch.where(is_call, self._offsets[tool.clamp(max=STOP_TOOL - 1)] + value + 1, 0)
-        return torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
+        return self._head_input(
+            2, torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
+        )
 
     def _call(
         self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
@@ -421,13 +509,18 @@ class EmbeddedPlanner(nn.Module):
                     )
             both = torch.from_numpy(np.concatenate([cur, src], axis=-1)).permute(0, 3, 1, 2)
             images = resize_images(both.contiguous(), cfg.image_size)
-        text = instruction_encoder(cfg).encode(texts)
+        encoder = instruction_encoder(cfg)
+        tokens = mask = None
+        if cfg.tokens:
+            tokens, mask = encoder.encode_tokens(texts, cfg.max_tokens)
         batch_ = PlannerBatch(
             images=images,
-            text=text,
+            text=encoder.encode(texts),
             context=torch.from_numpy(context),
             history=torch.from_numpy(history),
             steps_left=torch.from_numpy(steps_left),
+            tokens=tokens,
+            token_mask=mask,
         )
         return batch_, batched
 

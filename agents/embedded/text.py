@@ -1,4 +1,5 @@
-"""Instruction text -> frozen embeddings: MiniLM, hashed words, or both (cached per text)."""
+"""Instruction text -> frozen embeddings: MiniLM (sentence vector or token states), hashed
+words, or both (cached per text)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ENCODERS, MINILM_DIM, PlannerConfig
+from .config import ENCODERS, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
 
 # --------------------------------------------------------------------------------------------
 # Instruction embeddings
@@ -43,6 +44,12 @@ class InstructionEncoder:
     is encoded once per machine. ``"hash"``: :class:`styling_env.wrappers.HashingEncoder`
     (``hash_dim``-d bag of words and word pairs; cheap, memory cache only).
     ``"minilm+hash"``: both, concatenated (the sentence's meaning and its exact words).
+
+    ``"minilm-tokens"`` (``+hash``): MiniLM's token states (the output of its transformer,
+    one 384-d vector per word piece, [CLS] and [SEP] included, up to MiniLM's 256), cached as
+    float16 under ``cache_dir()/text/all-minilm-l6-v2-tokens/``; :meth:`encode` gives their
+    mean, unit-normed (all-MiniLM-L6-v2's own pooling: the sentence vector, to float16
+    rounding) and :meth:`encode_tokens` the states themselves, padded, with a mask.
     """
 
     def __init__(self, name: str = "minilm", hash_dim: int = 256) -> None:
@@ -51,8 +58,9 @@ class InstructionEncoder:
         self.name = name
         self.parts = tuple(name.split("+"))
         self.hash_dim = int(hash_dim)
-        self.dim = sum(MINILM_DIM if p == "minilm" else self.hash_dim for p in self.parts)
+        self.dim = sum(self.hash_dim if p == "hash" else MINILM_DIM for p in self.parts)
         self._memory: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, np.ndarray] = {}  # text -> (L, 384) float16 token states
         self.encoded = 0  # texts run through MiniLM (found in no cache)
 
     def _disk(self, text: str) -> Path:
@@ -79,6 +87,69 @@ class InstructionEncoder:
                 self._store(texts[i], out[i])
         return out
 
+    def _token_disk(self, text: str) -> Path:
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return cache_dir() / "text" / "all-minilm-l6-v2-tokens" / sha[:2] / f"{sha}.npy"
+
+    def _token_states(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's ``(L, 384)`` float16 token states: memory, then disk, then MiniLM."""
+        todo = []
+        for t in dict.fromkeys(texts):
+            if t in self._tokens:
+                continue
+            try:
+                states = np.load(self._token_disk(t))
+                if (
+                    states.dtype == np.float16
+                    and states.ndim == 2
+                    and states.shape[1] == MINILM_DIM
+                    and 1 <= states.shape[0] <= MINILM_MAX_TOKENS
+                ):
+                    self._tokens[t] = states
+                    continue
+            except (OSError, ValueError):
+                pass
+            todo.append(t)
+        if todo:
+            model = _minilm()
+            model._check_vocabulary(todo)
+            out = model.model.encode(todo, output_value="token_embeddings", convert_to_numpy=False)
+            self.encoded += len(todo)
+            for t, states in zip(todo, out, strict=True):
+                half = states.detach().cpu().numpy().astype(np.float16)
+                self._tokens[t] = half
+                self._write(self._token_disk(t), half)
+        return [self._tokens[t] for t in texts]
+
+    def encode_tokens(
+        self, texts: Sequence[str], max_tokens: int = 64
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """MiniLM token states of ``texts``: ``(n, T, 384)`` float16 and a ``(n, T)`` bool mask
+        of the real tokens, ``T`` = the longest text's tokens, at most ``max_tokens`` (each text
+        keeps its first ``max_tokens`` word pieces). Needs a token encoder."""
+        if "minilm-tokens" not in self.parts:
+            raise ValueError(f"encoder {self.name!r} has no token states: use a token encoder")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ValueError(f"max_tokens must be an int >= 1, got {max_tokens!r}")
+        texts = [str(t) for t in texts]
+        states = self._token_states(texts)
+        width = min(max_tokens, max((len(s) for s in states), default=1))
+        out = np.zeros((len(texts), width, MINILM_DIM), np.float16)
+        mask = np.zeros((len(texts), width), bool)
+        for i, s in enumerate(states):
+            n = min(width, len(s))
+            out[i, :n] = s[:n]
+            mask[i, :n] = True
+        return torch.from_numpy(out), torch.from_numpy(mask)
+
+    def _sentence_from_tokens(self, texts: list[str]) -> np.ndarray:
+        """The unit-normed mean of each text's (float16) token states: MiniLM's sentence vector."""
+        out = np.zeros((len(texts), MINILM_DIM), np.float32)
+        for i, s in enumerate(self._token_states(texts)):
+            mean = s.astype(np.float32).mean(axis=0)
+            out[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return out
+
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
         """``(len(texts), dim)`` float32 embeddings."""
         texts = [str(t) for t in texts]
@@ -88,6 +159,8 @@ class InstructionEncoder:
             for p in self.parts:
                 if p == "minilm":
                     parts.append(self._minilm(missing))
+                elif p == "minilm-tokens":
+                    parts.append(self._sentence_from_tokens(missing))
                 else:
                     from styling_env.wrappers import HashingEncoder
 
@@ -99,11 +172,14 @@ class InstructionEncoder:
         return torch.from_numpy(np.stack([self._memory[t] for t in texts]))
 
     def _store(self, text: str, vec: np.ndarray) -> None:
-        path = self._disk(text)
+        self._write(self._disk(text), vec)
+
+    @staticmethod
+    def _write(path: Path, array: np.ndarray) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, vec)
+            np.save(tmp, array)
             os.replace(tmp, path)  # atomic: parallel trainers never read half a file
         except OSError:  # a read-only cache only costs speed
             pass
@@ -114,7 +190,7 @@ _ENCODERS: dict[tuple[str, int], InstructionEncoder] = {}
 
 def instruction_encoder(config: PlannerConfig) -> InstructionEncoder:
     """The process-wide encoder of ``config`` (one memory cache per encoder)."""
-    key = (config.encoder, config.text_in)
+    key = (config.encoder, config.hash_dim)
     if key not in _ENCODERS:
         _ENCODERS[key] = InstructionEncoder(config.encoder, config.hash_dim)
     return _ENCODERS[key]

@@ -63,13 +63,17 @@ class TrainResult:
 @dataclass
 class PreparedData:
     """Training tensors of :func:`prepare`: rows with images at the config's size, and the
-    instruction embeddings of ``rows.instructions``."""
+    instruction embeddings of ``rows.instructions`` (with a token encoder also their token
+    states, once per instruction: a minibatch gathers its rows' instructions)."""
 
     rows: StepTensors
     text: torch.Tensor  # (U, D) embeddings of rows.instructions
     dataset_id: str | None
     checksum: str | None
     seconds: float
+    tokens: torch.Tensor | None = None  # (U, T, 384) float16 token states (token encoders)
+    token_mask: torch.Tensor | None = None  # (U, T) bool
+    max_tokens: int | None = None  # the limit ``tokens`` was cut at
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -79,6 +83,14 @@ class PreparedData:
     ) -> PlannerBatch:
         """The rows ``index`` as a :class:`PlannerBatch` with their actions."""
         return _batch(self, torch.as_tensor(index, dtype=torch.int64), not images, device)
+
+
+def cache_key(config: PlannerConfig) -> tuple[Any, ...]:
+    """The key under which a job cache shares rows :func:`prepare` gives of ``config`` between
+    methods: what the prepared tensors depend on (the images' size, the instruction encoder
+    and, for a token encoder, where its token states are cut)."""
+    key: tuple[Any, ...] = ("embedded", config.image_size, config.encoder, config.hash_dim)
+    return key + (config.max_tokens,) if config.tokens else key
 
 
 def _dataset_info(data: Any) -> tuple[Any, str | None, str | None]:
@@ -104,9 +116,15 @@ def prepare(
     """Dataset -> resized tensors + instruction embeddings for :func:`train` (done once: pass
     the result as ``data`` to train several methods on one load)."""
     t0 = time.perf_counter()
+    tokens = mask = None
     if isinstance(data, PreparedData):
         rows, did, checksum = data.rows, data.dataset_id, data.checksum
-        text = data.text
+        text, tokens, mask = data.text, data.tokens, data.token_mask
+        if config.tokens and (tokens is None or data.max_tokens != config.max_tokens):
+            raise ValueError(
+                f"the prepared data has no token states cut at max_tokens={config.max_tokens} "
+                f"(encoder {config.encoder!r}): prepare the data with this config"
+            )
     else:
         if isinstance(data, StepTensors):
             rows, did, checksum = data, None, None
@@ -132,7 +150,10 @@ def prepare(
                 image=resize_images(rows.image, config.image_size),
                 sources=resize_images(rows.sources, config.image_size),
             )
-        text = instruction_encoder(config).encode(rows.instructions)
+        encoder = instruction_encoder(config)
+        text = encoder.encode(rows.instructions)
+        if config.tokens:
+            tokens, mask = encoder.encode_tokens(rows.instructions, config.max_tokens)
     if text.shape[1] != config.text_in:
         raise ValueError(
             f"the prepared instruction embeddings are {text.shape[1]}-d but the config's encoder "
@@ -167,7 +188,10 @@ def prepare(
         lookup = dict(zip(ep.tolist(), w_ep.tolist(), strict=True))
         w = torch.tensor([lookup[e] for e in rows.episode.tolist()], dtype=torch.float32)
         rows = replace(rows, weight=w, method=method)
-    return PreparedData(rows, text, did, checksum, time.perf_counter() - t0)
+    return PreparedData(
+        rows, text, did, checksum, time.perf_counter() - t0, tokens, mask,
+        config.max_tokens if tokens is not None else None,
+    )  # fmt: skip
 
 
 def _batch(
@@ -189,6 +213,11 @@ def _batch(
         region=r.region[idx],
         preserve=r.preserve[idx],
     )
+    if d.tokens is not None and d.token_mask is not None:
+        u = r.instruction_index[idx]
+        mask = d.token_mask[u]
+        width = int(mask.any(0).nonzero().max()) + 1 if len(u) else 1  # this batch's longest
+        b.tokens, b.token_mask = d.tokens[u, :width], mask[:, :width]
     return b.to(device) if str(device) != "cpu" else b
 
 
