@@ -25,7 +25,7 @@ from styling_env.judge import JUDGE_VERSION
 #: ``generate --tier simple --episodes 24 --seed 0 --image-size 64`` (noisy oracle, per task 2);
 #: format version 2 (preserve in the actions, the fifth history column)
 PINNED = {
-    "simple": "d03e87f977f80f4e0d83c8bef347d9c4682f65764bb28f2aed82a32ebb54cd61",
+    "simple": "aae7769165b76c9242da7b0902e959dc1d2c0025cf0be3c1261aeab3cedd697a",
 }
 
 

@@ -41,12 +41,13 @@ def _batch(cfg: PlannerConfig, n: int = 6, t: int = 9, seed: int = 0) -> Planner
         ),
         text=torch.randn(n, cfg.text_in, generator=g),
         context=torch.zeros(n, 10, dtype=torch.int64),
-        history=-torch.ones(n, cfg.max_steps, 4),
+        history=-torch.ones(n, cfg.max_steps, 5),
         steps_left=torch.full((n,), cfg.max_steps),
         tool=torch.tensor([0, 3, 5, 10, 2, 1][:n]),
         value=torch.zeros(n, dtype=torch.int64),
         strength=torch.rand(n, generator=g),
         region=torch.zeros(n, dtype=torch.int64),
+        preserve=torch.zeros(n, 6),
         tokens=torch.randn(n, t, 384, generator=g).half(),
         token_mask=mask,
     )
@@ -120,7 +121,7 @@ def test_shapes_of_every_variant():
         b = _batch(cfg)
         terms, logp = model.step_log_prob(b)
         assert logp.shape == (6,) and torch.isfinite(logp).all(), cfg
-        assert set(terms) == {"tool", "value", "strength", "region", "nll"}
+        assert set(terms) == {"tool", "value", "strength", "region", "preserve", "nll"}
         acts = model.act(b)
         assert acts["strength"].shape == (6, 1) and acts["tool"].shape == (6,)
         assert (model.attention is not None) == cfg.tokens
@@ -259,7 +260,8 @@ def test_conditioned_planner_learns_strength_from_brightness():
             base, images=imgs, text=rep(base.text), context=rep(base.context),
             history=rep(base.history), steps_left=rep(base.steps_left),
             tool=torch.zeros(n, dtype=torch.int64), value=torch.zeros(n, dtype=torch.int64),
-            strength=luma, region=torch.zeros(n, dtype=torch.int64), tokens=rep(base.tokens),
+            strength=luma, region=torch.zeros(n, dtype=torch.int64), preserve=torch.zeros(n, 6),
+            tokens=rep(base.tokens),
             token_mask=rep(base.token_mask),
         )  # fmt: skip
 

@@ -1,8 +1,8 @@
 """Every loader's output, pinned: digests of what the loaders return on the small generated
 datasets, recorded from the code as it was before ``offline_data.loaders`` became a package, and pinned
 anew when format version 2 added ``preserve`` to the actions and a fifth history column (the
-outputs that carry neither, such as the plain flat actions and the chat samples, kept their
-digests).
+outputs that carry neither, such as the plain flat actions, kept their digests), and again when
+the training language grew (every output that reads the instruction moved).
 
 A digest moves when any returned array, string or weight changes by one bit. The generated
 pixels (and the judge's float scores) may differ on another platform; the inputs are pinned
@@ -26,26 +26,26 @@ from offline_data.dataset import episodes, load
 
 #: sha256 of everything the loaders read from the complex tier's 24 episodes
 #: (``_input_digest``).
-INPUT = "e9a4a0e3e6e0ed1bae811ae154dd1f8f39fe652976f1efa39d9d8bf0255e66a1"
+INPUT = "5183b41d450191059a71d473489b36fa919cf1518d2f21a3def9d5da0013d1d7"
 #: sha256 per loader call of :func:`_outputs`.
 PINNED = {
     "flat_actions": "16712dd42121942fb984178004041ca4f0ef8b40d4b9c1986a28d0e5034c55e9",
     "flat_actions_preserve": "cdf174c3526501e213fd7e1feb8f411bc6a87d1df8e4f4440504b167edd9c870",
-    "tensors_s": "cdb35b0492903544931a2ad988cc0639a241a4357f345fd503b25f824240c8f8",
-    "tensors_flat_preserve": "550c5189186cb900e630be755a4ca4da21358bfea1ce3edd9597f19ba4dfccb4",
-    "tensors_sw_task": "761481aff246662596a9aa7ea3fedd553dd1887c4d249053ed42243bd81fac80",
-    "tensors_rw_text_bins3": "f6e9934fd0ee2d90ef9ee629d234d4867d8b8f03140cc80061340a70e0dfc934",
-    "tensors_shrink16": "0c0913cf0c299e16634c58a4aabec24c01ddf109dcc02c6e029d7aa6e824ad56",
-    "chat_step": "0a194c7e5a084ba6d46add6ce665cd97d4898980bf129624f25e7f18a8342849",
-    "chat_plan": "69d887024c0559de3d32aa4abe91773b6a12dff71c5212935123414bba5c4bdb",
-    "prompts": "4d8c6dd5b57adfd8c58116e23dbff067853291fde3b948853a9a65bff3cdb6ba",
-    "observation_vector": "8de81d9884e5afb87d4885451eab56d2370b518e1bfd966a81ce1df32e9c23ed",
-    "observation_tuple": "b0304cc4d5b7e446defb052b1d2f1d5ff9527adf798f4ba765de6345e345851c",
+    "tensors_s": "ef6323adcd8a722e11318d0a07e76d5c08c2988b9cb60906796c5b945f94f186",
+    "tensors_flat_preserve": "ed324f37b9fc7acc89a4011da76bbee067b85a89cd600d2b2a23d09f8eb3c3ff",
+    "tensors_sw_task": "4ba0de8ee6afe0401a1945736820893e0a3bf73a4c228f0f97c0a9f221ce15c0",
+    "tensors_rw_text_bins3": "93b4b1c10713565e5b375c09c43857338e9bd164a1fcee6298c2d7b75224b80c",
+    "tensors_shrink16": "ba072de3cdf02b7a3b260d97ca83e28161d0279c7715eb258a618b85ac72315f",
+    "chat_step": "49fdd8c48c8cadb44744deb0824bfd0910d3a1dfc312894175dcf88599caa53d",
+    "chat_plan": "5d2fd515b17dcb85f1f6bc4690956d15969c09f52344a421425667f2528228e3",
+    "prompts": "125050f06a4dddc4c6868cb80d3853ec216ef9f88ec42e2dd6e0dbef7e7df1e7",
+    "observation_vector": "0f49eae7d5be09207970fec31c69c04416daefbbcca0400597bb5b8517802787",
+    "observation_tuple": "ea4db51728ff74227c6f3cbc3587ace74b388b1325f65f199b7b01911a236880",
     "resize_uint8": "e7f379647aa636b0eba40eb73a8bfc5799b9da064068805fea68ee2966cc5c8b",
-    "d3rlpy_rw": "b42fdc16dd86b638b4d7fd0c4a6511da1beab214b1435748c091b6dedd0cab99",
-    "d3rlpy_r_text": "d00101a4843db9a8f510872ffd7d83bd086c5da88eaa1838db36419eb62a8937",
-    "d3rlpy_text_preserve_auto": "73935006f2da4a4ef51d5d676588862ea2870ae2bad7e55c5e7bdd5c1b9147a5",
-    "d3rlpy_source_work16_bins3": "03a1bf989d3893e519b27775a8568143b7fbba2fc64e21a5db4cb4eede2318c8",
+    "d3rlpy_rw": "e3a38cad21826f2b3a0cbfcd1368026f8fb2f7059b99db22dca4fbb8e12fd3be",
+    "d3rlpy_r_text": "5e0ef396a630726da5ed863c9fda87023f5fff36e19929088265ba899a12435f",
+    "d3rlpy_text_preserve_auto": "41a58a86471146c719560f2e4608be8940d8b9c87322afa247266bda954a1974",
+    "d3rlpy_source_work16_bins3": "25715b15d1c11d3b9f57b27eef0bd5e3822b9d7a0cd31b3aebe49114d2094bc6",
 }
 
 
