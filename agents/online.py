@@ -83,8 +83,13 @@ def make_online_env(
     tier: str = "simple", *, image_size: int = 64, encoder: str = "hash", encoder_dim: int = 256,
     n_strength_bins: int = 4, seed: int | None = 0, observation_mode: str = "image",
     max_steps: int = 8, split: str = "train", images: str | None = None,
+    preserve: bool | None = None,
 ) -> Any:  # fmt: skip
     """``DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", ...)))`` for SB3.
+
+    ``preserve``: whether the flat action has the preserve digit (8,209 actions instead of
+    685); ``None``: :func:`online_preserve` (only on the complex tier, the one whose requests
+    ask to keep regions as they are).
 
     ``encoder``: ``"hash"`` (``encoder_dim``-d, not 384 — :func:`agents.evaluate.evaluate`
     reads a 384-d instruction as MiniLM) or ``"minilm"`` (384-d); only these two, so that
@@ -113,11 +118,25 @@ def make_online_env(
         "ImageStyling-v0", tier=tier, image_size=image_size, max_steps=max_steps,
         observation_mode=observation_mode, split=split, images=images,
     )  # fmt: skip
-    env = DiscreteActions(EncodeInstruction(env, encoder=encoder, dim=encoder_dim), n_strength_bins)
+    env = DiscreteActions(
+        EncodeInstruction(env, encoder=encoder, dim=encoder_dim), n_strength_bins,
+        online_preserve(tier, preserve),
+    )  # fmt: skip
     if seed is not None:
         env.reset(seed=seed)
         env.action_space.seed(seed)
     return env
+
+
+def online_preserve(tier: str, preserve: bool | None) -> bool:
+    """``preserve`` if given, else whether ``tier`` asks to preserve regions (complex only):
+    on the other tiers no request asks for it, and the preserve digit would multiply the flat
+    action space by 12 for nothing."""
+    if preserve is None:
+        return tier == "complex"
+    if not isinstance(preserve, bool):
+        raise ValueError(f"preserve must be True, False or None, got {preserve!r}")
+    return preserve
 
 
 def _extractor_class() -> type:
@@ -246,6 +265,7 @@ def train_online(
     encoder_dim: int = 256, observation_mode: str = "image", max_steps: int = 8,
     hyper: Mapping[str, Any] | None = None, device: str = "cpu", progress: bool = True,
     log_path: str | Path | None = None, out: str | Path | None = None,
+    preserve: bool | None = None,
 ) -> Any:  # fmt: skip
     """Train stable-baselines3 ``algo`` (``"ppo"`` or ``"dqn"``, with ``StylingPPOPolicy`` /
     ``StylingDQNPolicy``) online for ``steps`` env steps (default :data:`DEFAULT_STEPS`)
@@ -267,6 +287,7 @@ def train_online(
     env_kw = dict(
         image_size=image_size, encoder=encoder, encoder_dim=encoder_dim,
         n_strength_bins=n_strength_bins, observation_mode=observation_mode, max_steps=max_steps,
+        preserve=online_preserve(tier, preserve),
     )  # fmt: skip
     make_online_env(tier, seed=None, **env_kw).close()  # fail early, in this process, on bad args
     venv = DummyVecEnv([lambda: make_online_env(tier, seed=None, **env_kw) for _ in range(n_envs)])
@@ -398,6 +419,7 @@ def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -
     algo = "ppo" if cls is sb3.PPO else "dqn"
     try:
         kw = {k: info[k] for k in _ENV_KEYS - {"tier"}}
+        kw["preserve"] = info.get("preserve")  # absent before format 2: the tier's default
         env = make_online_env(str(info["tier"]), seed=None, **kw)
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: its styling_info does not describe an env ({e})") from e
@@ -456,6 +478,8 @@ class OnlineMethodConfig(Config):
     encoder_dim: int = 256
     observation_mode: str = "image"
     max_steps: int = 8
+    preserve: bool | None = None
+    """The flat action's preserve digit (None: only on the complex tier)."""
     hyper: Mapping[str, Any] = field(default_factory=dict)
     """SB3 constructor arguments over :data:`DEFAULT_HYPER`."""
 
@@ -479,7 +503,7 @@ def train_method(job: Any) -> Trained:
         c.algo, job.tier, steps=c.steps, seed=job.seed, image_size=c.image_size or job.image_size,
         n_envs=c.n_envs, n_strength_bins=c.n_strength_bins, encoder=c.encoder,
         encoder_dim=c.encoder_dim, observation_mode=c.observation_mode, max_steps=c.max_steps,
-        hyper=c.hyper or None, progress=job.progress, log_path=job.log_path, out=job.checkpoint,
+        preserve=c.preserve, hyper=c.hyper or None, progress=job.progress, log_path=job.log_path, out=job.checkpoint,
     )  # fmt: skip
     info = {"checkpoint": str(job.checkpoint), "env_steps": int(getattr(model, "num_timesteps", 0))}
     info.update({k: v for k, v in (getattr(model, "styling_info", None) or {}).items() if k in ("seconds", "steps_per_s")})  # fmt: skip

@@ -122,13 +122,16 @@ def make_sb3_vec_env(
     tier: str = "simple", *, n_envs: int = 8, image_size: int = 64, encoder: str = "hash",
     encoder_dim: int = 256, n_strength_bins: int = 4, max_steps: int = 8, split: str = "train",
     observation_mode: str = "image", images: str | None = None, device: str = "cpu",
-    seed: int | None = None,
+    seed: int | None = None, preserve: bool | None = None,
 ) -> StylingVecEnv:  # fmt: skip
     """The native vector env of ``n_envs`` sub-envs, wrapped for SB3: ``StylingVecEnv(
     VectorDiscreteActions(VectorEncodeInstruction(ImageStylingVectorEnv(...))))``, the same
     observations and actions as :func:`agents.online.make_online_env` gives one env.
-    ``seed``: sub-env ``i`` is seeded ``seed + i`` at the first reset."""
+    ``seed``: sub-env ``i`` is seeded ``seed + i`` at the first reset. ``preserve``: as
+    :func:`agents.online.make_online_env` (None: the preserve digit only on the complex tier)."""
     from styling_env.vector import ImageStylingVectorEnv
+
+    from .online import online_preserve
 
     if encoder not in ("hash", "minilm"):
         raise ValueError(f"encoder must be 'hash' or 'minilm', got {encoder!r}")
@@ -138,8 +141,9 @@ def make_sb3_vec_env(
         autoreset_mode="disabled",
     )  # fmt: skip
     venv = VectorDiscreteActions(
-        VectorEncodeInstruction(venv, encoder=encoder, dim=encoder_dim), n_strength_bins
-    )
+        VectorEncodeInstruction(venv, encoder=encoder, dim=encoder_dim), n_strength_bins,
+        online_preserve(tier, preserve),
+    )  # fmt: skip
     out = StylingVecEnv(venv)
     if seed is not None:
         out.seed(seed)

@@ -167,6 +167,20 @@ def test_online_env_passes_sb3_checker_and_shares_evaluates_encoder():
         make_online_env("simple", image_size=32, encoder_dim=384)
 
 
+def test_online_agents_get_the_preserve_digit_only_where_requests_ask_to_preserve():
+    from agents.online import make_online_env, online_preserve
+    from agents.sb3_vec import make_sb3_vec_env
+
+    # 171 values x 4 strength bins + STOP; x 12 preserve sets on the complex tier
+    assert make_online_env("simple", image_size=32).action_space.n == 685
+    assert make_online_env("complex", image_size=32).action_space.n == 8209
+    assert make_online_env("simple", image_size=32, preserve=True).action_space.n == 8209
+    assert make_sb3_vec_env("complex", n_envs=2, image_size=32).action_space.n == 8209
+    assert make_sb3_vec_env("regular", n_envs=2, image_size=32).action_space.n == 685
+    with pytest.raises(ValueError, match="preserve must be True, False or None"):
+        online_preserve("simple", "yes")
+
+
 def test_sb3_models_run_through_evaluate_unchanged(tmp_path):
     from stable_baselines3 import DQN, PPO
 
@@ -297,7 +311,7 @@ def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
     one, _ = single.reset(seed=4)  # sub-env 1 is seeded 3 + 1
     assert np.array_equal(obs["instruction"][1], one["instruction"])
     assert np.array_equal(obs["image"][1], one["image"])
-    obs, rewards, dones, infos = venv.step(np.array([171 * 4 * 12, 3]))  # STOP, a call
+    obs, rewards, dones, infos = venv.step(np.array([171 * 4, 3]))  # STOP (no preserve digit on simple), a call
     assert dones.tolist() == [True, False] and "terminal_observation" in infos[0]
     assert obs["steps_left"][0] == 8 and obs["steps_left"][1] == 7  # sub-env 0 already reset
 
