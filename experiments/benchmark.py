@@ -67,8 +67,11 @@ METHODS = registry.METHODS
 #: plus the normalization anchor (Random) and the text-only S (vision vs text).
 PAPER_METHODS = (
     "random", "zero-shot", "edit-only", "s", "rl", "rw", "sw", "dpo", "s-text", "cql", "bc", "teacher",
-    "oracle", "ppo",
+    "oracle", "ppo", "awac",
 )  # fmt: skip
+#: The paper preset's methods its comparisons rest on (the paper's methods against each other
+#: and the teacher, the best call-level method, vision against text-only): 5 seeds, the rest 3.
+FIVE_SEED_METHODS = ("s", "rw", "sw", "dpo", "awac", "s-text")
 
 
 #: Evaluation splits a preset may ask for (:attr:`Preset.eval_splits`).
@@ -92,6 +95,9 @@ class Preset:
     """Seeds 0..seeds-1: training seed and evaluation seed of each cell."""
     episodes: int
     """Episodes per main dataset (10,000 and 128 px: the canonical ``image-styling/<tier>-v0``)."""
+    method_seeds: Mapping[str, int] = field(default_factory=dict)
+    """Per-method seed counts over ``seeds`` (the paper preset runs the methods its
+    comparisons rest on with 5 seeds, the rest with 3); ``--seeds`` replaces them all."""
     image_size: int = 128
     """Dataset and evaluation image size."""
     eval_tasks: int = 200
@@ -136,6 +142,12 @@ class Preset:
         for name in ("methods", "study_methods", "filmstrip_methods"):
             object.__setattr__(self, name, tuple(registry.get(m).key for m in getattr(self, name)))
         object.__setattr__(self, "steps", {registry.get(m).key: v for m, v in self.steps.items()})
+        seeds = {registry.get(m).key: v for m, v in self.method_seeds.items()}
+        for m, v in seeds.items():
+            positive_int(f"method_seeds[{m!r}]", v)
+            if m not in self.methods:
+                raise ValueError(f"method_seeds names {m!r}, which is not among the methods")
+        object.__setattr__(self, "method_seeds", seeds)
         for m in self.methods:
             ref = registry.get(m).reference
             if ref is not None and ref not in self.methods:
@@ -152,6 +164,13 @@ class Preset:
             )
         for name in ("seeds", "episodes", "image_size", "eval_tasks", "quality_episodes"):
             positive_int(name, getattr(self, name))
+        for m in self.methods:
+            ref = registry.get(m).reference
+            if ref is not None and self.seeds_of(ref) < self.seeds_of(m):
+                raise ValueError(
+                    f"{m} runs {self.seeds_of(m)} seeds but its reference {ref} only "
+                    f"{self.seeds_of(ref)}: each {m} seed needs the same seed's {ref} cell"
+                )
         splits = tuple(self.eval_splits)
         if not splits or splits[0] != "test" or not set(splits) <= set(EVAL_SPLITS) or len(set(splits)) != len(splits):  # fmt: skip
             raise ValueError(
@@ -163,6 +182,10 @@ class Preset:
             raise ValueError(f"sizes must lie in (0, episodes={self.episodes}), got {self.sizes}")
         if any(not 0.0 <= p <= 1.0 for p in self.qualities):
             raise ValueError(f"qualities are probabilities in [0, 1], got {self.qualities}")
+
+    def seeds_of(self, method: str) -> int:
+        """How many seeds ``method`` runs in the main study."""
+        return int(self.method_seeds.get(method, self.seeds))
 
 
 PRESETS: Mapping[str, Preset] = {
@@ -212,6 +235,7 @@ PRESETS: Mapping[str, Preset] = {
         tiers=("simple", "regular", "complex"),
         methods=PAPER_METHODS,
         seeds=3,
+        method_seeds=dict.fromkeys(FIVE_SEED_METHODS, 5),
         episodes=10_000,
         sizes=(1000, 3000),
         qualities=(0.2, 0.9),
@@ -354,9 +378,10 @@ def cells(preset: Preset, datasets: Mapping[tuple[str, str], str]) -> list[Cell]
     (study, tier) to a dataset id."""
     out: list[Cell] = []
     for tier in preset.tiers:
-        for seed in range(preset.seeds):
+        for seed in range(max(preset.seeds_of(m) for m in preset.methods)):
             for m in preset.methods:
-                out.append(Cell("main", tier, m, seed, datasets[("main", tier)]))
+                if seed < preset.seeds_of(m):
+                    out.append(Cell("main", tier, m, seed, datasets[("main", tier)]))
     t = preset.study_tier
     for seed in range(preset.study_seeds):
         for n in preset.sizes:
@@ -929,6 +954,10 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
     for name in ("seeds", "episodes", "eval_tasks", "image_size"):
         if getattr(args, name) is not None:
             over[name] = getattr(args, name)
+    if "seeds" in over:
+        over["method_seeds"] = {}
+    elif "methods" in over:
+        over["method_seeds"] = {m: n for m, n in base.method_seeds.items() if m in over["methods"]}
     if getattr(args, "eval_splits", None):
         over["eval_splits"] = tuple(args.eval_splits)
     if args.no_studies:
@@ -1013,7 +1042,7 @@ def headline(out: Path) -> list[str]:
     if lines:
         lines.append(
             "next: python -m experiments.benchmark --preset paper   # the paper's full "
-            "comparison (3 tiers x 14 methods x 3 seeds; hours on 2 cores)"
+            "comparison (3 tiers x 15 methods, 5 seeds for six of them and 3 for the rest; hours on 2 cores)"
         )
     return lines
 

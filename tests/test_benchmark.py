@@ -173,7 +173,8 @@ def test_shards_partition_the_run(tiny_run, monkeypatch):
         assert [c for c in todo if c in p] == p  # run order kept
         for c in p:  # whole (study, tier, seed) groups: DPO stays with its S reference
             assert all(x in p for x in todo if (x.study, x.tier, x.seed) == (c.study, c.tier, c.seed))  # fmt: skip
-    assert {len({(c.study, c.tier, c.seed) for c in p}) for p in parts} == {4, 5}  # 13 groups
+    # 3 tiers x 5 seeds (seeds 3-4 hold the five-seed methods only) + 4 study groups = 19
+    assert {len({(c.study, c.tier, c.seed) for c in p}) for p in parts} == {6, 7}
     # each shard of a finished run computes nothing and reports every cell
     root, path = tiny_run
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
@@ -188,6 +189,25 @@ def test_shards_partition_the_run(tiny_run, monkeypatch):
             B.parse_shard(bad)
     with pytest.raises(ValueError, match="shard index"):
         B.shard(todo, 3, 3)
+
+
+def test_the_paper_preset_runs_five_seeds_where_its_comparisons_rest():
+    paper = B.PRESETS["paper"]
+    todo = [c for c in B.cells(paper, {k: v[0] for k, v in B.dataset_plan(paper).items()}) if c.study == "main"]  # fmt: skip
+    seeds = {m: {c.seed for c in todo if c.method == m and c.tier == "complex"} for m in paper.methods}  # fmt: skip
+    assert {m for m, s in seeds.items() if s == set(range(5))} == set(B.FIVE_SEED_METHODS)
+    assert all(s == {0, 1, 2} for m, s in seeds.items() if m not in B.FIVE_SEED_METHODS)
+    # --seeds replaces the per-method counts; --methods keeps those of the chosen methods
+    args = B._parser().parse_args(["--preset", "paper", "--seeds", "2"])
+    assert B.preset_from_args(args).method_seeds == {}
+    args = B._parser().parse_args(["--preset", "paper", "--methods", "s", "rw", "teacher"])
+    assert B.preset_from_args(args).method_seeds == {"s": 5, "rw": 5}
+    with pytest.raises(ValueError, match="not among the methods"):
+        dataclasses.replace(paper, methods=("s",), method_seeds={"rw": 5})
+    with pytest.raises(ValueError, match="its reference s only 3"):
+        dataclasses.replace(paper, method_seeds={"dpo": 5})
+    with pytest.raises(ValueError, match="method_seeds"):
+        dataclasses.replace(paper, method_seeds={"s": 0, "dpo": 0})
 
 
 def _episode(overall: float, **extra: float) -> dict:
