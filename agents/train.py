@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.embedded.config import ENCODERS
+
 OFFLINE = ("s", "rl", "rw", "sw", "dpo")
 QWEN = ("qwen3vl", "qwen3vl-text")
 D3RLPY = ("cql", "bcq", "bc")
@@ -106,8 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "--image-size", type=int, default=64, help="work resolution of the planner's CNN"
     )
     p.add_argument(
-        "--encoder", default="minilm+hash", choices=("minilm+hash", "minilm", "hash"),
-        help="instruction encoder (agents.embedded.PlannerConfig)",
+        "--encoder", default="minilm+hash", choices=ENCODERS,
+        help="instruction encoder (agents.embedded.PlannerConfig; the minilm-tokens ones read "
+        "the request token by token, one attention query per head)",
     )  # fmt: skip
     p.add_argument(
         "--reference", default=None, help="DPO: the frozen S checkpoint (default: train S first)"
