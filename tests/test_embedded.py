@@ -341,3 +341,46 @@ def test_the_planner_learns_which_regions_a_call_preserves(minari_root):
     # the loss term is the six bits' Bernoulli NLL, and 0 for STOP
     terms, _ = planner.step_log_prob(b)
     assert (terms["preserve"][~call] == 0).all() and (terms["preserve"][call] > 0).all()
+
+
+def test_rewordings_show_each_request_in_several_wordings(small_datasets):
+    from agents.embedded.text import instruction_encoder
+    from agents.embedded.training import _batch, prepare, with_rewordings
+    from styling_env.rewording import reworded
+    from styling_env.tasks import sample_task
+
+    d = prepare(small_datasets["complex"], TEXT_CFG, "s")
+    n = len(d.rows.instructions)
+    e = with_rewordings(d, 2, TEXT_CFG)
+    assert e.wordings is not None and e.wordings.shape == (n, 3)
+    assert e.wordings[:, 0].tolist() == list(range(n))
+    assert e.text.shape[0] == 3 * n  # every request of a generated dataset can be reworded
+    u = int(d.rows.instruction_index[0])
+    tier, _, seed = d.rows.task_id[0].split("-")
+    want = reworded(sample_task(tier, int(seed)), 2).instruction
+    encoded = instruction_encoder(TEXT_CFG).encode([want])[0]
+    assert torch.equal(e.text[e.wordings[u, 2]], encoded)  # column k: the k-th other wording
+    # a minibatch draws among the wordings; without a generator it reads the dataset's words
+    idx = torch.arange(len(d.rows))
+    own = _batch(e, idx, True, "cpu").text
+    assert torch.equal(own, d.text[d.rows.instruction_index])
+    drawn = _batch(e, idx, True, "cpu", torch.Generator().manual_seed(0)).text
+    assert not torch.equal(drawn, own)
+    res = train(
+        d, method="s", config=TEXT_CFG, steps=4, batch_size=32, rewordings=2, progress=False
+    )
+    assert res.planner.meta["training"]["rewordings"] == 2
+    # requests that are not this code's generated train tasks keep their words, with a warning
+    rows = replace(d.rows, task_id=["imported-7"] * len(d.rows))
+    with pytest.warns(UserWarning, match="keep their own words"):
+        f = with_rewordings(replace(d, rows=rows, checksum="another"), 1, TEXT_CFG)
+    assert (
+        f.text.shape[0] == n
+        and f.wordings is not None
+        and (f.wordings[:, 1] == f.wordings[:, 0]).all()
+    )
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="rewordings"):
+            with_rewordings(d, bad, TEXT_CFG)
+    with pytest.raises(ValueError, match="rewordings must be an int"):
+        train(d, method="s", config=TEXT_CFG, steps=1, rewordings=-1)

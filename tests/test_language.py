@@ -305,3 +305,46 @@ class _Fake:
 
     def __init__(self, kind: str) -> None:
         self.kind, self.region, self.tool = kind, None, None
+
+
+@pytest.mark.parametrize("tier", tasks.TIERS)
+def test_a_train_task_reworded_keeps_its_spec_and_image(tier: str) -> None:
+    from styling_env.rewording import reworded
+
+    for seed in range(12):
+        task = tasks.sample_task(tier, seed)
+        assert reworded(task, 0) is task
+        variants = [reworded(task, k) for k in (1, 2, 3)]
+        assert reworded(task, 2) == variants[1]  # a pure function of (task, variant)
+        for v in variants:
+            assert (v.targets, v.image_seed, v.task_id) == (
+                task.targets,
+                task.image_seed,
+                task.task_id,
+            )
+            assert [(c.kind, c.region, c.tool) for c in v.constraints] == [
+                (c.kind, c.region, c.tool) for c in task.constraints
+            ]
+            assert [(c.predicate, c.then, c.otherwise) for c in v.conditionals] == [
+                (c.predicate, c.then, c.otherwise) for c in task.conditionals
+            ]
+            for c in (*v.constraints, *v.conditionals):  # each clause stays in the request
+                assert c.text.lower() in v.instruction.lower()  # (capitalised where it opens)
+            assert len(v.instruction) <= tasks.MAX_INSTRUCTION
+        # the words do change (three draws all equal to the original would be a broken stream)
+        assert len({task.instruction, *(v.instruction for v in variants)}) >= 3
+
+
+def test_only_generated_train_tasks_are_reworded() -> None:
+    from styling_env.rewording import reworded
+
+    task = tasks.sample_task("simple", 3)
+    with pytest.raises(ValueError, match="only generated train tasks"):
+        reworded(tasks.test_tasks("simple", 1)[0], 1)
+    with pytest.raises(ValueError, match="only generated train tasks"):
+        reworded(tasks.test_tasks("simple", split="free")[0], 1)
+    with pytest.raises(ValueError, match="only generated train tasks"):
+        reworded(tasks.user_task("make it snowy"), 1)
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="variant must be an int"):
+            reworded(task, bad)  # type: ignore[arg-type]

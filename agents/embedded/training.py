@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from agents.config import Config, config_from
 from agents.training import MetricLog, minibatches, peak_memory_mb
@@ -74,6 +77,9 @@ class PreparedData:
     tokens: torch.Tensor | None = None  # (U, T, 384) float16 token states (token encoders)
     token_mask: torch.Tensor | None = None  # (U, T) bool
     max_tokens: int | None = None  # the limit ``tokens`` was cut at
+    wordings: torch.Tensor | None = None
+    """``(U, 1 + n)`` rows of ``text`` (and ``tokens``) holding each instruction's wordings
+    (column 0: its own; :func:`with_rewordings`); a training minibatch draws one per row."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -91,6 +97,73 @@ def cache_key(config: PlannerConfig) -> tuple[Any, ...]:
     and, for a token encoder, where its token states are cut)."""
     key: tuple[Any, ...] = ("embedded", config.image_size, config.encoder, config.hash_dim)
     return key + (config.max_tokens,) if config.tokens else key
+
+
+#: (dataset checksum or id, instructions' digest, n) -> the reworded texts and their table:
+#: the methods of one benchmark job share them (computing a complex tier's takes a minute).
+_REWORDED: dict[tuple[Any, ...], tuple[list[str], np.ndarray, int]] = {}
+
+
+def _generated_train_task(task_id: str, instruction: str) -> Any:
+    """The train task ``task_id`` names, if :func:`~styling_env.tasks.sample_task` gives it
+    with exactly these words (else None: an imported request, another image source or
+    another version of the language, which cannot be reworded faithfully)."""
+    from styling_env.tasks import TIERS, sample_task
+
+    tier, _, rest = task_id.partition("-")
+    split, _, seed = rest.partition("-")
+    if tier not in TIERS or split != "train" or not seed.isdigit():
+        return None
+    task = sample_task(tier, int(seed))
+    return task if task.instruction == instruction else None
+
+
+def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedData:
+    """``d`` with ``n`` more wordings of each request that a generated train task wrote
+    (:func:`styling_env.rewording.reworded`), encoded and appended to ``text`` (and
+    ``tokens``), and the table :attr:`PreparedData.wordings`. Requests that cannot be
+    reworded (see :func:`_generated_train_task`) keep their own words in every column; a
+    warning says how many."""
+    from styling_env.rewording import reworded
+
+    positive_int("rewordings", n)
+    rows = d.rows
+    n_unique = len(rows.instructions)
+    digest = hashlib.sha256("\n".join(rows.instructions).encode()).hexdigest()
+    key = (d.checksum or d.dataset_id, digest, n)
+    if key not in _REWORDED:
+        first: dict[int, str] = {}
+        for u, tid in zip(rows.instruction_index.tolist(), rows.task_id, strict=True):
+            first.setdefault(u, tid)
+        table = np.tile(np.arange(n_unique, dtype=np.int64)[:, None], (1, n + 1))
+        texts: list[str] = []
+        kept = 0
+        for u in range(n_unique):
+            task = _generated_train_task(first.get(u, ""), rows.instructions[u])
+            if task is None:
+                kept += 1
+                continue
+            for k in range(1, n + 1):
+                table[u, k] = n_unique + len(texts)
+                texts.append(reworded(task, k).instruction)
+        _REWORDED[key] = (texts, table, kept)
+    texts, table, kept = _REWORDED[key]
+    if kept:
+        warnings.warn(
+            f"{kept} of {n_unique} requests are not generated train tasks of this code (imported, "
+            "another image source or language version): they keep their own words",
+            stacklevel=2,
+        )
+    encoder = instruction_encoder(config)
+    text, tokens, mask = d.text, d.tokens, d.token_mask
+    if texts:
+        text = torch.cat([text, torch.as_tensor(encoder.encode(texts))])
+        if config.tokens and tokens is not None and mask is not None:
+            more, more_mask = encoder.encode_tokens(texts, config.max_tokens)
+            width = max(tokens.shape[1], more.shape[1])
+            tokens = torch.cat([F.pad(tokens, (0, 0, 0, width - tokens.shape[1])), F.pad(more, (0, 0, 0, width - more.shape[1]))])  # fmt: skip
+            mask = torch.cat([F.pad(mask, (0, width - mask.shape[1])), F.pad(more_mask, (0, width - more_mask.shape[1]))])  # fmt: skip
+    return replace(d, text=text, tokens=tokens, token_mask=mask, wordings=torch.from_numpy(table))
 
 
 def _dataset_info(data: Any) -> tuple[Any, str | None, str | None]:
@@ -195,15 +268,25 @@ def prepare(
 
 
 def _batch(
-    d: PreparedData, idx: torch.Tensor, text_only: bool, device: str | torch.device
+    d: PreparedData,
+    idx: torch.Tensor,
+    text_only: bool,
+    device: str | torch.device,
+    gen: torch.Generator | None = None,
 ) -> PlannerBatch:
+    """The rows ``idx``; with ``gen`` and rewordings, each row in one of its wordings drawn
+    at random (without ``gen``: the dataset's own words)."""
     r = d.rows
     images = None
     if not text_only:
         images = torch.cat([r.image[idx], r.sources[r.source_row[idx]]], dim=1)
+    u = r.instruction_index[idx]
+    if d.wordings is not None and gen is not None:
+        pick = torch.randint(0, d.wordings.shape[1], (len(idx),), generator=gen)
+        u = d.wordings[u, pick]
     b = PlannerBatch(
         images=images,
-        text=d.text[r.instruction_index[idx]],
+        text=d.text[u],
         context=r.context[idx],
         history=r.history[idx],
         steps_left=r.steps_left[idx],
@@ -214,7 +297,6 @@ def _batch(
         preserve=r.preserve[idx],
     )
     if d.tokens is not None and d.token_mask is not None:
-        u = r.instruction_index[idx]
         mask = d.token_mask[u]
         width = int(mask.any(0).nonzero().max()) + 1 if len(u) else 1  # this batch's longest
         b.tokens, b.token_mask = d.tokens[u, :width], mask[:, :width]
@@ -253,6 +335,11 @@ class TrainConfig(Config):
     one prompt per pair, and cross-task pairs measured worse."""
     sw_cap: float = 5.0
     """SW only: a negative-weight sample's NLL is clamped at this value (no push past it)."""
+    rewordings: int = 0
+    """Each generated train request is also shown in this many other wordings of the same spec
+    (:func:`styling_env.rewording.reworded`), one drawn per minibatch row: augmentation of
+    the language alone (the calls and weights are the episode's). Each new wording is encoded
+    once (MiniLM: about 20 complex requests/s per CPU thread, cached on disk)."""
 
     def __post_init__(self) -> None:
         if self.steps is not None:
@@ -270,6 +357,8 @@ class TrainConfig(Config):
         choice("schedule", self.schedule, SCHEDULES)
         positive_float("beta", self.beta)
         positive_float("sw_cap", self.sw_cap)
+        if isinstance(self.rewordings, bool) or not isinstance(self.rewordings, int) or self.rewordings < 0:  # fmt: skip
+            raise ValueError(f"rewordings must be an int >= 0, got {self.rewordings!r}")
         if not isinstance(self.dpo_fallback, bool):
             raise ValueError(f"dpo_fallback must be a bool, got {self.dpo_fallback!r}")
 
@@ -333,6 +422,8 @@ def train(
         config = ref_model.config
     config = config or PlannerConfig()
     prepared = prepare(data, config, method, groups=groups)
+    if run.rewordings:
+        prepared = with_rewordings(prepared, run.rewordings, config)
     pairs = _dpo_pairs(prepared, seed, run.dpo_fallback) if method == "dpo" else None
     ref_result = None
     if method == "dpo" and ref_model is None:
@@ -468,7 +559,7 @@ def _train_weighted(
     t0 = time.perf_counter()
     for k, pos in enumerate(minibatches(keep.numel(), run.batch_size, total, gen), start=1):
         idx = keep[pos]
-        b = _batch(d, idx, text_only, device)
+        b = _batch(d, idx, text_only, device, gen)
         w = weight[idx].to(device)
         terms, _ = model.step_log_prob(b)
         nll = terms["nll"]
@@ -563,7 +654,7 @@ def _train_dpo(
             ]
         )
         seg = torch.repeat_interleave(torch.arange(len(eps)), lens).to(device)
-        _, logp = model.step_log_prob(_batch(d, idx, text_only, device))
+        _, logp = model.step_log_prob(_batch(d, idx, text_only, device, gen))
         traj = torch.zeros(len(eps), device=device, dtype=logp.dtype).index_add(0, seg, logp)
         ref_lp = ref_traj[eps].to(device=device, dtype=logp.dtype)
         n = len(pos)
