@@ -219,7 +219,7 @@ PRESETS: Mapping[str, Preset] = {
     # make demo: the result a newcomer should see, within minutes: a planner trained with RW on
     # a 3,000-episode Simple dataset at 64 px, beside Edit-Only, random plans, the teacher and
     # the oracle, on 100 held-out test tasks (one seed; the full comparison is the paper preset).
-    # Idle 2-core machine: 2 min 52 s with the gallery and episodes; RW 46.4 vs Edit-Only 20.9.
+    # Idle 2-core machine, fresh clone: 4 min 12 s with the install; RW 47.8 vs Edit-Only 20.9.
     "demo": Preset(
         tiers=("simple",),
         methods=("random", "edit-only", "rw", "teacher", "oracle"),
