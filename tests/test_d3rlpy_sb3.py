@@ -311,7 +311,9 @@ def test_ppo_trains_on_the_native_vector_env_through_the_vecenv_adapter():
     one, _ = single.reset(seed=4)  # sub-env 1 is seeded 3 + 1
     assert np.array_equal(obs["instruction"][1], one["instruction"])
     assert np.array_equal(obs["image"][1], one["image"])
-    obs, rewards, dones, infos = venv.step(np.array([171 * 4, 3]))  # STOP (no preserve digit on simple), a call
+    obs, rewards, dones, infos = venv.step(
+        np.array([171 * 4, 3])
+    )  # STOP (no preserve digit on simple), a call
     assert dones.tolist() == [True, False] and "terminal_observation" in infos[0]
     assert obs["steps_left"][0] == 8 and obs["steps_left"][1] == 7  # sub-env 0 already reset
 
