@@ -419,7 +419,7 @@ def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -
     algo = "ppo" if cls is sb3.PPO else "dqn"
     try:
         kw = {k: info[k] for k in _ENV_KEYS - {"tier"}}
-        kw["preserve"] = info.get("preserve")  # absent before format 2: the tier's default
+        kw["preserve"] = bool(info.get("preserve", False))  # absent: a model from before the digit
         env = make_online_env(str(info["tier"]), seed=None, **kw)
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: its styling_info does not describe an env ({e})") from e

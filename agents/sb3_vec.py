@@ -133,6 +133,10 @@ def make_sb3_vec_env(
 
     from .online import online_preserve
 
+    if split == "free":
+        raise ValueError(
+            "the free-text test set (split 'free') is for evaluation, never trained on"
+        )
     if encoder not in ("hash", "minilm"):
         raise ValueError(f"encoder must be 'hash' or 'minilm', got {encoder!r}")
     venv = ImageStylingVectorEnv(

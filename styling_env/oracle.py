@@ -87,7 +87,10 @@ def solve_plans(
             solved[(i, k)] = round(min(1.0, max(MIN_STRENGTH, s)), 2)
     plans = []
     for i, ts in enumerate(ordered):
-        params = {"preserve": tuple(preserve[i])} if preserve[i] else {}
+        # a preserve needs masks (without them the env refuses the call): an image without
+        # masks, e.g. a photo under a user's "keep the subject" request, gets none
+        known = has_masks is None or bool(has_masks[i])
+        params = {"preserve": tuple(preserve[i])} if preserve[i] and known else {}
         plans.append(
             [ToolCall(t.tool, t.value, solved[(i, k)], params=params) for k, t in enumerate(ts)]
         )

@@ -360,6 +360,12 @@ def test_rewordings_show_each_request_in_several_wordings(small_datasets):
     want = reworded(sample_task(tier, int(seed)), 2).instruction
     encoded = instruction_encoder(TEXT_CFG).encode([want])[0]
     assert torch.equal(e.text[e.wordings[u, 2]], encoded)  # column k: the k-th other wording
+    # reworded again (another n, or data prepared from reworded data): the table still points
+    # at each request's own wordings, never at a neighbour's
+    g = with_rewordings(replace(e, wordings=None), 1, TEXT_CFG)
+    assert g.text.shape[0] == 2 * n and torch.equal(
+        g.text[g.wordings[u, 1]], e.text[e.wordings[u, 1]]
+    )
     # a minibatch draws among the wordings; without a generator it reads the dataset's words
     idx = torch.arange(len(d.rows))
     own = _batch(e, idx, True, "cpu").text

@@ -632,3 +632,30 @@ def test_check_env_passes_through_every_wrapper(wrap):
 )
 def test_text_actions_are_parsed_leniently(text):
     assert parse_text_action(text) == [ToolCall("season_cycle", "winter_bare", 0.7)]
+
+
+def test_the_oracle_asks_no_preserve_of_an_image_without_masks():
+    """A user's photo has no masks: the oracle's calls for "keep the subject" carry no
+    preserve (the env would refuse them), and they play as valid calls."""
+    import numpy as np
+
+    from styling_env import Constraint, Target, user_task
+    from styling_env.oracle import oracle_plan
+
+    photo = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    task = user_task(
+        "make it a snowy night, keep the person as is",
+        targets=[
+            Target("time_of_day", "night_moonlit", 0.8),
+            Target("season_cycle", "winter_bare", 0.8),
+        ],
+        constraints=[Constraint("preserve_subject")],
+        image=photo,
+    )
+    plan = oracle_plan(task, size=64)
+    assert plan and all(not c.preserved_regions for c in plan)
+    env = gym.make("ImageStyling-v0", image_size=64)
+    env.reset(options={"task": task})
+    for call in plan:
+        _, _, _, _, info = env.step(call)
+        assert info["error"] == ""

@@ -149,6 +149,10 @@ def test_datasets_and_online_training_refuse_the_free_set(tmp_path, monkeypatch,
     assert not list(tmp_path.iterdir())  # refused before any work
     with pytest.raises(ValueError, match="never trained on"):
         make_online_env("simple", split="free")
+    from agents.sb3_vec import make_sb3_vec_env
+
+    with pytest.raises(ValueError, match="never trained on"):
+        make_sb3_vec_env("simple", n_envs=2, split="free")
 
 
 def _file(tmp_path: Path, tier: str, edit) -> Path:

@@ -131,6 +131,14 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
         return d  # already held in these wordings
     rows = d.rows
     n_unique = len(rows.instructions)
+    # the table points past the requests' own rows: start from them alone (data prepared again
+    # from reworded data may still carry an earlier table's extra rows)
+    d = replace(
+        d,
+        text=d.text[:n_unique],
+        tokens=None if d.tokens is None else d.tokens[:n_unique],
+        token_mask=None if d.token_mask is None else d.token_mask[:n_unique],
+    )
     digest = hashlib.sha256("\n".join(rows.instructions).encode()).hexdigest()
     key = (d.checksum or d.dataset_id, digest, n)
     if key not in _REWORDED:
