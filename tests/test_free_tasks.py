@@ -263,3 +263,22 @@ def test_bad_files(tmp_path):
         F.load("regular", tmp_path / "y.json")
     with pytest.raises(F.FreeTaskError, match="no such file"):
         F.load("simple", tmp_path / "missing.json")
+
+
+def test_the_overlap_audit_finds_training_phrases_in_free_requests():
+    from experiments.free_overlap import main, overlap, split_score
+
+    hits = overlap("simple")
+    free = {t.task_id: t for t in test_tasks("simple", split="free")}
+    assert hits and set(hits) <= set(free)
+    for tid, phrases in hits.items():  # each named phrase is in its request, two words or more
+        text = " ".join(free[tid].instruction.lower().split())
+        assert all(len(p.split()) >= 2 for p in phrases)
+        assert any(p.split()[0] in text for p in phrases)
+    assert len(overlap("simple", min_words=1)) >= len(hits)  # single words count more
+    with pytest.raises(ValueError, match="min_words"):
+        overlap("simple", 0)
+    ev = {"random_overall": 0.0, "oracle_overall": 100.0,
+          "episodes": [{"task_id": "a", "overall": 80.0}, {"task_id": "b", "overall": 20.0}]}  # fmt: skip
+    assert split_score(ev, {"a"}) == {"all": (50.0, 2), "overlapping": (80.0, 1), "rest": (20.0, 1)}
+    assert main(["--eval", "nowhere=x.json"]) == 2
