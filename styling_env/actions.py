@@ -72,9 +72,6 @@ _VOCAB = np.array(VOCAB_SIZES, np.int64)
 _SET_MASKS = np.array([sum(2 ** MASK_NAMES.index(m) for m in s) for s in PRESERVE_SETS], np.int64)
 _SET_OF_MASK = np.full(2 ** len(MASK_NAMES), -1, np.int64)
 _SET_OF_MASK[_SET_MASKS] = np.arange(len(PRESERVE_SETS))
-_MASK_BITS = np.array(
-    [[(m >> i) & 1 for i in range(len(MASK_NAMES))] for m in range(2 ** len(MASK_NAMES))], np.int64
-)
 _OFFSETS = np.array(VALUE_OFFSETS, np.int64)
 #: The native ``(tool, value)`` of each row of VALUES.
 _TOOL_OF_ROW = np.array([TOOL_NAMES.index(t) for t, _ in VALUES], np.int64)
@@ -195,9 +192,12 @@ def bitmask_bits(mask: Any) -> Any:
 
 def preserve_set_index(bits: Any) -> Any:
     """Preserve bits ``(..., 6)`` -> the index of their set in :data:`PRESERVE_SETS` (int64,
-    shape ``...``). Raises ``ValueError`` naming the first set that is not one of them."""
+    shape ``...``). Raises ``ValueError`` on a bit other than 0 or 1 (``decode_native`` refuses
+    those too) and naming the first set that is not one of them."""
     t = _is_torch(bits)
     dev = _device(bits)
+    if not bool(((bits == 0) | (bits == 1)).all()) if t else not np.isin(np.asarray(bits), (0, 1)).all():  # fmt: skip
+        raise ValueError("preserve bits must be 0 or 1, got values outside {0, 1}")
     mask = preserve_bitmask(bits)
     idx = _table(_SET_OF_MASK, t, dev)[mask]
     if bool((idx < 0).any()):

@@ -272,6 +272,9 @@ def test_discrete_actions_carry_the_preserve_set():
             r"preserve set \('sky', 'ground', 'vegetation', 'water', 'buildings', 'subject'\)",
         ),
         (np.ones((1, 5)), r"preserve must have shape \(1, 6\)"),
+        (np.array([[2, 0, 0, 0, 0, 0]]), "preserve bits must be 0 or 1"),
+        (np.array([[0, 0, 0, 0, 0, -1]]), "preserve bits must be 0 or 1"),
+        (torch.tensor([[0.5, 0, 0, 0, 0, 0]]), "preserve bits must be 0 or 1"),
     ],
 )
 def test_encode_names_a_preserve_set_without_a_flat_index(bits, match):
