@@ -102,10 +102,7 @@ def make_online_env(
     import styling_env  # noqa: F401 - registers ImageStyling-v0
     from styling_env.wrappers import DiscreteActions, EncodeInstruction
 
-    if split == "free":
-        raise ValueError(
-            "the free-text test set (split 'free') is for evaluation, never trained on"
-        )
+    refuse_free(split)
     if encoder not in ("hash", "minilm"):
         raise ValueError(
             f"encoder must be 'hash' or 'minilm' (what agents.evaluate can reproduce), got {encoder!r}"
@@ -126,6 +123,14 @@ def make_online_env(
         env.reset(seed=seed)
         env.action_space.seed(seed)
     return env
+
+
+def refuse_free(split: str) -> None:
+    """A ``ValueError`` for ``split="free"``: the free-text test set is never trained on."""
+    if split == "free":
+        raise ValueError(
+            "the free-text test set (split 'free') is for evaluation, never trained on"
+        )
 
 
 def online_preserve(tier: str, preserve: bool | None) -> bool:

@@ -131,12 +131,9 @@ def make_sb3_vec_env(
     :func:`agents.online.make_online_env` (None: the preserve digit only on the complex tier)."""
     from styling_env.vector import ImageStylingVectorEnv
 
-    from .online import online_preserve
+    from .online import online_preserve, refuse_free
 
-    if split == "free":
-        raise ValueError(
-            "the free-text test set (split 'free') is for evaluation, never trained on"
-        )
+    refuse_free(split)
     if encoder not in ("hash", "minilm"):
         raise ValueError(f"encoder must be 'hash' or 'minilm', got {encoder!r}")
     venv = ImageStylingVectorEnv(

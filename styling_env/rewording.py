@@ -12,8 +12,25 @@ from dataclasses import replace
 
 import numpy as np
 
-from .tasks import MAX_INSTRUCTION, SPLITS, TEMPLATES, TIERS, Task, _image_info
+from .tasks import MAX_INSTRUCTION, SPLITS, TEMPLATES, TIERS, Task, _image_info, sample_task
 from .wording import train_wording
+
+
+def train_key(task_id: str) -> tuple[str, int] | None:
+    """``(tier, seed)`` of a generated train task's id ``<tier>-train-<seed>``, else None."""
+    tier, sep, seed = task_id.partition("-train-")
+    return (tier, int(seed)) if sep and tier in TIERS and seed.isdigit() else None
+
+
+def generated_train_task(task_id: str, instruction: str) -> Task | None:
+    """The train task ``task_id`` names, if :func:`~styling_env.tasks.sample_task` gives it
+    with exactly these words (else None: an imported request, another image source or
+    another version of the language, which cannot be reworded faithfully)."""
+    key = train_key(task_id)
+    if key is None:
+        return None
+    task = sample_task(*key)
+    return task if task.instruction == instruction else None
 
 
 def reworded(task: Task, variant: int) -> Task:
@@ -29,8 +46,8 @@ def reworded(task: Task, variant: int) -> Task:
         ValueError: a task not drawn by :func:`sample_task` for the train split (its id is not
             ``<tier>-train-<seed>``), or a negative ``variant``.
     """
-    head, _, seed = task.task_id.rpartition("-")
-    if task.split != "train" or head != f"{task.tier}-train" or not seed.isdigit():
+    key = train_key(task.task_id)
+    if task.split != "train" or key is None or key[0] != task.tier:
         raise ValueError(
             f"only generated train tasks can be reworded (id '<tier>-train-<seed>'), got "
             f"{task.task_id!r} of split {task.split!r}"
@@ -40,9 +57,8 @@ def reworded(task: Task, variant: int) -> Task:
     if variant == 0:
         return task
     kind = _image_info(task.image_source, task.image_seed)[0] if task.constraints else "outdoor"
-    key = (TIERS.index(task.tier), int(seed), SPLITS.index("train"), int(variant))
     words = train_wording(
-        key, task.tier, TEMPLATES[task.tier]["train"], task.theme, task.targets,
+        (TIERS.index(task.tier), key[1], SPLITS.index("train"), int(variant)), task.tier, TEMPLATES[task.tier]["train"], task.theme, task.targets,
         task.constraints, task.conditionals, kind, MAX_INSTRUCTION,
     )  # fmt: skip
     return replace(

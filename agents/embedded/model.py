@@ -329,20 +329,29 @@ class EmbeddedPlanner(nn.Module):
             2, torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
         )
 
+    def _call_heads(
+        self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Strength mean, log-std ``(B,)``, region logits ``(B, 8)`` and the six preserve bits'
+        logits ``(B, 6)`` given tool and value, from one per-call input (its attention pooling
+        and FiLM run once for the heads that share it)."""
+        x = self._call_input(h, tool, value)
+        out = self.call_head(x)
+        mean = torch.sigmoid(out[:, 0])
+        log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * torch.sigmoid(out[:, 1])
+        return mean, log_std, out[:, 2:], self.preserve_head(x)
+
     def _call(
         self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Strength mean, log-std ``(B,)`` and region logits ``(B, 8)`` given tool and value."""
-        out = self.call_head(self._call_input(h, tool, value))
-        mean = torch.sigmoid(out[:, 0])
-        log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * torch.sigmoid(out[:, 1])
-        return mean, log_std, out[:, 2:]
+        return self._call_heads(h, tool, value)[:3]
 
     def _preserve_logits(
         self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor
     ) -> torch.Tensor:
         """``(B, 6)`` logits of the six independent preserve bits given tool and value."""
-        return self.preserve_head(self._call_input(h, tool, value))
+        return self._call_heads(h, tool, value)[3]
 
     def step_log_prob(self, b: PlannerBatch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Teacher-forced negative log-likelihood of the taken actions.
@@ -366,12 +375,12 @@ class EmbeddedPlanner(nn.Module):
         value = torch.where(tool < STOP_TOOL, b.value.long(), 0)
         tool_nll = F.cross_entropy(self._tool_logits(h), tool, reduction="none")
         value_nll = F.cross_entropy(self._value_logits(h, tool, wide), value, reduction="none")
-        mean, log_std, region_logits = self._call(h, tool, value)
+        mean, log_std, region_logits, preserve_logits = self._call_heads(h, tool, value)
         z = (b.strength.float().reshape(-1) - mean) * torch.exp(-log_std)
         strength_nll = 0.5 * z * z + log_std + 0.5 * math.log(2 * math.pi)
         region_nll = F.cross_entropy(region_logits, b.region.long(), reduction="none")
         preserve_nll = F.binary_cross_entropy_with_logits(
-            self._preserve_logits(h, tool, value), b.preserve.float(), reduction="none"
+            preserve_logits, b.preserve.float(), reduction="none"
         ).sum(1)
         terms = {
             "tool": tool_nll,
@@ -409,7 +418,7 @@ class EmbeddedPlanner(nn.Module):
 
         tool = pick(tool_logits)
         value = pick(self._value_logits(h, tool, wide))
-        mean, log_std, region_logits = self._call(h, tool, value)
+        mean, log_std, region_logits, preserve_logits = self._call_heads(h, tool, value)
         if deterministic:
             strength = mean
         else:
@@ -420,7 +429,7 @@ class EmbeddedPlanner(nn.Module):
         region = pick(region_logits)
         keep = region_p.gather(1, region[:, None]).reshape(-1) >= region_threshold
         region = torch.where(keep, region, 0)
-        keep_p = torch.sigmoid(self._preserve_logits(h, tool, value).float())
+        keep_p = torch.sigmoid(preserve_logits.float())
         if deterministic:
             preserve = (keep_p > 0.5).long()
         else:

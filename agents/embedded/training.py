@@ -100,31 +100,18 @@ def cache_key(config: PlannerConfig) -> tuple[Any, ...]:
 
 
 #: (dataset checksum or id, instructions' digest, n) -> the reworded texts and their table:
-#: the methods of one benchmark job share them (computing a complex tier's takes a minute).
+#: the methods of one benchmark job share them (drawing a Complex task again takes ~16 ms, so a
+#: 10,000-episode tier's ~5,000 requests take over a minute).
 _REWORDED: dict[tuple[Any, ...], tuple[list[str], np.ndarray, int]] = {}
-
-
-def _generated_train_task(task_id: str, instruction: str) -> Any:
-    """The train task ``task_id`` names, if :func:`~styling_env.tasks.sample_task` gives it
-    with exactly these words (else None: an imported request, another image source or
-    another version of the language, which cannot be reworded faithfully)."""
-    from styling_env.tasks import TIERS, sample_task
-
-    tier, _, rest = task_id.partition("-")
-    split, _, seed = rest.partition("-")
-    if tier not in TIERS or split != "train" or not seed.isdigit():
-        return None
-    task = sample_task(tier, int(seed))
-    return task if task.instruction == instruction else None
 
 
 def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedData:
     """``d`` with ``n`` more wordings of each request that a generated train task wrote
     (:func:`styling_env.rewording.reworded`), encoded and appended to ``text`` (and
     ``tokens``), and the table :attr:`PreparedData.wordings`. Requests that cannot be
-    reworded (see :func:`_generated_train_task`) keep their own words in every column; a
-    warning says how many."""
-    from styling_env.rewording import reworded
+    reworded (:func:`styling_env.rewording.generated_train_task` gives None) keep their own
+    words in every column; a warning says how many."""
+    from styling_env.rewording import generated_train_task, reworded
 
     positive_int("rewordings", n)
     if d.wordings is not None and d.wordings.shape[1] == n + 1:
@@ -149,7 +136,7 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
         texts: list[str] = []
         kept = 0
         for u in range(n_unique):
-            task = _generated_train_task(first.get(u, ""), rows.instructions[u])
+            task = generated_train_task(first.get(u, ""), rows.instructions[u])
             if task is None:
                 kept += 1
                 continue
