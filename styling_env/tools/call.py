@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import actions as _actions  # partially initialised here: read at call time
 from ..actions import MASK_NAMES, REGIONS  # the orders live with the other action-space facts
-from .vocabulary import TOOLS, VALUE_PARAMS, check_tool_value
+from .vocabulary import ALL_TOOLS, ALL_VALUE_PARAMS, TOOLS, check_tool_value
 
 #: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
 DEFAULT_STRENGTH: float = 0.7
@@ -123,7 +123,7 @@ class ToolCall:
 
     def to_dict(self) -> dict[str, Any]:
         """The call as the paper's JSON action object (``action_id`` + ``parameters``)."""
-        parameters: dict[str, Any] = {VALUE_PARAMS[self.tool]: self.value}
+        parameters: dict[str, Any] = {ALL_VALUE_PARAMS[self.tool]: self.value}
         parameters.update(dict(self.params))
         parameters["strength"] = round(self.strength, 4)
         if self.region != "all":
@@ -147,13 +147,13 @@ class ToolCall:
         tool = action.get("action_id", action.get("tool"))
         if tool is None:
             raise ValueError(f"action has no 'action_id' (the tool id): {dict(action)!r}")
-        if tool not in TOOLS:
+        if tool not in ALL_TOOLS:
             check_tool_value(str(tool), "")
         raw = action.get("parameters", {})
         if not isinstance(raw, Mapping):
             raise TypeError(f"'parameters' must be a JSON object, got {type(raw).__name__}")
         params = dict(raw)
-        vkey = VALUE_PARAMS[tool]
+        vkey = ALL_VALUE_PARAMS[tool]
         value = params.pop(vkey, params.pop("value", None))
         if value is None:
             raise ValueError(f"action {tool!r} has no {vkey!r} parameter (its value)")
