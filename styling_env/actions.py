@@ -41,6 +41,7 @@ REGIONS: tuple[str, ...] = ("all", *MASK_NAMES, "background")
 
 # The vocabulary is imported after the two orders above: ``tools.call`` and ``tools.apply``
 # read them from here while the ``tools`` package is initialising.
+from .libraries import DEFAULT_LIBRARY, check_library, library, row_tables  # noqa: E402
 from .tools.vocabulary import N_VALUES, TOOL_NAMES, TOOLS, VALUES  # noqa: E402
 from .validation import positive_int  # noqa: E402
 
@@ -108,20 +109,28 @@ def _device(*xs: Any) -> Any:
     return next((x.device for x in xs if isinstance(x, torch.Tensor)), None)
 
 
-def value_row(tool: Any, value: Any) -> Any:
+def value_row(tool: Any, value: Any, library: str = DEFAULT_LIBRARY) -> Any:
     """Native ``(tool, value)`` indices -> their row in ``VALUES`` (``VALUE_OFFSETS[tool] +
-    value``); ``tool`` must be a tool index (not STOP)."""
+    value``), or in ``library``'s rows (``styling_env.libraries.Library.rows``); ``tool`` must
+    be a tool index (not STOP)."""
     t = _is_torch(tool, value)
     dev = _device(tool, value)
-    return _table(_OFFSETS, t, dev)[_ints(tool, t, dev)] + _ints(value, t, dev)
+    offsets = _OFFSETS if library == DEFAULT_LIBRARY else row_tables(library)["offsets"]
+    return _table(offsets, t, dev)[_ints(tool, t, dev)] + _ints(value, t, dev)
 
 
-def row_native(row: Any) -> tuple[Any, Any]:
-    """Rows of ``VALUES`` -> native ``(tool, value)`` indices (the inverse of :func:`value_row`)."""
+def row_native(row: Any, library: str = DEFAULT_LIBRARY) -> tuple[Any, Any]:
+    """Rows of ``VALUES`` (or of ``library``'s rows) -> native ``(tool, value)`` indices (the
+    inverse of :func:`value_row`)."""
     t = _is_torch(row)
     dev = _device(row)
     r = _ints(row, t, dev)
-    return _table(_TOOL_OF_ROW, t, dev)[r], _table(_VALUE_OF_ROW, t, dev)[r]
+    if library == DEFAULT_LIBRARY:
+        tools, values = _TOOL_OF_ROW, _VALUE_OF_ROW
+    else:
+        tables = row_tables(library)
+        tools, values = tables["tool_of_row"], tables["value_of_row"]
+    return _table(tools, t, dev)[r], _table(values, t, dev)[r]
 
 
 def strength_bin(strength: Any, n_strength_bins: int = DEFAULT_STRENGTH_BINS) -> Any:
@@ -246,18 +255,25 @@ class FlatActions:
 
     n_strength_bins: int = DEFAULT_STRENGTH_BINS
     preserve: bool = False
+    library: str = DEFAULT_LIBRARY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_strength_bins", check_bins(self.n_strength_bins))
         if not isinstance(self.preserve, bool | np.bool_):
             raise ValueError(f"preserve must be True or False, got {self.preserve!r}")
         object.__setattr__(self, "preserve", bool(self.preserve))
+        check_library(self.library)
+
+    @property
+    def tool_stop(self) -> int:
+        """The native ``tool`` index of STOP in this encoding's library."""
+        return library(self.library).stop
 
     def digits(self) -> tuple[tuple[str, int], ...]:
         """The fields of a (non-STOP) flat index, most significant first, with their sizes.
         The one place a new flat field is declared."""
         return (
-            ("row", N_VALUES),
+            ("row", len(library(self.library).rows)),
             ("strength_bin", self.n_strength_bins),
             ("preserve", len(PRESERVE_SETS) if self.preserve else 1),
         )
@@ -309,11 +325,11 @@ class FlatActions:
             strength = np.asarray(strength, dtype=np.float64)
         if strength.shape != tool.shape and strength.shape == (*tool.shape, 1):
             strength = strength[..., 0]  # (N, 1), as datasets store it
-        is_stop = tool == STOP
-        _check_native(tool, value, strength, is_stop)
+        is_stop = tool == self.tool_stop
+        _check_native(tool, value, strength, is_stop, self.library)
         where = torch.where if t else np.where
         parts = {
-            "row": value_row(where(is_stop, 0, tool), where(is_stop, 0, value)),
+            "row": value_row(where(is_stop, 0, tool), where(is_stop, 0, value), self.library),
             "strength_bin": strength_bin(where(is_stop, 1.0, strength), self.n_strength_bins),
             "preserve": 0,
         }
@@ -339,9 +355,9 @@ class FlatActions:
         call = (k >= 0) & (k < self.stop)
         where = torch.where if t else np.where
         parts = self._split(where(call, k, 0))
-        tool, value = row_native(parts["row"])
+        tool, value = row_native(parts["row"], self.library)
         strength = bin_strength(parts["strength_bin"], self.n_strength_bins)
-        tool = where(call, tool, where(k == self.stop, STOP, -1))
+        tool = where(call, tool, where(k == self.stop, self.tool_stop, -1))
         bits = bitmask_bits(_table(_SET_MASKS, t, dev)[parts["preserve"]])
         return {
             "tool": tool,
@@ -361,8 +377,8 @@ class FlatActions:
         if k == self.stop:
             return None
         d = self.decode(k)
-        tool = TOOL_NAMES[int(d["tool"])]
-        return tool, TOOLS[tool][int(d["value"])], float(d["strength"])
+        a = library(self.library).actions[int(d["tool"])]
+        return a.tool, a.values[int(d["value"])], float(d["strength"])
 
     def preserved(self, index: int) -> tuple[str, ...]:
         """The regions flat index ``index`` preserves (an entry of :data:`PRESERVE_SETS`; empty
@@ -370,29 +386,37 @@ class FlatActions:
         return preserve_names(self.decode(int(index))["preserve"])
 
 
-def _check_native(tool: Any, value: Any, strength: Any, is_stop: Any) -> None:
+def _check_native(
+    tool: Any, value: Any, strength: Any, is_stop: Any, name: str = DEFAULT_LIBRARY
+) -> None:
     """``ValueError`` naming the first native action that has no flat index."""
+    sizes = _VOCAB if name == DEFAULT_LIBRARY else row_tables(name)["vocab"]
+    stop = len(sizes)
     if isinstance(tool, torch.Tensor):
-        vocab = torch.as_tensor(_VOCAB, device=tool.device)[tool.clamp(0, STOP - 1)]
+        vocab = torch.as_tensor(sizes, device=tool.device)[tool.clamp(0, stop - 1)]
     else:
-        vocab = _VOCAB[np.clip(tool, 0, STOP - 1)]
+        vocab = sizes[np.clip(tool, 0, stop - 1)]
     ok_strength = (strength >= 0) & (strength <= 1)  # False for NaN
-    bad = (tool < 0) | (tool > STOP) | (~is_stop & ((value < 0) | (value >= vocab) | ~ok_strength))
+    bad = (tool < 0) | (tool > stop) | (~is_stop & ((value < 0) | (value >= vocab) | ~ok_strength))
     if bool(bad.any()):
         flat = bad.reshape(-1)
         i = int(flat.nonzero()[0][0]) if isinstance(flat, np.ndarray) else int(flat.nonzero()[0, 0])
         t, v, x = (float(a.reshape(-1)[i]) for a in (tool, value, strength))
         raise ValueError(
             f"native action {i} (tool {t:g}, value {v:g}, strength {x:g}) has no flat index: "
-            f"tool must be in [0, {STOP}], value inside the tool's vocabulary and strength in "
+            f"tool must be in [0, {stop}], value inside the tool's vocabulary and strength in "
             "[0, 1]"
         )
 
 
-def n_actions(n_strength_bins: int = DEFAULT_STRENGTH_BINS, preserve: bool = False) -> int:
+def n_actions(
+    n_strength_bins: int = DEFAULT_STRENGTH_BINS,
+    preserve: bool = False,
+    library: str = DEFAULT_LIBRARY,
+) -> int:
     """Size of the flat ``Discrete`` over ``n_strength_bins`` bins (and the preserve sets with
-    ``preserve=True``); the last index is STOP."""
-    return FlatActions(n_strength_bins, preserve).size
+    ``preserve=True``) in ``library``; the last index is STOP."""
+    return FlatActions(n_strength_bins, preserve, library).size
 
 
 def flat_actions(

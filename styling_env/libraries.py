@@ -1,0 +1,460 @@
+"""The paper's three action libraries as action spaces over one vocabulary of calls.
+
+The paper's code release ships three libraries of actions a planner may call:
+
+- ``"v2"`` (``action_library_v2.json``, version 2.1; the default): the ten orthogonal tools with
+  enumerated values, at most 8 calls per plan.
+- ``"normal"`` (``action_library_normal.json``, "3.0-complex"): the ten tools plus five
+  *constraint* actions, which set a rule for the calls after them (keep the people as they are,
+  leave the left half alone, only if it is dark), and five *compositional* actions, which relate
+  transformations (a fog that thins towards the top, two edits blended together), at most 8.
+- ``"v3"`` (``action_library_v3.json``, "v3.0"): the ten tools with coarser parameters (``time``:
+  dawn, morning, noon, ...) plus twenty styling actions (``lens_character``, ``grain_noise``,
+  ``lighting_style``, ...), at most 5.
+
+Every library's calls are :class:`~styling_env.tools.ToolCall` objects over one vocabulary
+(:data:`~styling_env.tools.vocabulary.ALL_TOOLS`): a v3 ``time_of_day`` call for ``"dawn"`` *is*
+the call ``ToolCall("time_of_day", "sunrise_golden")``, so the judge, the oracle and the recipes
+serve all three. A :class:`Library` is the part that differs: which actions a planner sees, in
+which order (the native ``tool`` index), with which words for their values (the native
+``value`` index), how the paper's JSON names them, and how many calls a plan may hold.
+
+>>> lib = library("v3")
+>>> lib.stop, lib.max_values, lib.max_calls
+(30, 8, 5)
+>>> lib.call(lib.tool_index("time_of_day"), lib.actions[3].words.index("dawn"), 0.5)
+ToolCall(tool='time_of_day', value='sunrise_golden', strength=0.5, region='all', params=())
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .tools.call import REGIONS, ToolCall
+from .tools.vocabulary import (
+    ALL_TOOLS,
+    ALL_VALUE_PARAMS,
+    COMPOSITIONAL_ACTIONS,
+    CONSTRAINT_ACTIONS,
+    NORMAL_ACTIONS,
+    TOOL_NAMES,
+    TOOLS,
+    V3_ACTIONS,
+)
+
+#: The libraries by name, the default first.
+LIBRARY_NAMES: tuple[str, ...] = ("v2", "normal", "v3")
+DEFAULT_LIBRARY: str = "v2"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of a library: a tool of the shared vocabulary seen through the library's words.
+
+    Attributes:
+        tool: the tool id (the paper's ``action_id``), a key of ``ALL_TOOLS``.
+        kind: ``"tool"`` (renders), ``"constraint"`` or ``"compositional"``.
+        param: the name of the value's parameter in the paper's JSON (``"time"`` in v3,
+            ``"target_time"`` in v2). A ``normal`` value written ``"a/b"`` is two parameters:
+            ``param`` and :attr:`second`.
+        words: the library's values in native ``value`` index order (``"dawn"``).
+        values: for each word, the vocabulary value the call renders (``"sunrise_golden"``);
+            the same as ``words`` except for the v3 library's coarser base tools.
+        second: the second parameter of a ``"a/b"`` value (``"transformation_type"``), or "".
+        levels: parameters whose verbal level (``"subtle"``, ``"heavy"``) sets the strength.
+    """
+
+    tool: str
+    kind: str
+    param: str
+    words: tuple[str, ...]
+    values: tuple[str, ...]
+    second: str = ""
+    levels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.words) != len(self.values) or len(set(self.words)) != len(self.words):
+            raise ValueError(f"{self.tool}: words and values must pair one to one")
+        for v in self.values:
+            if v not in ALL_TOOLS[self.tool]:
+                raise ValueError(f"{self.tool}: {v!r} is not a value of the vocabulary")
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"{self.tool}: two words render the same value")
+
+    def word(self, value: str) -> str:
+        """The library's word for vocabulary value ``value`` (``ValueError`` if it has none)."""
+        try:
+            return self.words[self.values.index(value)]
+        except ValueError:
+            raise ValueError(
+                f"{self.tool}={value!r} has no word in this library; its values are "
+                f"{', '.join(self.values)}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Library:
+    """An action library: its actions in native ``tool`` index order, STOP after the last.
+
+    Attributes:
+        name: ``"v2"``, ``"normal"`` or ``"v3"``.
+        version: the release's version string of the library.
+        actions: the actions, in native ``tool`` index order.
+        max_calls: the release's ``max_actions_per_plan``.
+    """
+
+    name: str
+    version: str
+    actions: tuple[Action, ...]
+    max_calls: int
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({a.tool: i for i, a in enumerate(self.actions)})
+
+    # -- sizes ---------------------------------------------------------------------------------
+
+    @property
+    def tool_names(self) -> tuple[str, ...]:
+        """Tool ids in native ``tool`` index order."""
+        return tuple(a.tool for a in self.actions)
+
+    @property
+    def stop(self) -> int:
+        """The native ``tool`` index that ends an episode (one past the last action)."""
+        return len(self.actions)
+
+    @property
+    def vocab_sizes(self) -> tuple[int, ...]:
+        """Number of values of each action, in ``tool`` index order."""
+        return tuple(len(a.words) for a in self.actions)
+
+    @property
+    def max_values(self) -> int:
+        """The size of the native ``value`` Discrete (the largest vocabulary)."""
+        return max(self.vocab_sizes)
+
+    @property
+    def rows(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(tool, vocabulary value)`` the library can call, actions in order, values in
+        order: the rows of its flat action and of per-value tables."""
+        return tuple((a.tool, v) for a in self.actions for v in a.values)
+
+    def action(self, tool: str) -> Action:
+        """The action of tool id ``tool``; ``ValueError`` naming the library's tools if absent."""
+        try:
+            return self.actions[self._index[tool]]
+        except KeyError:
+            raise ValueError(
+                f"library {self.name!r} has no action {tool!r}; its actions are "
+                f"{', '.join(self.tool_names)}"
+            ) from None
+
+    def tool_index(self, tool: str) -> int:
+        """The native ``tool`` index of ``tool``."""
+        self.action(tool)
+        return self._index[tool]
+
+    def has(self, call: ToolCall) -> bool:
+        """Whether this library can express ``call``'s tool and value."""
+        return call.tool in self._index and call.value in self.actions[self._index[call.tool]].values
+
+    # -- native indices <-> calls ---------------------------------------------------------------
+
+    def call(
+        self,
+        tool: int,
+        value: int,
+        strength: float,
+        region: int | str = "all",
+        preserve: tuple[str, ...] = (),
+    ) -> ToolCall:
+        """Native indices -> the call. ``ValueError`` naming the problem for an index outside
+        the library (STOP is not a call)."""
+        if not 0 <= int(tool) < self.stop:
+            raise ValueError(f"tool index {tool} is outside [0, {self.stop - 1}] ({self.name})")
+        a = self.actions[int(tool)]
+        if not 0 <= int(value) < len(a.values):
+            raise ValueError(
+                f"value index {value} is outside {a.tool}'s {len(a.values)} values ({self.name})"
+            )
+        region = REGIONS[int(region)] if not isinstance(region, str) else region
+        params = (("preserve", tuple(preserve)),) if preserve else ()
+        return ToolCall(a.tool, a.values[int(value)], float(strength), region, params)
+
+    def indices(self, call: ToolCall) -> tuple[int, int]:
+        """A call -> its native ``(tool, value)`` indices in this library; ``ValueError`` when
+        the library cannot express it (an action it lacks, a value it has no word for)."""
+        a = self.action(call.tool)
+        if call.value not in a.values:
+            raise ValueError(
+                f"library {self.name!r} cannot express {a.tool}={call.value!r}; its {a.param} "
+                f"values are {', '.join(a.words)}"
+            )
+        return self._index[call.tool], a.values.index(call.value)
+
+    def check(self, call: ToolCall) -> ToolCall:
+        """``call`` if the library can express it, else ``ValueError`` naming what is missing."""
+        self.indices(call)
+        return call
+
+    # -- the paper's JSON -------------------------------------------------------------------------
+
+    def to_json(self, call: ToolCall) -> dict[str, Any]:
+        """``call`` as this library's JSON action object: ``{"action_id", "parameters"}`` with
+        the value in the library's words (two parameters for an ``"a/b"`` value)."""
+        a = self.action(call.tool)
+        d = call.to_dict()
+        params = d["parameters"]
+        params.pop(ALL_VALUE_PARAMS[call.tool], None)
+        word = a.word(call.value)
+        if a.second:
+            first, second = word.split("/", 1)
+            out = {a.param: first, a.second: second}
+        else:
+            out = {a.param: word}
+        out.update(params)
+        return {"action_id": call.tool, "parameters": out}
+
+    def from_json(self, action: Mapping[str, Any]) -> ToolCall:
+        """This library's JSON action object -> the call (the inverse of :meth:`to_json`).
+
+        The value is read from the action's value parameter (or ``value``), a level parameter
+        of the action (``"intensity": "heavy"``) sets the strength when ``strength`` is absent,
+        other parameters are kept in ``params``. Raises ``ValueError``/``TypeError`` naming
+        the problem."""
+        if not isinstance(action, Mapping):
+            raise TypeError(f"an action must be a JSON object, got {type(action).__name__}")
+        tool = action.get("action_id", action.get("tool"))
+        if not isinstance(tool, str):
+            raise ValueError(f"action has no 'action_id' (a tool id): {dict(action)!r}")
+        a = self.action(tool)
+        raw = action.get("parameters", {})
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"'parameters' must be a JSON object, got {type(raw).__name__}")
+        params = dict(raw)
+        word = params.pop(a.param, params.pop("value", None))
+        if word is None:
+            raise ValueError(f"action {tool!r} has no {a.param!r} parameter (its value)")
+        word = _snake(word)
+        if a.second:
+            if "/" not in word:
+                second = params.pop(a.second, None)
+                if second is None:
+                    raise ValueError(f"action {tool!r} has no {a.second!r} parameter")
+                word = f"{word}/{_snake(second)}"
+        if word not in a.words:
+            raise ValueError(
+                f"unknown {a.param} {word!r} for {tool!r} in library {self.name!r}; expected "
+                f"one of {', '.join(a.words)}"
+            )
+        value = a.values[a.words.index(word)]
+        if "strength" not in params:
+            for key in a.levels:
+                if key in params:
+                    params["strength"] = params.pop(key)
+                    break
+        d = {"action_id": tool, "parameters": {ALL_VALUE_PARAMS[tool]: value, **params}}
+        return ToolCall.from_dict(d)
+
+    def describe(self) -> str:
+        """One line per action: its id, kind and words (what the chat prompts list)."""
+        return "\n".join(
+            f"{a.tool} ({a.kind}; {a.param}{'/' + a.second if a.second else ''}): "
+            + ", ".join(a.words)
+            for a in self.actions
+        )
+
+
+def _snake(word: Any) -> str:
+    if isinstance(word, list | tuple) and word:  # blend_modes, blend_regions: the first one
+        word = word[0]
+    if isinstance(word, bool):  # sequence_transform's order_matters
+        word = "order_matters" if word else "any_order"
+    if not isinstance(word, str):
+        raise TypeError(f"a value must be a string, got {word!r}")
+    return word.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+# ------------------------------------------------------------------------------------------------
+# The three libraries
+
+_V2_LEVELS = ("intensity", "texture_visibility", "shadow_depth", "coverage")
+
+
+def _v2_actions() -> tuple[Action, ...]:
+    from .tools.vocabulary import VALUE_PARAMS
+
+    return tuple(
+        Action(t, "tool", VALUE_PARAMS[t], TOOLS[t], TOOLS[t], levels=_V2_LEVELS)
+        for t in TOOL_NAMES
+    )
+
+
+_NORMAL_PARAMS: dict[str, tuple[str, str]] = {
+    "preserve_attribute": ("attribute_type", ""),
+    "exclude_region": ("region_type", ""),
+    "conditional_transform": ("condition", "branches"),
+    "preserve_object_category": ("category", ""),
+    "spatial_constraint": ("apply_to", "transformation_type"),
+    "sequence_transform": ("order_matters", ""),
+    "parallel_transform": ("blend_mode", ""),
+    "graduated_effect": ("effect_type", "gradient_direction"),
+    "layered_transformation": ("blend_mode", ""),
+    "selective_blend": ("blend_regions", ""),
+}
+
+
+def _normal_actions() -> tuple[Action, ...]:
+    out = list(_v2_actions())
+    for tool, words in NORMAL_ACTIONS.items():
+        param, second = _NORMAL_PARAMS[tool]
+        kind = "constraint" if tool in CONSTRAINT_ACTIONS else "compositional"
+        assert tool in CONSTRAINT_ACTIONS or tool in COMPOSITIONAL_ACTIONS
+        levels = ("intensity_end",) if tool == "graduated_effect" else ()
+        out.append(Action(tool, kind, param, words, words, second, levels))
+    return tuple(out)
+
+
+#: The v3 library's base tools: primary parameter, its level parameter, and each coarse word ->
+#: the vocabulary value it renders (the ten tools' values, or :data:`EXTRA_VALUES` where none
+#: fits: a 1980s look, a bleach bypass, a plain haze, volumetric light).
+V3_BASE: Mapping[str, tuple[str, str, Mapping[str, str]]] = {
+    "location_setting": ("setting_type", "", {
+        "urban": "urban_city", "rural": "rural_village", "coastal": "beach_coast",
+        "mountain": "mountain_rocky", "desert": "desert_sand", "forest": "forest_temperate",
+        "underwater": "underwater_reef", "space": "space_station",
+    }),
+    "architecture_style": ("style", "", {
+        "gothic": "gothic_cathedral", "modern": "contemporary_glass",
+        "victorian": "victorian_ornate", "brutalist": "brutalist_concrete",
+        "art_deco": "art_deco_geometric", "minimalist": "modern_minimalist",
+    }),
+    "time_period_era": ("era", "", {
+        "ancient": "ancient_classical", "medieval": "medieval_dark_ages",
+        "renaissance": "renaissance_1500s", "victorian": "victorian_1800s",
+        "1920s": "art_deco_1920s", "1950s": "mid_century_1950s", "1980s": "retro_1980s",
+        "future": "far_future_2200",
+    }),
+    "time_of_day": ("time", "", {
+        "dawn": "sunrise_golden", "morning": "morning_bright", "noon": "midday_overhead",
+        "golden_hour": "golden_hour_sunset", "dusk": "dusk_twilight", "night": "night_moonlit",
+        "blue_hour": "blue_hour",
+    }),
+    "season_cycle": ("season", "intensity", {
+        "spring": "spring_blooming", "summer": "summer_lush", "autumn": "autumn_falling",
+        "winter": "winter_bare",
+    }),
+    "weather_conditions": ("condition", "intensity", {
+        "clear": "clear_sunny", "cloudy": "overcast_gray", "rainy": "light_rain",
+        "snowy": "light_snow", "stormy": "thunderstorm", "foggy": "fog_dense",
+        "misty": "mist_light",
+    }),
+    "mood_lighting": ("mood", "", {
+        "romantic": "romantic_intimate", "dramatic": "dramatic_cinematic",
+        "mysterious": "mysterious_shadowy", "cheerful": "bright_cheerful",
+        "ominous": "ominous_dark", "serene": "serene_calm",
+    }),
+    "color_grading": ("look", "", {
+        "teal_orange": "orange_teal", "bleach_bypass": "bleach_bypass", "golden": "golden_hour",
+        "cool_blue": "cool_blue", "warm_sepia": "sepia_vintage",
+    }),
+    "artistic_medium": ("medium", "", {
+        "oil_paint": "oil_painting_smooth", "watercolor": "watercolor_flowing",
+        "acrylic": "acrylic_painting", "pencil": "pencil_sketch", "charcoal": "charcoal_sketch",
+        "ink": "ink_brush", "digital": "digital_painting", "mixed_media": "collage_mixed_media",
+    }),
+    "atmospheric_effects": ("effect_type", "density", {
+        "fog": "fog_volumetric", "mist": "mist_ground", "haze": "haze_soft",
+        "smoke": "smoke_haze", "dust": "dust_particles", "volumetric_light": "volumetric_light",
+        "god_rays": "light_beams_godrays",
+    }),
+}  # fmt: skip
+
+#: The v3 styling actions' level parameter (the release's second parameter where it is a level).
+V3_LEVELS: Mapping[str, str] = {
+    "art_movement": "interpretation",
+    "texture_overlay": "blend_intensity",
+    "filter_effects": "strength",
+    "color_temperature": "intensity",
+    "glow_effects": "intensity",
+    "atmospheric_depth": "strength",
+    "lens_character": "strength",
+    "grain_noise": "amount",
+}
+
+
+def _v3_actions() -> tuple[Action, ...]:
+    out = []
+    for tool in TOOL_NAMES:
+        param, level, words = V3_BASE[tool]
+        out.append(
+            Action(tool, "tool", param, tuple(words), tuple(words.values()),
+                   levels=(level,) if level else ())
+        )  # fmt: skip
+    for tool, words in V3_ACTIONS.items():
+        level = V3_LEVELS.get(tool, "")
+        out.append(
+            Action(tool, "tool", ALL_VALUE_PARAMS[tool], words, words,
+                   levels=(level,) if level else ())
+        )  # fmt: skip
+    return tuple(out)
+
+
+@functools.cache
+def library(name: str = DEFAULT_LIBRARY) -> Library:
+    """The library called ``name`` (one of :data:`LIBRARY_NAMES`); ``ValueError`` otherwise.
+
+    >>> library().stop, library("normal").stop
+    (10, 20)
+    """
+    if isinstance(name, Library):
+        return name
+    if name == "v2":
+        return Library("v2", "2.1", _v2_actions(), 8)
+    if name == "normal":
+        return Library("normal", "3.0-complex", _normal_actions(), 8)
+    if name == "v3":
+        return Library("v3", "v3.0", _v3_actions(), 5)
+    raise ValueError(f"unknown library {name!r}; expected one of {', '.join(LIBRARY_NAMES)}")
+
+
+def check_library(name: Any) -> str:
+    """``name`` if it names a library, else ``ValueError`` listing them."""
+    if not isinstance(name, str) or name not in LIBRARY_NAMES:
+        raise ValueError(f"unknown library {name!r}; expected one of {', '.join(LIBRARY_NAMES)}")
+    return name
+
+
+def row_tables(name: str) -> dict[str, np.ndarray]:
+    """The library's native tables as int64 arrays: ``vocab`` (values per action),
+    ``offsets`` (row of each action's first value), ``tool_of_row``, ``value_of_row``."""
+    return _row_tables(check_library(name))
+
+
+@functools.cache
+def _row_tables(name: str) -> dict[str, np.ndarray]:
+    lib = library(name)
+    vocab = np.array(lib.vocab_sizes, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(vocab[:-1]))).astype(np.int64)
+    tool_of_row = np.repeat(np.arange(len(vocab), dtype=np.int64), vocab)
+    value_of_row = np.concatenate([np.arange(n, dtype=np.int64) for n in vocab])
+    for a in (vocab, offsets, tool_of_row, value_of_row):
+        a.setflags(write=False)
+    return {
+        "vocab": vocab,
+        "offsets": offsets,
+        "tool_of_row": tool_of_row,
+        "value_of_row": value_of_row,
+    }
+
+
+__all__ = [
+    "DEFAULT_LIBRARY", "LIBRARY_NAMES", "V3_BASE", "V3_LEVELS", "Action", "Library",
+    "check_library", "library", "row_tables",
+]  # fmt: skip
