@@ -42,7 +42,7 @@ REGIONS: tuple[str, ...] = ("all", *MASK_NAMES, "background")
 # The vocabulary is imported after the two orders above: ``tools.call`` and ``tools.apply``
 # read them from here while the ``tools`` package is initialising.
 from .libraries import DEFAULT_LIBRARY, check_library, library, row_tables  # noqa: E402
-from .tools.vocabulary import N_VALUES, TOOL_NAMES, TOOLS, VALUES  # noqa: E402
+from .tools.vocabulary import TOOL_NAMES, TOOLS, VALUES  # noqa: E402
 from .validation import positive_int  # noqa: E402
 
 #: The native action's ``tool`` index that ends an episode (one past the last tool).

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .judge import Judge, MeasuredJudge
+from .libraries import check_library
 from .tasks import DEFAULT_SOURCES, FIXED_SPLITS, SPLITS, TIERS
 from .validation import positive_int
 
@@ -51,6 +52,9 @@ class EnvConfig:
         judge: a name in :data:`JUDGES`, any object with ``score(episodes)``, or None (the
             measured judge); :meth:`make_judge` builds it.
         render_mode: None or ``"rgb_array"``.
+        library: the action library (``"v2"``, ``"normal"`` or ``"v3"``,
+            ``styling_env.libraries``): which actions the native action space indexes and which
+            the tasks ask for.
     """
 
     tier: str = "simple"
@@ -64,8 +68,10 @@ class EnvConfig:
     split: str = "train"
     judge: Judge | str | None = None
     render_mode: str | None = None
+    library: str = "v2"
 
     def __post_init__(self) -> None:
+        check_library(self.library)
         check_options(
             self.tier, self.image_size, self.max_steps, self.observation_mode, self.render_mode
         )

@@ -20,14 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .actions import MASK_NAMES, STOP
+from .actions import MASK_NAMES, STOP  # noqa: F401  (STOP: re-exported, the v2 library's)
 from .config import EnvConfig
 from .context import ContextEstimator
 from .judge import Episode, MeasuredJudge, Scores
+from .libraries import DEFAULT_LIBRARY
+from .libraries import library as get_library
 from .oracle import Reference, task_references
 from .tasks import Task
-from .tools import REGIONS, TOOLS, ToolCall, apply_calls
-from .tools.vocabulary import MAX_VALUES, TOOL_NAMES
+from .tools import REGIONS, ToolCall, apply_calls
 from .validation import positive_int
 
 
@@ -50,11 +51,13 @@ Decoded = ToolCall | Stop | Invalid
 NO_MASKS_PRESERVE = "preserve needs semantic masks; this image has none"
 
 
-def decode_native(action: Any) -> Decoded:
-    """Turn a native ``Dict(tool, value, strength, region, preserve)`` action into a call, STOP
-    or an :class:`Invalid` that names the problem. Never raises on a bad action. A dict without
-    ``preserve`` preserves nothing (actions written before the key existed keep working); set
-    bits become the call's ``preserve`` parameter (region names in ``MASK_NAMES`` order)."""
+def decode_native(action: Any, library: str = DEFAULT_LIBRARY) -> Decoded:
+    """Turn a native ``Dict(tool, value, strength, region, preserve)`` action of ``library``
+    (``styling_env.libraries``) into a call, STOP or an :class:`Invalid` that names the problem.
+    Never raises on a bad action. A dict without ``preserve`` preserves nothing (actions written
+    before the key existed keep working); set bits become the call's ``preserve`` parameter
+    (region names in ``MASK_NAMES`` order)."""
+    lib = get_library(library)
     if not isinstance(action, dict):
         return Invalid(
             "action must be a dict with keys tool, value, strength, region (and optionally "
@@ -64,25 +67,25 @@ def decode_native(action: Any) -> Decoded:
     if missing:
         return Invalid(f"action is missing {sorted(missing)}")
     try:
-        tool = _index(action["tool"], "tool", STOP + 1)
-        if tool == STOP:
+        tool = _index(action["tool"], "tool", lib.stop + 1)
+        if tool == lib.stop:
             return Stop()
-        value = _index(action["value"], "value", MAX_VALUES)
+        value = _index(action["value"], "value", lib.max_values)
         region = _index(action["region"], "region", len(REGIONS))
         strength = np.asarray(action["strength"], dtype=np.float64).reshape(-1)
         keep = _preserve(action.get("preserve"))
     except (TypeError, ValueError) as e:
         return Invalid(str(e))
-    name = TOOL_NAMES[tool]
-    if value >= len(TOOLS[name]):
-        return Invalid(f"value index {value} is outside {name}'s {len(TOOLS[name])} values")
+    act = lib.actions[tool]
+    if value >= len(act.values):
+        return Invalid(f"value index {value} is outside {act.tool}'s {len(act.values)} values")
     if strength.size != 1 or not math.isfinite(float(strength[0])):
         return Invalid(f"strength must be one finite number in [0, 1], got {action['strength']!r}")
     s = float(strength[0])
     if not 0.0 <= s <= 1.0:
         return Invalid(f"strength must be in [0, 1], got {s:g}")
     params = (("preserve", keep),) if keep else ()
-    return ToolCall(name, TOOLS[name][value], s, REGIONS[region], params)
+    return ToolCall(act.tool, act.values[value], s, REGIONS[region], params)
 
 
 def _preserve(x: Any) -> tuple[str, ...]:
@@ -133,6 +136,7 @@ class Slot:
     steps: int = 0
     source_u8: np.ndarray | None = None  # the source observation, converted once
     image_u8: np.ndarray | None = None  # the current picture as an observation (None: stale)
+    compose: Any = None  # the normal library's rules and pending modifiers (ComposeState)
 
 
 #: What an episode starts from: source, masks, has_masks, reference, context, first scores.
@@ -165,6 +169,8 @@ class Engine:
         self.max_invalid = config.max_invalid
         self.invalid_penalty = config.invalid_penalty
         self.judge = config.make_judge()
+        #: the action library (``styling_env.libraries``): the calls an episode may make
+        self.library = get_library(config.library)
         self.context = ContextEstimator.load()
         self.slots: list[Slot | None] = [None] * n
         #: episode starts of recently seen tasks (see :meth:`_starts`), least recently used
@@ -200,6 +206,10 @@ class Engine:
             indices, tasks, starts, strict=True
         ):
             self.slots[i] = Slot(t, pixels, masks, known, ref, pixels, context, score)
+            if self.library.name == "normal":
+                from .tools.compose import ComposeState
+
+                self.slots[i].compose = ComposeState()
 
     def _starts(self, tasks: Sequence[Task]) -> list[_Start]:
         """Per task, what its episode starts from: source, masks, reference, context and first
@@ -284,7 +294,12 @@ class Engine:
         errors: list[str] = []
         for s, a in zip(slots, actions, strict=True):
             err = ""
-            if isinstance(a, ToolCall) and a.region != "all" and not s.has_masks:
+            if isinstance(a, ToolCall) and not self.library.has(a):
+                a = Invalid(
+                    f"library {self.library.name!r} has no call {a.tool}={a.value} (its actions: "
+                    f"styling_env.libraries.library({self.library.name!r}).describe())"
+                )
+            elif isinstance(a, ToolCall) and a.region != "all" and not s.has_masks:
                 a = Invalid(f"region {a.region!r} needs semantic masks; this image has none")
             elif isinstance(a, ToolCall) and a.preserved_regions and not s.has_masks:
                 a = Invalid(NO_MASKS_PRESERVE)
@@ -303,9 +318,14 @@ class Engine:
             masks = torch.stack([slots[k].masks for k in moved])
             known = torch.tensor([slots[k].has_masks for k in moved])
             with self._clock("tools"):
-                new = apply_calls(imgs, [calls[k] for k in moved], masks=masks, has_masks=known)
+                if self.library.name == "normal":
+                    new = self._compose(slots, calls, moved, imgs, masks, known, errors)
+                else:
+                    new = apply_calls(imgs, [calls[k] for k in moved], masks=masks, has_masks=known)
                 effects = (new - imgs).abs().mean((1, 2, 3)).tolist()  # one host copy
             for j, k in enumerate(moved):
+                if calls[k] is None:  # refused by the library's rules: nothing changed
+                    continue
                 slots[k].image = new[j]
                 slots[k].image_u8 = None
                 slots[k].calls.append(calls[k])
@@ -326,6 +346,32 @@ class Engine:
             truncated = not terminated and s.steps >= self.max_steps
             out.append((reward, terminated, truncated, self.info(s, e, terminated or truncated)))
         return out
+
+    @staticmethod
+    def _compose(
+        slots: Sequence[Slot],
+        calls: list[ToolCall | None],
+        moved: list[int],
+        imgs: torch.Tensor,
+        masks: torch.Tensor,
+        known: torch.Tensor,
+        errors: list[str],
+    ) -> torch.Tensor:
+        """The normal library's step: every moved slot's call played through its episode's
+        rules and pending modifiers (``styling_env.tools.compose``). A call the rules refuse
+        (an area that needs masks on a photo) becomes invalid: its error is recorded and the
+        slot's history and call log show it as such."""
+        from .tools.compose import compose_step
+
+        new, errs = compose_step(
+            imgs, [calls[k] for k in moved], [slots[k].compose for k in moved], masks, known
+        )
+        for j, k in enumerate(moved):
+            if errs[j]:
+                errors[k] = errs[j]
+                slots[k].history[-1] = Invalid(errs[j])
+                calls[k] = None
+        return new
 
     def _score(self, slots: Sequence[Slot], actions: Sequence[Decoded]) -> list[Scores]:
         """The judge's scores of ``slots`` after ``actions``. A STOP changes nothing the

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from .actions import MASK_NAMES, STOP, preserve_bitmask
+from .actions import MASK_NAMES, STOP, preserve_bitmask  # noqa: F401  (STOP: re-exported)
 from .config import JUDGES as JUDGES  # re-exported: the old home of the judge names
 from .config import EnvConfig
 from .config import check_engine_options as check_engine_options  # re-exported (old home)
@@ -20,9 +20,11 @@ from .context import CONTEXT_NVEC
 from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
 from .free_tasks import episode_task
 from .judge import Judge
+from .libraries import DEFAULT_LIBRARY
+from .libraries import library as get_library
 from .tasks import MAX_INSTRUCTION, Task
 from .tools import REGIONS, ToolCall
-from .tools.vocabulary import MAX_VALUES
+from .tools.vocabulary import MAX_VALUES  # noqa: F401  (re-exported)
 
 #: Characters an instruction may hold (gymnasium's Text default is alphanumeric only): every
 #: printable character of Unicode's first three planes (any script, accents, CJK, typographic
@@ -67,14 +69,16 @@ def instruction_space() -> spaces.Text:
     return InstructionText(MAX_INSTRUCTION)
 
 
-def action_space() -> spaces.Dict:
-    """The native action: ``tool`` (10 tools + STOP), ``value`` (index in that tool's vocabulary),
-    ``strength`` in [0, 1], ``region`` (index in :data:`REGIONS`), ``preserve`` (one bit per mask
-    of :data:`~styling_env.actions.MASK_NAMES`: the regions the call leaves untouched)."""
+def action_space(library: str = DEFAULT_LIBRARY) -> spaces.Dict:
+    """The native action: ``tool`` (the library's actions + STOP; 10 tools + STOP in ``v2``),
+    ``value`` (index in that action's vocabulary), ``strength`` in [0, 1], ``region`` (index in
+    :data:`REGIONS`), ``preserve`` (one bit per mask of :data:`~styling_env.actions.MASK_NAMES`:
+    the regions the call leaves untouched)."""
+    lib = get_library(library)
     return spaces.Dict(
         {
-            "tool": spaces.Discrete(STOP + 1),
-            "value": spaces.Discrete(MAX_VALUES),
+            "tool": spaces.Discrete(lib.stop + 1),
+            "value": spaces.Discrete(lib.max_values),
             "strength": spaces.Box(0.0, 1.0, (1,), np.float32),
             "region": spaces.Discrete(len(REGIONS)),
             "preserve": spaces.MultiBinary(len(MASK_NAMES)),
@@ -86,7 +90,9 @@ def action_space() -> spaces.Dict:
 HISTORY_COLUMNS: tuple[str, ...] = ("tool", "value", "strength", "region", "preserve")
 
 
-def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict:
+def observation_space(
+    image_size: int, max_steps: int, mode: str, library: str = DEFAULT_LIBRARY
+) -> spaces.Dict:
     h = w = image_size
     d: dict[str, spaces.Space] = {}
     if mode == "image":
@@ -96,7 +102,7 @@ def observation_space(image_size: int, max_steps: int, mode: str) -> spaces.Dict
     d["instruction"] = instruction_space()
     d["history"] = spaces.Box(
         -2.0,
-        float(max(MAX_VALUES, len(REGIONS), 2 ** len(MASK_NAMES) - 1)),
+        float(max(get_library(library).max_values, len(REGIONS), 2 ** len(MASK_NAMES) - 1)),
         (max_steps, len(HISTORY_COLUMNS)),
         np.float32,
     )
@@ -137,28 +143,33 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def history_array(history: list[Decoded], max_steps: int) -> np.ndarray:
-    """Calls made so far as rows ``(tool, value, strength, region, preserve)`` (preserve: the
-    bitmask ``sum(2**i)`` over the set bits of the native ``preserve``); ``-1`` rows pad (and
-    mark STOP's and invalid actions' value/strength/region/preserve)."""
+def history_array(
+    history: list[Decoded], max_steps: int, library: str = DEFAULT_LIBRARY
+) -> np.ndarray:
+    """Calls made so far as rows ``(tool, value, strength, region, preserve)`` (native indices
+    of ``library``; preserve: the bitmask ``sum(2**i)`` over the set bits of the native
+    ``preserve``); ``-1`` rows pad (and mark STOP's and invalid actions'
+    value/strength/region/preserve)."""
     out = np.full((max_steps, len(HISTORY_COLUMNS)), -1.0, np.float32)
+    lib = get_library(library)
     for k, a in enumerate(history[:max_steps]):
         if isinstance(a, ToolCall):
             out[k] = (
-                a.tool_index,
-                a.value_index,
+                *lib.indices(a),
                 a.strength,
                 REGIONS.index(a.region),
                 int(preserve_bitmask(a.preserve_bits)),
             )
         elif isinstance(a, Stop):
-            out[k, 0] = STOP
+            out[k, 0] = lib.stop
         else:
             out[k, 0] = -2  # an invalid action
     return out
 
 
-def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
+def build_observation(
+    slot: Slot, max_steps: int, mode: str, library: str = DEFAULT_LIBRARY
+) -> dict[str, Any]:
     obs: dict[str, Any] = {}
     if mode == "image":
         if slot.image_u8 is None:
@@ -169,7 +180,7 @@ def build_observation(slot: Slot, max_steps: int, mode: str) -> dict[str, Any]:
         obs["source"] = slot.source_u8.copy()
     obs["context"] = np.array(slot.context, dtype=np.int64)  # a copy: observations never alias
     obs["instruction"] = printable(slot.task.instruction, CHARSET)[:MAX_INSTRUCTION]
-    obs["history"] = history_array(slot.history, max_steps)
+    obs["history"] = history_array(slot.history, max_steps, library)
     obs["steps_left"] = int(max(0, max_steps - slot.steps))
     return obs
 
@@ -186,6 +197,7 @@ def configure(
     env.tier, env.split, env.images = config.tier, config.split, config.image_source
     env.max_steps, env.observation_mode = config.max_steps, config.observation_mode
     env.render_mode = config.render_mode
+    env.library = config.library
     return config, Engine(n, config)
 
 
@@ -288,6 +300,7 @@ class ImageStylingEnv(gym.Env):
         split: str = "train",
         judge: Judge | str | None = None,
         render_mode: str | None = None,
+        library: str = DEFAULT_LIBRARY,
         *,
         config: EnvConfig | None = None,
     ) -> None:
@@ -296,10 +309,11 @@ class ImageStylingEnv(gym.Env):
             self, 1, config, tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
             observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
+            library=library,
         )  # fmt: skip
-        self.action_space = action_space()
+        self.action_space = action_space(config.library)
         self.observation_space = observation_space(
-            config.image_size, config.max_steps, config.observation_mode
+            config.image_size, config.max_steps, config.observation_mode, config.library
         )
 
     @property
@@ -314,8 +328,9 @@ class ImageStylingEnv(gym.Env):
         task = (options or {}).get("task")
         if task is None:
             task = episode_task(
-                self.tier, int(self.np_random.integers(2**31 - 1)), self.split, self.images
-            )
+                self.tier, int(self.np_random.integers(2**31 - 1)), self.split, self.images,
+                self.library,
+            )  # fmt: skip
         elif isinstance(task, dict):
             task = Task.from_dict(task)
         elif not isinstance(task, Task):
@@ -325,7 +340,7 @@ class ImageStylingEnv(gym.Env):
         self.engine.reset([0], [task])
         self._ended = False
         return build_observation(
-            self.slot, self.max_steps, self.observation_mode
+            self.slot, self.max_steps, self.observation_mode, self.library
         ), self.engine.info(self.slot)
 
     def step(self, action):
@@ -335,11 +350,15 @@ class ImageStylingEnv(gym.Env):
                 "the episode has ended (STOP, max_invalid or max_steps): call reset() before "
                 "step(); a finished episode is never edited further"
             )
-        decoded = action if isinstance(action, ToolCall | Stop | Invalid) else decode_native(action)
+        decoded = (
+            action
+            if isinstance(action, ToolCall | Stop | Invalid)
+            else decode_native(action, self.library)
+        )
         ((reward, terminated, truncated, info),) = self.engine.step([0], [decoded])
         self._ended = terminated or truncated
         return (
-            build_observation(slot, self.max_steps, self.observation_mode),
+            build_observation(slot, self.max_steps, self.observation_mode, self.library),
             reward,
             terminated,
             truncated,

@@ -367,10 +367,21 @@ def free_tasks(tier: str) -> tuple[Task, ...]:
 
 
 def episode_task(
-    tier: str, seed: int, split: str = "train", image_source: str | None = None
+    tier: str,
+    seed: int,
+    split: str = "train",
+    image_source: str | None = None,
+    library: str = "v2",
 ) -> Task:
     """The task of an env episode drawn with ``seed``: ``sample_task`` for ``train`` and
-    ``test``; for ``free``, task ``seed % n`` of the fixed set (its own images)."""
+    ``test`` (in ``library``: ``styling_env.library_tasks``); for ``free``, task ``seed % n`` of
+    the fixed set (its own images; v2 only)."""
+    if library != "v2":
+        from .library_tasks import sample_library_task
+
+        if split == FREE_SPLIT:
+            raise ValueError(f"the free-text set is written for library 'v2', not {library!r}")
+        return sample_library_task(tier, seed, split, image_source, library)
     if split == FREE_SPLIT:
         tasks = free_tasks(tier)
         return tasks[T._check_seed(seed) % len(tasks)]

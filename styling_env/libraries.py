@@ -162,7 +162,9 @@ class Library:
 
     def has(self, call: ToolCall) -> bool:
         """Whether this library can express ``call``'s tool and value."""
-        return call.tool in self._index and call.value in self.actions[self._index[call.tool]].values
+        return (
+            call.tool in self._index and call.value in self.actions[self._index[call.tool]].values
+        )
 
     # -- native indices <-> calls ---------------------------------------------------------------
 
@@ -242,12 +244,11 @@ class Library:
         if word is None:
             raise ValueError(f"action {tool!r} has no {a.param!r} parameter (its value)")
         word = _snake(word)
-        if a.second:
-            if "/" not in word:
-                second = params.pop(a.second, None)
-                if second is None:
-                    raise ValueError(f"action {tool!r} has no {a.second!r} parameter")
-                word = f"{word}/{_snake(second)}"
+        if a.second and "/" not in word:
+            second = params.pop(a.second, None)
+            if second is None:
+                raise ValueError(f"action {tool!r} has no {a.second!r} parameter")
+            word = f"{word}/{_snake(second)}"
         if word not in a.words:
             raise ValueError(
                 f"unknown {a.param} {word!r} for {tool!r} in library {self.name!r}; expected "

@@ -55,6 +55,7 @@ class ImageStylingVectorEnv(VectorEnv):
         judge: Judge | None = None,
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        library: str = "v2",
         *,
         config: EnvConfig | None = None,
     ) -> None:
@@ -70,16 +71,17 @@ class ImageStylingVectorEnv(VectorEnv):
         config = EnvConfig.resolve(
             config, dict(tier=tier, images=images, image_size=image_size, device=device,
             max_steps=max_steps, max_invalid=max_invalid, invalid_penalty=invalid_penalty,
-            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode),
+            observation_mode=observation_mode, split=split, judge=judge, render_mode=render_mode,
+            library=library),
         )  # fmt: skip
         if config.device.startswith("cpu"):
             from .resources import check_memory
 
             check_memory(num_envs, config.image_size)  # before anything is allocated
         config, self.engine = configure(self, num_envs, config)
-        self.single_action_space = action_space()
+        self.single_action_space = action_space(config.library)
         self.single_observation_space = observation_space(
-            config.image_size, config.max_steps, config.observation_mode
+            config.image_size, config.max_steps, config.observation_mode, config.library
         )
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -136,8 +138,9 @@ class ImageStylingVectorEnv(VectorEnv):
 
     def _sample(self, i: int) -> Task:
         return episode_task(
-            self.tier, int(self._rngs[i].integers(2**31 - 1)), self.split, self.images
-        )
+            self.tier, int(self._rngs[i].integers(2**31 - 1)), self.split, self.images,
+            self.library,
+        )  # fmt: skip
 
     def step(self, actions):
         n = self.num_envs
@@ -162,14 +165,15 @@ class ImageStylingVectorEnv(VectorEnv):
             self._autoreset = terminated | truncated
         return self._observations(), rewards, terminated, truncated, infos
 
-    @staticmethod
-    def _decode(actions: Any, i: int):
+    def _decode(self, actions: Any, i: int):
         if isinstance(actions, list | tuple):  # already decoded calls or per-env dicts
             a = actions[i]
-            return a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a)
+            return a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a, self.library)
         if isinstance(actions, dict):
             try:
-                return decode_native({k: np.asarray(v)[i] for k, v in actions.items()})
+                return decode_native(
+                    {k: np.asarray(v)[i] for k, v in actions.items()}, self.library
+                )
             except IndexError:
                 return Invalid("batched actions must be arrays with one entry per sub-env")
         return Invalid(f"actions must be a dict of arrays or a list, got {type(actions).__name__}")
@@ -178,7 +182,8 @@ class ImageStylingVectorEnv(VectorEnv):
         if self.observation_mode == "image":
             self.engine.frames()  # every slot's picture converted in one batch
         per = [
-            build_observation(s, self.max_steps, self.observation_mode) for s in self.engine.slots
+            build_observation(s, self.max_steps, self.observation_mode, self.library)
+            for s in self.engine.slots
         ]
         out: dict[str, Any] = {}
         for key in per[0]:

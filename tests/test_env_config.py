@@ -22,7 +22,7 @@ def test_defaults_match_the_keyword_constructors():
         params = inspect.signature(ctor).parameters
         for name in FIELDS:
             assert params[name].default == getattr(EnvConfig(), name), (ctor, name)
-    assert len(FIELDS) == 11
+    assert len(FIELDS) == 12
 
 
 def test_round_trip_through_a_dict_and_json():
