@@ -10,7 +10,7 @@ target strength by it:
 .. math::  s_i = \\operatorname{clip}\\big(s^{target} \\cdot
            \\operatorname{clip}(d(x_i, f_v(x_i, 1)) / \\bar d_v,\\ 0.3,\\ 1.5),\\ 0.05,\\ 1\\big)
 
-Calls are ordered canonically (:data:`TOOL_ORDER`: content, season and weather, light, grade,
+Calls are ordered canonically (:data:`CALL_ORDER`: content, season and weather, light, grade,
 overlays, medium), and preservation constraints become ``preserve`` regions of every call.
 The plan applied to the source is the judge's reference and the upper bound for agents.
 """
@@ -25,10 +25,10 @@ import torch
 
 from .features import clip, fine, ssim, to_work_size
 from .images import ImageBatch
-from .signatures import full_change, pixel_distance
+from .signatures import pixel_distance, value_change
 from .tasks import Target, Task
 from .tools import ToolCall, apply_calls, apply_recipe
-from .tools.vocabulary import TOOL_ORDER, value_index
+from .tools.vocabulary import CALL_ORDER
 
 Tensor = torch.Tensor
 
@@ -41,7 +41,7 @@ MIN_STRENGTH = 0.05
 
 def canonical(targets: Sequence[Target]) -> list[Target]:
     """Targets sorted in canonical tool order."""
-    return sorted(targets, key=lambda t: TOOL_ORDER.index(t.tool))
+    return sorted(targets, key=lambda t: CALL_ORDER.index(t.tool))
 
 
 def solve_plans(
@@ -70,7 +70,6 @@ def solve_plans(
     for i, ts in enumerate(ordered):
         for k, t in enumerate(ts):
             groups[(t.tool, t.value)].append((i, k))
-    mean_change = full_change()
     solved: dict[tuple[int, int], float] = {}
     for (tool, value), where in groups.items():
         sel = torch.tensor([i for i, _ in where])
@@ -80,7 +79,7 @@ def solve_plans(
                 masks=None if wmasks is None else wmasks[sel],
                 has_masks=None if has_masks is None else has_masks[sel],
             )  # fmt: skip
-        room = pixel_distance(y, work[sel]) / mean_change[value_index(tool, value)]
+        room = pixel_distance(y, work[sel]) / value_change(tool, value)
         room = room.clamp(*HEADROOM)
         for j, (i, k) in enumerate(where):
             s = float(ordered[i][k].strength) * float(room[j])

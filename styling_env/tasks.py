@@ -47,7 +47,7 @@ from . import train_lexicon as tl
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .images import procedural as _procedural
 from .tools.call import REGIONS, ToolCall
-from .tools.vocabulary import TOOL_NAMES, TOOL_ORDER, TOOLS, check_tool_value
+from .tools.vocabulary import CALL_ORDER, TOOL_NAMES, TOOL_ORDER, TOOLS, check_tool_value
 from .wording import CUES, intensity_level, train_wording, value_phrase
 from .wording import cap as _cap
 from .wording import fill as _fill
@@ -63,7 +63,7 @@ SPLITS: tuple[str, ...] = ("train", "test")
 #: tasks. ``styling_env.free_tasks`` registers ``"free"`` (:func:`test_tasks` ``split="free"``).
 FIXED_SPLITS: dict[str, Callable[[str], tuple[Task, ...]]] = {}
 
-_ORDER = {tool: i for i, tool in enumerate(TOOL_ORDER)}
+_ORDER = {tool: i for i, tool in enumerate(CALL_ORDER)}  # the ten tools: TOOL_ORDER
 
 #: Target strengths lie in [MIN_STRENGTH, 1]: below that a target is not visibly asked for.
 MIN_STRENGTH: float = 0.2

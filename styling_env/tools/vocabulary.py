@@ -329,3 +329,19 @@ TOOL_ORDER: tuple[str, ...] = (
     "weather_conditions", "time_of_day", "mood_lighting", "color_grading",
     "atmospheric_effects", "artistic_medium",
 )  # fmt: skip
+
+
+#: The canonical order of every rendering tool's calls, all libraries: :data:`TOOL_ORDER` with
+#: the new tools where they belong (light after the time of day, colour after the grade,
+#: atmosphere with the overlays, looks with the medium, lens and film texture last). The ten
+#: tools keep their relative order, so a v2 plan is ordered as before.
+CALL_ORDER: tuple[str, ...] = (
+    "location_setting", "architecture_style", "time_period_era", "season_cycle",
+    "weather_conditions", "time_of_day", "mood_lighting", "lighting_style", "light_quality",
+    "shadow_treatment", "glow_effects", "color_grading", "color_palette", "color_temperature",
+    "saturation_intensity", "contrast_style", "tonal_range", "filter_effects",
+    "atmospheric_effects", "atmospheric_depth", "graduated_effect", "artistic_medium",
+    "art_movement", "painting_technique", "illustration_style", "rendering_style",
+    "texture_overlay", "motion_aesthetics", "lens_character", "sharpness_softness",
+    "grain_noise",
+)  # fmt: skip
