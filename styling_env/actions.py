@@ -41,7 +41,12 @@ REGIONS: tuple[str, ...] = ("all", *MASK_NAMES, "background")
 
 # The vocabulary is imported after the two orders above: ``tools.call`` and ``tools.apply``
 # read them from here while the ``tools`` package is initialising.
-from .libraries import DEFAULT_LIBRARY, check_library, library, row_tables  # noqa: E402
+from .tools.library_tables import (  # noqa: E402
+    DEFAULT_LIBRARY,
+    check_library,
+    library_values,
+    row_tables,
+)
 from .tools.vocabulary import TOOL_NAMES, TOOLS, VALUES  # noqa: E402
 from .validation import positive_int  # noqa: E402
 
@@ -267,13 +272,13 @@ class FlatActions:
     @property
     def tool_stop(self) -> int:
         """The native ``tool`` index of STOP in this encoding's library."""
-        return library(self.library).stop
+        return len(row_tables(self.library)["vocab"])
 
     def digits(self) -> tuple[tuple[str, int], ...]:
         """The fields of a (non-STOP) flat index, most significant first, with their sizes.
         The one place a new flat field is declared."""
         return (
-            ("row", len(library(self.library).rows)),
+            ("row", len(row_tables(self.library)["tool_of_row"])),
             ("strength_bin", self.n_strength_bins),
             ("preserve", len(PRESERVE_SETS) if self.preserve else 1),
         )
@@ -377,8 +382,8 @@ class FlatActions:
         if k == self.stop:
             return None
         d = self.decode(k)
-        a = library(self.library).actions[int(d["tool"])]
-        return a.tool, a.values[int(d["value"])], float(d["strength"])
+        tool, values = library_values(self.library)[int(d["tool"])]
+        return tool, values[int(d["value"])], float(d["strength"])
 
     def preserved(self, index: int) -> tuple[str, ...]:
         """The regions flat index ``index`` preserves (an entry of :data:`PRESERVE_SETS`; empty

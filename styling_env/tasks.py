@@ -32,7 +32,6 @@ import base64
 import functools
 import io
 import math
-import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +45,12 @@ from . import lexicon as lx
 from . import train_lexicon as tl
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .images import procedural as _procedural
+from .predicates import (  # the source-image predicates conditional clauses read
+    PREDICATE_RULES,
+    PREDICATES,
+    _as_single_image,
+    image_measures,
+)
 from .tools.call import REGIONS, ToolCall
 from .tools.vocabulary import CALL_ORDER, TOOL_NAMES, TOOL_ORDER, TOOLS, check_tool_value
 from .wording import CUES, intensity_level, train_wording, value_phrase
@@ -209,81 +214,6 @@ def template_frame(template_id: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Predicates on the source image
-
-#: Rec. 601 luma weights.
-LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
-
-#: predicate -> conditions on :func:`image_measures` that must all hold. Thresholds were chosen
-#: by measuring ``make_images("mix", 300)`` (seeds 0 and 1000007) so that each predicate is true
-#: for 20-80% of images: dark ~27-32%, bright ~30-33%, warm ~50-53%, cool ~28-34%,
-#: colorful ~40-43%, muted ~26%, has_sky ~30-34% (and agrees with the sky masks on ~82%).
-PREDICATE_RULES: dict[str, tuple[tuple[str, str, float], ...]] = {
-    "dark": (("luma", "<", 0.45),),
-    "bright": (("luma", ">", 0.58),),
-    "warm": (("warmth", ">", 0.06),),
-    "cool": (("coolness", ">", 0.0),),
-    "colorful": (("chroma", ">", 0.19),),
-    "muted": (("chroma", "<", 0.135),),
-    "has_sky": (("top_luma", ">", 0.45), ("top_coolness", ">", 0.02)),
-}
-_OPS = {"<": operator.lt, ">": operator.gt}
-
-
-def _as_single_image(image: Any, what: str = "image") -> Tensor:
-    """``image`` as a float ``(3, H, W)`` tensor; accepts ``(1, 3, H, W)`` and 1-image batches."""
-    if isinstance(image, ImageBatch):
-        if len(image) != 1:
-            raise ValueError(f"{what} must be one image, got an ImageBatch of {len(image)}")
-        image = image.pixels[0]
-    if not isinstance(image, Tensor):
-        raise TypeError(
-            f"{what} must be a float torch.Tensor (3, H, W) in [0, 1], got {type(image).__name__}"
-        )
-    if image.dim() == 4 and image.shape[0] == 1:
-        image = image[0]
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(f"{what} must have shape (3, H, W), got {tuple(image.shape)}")
-    if not image.is_floating_point():
-        raise TypeError(f"{what} must be a float tensor in [0, 1], got dtype {image.dtype}")
-    if min(image.shape[1:]) < 5:
-        raise ValueError(f"{what} is too small: {tuple(image.shape)}; expected H, W >= 5")
-    return image
-
-
-def image_measures(image: Tensor) -> dict[str, float]:
-    """The pixel measures the predicates read, for one image ``(3, H, W)`` float in [0, 1].
-
-    Returns:
-        ``luma`` (mean Rec. 601 luma), ``warmth`` (mean R - B), ``coolness`` (mean B - R),
-        ``chroma`` (mean per-pixel max - min over RGB), ``top_luma`` and ``top_coolness`` (luma
-        and B - R of the top fifth of the image, where the sky is when there is one).
-    """
-    x = _as_single_image(image).detach().float()
-    r, g, b = x[0], x[1], x[2]
-    luma = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b
-    top = max(1, x.shape[1] // 5)
-    warmth = float((r - b).mean())
-    top_cool = float((b[:top] - r[:top]).mean())
-    return {
-        "luma": float(luma.mean()),
-        "warmth": warmth,
-        "coolness": -warmth,
-        "chroma": float((x.amax(0) - x.amin(0)).mean()),
-        "top_luma": float(luma[:top].mean()),
-        "top_coolness": top_cool,
-    }
-
-
-def _holds(name: str, image: Tensor) -> bool:
-    m = image_measures(image)
-    return all(_OPS[op](m[key], limit) for key, op, limit in PREDICATE_RULES[name])
-
-
-#: predicate name -> function of one image ``(3, H, W)`` float in [0, 1] -> bool.
-PREDICATES: dict[str, Callable[[Tensor], bool]] = {
-    name: functools.partial(_holds, name) for name in PREDICATE_RULES
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Specs
@@ -985,31 +915,10 @@ def sample_task(
         image_seed = _image_seed(rng, split)
         kind, fractions = _image_info(source, image_seed)
         theme, targets, constraints, conditionals = _complex_spec(rng, kind, fractions, split)
-    if split == "train":  # the same spec, in the richer training language (wording.py)
-        kind = _image_info(source, image_seed)[0] if constraints else "outdoor"
-        key = (TIERS.index(tier), seed, SPLITS.index(split))
-        words = train_wording(
-            key, tier, TEMPLATES[tier][split], theme, targets, constraints, conditionals, kind,
-            MAX_INSTRUCTION,
-        )  # fmt: skip
-        template_id, instruction = words.template_id, words.instruction
-        constraints = [
-            replace(c, text=t) for c, t in zip(constraints, words.constraint_texts, strict=True)
-        ]
-        conditionals = [
-            replace(c, text=t) for c, t in zip(conditionals, words.conditional_texts, strict=True)
-        ]
-    else:
-        template_id, frame = _pick(rng, TEMPLATES[tier][split])
-        items = [_say(rng, targets[int(i)]) for i in rng.permutation(len(targets))]
-        extra = ""
-        if constraints:
-            joined = _pick(rng, lx.CONSTRAINT_JOINS).join(c.text for c in constraints)
-            sentences = [_cap(_pick(rng, lx.CONSTRAINT_FRAMES).format(c=joined))]
-            sentences += [c.text for c in conditionals]
-            extra = " ".join(sentences[int(i)] for i in rng.permutation(len(sentences)))
-        phrase = _pick(rng, lx.REGULAR_THEME_PHRASES[theme]) if tier == "regular" else theme
-        instruction = _fill(frame, _join(items), phrase, extra)
+    template_id, instruction, constraints, conditionals = write_request(
+        rng, (TIERS.index(tier), seed, SPLITS.index(split)), tier, split, source, image_seed,
+        theme, targets, constraints, conditionals,
+    )  # fmt: skip
     return Task(
         task_id=f"{tier}-{split}-{seed}",
         tier=tier,
@@ -1024,6 +933,48 @@ def sample_task(
         template_id=template_id,
         split=split,
     )
+
+
+def write_request(
+    rng: np.random.Generator,
+    key: tuple[int, ...],
+    tier: str,
+    split: str,
+    source: str,
+    image_seed: int,
+    theme: str,
+    targets: Sequence[Target],
+    constraints: Sequence[Constraint],
+    conditionals: Sequence[Conditional],
+) -> tuple[str, str, list[Constraint], list[Conditional]]:
+    """Write a spec's request: ``(template_id, instruction, constraints, conditionals)`` (the
+    clauses with the words the request uses). Train requests come from the training language
+    (``styling_env.wording``, seeded by ``key``), test requests from the held-out frames drawn
+    with ``rng``."""
+    constraints, conditionals = list(constraints), list(conditionals)
+    if split == "train":  # the same spec, in the richer training language (wording.py)
+        kind = _image_info(source, image_seed)[0] if constraints else "outdoor"
+        words = train_wording(
+            key, tier, TEMPLATES[tier][split], theme, targets, constraints, conditionals, kind,
+            MAX_INSTRUCTION,
+        )  # fmt: skip
+        constraints = [
+            replace(c, text=t) for c, t in zip(constraints, words.constraint_texts, strict=True)
+        ]
+        conditionals = [
+            replace(c, text=t) for c, t in zip(conditionals, words.conditional_texts, strict=True)
+        ]
+        return words.template_id, words.instruction, constraints, conditionals
+    template_id, frame = _pick(rng, TEMPLATES[tier][split])
+    items = [_say(rng, targets[int(i)]) for i in rng.permutation(len(targets))]
+    extra = ""
+    if constraints:
+        joined = _pick(rng, lx.CONSTRAINT_JOINS).join(c.text for c in constraints)
+        sentences = [_cap(_pick(rng, lx.CONSTRAINT_FRAMES).format(c=joined))]
+        sentences += [c.text for c in conditionals]
+        extra = " ".join(sentences[int(i)] for i in rng.permutation(len(sentences)))
+    phrase = _pick(rng, lx.REGULAR_THEME_PHRASES[theme]) if tier == "regular" else theme
+    return template_id, _fill(frame, _join(items), phrase, extra), constraints, conditionals
 
 
 @functools.lru_cache(maxsize=32)
