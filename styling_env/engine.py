@@ -29,6 +29,7 @@ from .libraries import library as get_library
 from .oracle import Reference, task_references
 from .tasks import Task
 from .tools import REGIONS, ToolCall, apply_calls
+from .tools.vocabulary import GEOMETRIC_REGIONS
 from .validation import positive_int
 
 
@@ -86,6 +87,11 @@ def decode_native(action: Any, library: str = DEFAULT_LIBRARY) -> Decoded:
         return Invalid(f"strength must be in [0, 1], got {s:g}")
     params = (("preserve", keep),) if keep else ()
     return ToolCall(act.tool, act.values[value], s, REGIONS[region], params)
+
+
+def _needs_masks(regions: tuple[str, ...]) -> bool:
+    """Whether preserving ``regions`` needs semantic masks (every region but a geometric area)."""
+    return any(r not in GEOMETRIC_REGIONS for r in regions)
 
 
 def _preserve(x: Any) -> tuple[str, ...]:
@@ -301,7 +307,7 @@ class Engine:
                 )
             elif isinstance(a, ToolCall) and a.region != "all" and not s.has_masks:
                 a = Invalid(f"region {a.region!r} needs semantic masks; this image has none")
-            elif isinstance(a, ToolCall) and a.preserved_regions and not s.has_masks:
+            elif isinstance(a, ToolCall) and not s.has_masks and _needs_masks(a.preserved_regions):
                 a = Invalid(NO_MASKS_PRESERVE)
             if isinstance(a, Invalid):
                 err = a.error

@@ -75,6 +75,7 @@ from .features import clip, fine, ssim, to_work_size
 from .oracle import Reference
 from .tasks import Constraint, conflict
 from .tools import ToolCall
+from .tools.areas import GEOMETRIC_REGIONS, geometric_mask
 
 Tensor = torch.Tensor
 
@@ -297,9 +298,12 @@ class MeasuredJudge:
         for c in e.constraints:
             if c.kind in ("preserve_region", "preserve_subject"):
                 region = "subject" if c.kind == "preserve_subject" else c.region
-                if masks is None or not e.has_masks or region not in _MASK_INDEX:
+                if region in GEOMETRIC_REGIONS:  # the frame's own areas: no masks needed
+                    m = geometric_mask(region, *src.shape[-2:], src.device, src.dtype)
+                elif masks is None or not e.has_masks or region not in _MASK_INDEX:
                     continue
-                m = masks[_MASK_INDEX[region]]
+                else:
+                    m = masks[_MASK_INDEX[region]]
                 if m.sum() <= 0:
                     continue
                 excess = float(((change - allowed).clamp_min(0) * m).sum() / m.sum())

@@ -52,7 +52,15 @@ from .predicates import (  # the source-image predicates conditional clauses rea
     image_measures,
 )
 from .tools.call import REGIONS, ToolCall
-from .tools.vocabulary import CALL_ORDER, TOOL_NAMES, TOOL_ORDER, TOOLS, check_tool_value
+from .tools.library_tables import LIBRARY_NAMES, library_values
+from .tools.vocabulary import (
+    CALL_ORDER,
+    GEOMETRIC_REGIONS,
+    TOOL_NAMES,
+    TOOL_ORDER,
+    TOOLS,
+    check_tool_value,
+)
 from .wording import CUES, intensity_level, train_wording, value_phrase
 from .wording import cap as _cap
 from .wording import fill as _fill
@@ -84,7 +92,9 @@ CONSTRAINT_KINDS: tuple[str, ...] = (
     "preserve_region", "preserve_subject", "keep_photorealistic", "avoid_tool",
 )  # fmt: skip
 #: Regions a ``preserve_region`` constraint can name (every region but ``all``).
-PRESERVABLE_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r != "all")
+#: The ``normal`` library's tasks also name geometric areas (``styling_env.tools.areas``:
+#: halves, the centre, the edges), which need no masks.
+PRESERVABLE_REGIONS: tuple[str, ...] = (*(r for r in REGIONS if r != "all"), *GEOMETRIC_REGIONS)
 #: Media that keep a picture photographic (``keep_photorealistic`` allows only these).
 PHOTO_MEDIUMS: tuple[str, ...] = ("photorealistic", "hyperrealistic", "film_photography")
 #: Effects that are texture, not light; above :data:`HEAVY_TEXTURE` they break photorealism.
@@ -395,7 +405,9 @@ def conflict(target: Target, constraint: Constraint) -> str | None:
             return f"{target.value} is not photorealistic (allowed: {', '.join(PHOTO_MEDIUMS)})"
         if target.value in TEXTURE_EFFECTS and target.strength > HEAVY_TEXTURE:
             return f"{target.value} above strength {HEAVY_TEXTURE} is a heavy texture"
-    if kind == "preserve_region" and target.tool in REGION_CONFLICTS[constraint.region or ""]:
+    if kind == "preserve_region" and target.tool in REGION_CONFLICTS.get(
+        constraint.region or "", ()
+    ):
         return f"{target.tool} changes mostly the {constraint.region}, which must stay as it is"
     return None
 
@@ -426,6 +438,8 @@ class Task:
         constraints: rules the edit must keep (complex and user tasks).
         instruction: the request as the user says it; template_id: its sentence frame.
         image: a user's own image ``(3, H, W)`` float in [0, 1] (user tasks only); not compared.
+        library: the action library the task is drawn in (``"v2"``, ``"normal"``, ``"v3"``;
+            ``styling_env.libraries``): every target is a call that library can make.
 
     Raises:
         ValueError / TypeError naming the bad field: unknown tier or split, two targets for one
@@ -446,9 +460,11 @@ class Task:
     template_id: str
     split: str
     image: Tensor | None = field(default=None, compare=False, repr=False)
+    library: str = "v2"
 
     def __post_init__(self) -> None:
         _check_choice(self.tier, TIERS, "tier")
+        _check_choice(self.library, LIBRARY_NAMES, "library")
         _check_choice(self.split, (*SPLITS, *FIXED_SPLITS), "split")
         for name in ("task_id", "theme", "image_source", "template_id", "instruction"):
             if not isinstance(getattr(self, name), str):
@@ -485,7 +501,13 @@ class Task:
         dup = sorted({t for t in tools if tools.count(t) > 1})
         if dup:
             raise ValueError(f"two targets for one tool ({', '.join(dup)}); expected at most one")
+        callable_values = dict(library_values(self.library))
         for target in _mentioned(self):
+            if target.value not in callable_values.get(target.tool, ()):
+                raise ValueError(
+                    f"target {target.tool}={target.value} is not a call of library "
+                    f"{self.library!r} (styling_env.libraries.library({self.library!r}))"
+                )
             for constraint in self.constraints:
                 why = conflict(target, constraint)
                 if why:
@@ -551,6 +573,8 @@ class Task:
         }
         if self.image is not None:
             d["image_png"] = _png_encode(self.image)
+        if self.library != "v2":  # a v2 task's dict (and digest) is what it always was
+            d["library"] = self.library
         return d
 
     @classmethod
@@ -588,6 +612,7 @@ class Task:
             d["template_id"],
             d["split"],
             image,
+            d.get("library", "v2"),
         )
 
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ..actions import MASK_NAMES
 from . import patterns
+from .areas import GEOMETRIC_REGIONS, geometric_mask
 from .call import REGIONS, ToolCall
 from .ops import OPS, OpContext
 from .recipes import recipe, recipe_seed
@@ -64,7 +65,10 @@ def _sky_weights(
 
 
 def _mask(name: str, masks: Tensor) -> Tensor:
-    """The ``(H, W)`` mask of region ``name`` given one image's ``masks`` ``(6, H, W)``."""
+    """The ``(H, W)`` mask of region ``name`` given one image's ``masks`` ``(6, H, W)`` (a
+    geometric area reads no mask)."""
+    if name in GEOMETRIC_REGIONS:
+        return geometric_mask(name, *masks.shape[-2:], masks.device, masks.dtype)
     if name == "background":
         return 1 - masks[_SUBJECT]
     return masks[MASK_NAMES.index(name)]
@@ -82,23 +86,28 @@ def _region_weights(
     if all(r == "all" for r in region) and not any(preserve):
         return None
     b, _, h, w = like.shape
+    geometric = any(n in GEOMETRIC_REGIONS for keep in preserve for n in keep)
     if masks is None:
         bad = next((r for r in region if r != "all"), None)
         if bad is not None:
             raise ValueError(
                 f"region {bad!r} needs images with semantic masks; these images have none"
             )
-        return None  # preserving a region without masks: nothing is known to preserve
+        if not geometric:
+            return None  # preserving a region without masks: nothing is known to preserve
     out = torch.ones(b, 1, h, w, dtype=like.dtype, device=like.device)
     for i, (r, keep) in enumerate(zip(region, preserve, strict=True)):
-        if r != "all" and not bool(has_masks[i]):
+        known = masks is not None and bool(has_masks[i])
+        if r != "all" and not known:
             raise ValueError(
                 f"region {r!r} needs semantic masks, but image {i} has none (a photo?)"
             )
         if r != "all":
             out[i, 0] = _mask(r, masks[i])
-        if bool(has_masks[i]):
-            for name in keep:
+        for name in keep:
+            if name in GEOMETRIC_REGIONS:  # the frame's own areas: no masks needed
+                out[i, 0] = out[i, 0] * (1 - geometric_mask(name, h, w, like.device, like.dtype))
+            elif known:
                 out[i, 0] = out[i, 0] * (1 - _mask(name, masks[i]))
     # feather the hard mask edges by one pixel so a regional edit does not leave a cut-out seam
     return F.avg_pool2d(out, 3, stride=1, padding=1, count_include_pad=False)

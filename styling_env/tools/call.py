@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import actions as _actions  # partially initialised here: read at call time
 from ..actions import MASK_NAMES, REGIONS  # the orders live with the other action-space facts
-from .vocabulary import ALL_TOOLS, ALL_VALUE_PARAMS, TOOLS, check_tool_value
+from .vocabulary import ALL_TOOLS, ALL_VALUE_PARAMS, GEOMETRIC_REGIONS, TOOLS, check_tool_value
 
 #: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
 DEFAULT_STRENGTH: float = 0.7
@@ -86,9 +86,10 @@ class ToolCall:
         items = ((k, tuple(v) if isinstance(v, list) else v) for k, v in items)
         object.__setattr__(self, "params", tuple(sorted(items)))
         for name in self.preserved_regions:
-            if name not in REGIONS or name == "all":
+            if (name not in REGIONS or name == "all") and name not in GEOMETRIC_REGIONS:
                 raise ValueError(
-                    f"cannot preserve region {name!r}; expected one of {', '.join(REGIONS[1:])}"
+                    f"cannot preserve region {name!r}; expected one of "
+                    f"{', '.join((*REGIONS[1:], *GEOMETRIC_REGIONS))}"
                 )
 
     @property
@@ -115,9 +116,12 @@ class ToolCall:
         """:attr:`preserved_regions` as the native action's ``preserve`` bits ``(6,)`` int8, in
         :data:`~styling_env.actions.MASK_NAMES` order; ``background`` (everything but the
         subject) sets every non-subject mask's bit, which is the same pixels: the masks
-        partition an image."""
+        partition an image. A geometric area (``left_half``, ...) has no bit: only the
+        ``normal`` library's ``exclude_region`` expresses it."""
         names: list[str] = []
         for r in self.preserved_regions:
+            if r in GEOMETRIC_REGIONS:
+                continue
             names.extend(MASK_NAMES[:-1] if r == "background" else (r,))
         return _actions.preserve_bits(names)
 
