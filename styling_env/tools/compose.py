@@ -785,15 +785,17 @@ def compose_step(
             images, requests, masks=masks, has_masks=known if masks is not None else None
         )
 
-    # each call's own result, then the episode's constraints on its change (rows without any
-    # constraint, which is the v2 case, are left exactly as rendered)
-    own = [
-        _own_result(j, images[j.i : j.i + 1], None if rendered is None else rendered[j.i : j.i + 1])
-        for j in jobs
-    ]
+    # each call's own result (a plain call's is what was rendered), then the episode's
+    # constraints on its change; rows without any rule (the ten-tool case) stay as rendered
     idx = [j.i for j in jobs]
-    x = images[idx]
-    y = torch.cat(own)
+    at = torch.tensor(idx, device=images.device)
+    x = images[at]
+    y = rendered[at] if rendered is not None else x.clone()
+    special = False
+    for k, j in enumerate(jobs):
+        if j.skip or j.graduated is not None or j.layered is not None or j.blend is not None:
+            y[k] = _own_result(j, x[k : k + 1], y[k : k + 1])[0]
+            special = True
     weights = [None if j.skip else _weights(states[j.i], j.call) for j in jobs]
     rows = [k for k, w in enumerate(weights) if w is not None]
     if rows:
@@ -804,19 +806,23 @@ def compose_step(
     # parallel pairs: the first stores its result and leaves the picture; the second lands both
     landed = []
     for k, j in enumerate(jobs):
+        if j.parallel is not None:
+            special = True
         if j.parallel is not None and j.parallel_first is None:
             states[j.i].parallel_first = y[k].detach().clone()
             y[k] = x[k]
         elif j.parallel is not None:
             y[k] = _combine(j.parallel, x[k], j.parallel_first, y[k])
             landed.append(k)
-        elif not j.skip:
+        elif not j.skip and states[j.i].restores:
             landed.append(k)
     if landed:
         sel = torch.tensor(landed, device=images.device)
         y = y.index_copy(0, sel, _apply_restores(states, [idx[k] for k in landed], x[sel], y[sel]))
+    if rendered is not None and not (special or rows or landed):
+        return rendered, errors
     out = images.clone()
-    out[torch.tensor(idx, device=images.device)] = y
+    out[at] = y
     return out, errors
 
 
