@@ -76,6 +76,7 @@ from .oracle import Reference
 from .tasks import Constraint, conflict
 from .tools import ToolCall
 from .tools.areas import GEOMETRIC_REGIONS, geometric_mask
+from .tools.compose import is_modifier
 
 Tensor = torch.Tensor
 
@@ -330,8 +331,12 @@ class MeasuredJudge:
         the hidden request (so probing calls reveal nothing): invalid, repeated and idle calls.
         An unrequested tool that changed the picture costs too (its change is visible)."""
         wanted = {c.tool for c in e.reference.plan}
-        called = [c.tool for c in e.calls]
-        effects = list(e.effects) if e.effects is not None else [1.0] * len(called)
+        effects = list(e.effects) if e.effects is not None else [1.0] * len(e.calls)
+        # the normal library's rules paint nothing, and a call a conditional rules out on this
+        # picture changes nothing by design: neither is an idle call; rules may repeat
+        exempt = _rule_calls(e.calls)
+        called = [c.tool for c, x in zip(e.calls, exempt, strict=True) if not x]
+        effects = [v for v, x in zip(effects, exempt, strict=False) if not x]
         idle = sum(1 for x in effects if x <= IDLE)
         repeats = len(called) - len(set(called))
         extra = sum(
@@ -339,6 +344,23 @@ class MeasuredJudge:
         )
         score = 100.0 * gate - 15 * e.invalid - 10 * repeats - 5 * extra - 5 * idle
         return float(min(100.0, max(0.0, score)))
+
+
+def _rule_calls(calls: Sequence[ToolCall]) -> list[bool]:
+    """Per call: whether it is a rule (a ``normal`` constraint or compositional action other
+    than ``graduated_effect``) or a branch of a ``conditional_transform`` (the next rendering
+    call; the next two for ``.../then_else``), which the technical score does not count as
+    idle or repeated."""
+    out, branches = [], 0
+    for c in calls:
+        if is_modifier(c.tool):
+            out.append(True)
+            if c.tool == "conditional_transform" and c.strength > 0:
+                branches = 2 if c.value.endswith("/then_else") else 1
+        else:
+            out.append(branches > 0)
+            branches = max(0, branches - 1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -420,7 +442,10 @@ def change_credit(along: Tensor, strengths: Tensor) -> Tensor:
 
 
 def planning_metrics(calls: Sequence[ToolCall], plan: Sequence[ToolCall]) -> dict[str, float]:
-    """Tool-level precision, recall, F1, IoU; value accuracy; Spearman of the common order."""
+    """Tool-level precision, recall, F1, IoU; value accuracy; Spearman of the common order.
+    The ``normal`` library's rules (``exclude_region``, ...) are not tools of a plan here: the
+    oracle's plan states them as each call's preserved areas."""
+    calls = [c for c in calls if not is_modifier(c.tool)]
     agent = list(dict.fromkeys(c.tool for c in calls))
     oracle = [c.tool for c in plan]
     p, o = set(agent), set(oracle)

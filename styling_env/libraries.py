@@ -29,7 +29,7 @@ ToolCall(tool='time_of_day', value='sunrise_golden', strength=0.5, region='all',
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ from .tools.vocabulary import (
     ALL_VALUE_PARAMS,
     COMPOSITIONAL_ACTIONS,
     CONSTRAINT_ACTIONS,
+    GEOMETRIC_REGIONS,
     NORMAL_ACTIONS,
     TOOL_NAMES,
     TOOLS,
@@ -346,7 +347,35 @@ def library(name: str = DEFAULT_LIBRARY) -> Library:
     raise ValueError(f"unknown library {name!r}; expected one of {', '.join(LIBRARY_NAMES)}")
 
 
+def library_plan(plan: Sequence[ToolCall], name: str = DEFAULT_LIBRARY) -> list[ToolCall]:
+    """An oracle plan (``styling_env.oracle``) as library ``name`` states it.
+
+    The oracle writes a task's preserved areas into every call (``preserve``). The ``v2`` and
+    ``v3`` libraries say it the same way (the native ``preserve`` bits), but a geometric area
+    (``left_half``, ...) has no bit: the ``normal`` library states it once, as an
+    ``exclude_region`` call before the calls it protects. Raises ``ValueError`` for a call the
+    library cannot make."""
+    lib = library(name)
+    if lib.name != "normal":
+        return [lib.check(c) for c in plan]
+    areas = list(
+        dict.fromkeys(a for c in plan for a in c.preserved_regions if a in GEOMETRIC_REGIONS)
+    )
+    out = [ToolCall("exclude_region", a, 1.0) for a in areas]
+    for c in plan:
+        params = dict(c.params)
+        keep = tuple(r for r in c.preserved_regions if r not in GEOMETRIC_REGIONS)
+        params.pop("preserve_foreground", None)
+        params.pop("preserve", None)
+        if keep:
+            params["preserve"] = keep
+        out.append(
+            lib.check(ToolCall(c.tool, c.value, c.strength, c.region, tuple(params.items())))
+        )
+    return out
+
+
 __all__ = [
     "DEFAULT_LIBRARY", "LIBRARY_NAMES", "V3_BASE", "V3_LEVELS", "Action", "Library",
-    "check_library", "library", "row_tables",
+    "check_library", "library", "library_plan", "row_tables",
 ]  # fmt: skip

@@ -2,25 +2,33 @@
 
 The ``normal`` library's constraints name areas the semantic masks do not have ("leave the left
 half as it is", "only the edges"). They are fixed fractions of the frame, the same on every
-image, with or without masks: a half is the half of the frame (the middle column or row goes
-half to each side on an odd size); ``center`` is the middle half of each axis (a box from 1/4
-to 3/4) and ``edges`` everything else, so the two partition the frame. Masks are hard 0/1 like
-the semantic ones; callers feather them as they feather those.
+image, with or without masks, and one function defines them for everything that reads them: a
+call's preserved areas (``ToolCall(..., params={"preserve": ("left_half",)})``, what the oracle
+plans), the composer's ``exclude_region`` and ``spatial_constraint`` and the judge's
+``preserve_region`` check. A half is the half of the frame; on an odd size the middle row or
+column weighs 0.5 on each side, so two opposite halves always sum to 1. ``center`` is the middle
+half of each axis (1/4 to 3/4) with a soft edge 6% of the axis wide, ``edges`` is ``1 -
+center``.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .patterns import coords
 from .vocabulary import GEOMETRIC_REGIONS
 
 Tensor = torch.Tensor
+
+#: Width of the centre box's soft edge, a fraction of each axis.
+CENTER_SOFTNESS: float = 0.06
 
 
 def geometric_mask(
     name: str, h: int, w: int, device: torch.device | str = "cpu", dtype=torch.float32
 ) -> Tensor:
-    """The ``(H, W)`` 0/1 mask of geometric area ``name`` (one of :data:`GEOMETRIC_REGIONS`).
+    """The ``(H, W)`` mask in [0, 1] of geometric area ``name`` (one of
+    :data:`GEOMETRIC_REGIONS`).
 
     >>> geometric_mask("left_half", 2, 4).tolist()
     [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
@@ -29,22 +37,22 @@ def geometric_mask(
         raise ValueError(
             f"unknown geometric area {name!r}; expected one of {', '.join(GEOMETRIC_REGIONS)}"
         )
-    # pixel centres in [0, 1]: a pixel belongs to the side its centre lies in
-    yy = ((torch.arange(h, device=device, dtype=torch.float64) + 0.5) / h)[:, None]
-    xx = ((torch.arange(w, device=device, dtype=torch.float64) + 0.5) / w)[None, :]
-    yy, xx = yy.expand(h, w), xx.expand(h, w)
-    if name == "left_half":
-        m = xx < 0.5
-    elif name == "right_half":
-        m = xx >= 0.5
-    elif name == "top_half":
-        m = yy < 0.5
-    elif name == "bottom_half":
-        m = yy >= 0.5
+    yy, xx = coords(h, w, device)  # pixel centres in (0, 1), (1, 1, h, w)
+    if name in ("center", "edges"):
+        box = ((0.25 - (yy - 0.5).abs()) / CENTER_SOFTNESS + 0.5).clamp(0, 1) * (
+            (0.25 - (xx - 0.5).abs()) / CENTER_SOFTNESS + 0.5
+        ).clamp(0, 1)
+        m = box if name == "center" else 1 - box
     else:
-        center = (xx >= 0.25) & (xx < 0.75) & (yy >= 0.25) & (yy < 0.75)
-        m = center if name == "center" else ~center
-    return m.to(dtype)
+        u, flip = {
+            "left_half": (xx, False),
+            "right_half": (xx, True),
+            "top_half": (yy, False),
+            "bottom_half": (yy, True),
+        }[name]
+        half = ((0.5 - u).sign() + 1) / 2  # 1 before the middle, 0.5 on it, 0 after
+        m = 1 - half if flip else half
+    return m[0, 0].to(dtype)
 
 
-__all__ = ["GEOMETRIC_REGIONS", "geometric_mask"]
+__all__ = ["CENTER_SOFTNESS", "GEOMETRIC_REGIONS", "geometric_mask"]

@@ -100,8 +100,8 @@ import torch.nn.functional as F
 
 from ..actions import MASK_NAMES
 from ..tasks import PREDICATES
-from . import patterns
 from .apply import _region_weights, apply_calls, check_images
+from .areas import geometric_mask
 from .call import ToolCall
 from .ops import OPS, _blend, blur
 from .vocabulary import (
@@ -234,7 +234,6 @@ BLEND_EDGES: Mapping[str, float | None] = MappingProxyType(
 #: Blend modes of ``layered_transformation``.
 LAYER_MODES: tuple[str, ...] = NORMAL_ACTIONS["layered_transformation"]
 
-_CENTER_SOFTNESS = 0.06  # width of the centre box's soft edge, a fraction of each axis
 _TEXTURE_SIGMA = 0.015  # the texture restore's blur, a fraction of the short side (>= 1 px)
 _DARK = 1 / 255  # below this, multiplicative ratios are unstable: the changes add instead
 
@@ -288,20 +287,10 @@ def transformation_types(tool: str, value: str) -> frozenset[str]:
 
 
 def _geometric(name: str, h: int, w: int, device: torch.device) -> Tensor:
-    yy, xx = patterns.coords(h, w, device)  # pixel centres in (0, 1), (1, 1, h, w)
-    if name in ("center", "edges"):
-        box = ((0.25 - (yy - 0.5).abs()) / _CENTER_SOFTNESS + 0.5).clamp(0, 1) * (
-            (0.25 - (xx - 0.5).abs()) / _CENTER_SOFTNESS + 0.5
-        ).clamp(0, 1)
-        return box if name == "center" else 1 - box
-    u, flip = {
-        "left_half": (xx, False),
-        "right_half": (xx, True),
-        "top_half": (yy, False),
-        "bottom_half": (yy, True),
-    }[name]
-    half = ((0.5 - u).sign() + 1) / 2  # 1 before the middle, 0.5 on it, 0 after
-    return 1 - half if flip else half
+    """A geometric area ``(1, 1, H, W)``: the one :mod:`styling_env.tools.areas` defines, which
+    the oracle's preserved areas and the judge read too (so a planner's ``exclude_region``
+    protects exactly the pixels a task's constraint names)."""
+    return geometric_mask(name, h, w, device)[None, None]
 
 
 def area_mask(
