@@ -24,7 +24,7 @@ _NORMAL_PARAMS: dict[str, tuple[str, str]] = {
     "sequence_transform": ("order_matters", ""),
     "parallel_transform": ("blend_mode", ""),
     "graduated_effect": ("effect_type", "gradient_direction"),
-    "layered_transformation": ("blend_mode", ""),
+    "layered_transformation": ("blend_modes", ""),
     "selective_blend": ("blend_regions", ""),
 }
 
