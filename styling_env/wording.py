@@ -5,6 +5,13 @@ phrase from :mod:`styling_env.lexicon`, wrapped in the words of its strength, se
 sentence frame. Held-out test tasks are written with those alone, exactly as before the
 training language grew.
 
+The values and constraints of the other two action libraries are worded from
+:mod:`styling_env.library_lexicon` (both splits) and :mod:`styling_env.library_train_lexicon`
+(train only): :func:`value_phrase` and :func:`train_value_phrase` fall back to them for tools and
+values the first two tables lack (the default library's values draw exactly as before), and
+:func:`graduated_phrase`, :func:`area_keep_phrase` and :func:`attribute_keep_phrase` say a
+``graduated_effect``, a kept area and a kept attribute.
+
 Train tasks are worded by :func:`train_wording`, from a random stream of their own (so a train
 task's spec is the same whatever its wording) and with the richer tables of
 :mod:`styling_env.train_lexicon`: more frames in more registers (terse, chatty, questions),
@@ -37,6 +44,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import lexicon as lx
+from . import library_lexicon as ll
+from . import library_train_lexicon as ltl
 from . import train_lexicon as tl
 
 #: Intensity level -> strength (as ``tasks.STRENGTH_LEVELS``).
@@ -82,11 +91,57 @@ def intensity_level(strength: float) -> str:
     return min(_LEVELS, key=lambda level: abs(_LEVELS[level] - strength))
 
 
+def value_row(tool: str, value: str) -> tuple[str, ...]:
+    """``(label, vague phrase, ...)`` of ``value``: :data:`lexicon.VALUE_PHRASES` for the
+    default library's values, :data:`library_lexicon.VALUE_PHRASES_MORE` for the values the
+    other libraries add.
+
+    Raises:
+        ValueError: ``tool``/``value`` has no words (``graduated_effect`` has
+            :func:`graduated_phrase` instead of a row).
+    """
+    row = lx.VALUE_PHRASES.get(tool, {}).get(value) or ll.VALUE_PHRASES_MORE.get(tool, {}).get(
+        value
+    )
+    if row is None:
+        raise ValueError(f"no phrases for value {value!r} of tool {tool!r}")
+    return row
+
+
+def value_label(tool: str, value: str) -> str:
+    """The short name of ``value`` (its label; a simple task's theme)."""
+    return value_row(tool, value)[0]
+
+
+def literal_name(tool: str, value: str) -> str:
+    """``value``'s literal name: its words and its tool's noun ("winter bare season").
+
+    A new library's noun that starts with the value's last word drops the repeat ("soft glow"
+    + "glow effect" = "soft glow effect").
+    """
+    words = value.replace("_", " ")
+    if tool in lx.LITERAL_NOUNS:
+        return f"{words} {lx.LITERAL_NOUNS[tool]}"
+    if tool not in ll.LITERAL_NOUNS_MORE:
+        raise ValueError(f"no literal noun for tool {tool!r}")
+    noun = ll.LITERAL_NOUNS_MORE[tool].split()
+    if words.split()[-1] == noun[0]:
+        noun = noun[1:]
+    return " ".join([words, *noun])
+
+
 def value_phrase(rng: np.random.Generator, tool: str, value: str) -> str:
-    """A phrase for ``value``: one of its vague phrases, or rarely its literal name."""
+    """A phrase for ``value``: one of its vague phrases, or rarely its literal name.
+
+    A ``graduated_effect`` value (``"fog/top_to_bottom"``) is said by :func:`graduated_phrase`.
+    The default library's values draw exactly as they always have.
+    """
+    if tool == "graduated_effect":
+        return graduated_phrase(rng, value, train=False)
+    row = value_row(tool, value)  # checked before any draw, so a bad value always raises
     if rng.random() < lx.LITERAL_RATE:
-        return f"{value.replace('_', ' ')} {lx.LITERAL_NOUNS[tool]}"
-    return pick(rng, lx.VALUE_PHRASES[tool][value][1:])
+        return literal_name(tool, value)
+    return pick(rng, row[1:])
 
 
 def say(rng: np.random.Generator, target: _Target) -> str:
@@ -125,11 +180,81 @@ def fill(frame: str, items: str, theme: str = "", extra: str = "") -> str:
 # The training language
 
 
+def peoples_words(tool: str, value: str) -> tuple[str, ...]:
+    """The everyday words for ``value`` (:data:`train_lexicon.PEOPLES_WORDS`, or
+    :data:`library_train_lexicon.PEOPLES_WORDS_MORE` for the other libraries' values)."""
+    words = tl.PEOPLES_WORDS.get(tool, {}).get(value) or ltl.PEOPLES_WORDS_MORE.get(tool, {}).get(
+        value
+    )
+    if words is None:
+        raise ValueError(f"no everyday words for value {value!r} of tool {tool!r}")
+    return words
+
+
 def train_value_phrase(rng: np.random.Generator, tool: str, value: str) -> str:
-    """A train phrase for ``value``: a shared vague phrase, everyday words, or its name."""
+    """A train phrase for ``value``: a shared vague phrase, everyday words, or its name
+    (``graduated_effect``: :func:`graduated_phrase` with the train directions)."""
+    if tool == "graduated_effect":
+        return graduated_phrase(rng, value, train=True)
+    options = value_row(tool, value)[1:] + peoples_words(tool, value)
     if rng.random() < lx.LITERAL_RATE:
-        return f"{value.replace('_', ' ')} {lx.LITERAL_NOUNS[tool]}"
-    return pick(rng, lx.VALUE_PHRASES[tool][value][1:] + tl.PEOPLES_WORDS[tool][value])
+        return literal_name(tool, value)
+    return pick(rng, options)
+
+
+def graduated_phrase(rng: np.random.Generator, value: str, train: bool) -> str:
+    """A ``graduated_effect`` value ``"<effect>/<direction>"`` in words: an effect phrase set
+    in a direction phrase ("fog thinning out towards the top" for ``"fog/top_to_bottom"``:
+    no fog at the top, the most at the bottom). ``train`` adds the train directions.
+
+    Raises:
+        ValueError: ``value`` is not ``"<effect>/<direction>"`` of known words.
+    """
+    effect, sep, direction = value.partition("/")
+    effects, directions = ll.GRADUATED_PHRASES["effect"], ll.GRADUATED_PHRASES["direction"]
+    if not sep or effect not in effects or direction not in directions:
+        raise ValueError(
+            f"graduated value {value!r} must be '<effect>/<direction>' with effect in "
+            f"{', '.join(effects)} and direction in {', '.join(directions)}"
+        )
+    frames = directions[direction]
+    if train:
+        frames = frames + ltl.TRAIN_GRADUATED_PHRASES[direction]
+    return pick(rng, frames).format(e=pick(rng, effects[effect]))
+
+
+def area_keep_phrase(rng: np.random.Generator, area: str, train: bool) -> str:
+    """A clause asking to leave ``area`` (``"left_half"``, ``"edges"``, ``"indoor"``, ...) of
+    the picture as it is; ``train`` adds the train clauses.
+
+    Raises:
+        ValueError: ``area`` has no clauses.
+    """
+    if area not in ll.AREA_KEEP_PHRASES:
+        raise ValueError(
+            f"unknown area {area!r}; expected one of {', '.join(ll.AREA_KEEP_PHRASES)}"
+        )
+    options = ll.AREA_KEEP_PHRASES[area]
+    return pick(rng, options + ltl.TRAIN_AREA_KEEP_PHRASES[area] if train else options)
+
+
+def attribute_keep_phrase(rng: np.random.Generator, attribute: str, scope: str, train: bool) -> str:
+    """A clause asking to keep ``attribute`` (``"lighting"``, ``"color"``, ``"texture"``) of
+    ``scope`` (``"everywhere"``, ``"subject"``, ``"background"``) as it is; ``train`` adds the
+    train clauses.
+
+    Raises:
+        ValueError: ``attribute`` or ``scope`` has no clauses.
+    """
+    table = ll.ATTRIBUTE_KEEP_PHRASES
+    if attribute not in table:
+        raise ValueError(f"unknown attribute {attribute!r}; expected one of {', '.join(table)}")
+    if scope not in table[attribute]:
+        raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(table[attribute])}")
+    options = table[attribute][scope]
+    if train:
+        options = options + ltl.TRAIN_ATTRIBUTE_KEEP_PHRASES[attribute][scope]
+    return pick(rng, options)
 
 
 def say_train(rng: np.random.Generator, target: _Target) -> tuple[str, str]:
@@ -317,8 +442,8 @@ class Noise:
 
 @functools.cache
 def lexicon_words() -> frozenset[str]:
-    """Every lower-case word of both lexicons (value names included): a misspelling must not
-    be one of them."""
+    """Every lower-case word of the lexicons, the other libraries' included (value names too):
+    a misspelling must not be one of them."""
     words: set[str] = set()
 
     def walk(obj: Any) -> None:
@@ -332,7 +457,7 @@ def lexicon_words() -> frozenset[str]:
             for v in obj:
                 walk(v)
 
-    for module in (lx, tl):
+    for module in (lx, tl, ll, ltl):
         for name in dir(module):
             if name.isupper():
                 walk(getattr(module, name))
