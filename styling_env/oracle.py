@@ -74,11 +74,14 @@ def solve_plans(
     for (tool, value), where in groups.items():
         sel = torch.tensor([i for i, _ in where])
         with torch.no_grad():
-            y = apply_recipe(
-                work[sel], tool, value, 1.0,
-                masks=None if wmasks is None else wmasks[sel],
-                has_masks=None if has_masks is None else has_masks[sel],
-            )  # fmt: skip
+            sub_masks = None if wmasks is None else wmasks[sel]
+            sub_known = None if has_masks is None else has_masks[sel]
+            if tool == "graduated_effect":  # no recipe: a ramp over another value's render
+                y = apply_calls(work[sel], ToolCall(tool, value, 1.0), sub_masks, sub_known)
+            else:
+                y = apply_recipe(
+                    work[sel], tool, value, 1.0, masks=sub_masks, has_masks=sub_known
+                )
         room = pixel_distance(y, work[sel]) / value_change(tool, value)
         room = room.clamp(*HEADROOM)
         for j, (i, k) in enumerate(where):

@@ -47,6 +47,7 @@ from . import lexicon as lx
 from . import library_lexicon as ll
 from . import library_train_lexicon as ltl
 from . import train_lexicon as tl
+from .tools.vocabulary import ALL_TOOLS, GEOMETRIC_REGIONS
 
 #: Intensity level -> strength (as ``tasks.STRENGTH_LEVELS``).
 _LEVELS: dict[str, float] = {level: row[0] for level, row in lx.INTENSITY.items()}
@@ -109,7 +110,11 @@ def value_row(tool: str, value: str) -> tuple[str, ...]:
 
 
 def value_label(tool: str, value: str) -> str:
-    """The short name of ``value`` (its label; a simple task's theme)."""
+    """The short name of ``value`` (its label; a simple task's theme). A graduated effect's is
+    its effect's first noun and its direction ("fog top to bottom")."""
+    if tool == "graduated_effect" and value in ALL_TOOLS[tool]:
+        effect, direction = value.split("/")
+        return f"{ll.GRADUATED_PHRASES['effect'][effect][0]} {direction.replace('_', ' ')}"
     return value_row(tool, value)[0]
 
 
@@ -275,6 +280,8 @@ def say_train(rng: np.random.Generator, target: _Target) -> tuple[str, str]:
 def train_constraint_text(rng: np.random.Generator, c: _Constraint, image_kind: str) -> str:
     """A clause stating constraint ``c`` on an image of ``image_kind``, in train words."""
     where = image_kind if image_kind in ("outdoor", "interior") else "outdoor"
+    if c.kind == "preserve_region" and c.region in GEOMETRIC_REGIONS:  # the normal library's
+        return area_keep_phrase(rng, c.region, train=True)
     if c.kind == "preserve_region":
         region = c.region or ""
         options = (

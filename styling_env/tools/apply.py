@@ -8,7 +8,8 @@ distinct value in the batch (a vector env of 64 images calling three values runs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,7 @@ from .areas import GEOMETRIC_REGIONS, geometric_mask
 from .call import REGIONS, ToolCall
 from .ops import OPS, OpContext
 from .recipes import recipe, recipe_seed
+from .vocabulary import GRADIENT_DIRECTIONS, RENDERED_TOOLS
 
 Tensor = torch.Tensor
 
@@ -111,6 +113,72 @@ def _region_weights(
                 out[i, 0] = out[i, 0] * (1 - _mask(name, masks[i]))
     # feather the hard mask edges by one pixel so a regional edit does not leave a cut-out seam
     return F.avg_pool2d(out, 3, stride=1, padding=1, count_include_pad=False)
+
+
+#: ``graduated_effect`` effect -> what is rendered at strength 1: a (tool, value) call, or a
+#: primitive op with its parameters (an exposure lift, a soften), and its transformation types.
+GRADUATED_EFFECTS: Mapping[str, tuple[str, str] | tuple[str, Mapping[str, float]]] = (
+    MappingProxyType(
+        {
+            "fog": ("weather_conditions", "fog_dense"),
+            "lighting": ("time_of_day", "morning_bright"),
+            "color": ("color_grading", "warm_sunset"),
+            "saturation": ("color_grading", "jewel_rich"),
+            "brightness": ("exposure", MappingProxyType({"ev": 1.0})),
+            "blur": ("soften", MappingProxyType({"sigma": 0.02})),
+            "particles": ("atmospheric_effects", "dust_particles"),
+        }
+    )
+)
+
+
+def graduated_ramp(direction: str, h: int, w: int, like: Tensor) -> Tensor:
+    """``(1, H, W)`` from 0 where a ``graduated_effect``'s gradient starts to 1 where it ends
+    (``center_out``: 0 at the centre, 1 on the ellipse through the edges' midpoints)."""
+    ys = torch.linspace(0, 1, h, dtype=like.dtype, device=like.device).view(h, 1).expand(h, w)
+    xs = torch.linspace(0, 1, w, dtype=like.dtype, device=like.device).view(1, w).expand(h, w)
+    # 0 at the centre, 1 on the ellipse through the edges' midpoints and beyond (the corners)
+    out = ((2 * ys - 1) ** 2 + (2 * xs - 1) ** 2).sqrt().clamp(max=1)
+    ramps = {
+        "top_to_bottom": ys,
+        "bottom_to_top": 1 - ys,
+        "left_to_right": xs,
+        "right_to_left": 1 - xs,
+        "center_out": out,
+        "edges_in": 1 - out,
+    }
+    if set(ramps) != set(GRADIENT_DIRECTIONS):  # pragma: no cover - vocabulary drift
+        raise RuntimeError("gradient directions and the vocabulary disagree")
+    return ramps[direction][None]
+
+
+def _graduated(
+    images: Tensor,
+    value: str,
+    strength: Tensor,
+    start: Tensor,
+    masks: Tensor | None,
+    has_masks: Tensor | None,
+    weights: Tensor | None,
+) -> Tensor:
+    """``graduated_effect``'s ``value`` (``"effect/direction"``) on every image: the effect at
+    full strength, blended with a ramp from ``start`` ``(B,)`` where the gradient begins to
+    ``strength`` ``(B,)`` where it ends, inside ``weights``. Strength 0 (and start 0) returns
+    the image bit for bit."""
+    effect, direction = value.split("/")
+    source, what = GRADUATED_EFFECTS[effect]
+    if isinstance(what, str):
+        e = apply_recipe(images, source, what, 1.0, masks=masks, has_masks=has_masks)
+    else:
+        one = torch.ones(images.shape[0], 1, 1, 1, dtype=images.dtype, device=images.device)
+        e = OPS[source].fn(images, one, **what).clamp(0, 1)
+    b = images.shape[0]
+    end, begin = strength.view(b, 1, 1, 1), start.view(b, 1, 1, 1)
+    a = begin + (end - begin) * graduated_ramp(direction, *images.shape[-2:], images)[None]
+    if weights is not None:
+        a = a * weights
+    y = (images + (e - images) * a).clamp(0, 1)
+    return torch.where((end > 0) | (begin > 0), y, images)
 
 
 def apply_recipe(
@@ -222,6 +290,12 @@ def apply_calls(
 
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, c in enumerate(calls):
+        if c is not None and c.tool not in RENDERED_TOOLS:
+            raise ValueError(
+                f"calls[{i}] is {c.tool}, a rule of the normal library: it paints nothing "
+                "itself but changes how later calls apply; play a plan with it through "
+                "styling_env.tools.compose.play (or the env with library='normal')"
+            )
         if c is not None and c.strength > 0:
             groups[(c.tool, c.value)].append(i)
     out = images.clone()
@@ -236,6 +310,16 @@ def apply_calls(
         strength = torch.tensor(
             [calls[i].strength for i in idx], dtype=images.dtype, device=images.device
         )
+        if tool == "graduated_effect":
+            start = torch.tensor(
+                [float(dict(calls[i].params).get("intensity_start", 0.0)) for i in idx],
+                dtype=images.dtype,
+                device=images.device,
+            )
+            out[sel] = _graduated(
+                images[sel], value, strength, start, sub_masks, sub_known, weights
+            )
+            continue
         out[sel] = apply_recipe(
             images[sel],
             tool,

@@ -100,7 +100,8 @@ import torch.nn.functional as F
 
 from ..actions import MASK_NAMES
 from ..tasks import PREDICATES
-from .apply import _region_weights, apply_calls, check_images
+from .apply import GRADUATED_EFFECTS, _region_weights, apply_calls, check_images
+from .apply import graduated_ramp as _ramp
 from .areas import geometric_mask
 from .call import ToolCall
 from .ops import OPS, _blend, blur
@@ -108,7 +109,6 @@ from .vocabulary import (
     ALL_TOOLS,
     CONDITION_PREDICATES,
     GEOMETRIC_REGIONS,
-    GRADIENT_DIRECTIONS,
     NORMAL_ACTIONS,
     TRANSFORMATION_TYPES,
 )
@@ -209,21 +209,6 @@ TRANSFORMATION_TOOLS: Mapping[str, Mapping[str, tuple[str, ...] | None]] = Mappi
     }
 )
 
-#: ``graduated_effect`` effect -> what is rendered at strength 1: a (tool, value) call, or a
-#: primitive op with its parameters (an exposure lift, a soften), and its transformation types.
-GRADUATED_EFFECTS: Mapping[str, tuple[str, str] | tuple[str, Mapping[str, float]]] = (
-    MappingProxyType(
-        {
-            "fog": ("weather_conditions", "fog_dense"),
-            "lighting": ("time_of_day", "morning_bright"),
-            "color": ("color_grading", "warm_sunset"),
-            "saturation": ("color_grading", "jewel_rich"),
-            "brightness": ("exposure", MappingProxyType({"ev": 1.0})),
-            "blur": ("soften", MappingProxyType({"sigma": 0.02})),
-            "particles": ("atmospheric_effects", "dust_particles"),
-        }
-    )
-)
 _OP_EFFECT_TYPES = {"brightness": frozenset({"lighting"}), "blur": frozenset()}
 
 #: ``selective_blend`` ``blend_algorithm`` -> edge softness (None: the one-pixel feather, 0: a
@@ -546,25 +531,6 @@ def _plan_job(
 
 # ----------------------------------------------------------------------------------------------
 # Pixels
-
-
-def _ramp(direction: str, h: int, w: int, like: Tensor) -> Tensor:
-    """``(1, H, W)`` from 0 where the gradient starts to 1 where it ends."""
-    ys = torch.linspace(0, 1, h, dtype=like.dtype, device=like.device).view(h, 1).expand(h, w)
-    xs = torch.linspace(0, 1, w, dtype=like.dtype, device=like.device).view(1, w).expand(h, w)
-    # 0 at the centre, 1 on the ellipse through the edges' midpoints and beyond (the corners)
-    out = ((2 * ys - 1) ** 2 + (2 * xs - 1) ** 2).sqrt().clamp(max=1)
-    ramps = {
-        "top_to_bottom": ys,
-        "bottom_to_top": 1 - ys,
-        "left_to_right": xs,
-        "right_to_left": 1 - xs,
-        "center_out": out,
-        "edges_in": 1 - out,
-    }
-    if set(ramps) != set(GRADIENT_DIRECTIONS):  # pragma: no cover - vocabulary drift
-        raise RuntimeError("gradient directions and the vocabulary disagree")
-    return ramps[direction][None]
 
 
 def _hard_light(base: Tensor, layer: Tensor) -> Tensor:
