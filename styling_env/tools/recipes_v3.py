@@ -16,7 +16,8 @@ in the same table form (``recipes.py``, the steps of ``steps.py``), and depicts 
   distance as height in the frame (far is high) or focus on a band or a disc.
 * :data:`V3_SIGNATURE_ONLY`: an art movement is a look, not a new painting; its recipe renders the
   movement's palette, brushwork and geometry (pop art's dots and flat colours, cubism's facets),
-  not its subject matter. Concept and fantasy illustration are likewise a finish, not content.
+  not its subject matter. Concept and fantasy illustration are likewise a finish, not content,
+  and the extra era ``retro_1980s`` is a period's signature like the other eras.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ _V3["illustration_style"] = {
 
 _V3["rendering_style"] = {
     "photorealistic": (  # a camera's finish: balanced colour, crisp detail, gentle curve
-        S.auto_balance(amount=0.7),
+        S.auto_balance(amount=0.7, reference="highlights"),
         S.clarity(amount=0.5, sigma=0.008),
         S.s_curve(amount=0.25),
         S.vignette(amount=0.2),
