@@ -1,10 +1,12 @@
 """A labelled contact sheet of every value of every tool.
 
-    python -m styling_env.gallery --out gallery.png [--tool season_cycle] [--size 96] [--images 3]
+    python -m styling_env.gallery --out gallery.png [--tool season_cycle] [--all] [--size 96]
 
 Each cell shows one value rendered on the same few images (an outdoor scene, an interior and a
 photograph by default), so siblings can be compared at a glance; the first cell of each tool
-shows the untouched images.
+shows the untouched images. By default the sheet shows the ten tools' 171 values; ``--tool``
+names any tool a recipe renders (the ``v3`` library's too) and shows all its values, extra
+values included; ``--all`` shows every such tool.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .images import ImageBatch, make_images
 from .tools import SIGNATURE_ONLY, TOOLS, ToolCall, apply_calls
+from .tools.recipes import ALL_RECIPES
+from .tools.vocabulary import ALL_TOOLS
 
 _BG = (250, 250, 248)
 _INK = (30, 30, 34)
@@ -41,23 +45,35 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
+def gallery_values(tools: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """The values a sheet shows per tool: the ten tools' 171 values by default; for named
+    tools, every value of theirs (``vocabulary.ALL_TOOLS``, extra values included). Raises
+    ``ValueError`` for a tool no recipe renders."""
+    if not tools:
+        return dict(TOOLS)
+    for t in tools:
+        if t not in ALL_RECIPES:
+            raise ValueError(
+                f"unknown or unrendered tool {t!r}; expected one of {', '.join(ALL_RECIPES)}"
+            )
+    return {t: ALL_TOOLS[t] for t in tools}
+
+
 def render_gallery(
     images: ImageBatch,
     tools: Sequence[str] | None = None,
     strength: float = 0.8,
     columns: int = 5,
 ) -> Image.Image:
-    """Render the contact sheet as a PIL image."""
-    tools = list(tools or TOOLS)
-    for t in tools:
-        if t not in TOOLS:
-            raise ValueError(f"unknown tool {t!r}; expected one of {', '.join(TOOLS)}")
+    """Render the contact sheet as a PIL image (``tools``: see :func:`gallery_values`)."""
+    values = gallery_values(tools)
+    tools = list(values)
     n, _, h, w = images.pixels.shape
     font = ImageFont.load_default(size=12)
     title_font = ImageFont.load_default(size=18)
     pad, label_h, title_h = 6, 16, 30
     cell_w, cell_h = n * w + pad, h + label_h + pad
-    rows_per_tool = [(len(TOOLS[t]) + 1 + columns - 1) // columns for t in tools]
+    rows_per_tool = [(len(values[t]) + 1 + columns - 1) // columns for t in tools]
     width = columns * cell_w + pad
     height = sum(title_h + r * cell_h for r in rows_per_tool) + pad
     sheet = Image.new("RGB", (width, height), _BG)
@@ -67,7 +83,7 @@ def render_gallery(
         draw.text((pad, y0 + 6), f"{tool}  (strength {strength:g})", fill=_INK, font=title_font)
         y0 += title_h
         cells = [("original", images.pixels)]
-        for value in TOOLS[tool]:
+        for value in values[tool]:
             styled = apply_calls(images, ToolCall(tool, value, strength))
             label = value + (" *" if (tool, value) in SIGNATURE_ONLY else "")
             cells.append((label, styled))
@@ -86,7 +102,14 @@ def main(argv: Sequence[str] | None = None) -> Path:
         prog="python -m styling_env.gallery", description=__doc__.splitlines()[0]
     )
     p.add_argument("--out", type=Path, default=Path("gallery.png"), help="PNG file to write")
-    p.add_argument("--tool", action="append", help="only this tool (repeatable); default all ten")
+    p.add_argument(
+        "--tool",
+        action="append",
+        help="only this tool (repeatable; any tool a recipe renders); default the ten tools",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every tool a recipe renders, in every library"
+    )
     p.add_argument("--size", type=int, default=96, help="side of each thumbnail in pixels")
     p.add_argument("--images", type=int, default=3, help="images per value (>= 1)")
     p.add_argument("--strength", type=float, default=0.8, help="strength of every call, in [0, 1]")
@@ -97,13 +120,17 @@ def main(argv: Sequence[str] | None = None) -> Path:
         p.error("--images must be >= 1")
     if args.columns < 1:
         p.error("--columns must be >= 1")
+    tools = list(ALL_RECIPES) if args.all else args.tool
+    try:
+        values = gallery_values(tools)
+    except ValueError as e:
+        p.error(str(e))
     images = default_images(args.size, args.images, args.seed)
-    sheet = render_gallery(images, args.tool, args.strength, args.columns)
+    sheet = render_gallery(images, tools, args.strength, args.columns)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
-    print(
-        f"wrote {args.out} ({sheet.width}x{sheet.height}, {sum(len(TOOLS[t]) for t in (args.tool or TOOLS))} values)"
-    )
+    n_values = sum(len(v) for v in values.values())
+    print(f"wrote {args.out} ({sheet.width}x{sheet.height}, {n_values} values)")
     return args.out
 
 

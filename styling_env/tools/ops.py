@@ -353,7 +353,9 @@ def haze(
 ) -> Tensor:
     """Fog and haze: blend toward ``color`` by ``density``, shaped by ``falloff`` (uniform, sky:
     thicker toward the horizon, ground: a layer at the bottom, patchy: fractal patches, top:
-    rising from the top), optionally softening detail (``soften``, blur sigma as a fraction)."""
+    rising from the top, depth: growing with distance, read as height in the frame, layers:
+    stepped bands like receding ridges), optionally softening detail (``soften``, blur sigma as
+    a fraction)."""
     h, w = x.shape[-2:]
     yy, _ = patterns.coords(h, w, x.device)
     if falloff == "uniform":
@@ -368,6 +370,12 @@ def haze(
         wgt = 0.35 + 0.65 * patterns.fbm(h, w, 12, 2.5, 4, x.device)
     elif falloff == "top":
         wgt = (1 - yy).clamp(0, 1) * (0.5 + 0.5 * patterns.fbm(h, w, 13, 3, 4, x.device))
+    elif falloff == "depth":  # distance read as height in the frame: far things sit high
+        wgt = torch.maximum(ctx.sky, ((0.85 - yy) / 0.6).clamp(0, 1) ** 0.8)
+    elif falloff == "layers":  # receding ridges, each a flat band of haze thicker than the last
+        q = (1 - yy) * 4 + 0.6 * (patterns.fbm(h, w, 14, 2.0, 3, x.device) - 0.5)
+        rise = ((q - q.floor() - 0.75) / 0.25).clamp(0, 1)  # flat bands, short soft steps
+        wgt = ((q.floor() + rise * rise * (3 - 2 * rise)) / 4).clamp(0, 1)
     else:
         raise ValueError(f"haze: unknown falloff {falloff!r}")
     base = _mix(x, blur(x, _px(x, soften)), t) if soften > 0 else x
@@ -508,7 +516,9 @@ def texture(
     x: Tensor, t: Tensor, kind: str, amount: float, scale: float = 1.0, seed: int = 0
 ) -> Tensor:
     """A surface under the picture: ``paper`` (fibrous noise), ``canvas`` (a weave), ``rough``
-    (coarse grit), ``stone`` (mottled), ``crackle`` (a network of cracks). Multiplicative."""
+    (coarse grit), ``stone`` (mottled), ``crackle`` (a network of cracks), ``fabric`` (a fine
+    over-under thread weave), ``wood`` (wavy growth rings), ``brushed`` (horizontal metal
+    streaks). Multiplicative."""
     h, w = x.shape[-2:]
     yy, xx = patterns.coords(h, w, x.device)
     if kind == "paper":
@@ -527,6 +537,23 @@ def texture(
     elif kind == "crackle":
         n = patterns.fbm(h, w, seed + 6, 4 * scale, 4, x.device)
         f = 1 - torch.exp(-(((n - 0.5) / 0.025) ** 2))
+    elif kind == "fabric":
+        p = 2 * math.pi * min(h, w) / (2.5 * scale)
+        threads = torch.sin(xx * p * w / min(h, w)) * torch.sin(yy * p * h / min(h, w))
+        f = 0.5 + 0.35 * threads + 0.3 * (patterns.fbm(h, w, seed + 7, 30, 2, x.device) - 0.5)
+    elif kind == "wood":
+        phase = yy * (h / min(h, w)) * 9 * scale + 1.5 * patterns.fbm(
+            h, w, seed + 8, 2, 3, x.device
+        )
+        rings = (0.5 + 0.5 * torch.sin(2 * math.pi * phase)) ** 3
+        f = 0.75 * rings + 0.25 * patterns.fbm(h, w, seed + 9, 24 * scale, 2, x.device)
+    elif kind == "brushed":
+        k = max(3, w // 6 * 2 + 1)
+        n = F.avg_pool2d(
+            patterns.gaussian_noise(h, w, seed + 10, 1, x.device), (1, k), stride=1,
+            padding=(0, k // 2), count_include_pad=False,
+        )  # fmt: skip
+        f = (0.5 + n / (5 * n.std() + 1e-6)).clamp(0, 1)
     else:
         raise ValueError(f"texture: unknown kind {kind!r}")
     return x * (1 + amount * t * (f - 0.5 if kind != "crackle" else f - 1))
@@ -759,10 +786,20 @@ def block_artifacts(
 
 
 @op
-def auto_balance(x: Tensor, t: Tensor, amount: float = 1.0) -> Tensor:
-    """Neutralize a colour cast (grey world) and stretch the tonal range to mean +- 2.2 std of
-    luminance, per image: the "neutral, balanced" correction."""
-    m = x.mean((2, 3), keepdim=True)
+def auto_balance(x: Tensor, t: Tensor, amount: float = 1.0, reference: str = "grey") -> Tensor:
+    """Neutralize a colour cast and stretch the tonal range to mean +- 2.2 std of luminance,
+    per image: the "neutral, balanced" correction. ``reference`` says what should be neutral:
+    ``grey`` the mean colour (grey world), ``highlights`` the brightest pixels (a white point,
+    which leaves a picture of one dominant colour its colour)."""
+    if reference == "grey":
+        m = x.mean((2, 3), keepdim=True)
+    elif reference == "highlights":
+        wgt = torch.softmax(luma(x).flatten(2) * 25, dim=-1).view_as(x[:, :1])
+        m = (x * wgt).sum((2, 3), keepdim=True)
+    else:
+        raise ValueError(
+            f"auto_balance: unknown reference {reference!r}; expected grey or highlights"
+        )
     gains = (m.mean(1, keepdim=True) / m.clamp_min(1e-3)).clamp(0.5, 2.0)
     y = x * gains
     lum = luma(y)
@@ -826,3 +863,241 @@ def cel(x: Tensor, t: Tensor, levels: int = 4) -> Tensor:
     q = (torch.floor(lum * levels) + 0.5) / levels
     q = lum + (q - lum).detach()
     return _mix(x, x * (q / lum), t)
+
+
+# ----------------------------------------------------------------------------------------------
+# tone normalisation, palettes and directional light (the v3 library's styling actions)
+
+
+@op
+def tone_zones(
+    x: Tensor, t: Tensor, shadows: float = 0.0, midtones: float = 0.0, highlights: float = 0.0
+) -> Tensor:
+    """Lift (positive) or lower (negative) the shadows, mid-tones and highlights separately,
+    each by an offset weighted by how much a pixel's luminance belongs to that zone."""
+    lum = luma(x).clamp(0, 1)
+    zones = shadows * (1 - lum) ** 2 + midtones * 4 * lum * (1 - lum) + highlights * lum**2
+    return x + t * zones
+
+
+@op
+def normalize_tone(x: Tensor, t: Tensor, mean: float, spread: float = 0.0) -> Tensor:
+    """Per image, move the mean luminance to ``mean`` (a gamma) and, when ``spread`` > 0, its
+    standard deviation to ``spread`` (a contrast around the mean): the key of a picture and a
+    standard amount of contrast, whatever the picture started from. Chroma is kept."""
+    lum = luma(x).clamp(1e-3, 1)
+    mu = lum.mean((2, 3), keepdim=True).clamp(0.02, 0.98)
+    g = (math.log(mean) / torch.log(mu)).clamp(0.3, 3.0)
+    out = lum**g
+    if spread > 0:
+        m2 = out.mean((2, 3), keepdim=True)
+        sd = out.std((2, 3), keepdim=True).clamp_min(0.02)
+        out = m2 + (out - m2) * (spread / sd).clamp(0.4, 2.5)
+    return x + t * (out - lum)
+
+
+@op
+def normalize_chroma(x: Tensor, t: Tensor, level: float) -> Tensor:
+    """Per image, scale chroma so its mean distance from grey is ``level`` (a dull picture gains
+    colour, a garish one loses it): a natural saturation."""
+    lum = luma(x)
+    c = x - lum
+    mean = c.abs().mean((1, 2, 3), keepdim=True).clamp_min(1e-3)
+    factor = (level / mean).clamp(0.3, 3.0)
+    return lum + c * (1 + (factor - 1) * t)
+
+
+@op
+def palette_hues(
+    x: Tensor, t: Tensor, colors: tuple[RGB, ...], sharpness: float = 6.0, chroma: float = 1.0
+) -> Tensor:
+    """Pull every pixel's hue to the nearest hue of ``colors`` (a soft nearest, ``sharpness``
+    the softmax temperature's inverse), keeping its luminance and scaling its chroma by
+    ``chroma``: complementary, analogous, triadic or earth palettes. Runs in YIQ."""
+    m = x.new_tensor(_YIQ)
+    yiq = _matmul(x, m)
+    poles = x.new_tensor(colors) @ m.T  # (K, 3)
+    poles = poles[:, 1:] / poles[:, 1:].norm(dim=1, keepdim=True).clamp_min(1e-6)  # (K, 2)
+    i, q = yiq[:, 1:2], yiq[:, 2:3]
+    c = torch.sqrt(i * i + q * q + 1e-8)
+    cos = (i * poles[:, 0].view(1, -1, 1, 1) + q * poles[:, 1].view(1, -1, 1, 1)) / c
+    wgt = torch.softmax(sharpness * cos, dim=1)  # (B, K, H, W)
+    di = (wgt * poles[:, 0].view(1, -1, 1, 1)).sum(1, keepdim=True)
+    dq = (wgt * poles[:, 1].view(1, -1, 1, 1)).sum(1, keepdim=True)
+    norm = torch.sqrt(di * di + dq * dq + 1e-8)
+    out = torch.cat([yiq[:, :1], c * chroma * di / norm, c * chroma * dq / norm], 1)
+    return _mix(x, _matmul(out, x.new_tensor(_YIQ_INV)), t)
+
+
+@op
+def light_falloff(
+    x: Tensor,
+    t: Tensor,
+    angle: float,
+    position: float = 0.5,
+    width: float = 0.15,
+    dark: float = 0.6,
+    gain: float = 0.0,
+    color: RGB = (1.0, 1.0, 1.0),
+) -> Tensor:
+    """Directional key light: light arriving from ``angle`` degrees (0 from the left, 90 from
+    the top) lights the frame up to ``position`` (0 to 1 across it along the light) with a
+    terminator ``width`` wide (small = a hard light); beyond it the picture darkens by
+    ``dark``. The lit side gains ``gain`` and takes ``color``."""
+    h, w = x.shape[-2:]
+    yy, xx = patterns.coords(h, w, x.device)
+    a = math.radians(angle)
+    s = (xx - 0.5) * math.cos(a) + (yy - 0.5) * math.sin(a) + 0.5
+    lit = torch.sigmoid((position - s) / max(width, 1e-3) * 4)
+    out = x * (1 - dark * (1 - lit)) * (1 + gain * lit) * (1 + (_color(x, color) - 1) * lit)
+    return _mix(x, out, t)
+
+
+@op
+def long_shadow(
+    x: Tensor, t: Tensor, length: float = 0.2, angle: float = 20.0, opacity: float = 0.6
+) -> Tensor:
+    """Shadows cast by the dark masses of a picture, stretched ``length`` (fraction of the
+    short side) along ``angle`` degrees, as a low sun draws them."""
+    k = max(3, int(_px(x, length)) // 2 * 2 + 1)
+    mass = ((0.55 - luma(x)) * 3).clamp(0, 1)
+    cast = kornia.filters.motion_blur(mass, k, angle, 1.0, border_type="replicate") * 2
+    return x * (1 - opacity * t * cast.clamp(0, 1))
+
+
+@op
+def time_slice(x: Tensor, t: Tensor, slices: int = 6, ev: float = 1.5, temp: float = 0.8) -> Tensor:
+    """A time-slice photograph: ``slices`` vertical strips, each a later moment than the one to
+    its left (bright and warm to dark and cool, ``ev`` stops and ``temp`` of white balance from
+    the centre to either end), with a thin seam between strips."""
+    h, w = x.shape[-2:]
+    _, xx = patterns.coords(h, w, x.device)
+    k = (xx * slices).floor()
+    s = (k + 0.5) / slices * 2 - 1  # -1 (first strip) .. 1 (last)
+    gains = torch.cat([1 - 0.35 * temp * s, torch.ones_like(s), 1 + 0.35 * temp * s], 1)
+    edge = (xx * slices - k - 0.5).abs() * 2  # 0 mid-strip, 1 at a seam
+    seam = ((edge - (1 - 2.0 * slices / w)) / (2.0 * slices / w)).clamp(0, 1)
+    out = x * torch.exp2(-ev * s * t) * (1 + (gains - 1) * t) * (1 - 0.5 * t * seam)
+    return out
+
+
+@op
+def focus_blur(
+    x: Tensor,
+    t: Tensor,
+    sigma: float,
+    shape: str = "radial",
+    center: tuple[float, float] = (0.5, 0.5),
+    size: float = 0.2,
+    feather: float = 0.3,
+) -> Tensor:
+    """Depth of field without depth: sharp inside a zone, blurred more and more outside it, up
+    to ``sigma`` (fraction of the short side). ``shape`` ``radial`` is a disc of radius ``size``
+    at ``center`` (x, y); ``band`` a horizontal band of half-height ``size`` at ``center[1]``
+    (tilt-shift). ``feather`` is the distance over which the blur grows to full."""
+    h, w = x.shape[-2:]
+    yy, xx = patterns.coords(h, w, x.device)
+    if shape == "radial":
+        d = torch.sqrt((xx - center[0]) ** 2 + (yy - center[1]) ** 2)
+    elif shape == "band":
+        d = (yy - center[1]).abs()
+    else:
+        raise ValueError(f"focus_blur: unknown shape {shape!r}; expected radial or band")
+    m = ((d - size) / feather).clamp(0, 1)
+    near, far = blur(x, _px(x, sigma) / 3), blur(x, _px(x, sigma))
+    out = _mix(_mix(x, near, (2 * m).clamp(0, 1)), far, (2 * m - 1).clamp(0, 1))
+    return _mix(x, out, t)
+
+
+@op
+def halftone(
+    x: Tensor,
+    t: Tensor,
+    cells: float = 32.0,
+    kind: str = "mono",
+    angle: float = 45.0,
+    ink: RGB = (0.08, 0.08, 0.1),
+    paper: RGB = (0.97, 0.96, 0.92),
+    softness: float = 0.15,
+    seed: int = 0,
+) -> Tensor:
+    """Print screens, ``cells`` dots across the short side: ``mono`` (ink dots sized by the
+    darkness, on paper), ``cmyk`` (cyan, magenta and yellow screens at their own angles,
+    overprinted on paper), ``dots`` (pointillism: even dots of the local colour on paper),
+    ``stipple`` (random ink specks, denser in the darks)."""
+    h, w = x.shape[-2:]
+    yy, xx = patterns.coords(h, w, x.device)
+    per = max(2.0, min(h, w) / cells)
+    local = blur(x, per * 0.5)
+    soft = max(softness, 0.02)
+
+    def screen(deg: float) -> Tensor:  # 1 at dot centres, 0 midway between dots
+        a = math.radians(deg)
+        u = (xx * w * math.cos(a) + yy * h * math.sin(a)) / per
+        v = (-xx * w * math.sin(a) + yy * h * math.cos(a)) / per
+        return 0.5 + 0.25 * (torch.cos(2 * math.pi * u) + torch.cos(2 * math.pi * v))
+
+    def dots(cover: Tensor, scr: Tensor) -> Tensor:  # ink where the screen rises above 1 - cover
+        return ((scr + cover - 1) / soft).clamp(0, 1)
+
+    pap, ink_c = _color(x, paper), _color(x, ink)
+    if kind == "mono":
+        out = pap + (ink_c - pap) * dots(1 - luma(local).clamp(0, 1), screen(angle))
+    elif kind == "cmyk":
+        absorb = [dots(1 - local[:, c : c + 1].clamp(0, 1), screen(a)) for c, a in
+                  enumerate((angle - 30, angle + 30, angle - 45))]  # fmt: skip
+        out = pap * (1 - 0.9 * torch.cat(absorb, 1))
+    elif kind == "dots":
+        d = dots(torch.full_like(local[:, :1], 0.75), screen(angle))
+        out = pap + (local - pap) * d
+    elif kind == "stipple":
+        n = patterns.gaussian_noise(h, w, seed + 61, 1, x.device)
+        scr = torch.sigmoid(1.7 * blur(n, 0.6) / (blur(n, 0.6).std() + 1e-6))
+        cover = ((1 - luma(x).clamp(0, 1)) * 1.1 - 0.1).clamp(0, 1) ** 1.5
+        out = pap + (ink_c - pap) * dots(cover, scr)
+    else:
+        raise ValueError(f"halftone: unknown kind {kind!r}; expected mono, cmyk, dots or stipple")
+    return _mix(x, out, t)
+
+
+@op
+def line_art(
+    x: Tensor,
+    t: Tensor,
+    ground: RGB,
+    line: RGB = (1.0, 1.0, 1.0),
+    own_color: float = 0.0,
+    threshold: float = 0.03,
+    width: float = 0.0,
+) -> Tensor:
+    """Only the contours: edges (Sobel magnitude above ``threshold``, thickened by ``width``, a
+    fraction of the short side) drawn in ``line`` on a flat ``ground``, or, with ``own_color``
+    = 1, in the picture's own colours (scratched through a dark layer)."""
+    e = _edge_magnitude(x)
+    if width > 0:
+        e = (
+            F.max_pool2d(e, 3, stride=1, padding=1)
+            if _px(x, width) < 2
+            else blur(e, _px(x, width)) * 3
+        )
+    strength = ((e - threshold) / (threshold + 1e-6)).clamp(0, 1)
+    ink_c = _mix(_color(x, line), (x * 1.3).clamp(0, 1), own_color)
+    g = _color(x, ground)
+    return _mix(x, g + (ink_c - g) * strength, t)
+
+
+@op
+def border(
+    x: Tensor, t: Tensor, width: float, color: RGB = (0.96, 0.95, 0.91), bottom: float = 0.0
+) -> Tensor:
+    """A frame of ``color`` ``width`` wide (fraction of the short side), ``bottom`` wide at the
+    foot (an instant print's frame)."""
+    h, w = x.shape[-2:]
+    rows = torch.arange(h, device=x.device, dtype=x.dtype).view(1, 1, h, 1) + 0.5
+    cols = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, 1, w) + 0.5
+    side, foot = _px(x, width), _px(x, max(bottom, width))
+    inside = (
+        (cols - side).clamp(0, 1) * (w - side - cols).clamp(0, 1)
+        * (rows - side).clamp(0, 1) * (h - foot - rows).clamp(0, 1)
+    )  # fmt: skip
+    return _mix(x, _color(x, color), t * (1 - inside))

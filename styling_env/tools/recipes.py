@@ -1,7 +1,10 @@
 """Every value of every tool as a recipe: a short sequence of primitive ops (``ops.py``).
 
 Recipes are data: one table, no branch per value. A step's parameters describe the op at full
-strength; a call's strength scales every step of its recipe together (``t`` of the ops).
+strength; a call's strength scales every step of its recipe together (``t`` of the ops). Steps
+are written with the ``S`` factory of ``steps.py``. :data:`RECIPES` holds the ten tools' values;
+:data:`ALL_RECIPES` adds their extra values and the ``v3`` library's twenty tools
+(``recipes_v3.py``), and is what :func:`recipe` reads.
 
 Three tools name things pixels cannot truly render on an existing picture: a *place*
 (``location_setting``), a *building style* (``architecture_style``) and a *period*
@@ -16,55 +19,11 @@ replace these recipes.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
-from .ops import OPS
-from .vocabulary import TOOLS
-
-
-@dataclass(frozen=True)
-class Step:
-    """One primitive op with its parameters at full strength."""
-
-    op: str
-    params: tuple[tuple[str, Any], ...]
-
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.params)
-
-
-class _StepFactory:
-    """``S.exposure(ev=-1)`` -> ``Step("exposure", (("ev", -1),))``, checked against the op."""
-
-    def __getattr__(self, name: str):
-        if name not in OPS:
-            raise AttributeError(f"no primitive op named {name!r}")
-        spec = OPS[name]
-
-        def make(**params: Any) -> Step:
-            unknown = set(params) - spec.params
-            if unknown:
-                raise TypeError(f"op {name!r} has no parameter(s) {sorted(unknown)}")
-            return Step(name, tuple(sorted(params.items())))
-
-        return make
-
-
-S = _StepFactory()
-
-# Colours used in several recipes.
-GREEN = (0.25, 0.55, 0.2)
-YELLOW = (0.85, 0.8, 0.2)
-FOLIAGE = (0.55, 0.65, 0.2)  # yellow-green: foliage, not skin, fur or wood
-BLUE = (0.25, 0.45, 0.85)
-RED = (0.8, 0.15, 0.12)
-WHITE = (1.0, 1.0, 1.0)
-SNOW = (0.93, 0.95, 0.98)
-SEPIA = ((0.1, 0.06, 0.03), (0.5, 0.36, 0.22), (0.96, 0.89, 0.74))
-GOLD = (1.0, 0.78, 0.38)
-RAIN = dict(size=0.003, colors=((0.82, 0.86, 0.92),), angle=12.0, jitter=3.0)
+from .recipes_v3 import EXTRA_RECIPES, V3_RECIPES, V3_SIGNATURE_ONLY
+from .steps import BLUE, FOLIAGE, GOLD, GREEN, RAIN, RED, SEPIA, SNOW, WHITE, S, Step
+from .vocabulary import ALL_TOOLS, RENDERED_TOOLS, TOOLS
 
 _R: dict[str, dict[str, tuple[Step, ...]]] = {}
 
@@ -1200,23 +1159,47 @@ for _tool, _values in TOOLS.items():
     if _missing:  # a table and a vocabulary out of step is a bug, caught at import
         raise RuntimeError(f"recipes and vocabulary disagree for {_tool}: {sorted(_missing)}")
 
-#: tool -> value -> the recipe's steps. Read-only.
+#: tool -> value -> the recipe's steps, for the ten tools of the default library. Read-only.
 RECIPES = MappingProxyType({tool: MappingProxyType(_R[tool]) for tool in TOOLS})
 
-#: (tool, value) pairs rendered as a photometric signature, not as what the name depicts.
-SIGNATURE_ONLY: frozenset[tuple[str, str]] = frozenset(
-    [
-        (tool, v)
-        for tool in ("location_setting", "architecture_style", "time_period_era")
-        for v in TOOLS[tool]
-    ]
-    + [("artistic_medium", "3d_rendered"), ("atmospheric_effects", "cracks_damage")]
+for _tool in RENDERED_TOOLS - {"graduated_effect"}:  # graduated_effect: styling_env.tools.compose
+    _table = {**_R.get(_tool, {}), **EXTRA_RECIPES.get(_tool, {}), **V3_RECIPES.get(_tool, {})}
+    _missing = set(ALL_TOOLS[_tool]) ^ set(_table)
+    if _missing:
+        raise RuntimeError(f"recipes and vocabulary disagree for {_tool}: {sorted(_missing)}")
+
+#: tool -> value -> steps for every tool a recipe renders in any library: the ten tools with
+#: their extra values (``vocabulary.EXTRA_VALUES``) and the ``v3`` library's twenty tools
+#: (``recipes_v3``). :func:`recipe` reads this table. Read-only.
+ALL_RECIPES = MappingProxyType(
+    {
+        tool: MappingProxyType(
+            {**_R.get(tool, {}), **EXTRA_RECIPES.get(tool, {}), **V3_RECIPES.get(tool, {})}
+        )
+        for tool in ALL_TOOLS
+        if tool in _R or tool in V3_RECIPES
+    }
+)
+
+#: (tool, value) pairs rendered as a photometric signature, not as what the name depicts
+#: (the ten tools' and :data:`~styling_env.tools.recipes_v3.V3_SIGNATURE_ONLY`).
+SIGNATURE_ONLY: frozenset[tuple[str, str]] = (
+    frozenset(
+        [
+            (tool, v)
+            for tool in ("location_setting", "architecture_style", "time_period_era")
+            for v in TOOLS[tool]
+        ]
+        + [("artistic_medium", "3d_rendered"), ("atmospheric_effects", "cracks_damage")]
+    )
+    | V3_SIGNATURE_ONLY
 )
 
 
 def recipe(tool: str, value: str) -> tuple[Step, ...]:
-    """The steps of ``tool``'s ``value``."""
-    return RECIPES[tool][value]
+    """The steps of ``tool``'s ``value`` (any library's; KeyError for a tool no recipe
+    renders, such as the ``normal`` library's constraints)."""
+    return ALL_RECIPES[tool][value]
 
 
 def recipe_seed(tool: str, value: str) -> int:
