@@ -2,6 +2,7 @@
 
     python -m experiments.validate_judge --tiers simple regular complex --tasks 200
     python -m experiments.validate_judge --far 60      # also 60 tasks from far seeds
+    python -m experiments.validate_judge --library v3  # tasks and calls of another library
 
 For each task it renders the result of each policy below on the task's source, scores it with
 :class:`styling_env.judge.MeasuredJudge` and prints the mean overall score per policy beside the
@@ -9,6 +10,9 @@ threshold the judge must meet (:data:`THRESHOLDS`). Policies that need a task pr
 calls, a conditional, a preserved region) run on the tasks that have it.
 
 - ``oracle``: the oracle's own plan.
+- ``oracle_library``: the same plan as the task's library states it
+  (``styling_env.libraries.library_plan``: a kept geometric area as an ``exclude_region`` rule
+  before the calls, played through the ``normal`` library's composer); ``--library`` only.
 - ``no_edit``: nothing.
 - ``random``: 1-5 uniformly random calls.
 - ``best_constant``: the single call (every value at strength 0.6) with the best mean score.
@@ -44,14 +48,18 @@ import torch
 
 from styling_env.features import to_work_size
 from styling_env.judge import JUDGE_VERSION, Episode, MeasuredJudge
+from styling_env.libraries import LIBRARY_NAMES, library_plan
+from styling_env.libraries import library as get_library
+from styling_env.library_tasks import library_test_tasks, sample_library_task
 from styling_env.oracle import conditional_branches, solve_plans, task_references
-from styling_env.tasks import Task, sample_task, test_tasks
-from styling_env.tools import TOOLS, ToolCall, apply_calls
-from styling_env.tools.vocabulary import VALUES
+from styling_env.tasks import Task, test_tasks
+from styling_env.tools import ToolCall, apply_calls
+from styling_env.tools.compose import ComposeState, compose_step, is_modifier
 
 #: policy -> (comparison, bound, what it says): the judge's contract.
 THRESHOLDS: dict[str, tuple[str, float]] = {
     "oracle": (">=", 95),
+    "oracle_library": (">=", 95),
     "no_edit": ("<=", 10),
     "random": ("<=", 15),
     "best_constant": ("<=", 15),
@@ -66,7 +74,7 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "reordered_visible": (">=", 85),
 }
 POLICIES = (
-    "oracle", "no_edit", "random", "best_constant", "zero_strength", "half_done",
+    "oracle", "oracle_library", "no_edit", "random", "best_constant", "zero_strength", "half_done",
     "wrong_conditional", "strengths_swapped", "ignore_constraint", "sibling", "off_0.1",
     "off_0.2", "too_weak", "too_strong", "reordered", "reordered_visible",
 )  # fmt: skip
@@ -136,9 +144,9 @@ def _mean_std(v: Sequence[float]) -> str:
     return f"{statistics.mean(v):.1f} +- {statistics.pstdev(v):.1f} (n={len(v)})"
 
 
-def _far_tasks(tier: str, n: int) -> list[Task]:
+def _far_tasks(tier: str, n: int, library: str = "v2") -> list[Task]:
     """Tasks from seeds far from any the project draws (7,000,000 + k, test templates)."""
-    return [sample_task(tier, 7_000_000 + k, "test") for k in range(n)]
+    return [sample_library_task(tier, 7_000_000 + k, "test", library=library) for k in range(n)]
 
 
 def validate(
@@ -148,12 +156,20 @@ def validate(
     seed: int = 0,
     far: bool = False,
     constants: bool = True,
+    library: str = "v2",
 ) -> Validation:
-    """Play every policy on the first ``n_tasks`` test tasks of ``tier`` (``far``: tasks from
-    far seeds instead). ``constants=False`` skips the best-constant-call search (171 values)."""
+    """Play every policy on the first ``n_tasks`` test tasks of ``tier`` in ``library`` (``far``:
+    tasks from far seeds instead). ``constants=False`` skips the best-constant-call search
+    (every value of the library)."""
     t0 = time.perf_counter()
     rng = random.Random(seed)
-    tasks: list[Task] = _far_tasks(tier, n_tasks) if far else list(test_tasks(tier))[:n_tasks]
+    lib = get_library(library)
+    if far:
+        tasks: list[Task] = _far_tasks(tier, n_tasks, library)
+    elif library == "v2":
+        tasks = list(test_tasks(tier))[:n_tasks]
+    else:
+        tasks = list(library_test_tasks(tier, library, n_tasks))
     batch, refs = task_references(tasks, size)
     x, m, k = batch.pixels, batch.masks, batch.has_masks
     judge = MeasuredJudge()
@@ -168,9 +184,15 @@ def validate(
         sel = torch.tensor(list(rows), dtype=torch.long)
         img, mm, kk = x[sel], m[sel], k[sel]
         effects: list[list[float]] = [[] for _ in rows]
+        states = [ComposeState() for _ in rows]  # the normal library's rules, per plan
         for step in range(max((len(p) for p in plans), default=0)):
             calls = [p[step] if step < len(p) else None for p in plans]
-            new = apply_calls(img, calls, masks=mm, has_masks=kk)
+            if library == "normal":
+                new, errors = compose_step(img, calls, states, mm, kk)
+                if any(errors):
+                    raise RuntimeError(f"a policy played an invalid call: {errors}")
+            else:
+                new = apply_calls(img, calls, masks=mm, has_masks=kk)
             change = (new - img).abs().mean((1, 2, 3)).tolist()
             for j, c in enumerate(calls):
                 if c is not None:
@@ -208,21 +230,25 @@ def validate(
 
     s: dict[str, list[float]] = {p: [] for p in POLICIES}
     s["oracle"] = score(oracle)
+    if library != "v2":
+        s["oracle_library"] = score([library_plan(p, library) for p in oracle])
     s["no_edit"] = score([[] for _ in tasks])
-    tools = list(TOOLS)
+    # the library's painting calls (its rules paint nothing on their own)
+    paints = {a.tool: a.values for a in lib.actions if not is_modifier(a.tool)}
+    tools = list(paints)
     randoms = []
     for _ in tasks:
         plan = []
         for _ in range(rng.randint(1, 5)):
             tool = rng.choice(tools)
-            plan.append(ToolCall(tool, rng.choice(TOOLS[tool]), round(rng.uniform(0.1, 1.0), 2)))
+            plan.append(ToolCall(tool, rng.choice(paints[tool]), round(rng.uniform(0.1, 1.0), 2)))
         randoms.append(plan)
     s["random"] = score(randoms)
 
     best_call = ""
     if constants:
         best = -1.0
-        for tool, value in VALUES:
+        for tool, value in ((t, v) for t, vs in paints.items() for v in vs):
             v = score([[ToolCall(tool, value, 0.6)] for _ in tasks])
             if statistics.mean(v) > best:
                 best, best_call, s["best_constant"] = statistics.mean(v), f"{tool}={value}", v
@@ -288,7 +314,7 @@ def validate(
         plan = list(plan)
         j = rng.randrange(len(plan))
         c = plan[j]
-        other = rng.choice([v for v in TOOLS[c.tool] if v != c.value])
+        other = rng.choice([v for v in paints[c.tool] if v != c.value])
         plan[j] = ToolCall(c.tool, other, c.strength, c.region, params=dict(c.params))
         siblings.append(plan)
         sib_rows.append(i)
@@ -418,6 +444,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     p.add_argument("--far", type=int, default=0, help="also this many tasks from far seeds")
     p.add_argument("--size", type=int, default=64, help="image size")
     p.add_argument("--seed", type=int, default=0, help="seed of the random policies")
+    p.add_argument(
+        "--library", default="v2", choices=LIBRARY_NAMES, help="the tasks' action library"
+    )
     p.add_argument("--json", help="also write the summaries to this JSON file")
     args = p.parse_args(argv)
     if not 1 <= args.tasks <= 200:
@@ -428,14 +457,17 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     for tier in args.tiers:
         runs = [(tier, False, args.tasks)] + ([(f"{tier} far", True, args.far)] if args.far else [])
         for name, far, n in runs:
-            v = validate(tier, n, args.size, args.seed, far=far)
+            v = validate(tier, n, args.size, args.seed, far=far, library=args.library)
             v.tier = name
             vals.append(v)
             out.append(v.summary())
             print(
                 f"{name}: {v.n_tasks} tasks, {v.seconds:.0f} s, best constant call {v.best_constant_call}"
             )
-    print(f"\njudge v{JUDGE_VERSION}, {args.size} px, mean overall per policy\n")
+    print(
+        f"\njudge v{JUDGE_VERSION}, library {args.library}, {args.size} px, mean overall per "
+        "policy\n"
+    )
     print(table(vals))
     if args.json:
         with open(args.json, "w") as f:

@@ -12,8 +12,8 @@ what the library adds and holds only what it can express, from a random stream o
   word is dropped.
 - ``normal``: half the tasks ask for a graduated effect ("fog thinning out towards the top",
   ``graduated_effect``: in place of one target on Simple, added on Regular and Complex), and a
-  Complex task (60%) or a Regular one (30%) asks to keep a geometric area as it is ("leave the
-  left half exactly as it is"), which only ``exclude_region`` can express.
+  Complex task (60%) asks to keep a geometric area as it is ("leave the left half exactly as it
+  is"), which only ``exclude_region`` can express.
 
 The request is written anew from the adapted spec with the tier's own writer
 (:func:`styling_env.tasks.write_request`: held-out frames on ``test``, the training language on
@@ -55,7 +55,9 @@ from .wording import area_keep_phrase, value_label
 _SALT = 1919
 #: ``normal``: chance of a graduated effect; of a kept geometric area per tier.
 GRADUATED_RATE: float = 0.5
-AREA_RATE: dict[str, float] = {"simple": 0.0, "regular": 0.3, "complex": 0.6}
+#: (Only Complex requests state constraints: the Simple and Regular frames have no clause for
+#: them.)
+AREA_RATE: dict[str, float] = {"simple": 0.0, "regular": 0.0, "complex": 0.6}
 
 
 def sample_library_task(

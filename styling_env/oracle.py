@@ -79,9 +79,7 @@ def solve_plans(
             if tool == "graduated_effect":  # no recipe: a ramp over another value's render
                 y = apply_calls(work[sel], ToolCall(tool, value, 1.0), sub_masks, sub_known)
             else:
-                y = apply_recipe(
-                    work[sel], tool, value, 1.0, masks=sub_masks, has_masks=sub_known
-                )
+                y = apply_recipe(work[sel], tool, value, 1.0, masks=sub_masks, has_masks=sub_known)
         room = pixel_distance(y, work[sel]) / value_change(tool, value)
         room = room.clamp(*HEADROOM)
         for j, (i, k) in enumerate(where):

@@ -54,6 +54,7 @@ from .predicates import (  # the source-image predicates conditional clauses rea
 from .tools.call import REGIONS, ToolCall
 from .tools.library_tables import LIBRARY_NAMES, library_values
 from .tools.vocabulary import (
+    ALL_TOOLS,
     CALL_ORDER,
     GEOMETRIC_REGIONS,
     TOOL_NAMES,
@@ -102,6 +103,16 @@ TEXTURE_EFFECTS: tuple[str, ...] = (
     "film_grain", "holographic_glitch", "digital_artifacts", "cracks_damage", "speed_lines",
 )  # fmt: skip
 HEAVY_TEXTURE: float = 0.6
+#: The v3 library's looks that make a picture a painting, a drawing or a print: none is
+#: photorealistic, at any strength (``rendering_style`` allows only ``photorealistic``).
+NON_PHOTO_LOOKS: dict[str, tuple[str, ...] | None] = {
+    "art_movement": None,
+    "painting_technique": None,
+    "illustration_style": None,
+    "texture_overlay": None,
+    "rendering_style": tuple(v for v in ALL_TOOLS["rendering_style"] if v != "photorealistic"),
+    "grain_noise": ("halftone",),
+}
 #: preserve_region -> tools whose effect lives in that region, so asking for them contradicts it
 #: (night or a storm with the sky kept as it is; a new season with the plants untouched).
 REGION_CONFLICTS: dict[str, tuple[str, ...]] = {
@@ -405,6 +416,9 @@ def conflict(target: Target, constraint: Constraint) -> str | None:
             return f"{target.value} is not photorealistic (allowed: {', '.join(PHOTO_MEDIUMS)})"
         if target.value in TEXTURE_EFFECTS and target.strength > HEAVY_TEXTURE:
             return f"{target.value} above strength {HEAVY_TEXTURE} is a heavy texture"
+        looks = NON_PHOTO_LOOKS.get(target.tool, ())
+        if looks is None or target.value in looks:
+            return f"{target.tool}={target.value} is not photorealistic"
     if kind == "preserve_region" and target.tool in REGION_CONFLICTS.get(
         constraint.region or "", ()
     ):
