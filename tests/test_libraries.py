@@ -186,3 +186,53 @@ def test_gymnasium_checker_passes_in_every_library(name):
 
 def test_tools_dict_is_unchanged_for_v2():
     assert tuple(TOOLS) == TOOL_NAMES and sum(len(v) for v in TOOLS.values()) == 171
+
+
+def test_text_calls_in_the_library_words_and_the_nested_conditional():
+    from styling_env.wrappers import TextToolCalls, parse_text_action
+
+    calls = parse_text_action('{"action_id": "time_of_day", "parameters": {"time": "Dawn"}}', "v3")
+    assert calls == [ToolCall("time_of_day", "sunrise_golden", 0.7)]
+    calls = parse_text_action('lens_character("bokeh", strength=0.4)', "v3")
+    assert calls == [ToolCall("lens_character", "bokeh", 0.4)]
+    nested = (
+        '{"action_id": "conditional_transform", "parameters": {"condition": "if the scene is '
+        'already dark", "then_action": "weather_conditions", "then_parameters": {"weather_type": '
+        '"light_rain", "strength": 0.6}, "else_action": "time_of_day", "else_parameters": '
+        '{"target_time": "blue_hour", "strength": 0.5}}}'
+    )
+    calls = parse_text_action(nested, "normal")
+    assert [c.tool for c in calls] == ["conditional_transform", "weather_conditions", "time_of_day"]
+    assert calls[0].value == "dark/then_else"
+    bad = parse_text_action(nested.replace("already dark", "rather odd"), "normal")
+    assert isinstance(bad[0], Invalid) and "names no predicate" in bad[0].error
+    env = TextToolCalls(ImageStylingEnv(tier="simple", library="normal", image_size=32))
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(nested)
+    assert info["error"] == "" and info["queued_calls"] == 2
+
+
+def test_discrete_actions_follow_the_env_library():
+    from styling_env.wrappers import DiscreteActions
+
+    env = DiscreteActions(ImageStylingEnv(tier="simple", library="v3", image_size=32), preserve=False)
+    assert env.action_space.n == 189 * 4 + 1
+    k = env.index(ToolCall("grain_noise", "halftone", 0.5))
+    assert env.action(k) == ToolCall("grain_noise", "halftone", 0.5)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(k)
+    assert info["error"] == ""
+
+
+def test_the_normal_env_plays_rules_and_a_photo_refuses_a_masked_area():
+    env = ImageStylingEnv(tier="simple", library="normal", image_size=32, images="bundled")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(ToolCall("exclude_region", "foreground", 1.0))
+    assert "needs semantic masks" in info["error"]
+    _, _, _, _, info = env.step(ToolCall("exclude_region", "left_half", 1.0))
+    assert info["error"] == ""
+    before = env.unwrapped.slot.image.clone()
+    env.step(ToolCall("time_of_day", "night_moonlit", 0.9))
+    after = env.unwrapped.slot.image
+    assert torch.equal(after[..., :15], before[..., :15])
+    assert (after[..., 17:] - before[..., 17:]).abs().mean() > 0.05
