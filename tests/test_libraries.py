@@ -236,3 +236,43 @@ def test_the_normal_env_plays_rules_and_a_photo_refuses_a_masked_area():
     after = env.unwrapped.slot.image
     assert torch.equal(after[..., :15], before[..., :15])
     assert (after[..., 17:] - before[..., 17:]).abs().mean() > 0.05
+
+
+@pytest.mark.parametrize("name", ["normal", "v3"])
+def test_stable_baselines3_checker_through_the_wrappers_in_every_library(name):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction
+
+    env = DiscreteActions(
+        EncodeInstruction(
+            gym.make("ImageStyling-v0", tier="complex", library=name, image_size=32),
+            encoder="hash",
+            dim=64,
+        )
+    )
+    sb3_check_env(env, warn=False)
+    assert env.action_space.n == FlatActions(4, True, name).size
+
+
+def test_gallery_shows_a_library_in_its_words():
+    from styling_env.gallery import gallery_values
+
+    v3 = gallery_values(library="v3")
+    assert len(v3) == 30 and v3["time_of_day"][0] == "sunrise_golden"
+    normal = gallery_values(library="normal")
+    assert "graduated_effect" in normal and "exclude_region" not in normal
+    with pytest.raises(ValueError, match="library 'v2' has no painting action 'lens_character'"):
+        gallery_values(["lens_character"], library="v2")
+    with pytest.raises(ValueError, match="unknown or unrendered tool 'exclude_region'"):
+        gallery_values(["exclude_region"])
+
+
+def test_gallery_cli_renders_graduated_ramps(tmp_path):
+    from PIL import Image
+
+    from styling_env.gallery import main
+
+    out = main(["--library", "normal", "--tool", "graduated_effect", "--size", "32",
+                "--images", "1", "--out", str(tmp_path / "g.png")])  # fmt: skip
+    assert Image.open(out).size[0] > 100
