@@ -67,7 +67,10 @@ def test_release_json_words_levels_and_two_part_values():
     c = v3.from_json({"action_id": "time_of_day", "parameters": {"time": "Dawn"}})
     assert c == ToolCall("time_of_day", "sunrise_golden", 0.7)
     c = v3.from_json(
-        {"action_id": "lens_character", "parameters": {"lens_effect": "bokeh", "strength": "strong"}}
+        {
+            "action_id": "lens_character",
+            "parameters": {"lens_effect": "bokeh", "strength": "strong"},
+        }
     )
     assert c.tool == "lens_character" and c.value == "bokeh" and c.strength == 0.8
     c = v3.from_json(
@@ -83,7 +86,9 @@ def test_release_json_words_levels_and_two_part_values():
     )  # fmt: skip
     assert g.value == "fog/top_to_bottom" and g.strength == 0.9
     assert dict(g.params)["intensity_start"] == 0.1
-    s = normal.from_json({"action_id": "sequence_transform", "parameters": {"order_matters": False}})
+    s = normal.from_json(
+        {"action_id": "sequence_transform", "parameters": {"order_matters": False}}
+    )
     assert s.value == "any_order"
     lay = normal.from_json(
         {"action_id": "layered_transformation", "parameters": {"blend_modes": ["screen", "add"]}}
@@ -150,7 +155,12 @@ def test_geometric_preserve_and_exclude_region_protect_the_same_pixels():
 
     via_rule = play(
         b,
-        [[ToolCall("exclude_region", "left_half", 1.0), ToolCall("season_cycle", "winter_bare", 0.9)]]
+        [
+            [
+                ToolCall("exclude_region", "left_half", 1.0),
+                ToolCall("season_cycle", "winter_bare", 0.9),
+            ]
+        ]
         * 2,
     )
     assert torch.allclose(via_param, via_rule, atol=1e-6)
@@ -215,7 +225,9 @@ def test_text_calls_in_the_library_words_and_the_nested_conditional():
 def test_discrete_actions_follow_the_env_library():
     from styling_env.wrappers import DiscreteActions
 
-    env = DiscreteActions(ImageStylingEnv(tier="simple", library="v3", image_size=32), preserve=False)
+    env = DiscreteActions(
+        ImageStylingEnv(tier="simple", library="v3", image_size=32), preserve=False
+    )
     assert env.action_space.n == 189 * 4 + 1
     k = env.index(ToolCall("grain_noise", "halftone", 0.5))
     assert env.action(k) == ToolCall("grain_noise", "halftone", 0.5)
