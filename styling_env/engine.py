@@ -22,7 +22,7 @@ import torch
 
 from .actions import MASK_NAMES, STOP  # noqa: F401  (STOP: re-exported, the v2 library's)
 from .config import EnvConfig
-from .context import ContextEstimator
+from .context import LibraryContext
 from .judge import Episode, MeasuredJudge, Scores
 from .libraries import DEFAULT_LIBRARY
 from .libraries import library as get_library
@@ -177,7 +177,8 @@ class Engine:
         self.judge = config.make_judge()
         #: the action library (``styling_env.libraries``): the calls an episode may make
         self.library = get_library(config.library)
-        self.context = ContextEstimator.load()
+        #: the Stage-1 context of the library's dimensions (v3: the ten tools' and its twenty)
+        self.context = LibraryContext(config.library)
         self.slots: list[Slot | None] = [None] * n
         #: episode starts of recently seen tasks (see :meth:`_starts`), least recently used
         #: first, at most :attr:`cache_bytes` of tensors

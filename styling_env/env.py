@@ -16,7 +16,7 @@ from .config import JUDGES as JUDGES  # re-exported: the old home of the judge n
 from .config import EnvConfig
 from .config import check_engine_options as check_engine_options  # re-exported (old home)
 from .config import check_options as check_options  # re-exported (old home)
-from .context import CONTEXT_NVEC
+from .context import context_nvec
 from .engine import Decoded, Engine, Invalid, Slot, Stop, decode_native
 from .free_tasks import episode_task
 from .judge import Judge
@@ -98,7 +98,7 @@ def observation_space(
     if mode == "image":
         d["image"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
         d["source"] = spaces.Box(0, 255, (h, w, 3), np.uint8)
-    d["context"] = spaces.MultiDiscrete(np.array(CONTEXT_NVEC, dtype=np.int64))
+    d["context"] = spaces.MultiDiscrete(np.array(context_nvec(library), dtype=np.int64))
     d["instruction"] = instruction_space()
     d["history"] = spaces.Box(
         -2.0,
@@ -257,6 +257,7 @@ class ImageStylingEnv(gym.Env):
     ``tier`` (simple, regular, complex), ``images`` (an image source of ``make_images``; default
     per tier), ``image_size`` (128), ``device`` ("cpu" or "cuda"), ``max_steps`` (8),
     ``max_invalid`` (3), ``invalid_penalty`` (0.1, >= 0), ``observation_mode`` ("image" or "text"),
+    ``library`` ("v2", "normal" or "v3": the action library; see Version History),
     ``split`` ("train" or "test": which instruction templates tasks are written from; "free":
     resets draw from the fixed free-text set of hand-written requests, on its own images),
     ``judge`` (a name in ``styling_env.env.JUDGES``: ``"measured"``, the default; or any
@@ -283,6 +284,11 @@ class ImageStylingEnv(gym.Env):
       fifth column, the preserve bitmask (``(max_steps, 5)``, was ``(max_steps, 4)``).
     * v0 (2026-12, unchanged id): ``split="free"`` draws each reset from the fixed free-text set
       (requests written by hand in people's words, on their own images).
+    * v0 (2026-12, unchanged id): ``library=`` (``"v2"``, the default and everything above;
+      ``"normal"``; ``"v3"``: the paper's other action libraries, ``styling_env.libraries``)
+      sets the native ``tool`` and ``value`` sizes (``v2`` 11/30, ``normal`` 21/60, ``v3``
+      31/8), the history's indices, the tasks drawn and, in ``v3``, the context (30
+      dimensions: the ten tools' and the twenty new ones). The default is unchanged.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}

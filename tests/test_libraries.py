@@ -288,3 +288,17 @@ def test_gallery_cli_renders_graduated_ramps(tmp_path):
     out = main(["--library", "normal", "--tool", "graduated_effect", "--size", "32",
                 "--images", "1", "--out", str(tmp_path / "g.png")])  # fmt: skip
     assert Image.open(out).size[0] > 100
+
+
+def test_the_v3_env_observes_thirty_context_dimensions():
+    from styling_env.context import context_nvec
+
+    env = ImageStylingEnv(tier="simple", library="v3", image_size=32)
+    obs, _ = env.reset(seed=0)
+    assert obs["context"].shape == (30,) and env.observation_space["context"].contains(
+        obs["context"]
+    )
+    assert tuple(env.observation_space["context"].nvec) == context_nvec("v3")
+    assert ImageStylingEnv(library="normal", image_size=32).observation_space["context"].shape == (
+        10,
+    )
