@@ -1,12 +1,17 @@
 """A labelled contact sheet of every value of every tool.
 
     python -m styling_env.gallery --out gallery.png [--tool season_cycle] [--all] [--size 96]
+    python -m styling_env.gallery --library v3 --out v3.png     # one library's painting actions
 
 Each cell shows one value rendered on the same few images (an outdoor scene, an interior and a
 photograph by default), so siblings can be compared at a glance; the first cell of each tool
 shows the untouched images. By default the sheet shows the ten tools' 171 values; ``--tool``
 names any tool a recipe renders (the ``v3`` library's too) and shows all its values, extra
-values included; ``--all`` shows every such tool.
+values included; ``--all`` shows every such tool (and ``graduated_effect``'s 42 ramps).
+``--library`` shows the painting actions of one action library (``styling_env.libraries``)
+with its own words: the ``v3`` library's coarser base tools label each cell ``word = value``
+("dawn = sunrise_golden"); the ``normal`` library's rules paint nothing by themselves and are
+not drawn (its ``graduated_effect`` is).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from .images import ImageBatch, make_images
+from .libraries import LIBRARY_NAMES
+from .libraries import library as get_library
 from .tools import SIGNATURE_ONLY, TOOLS, ToolCall, apply_calls
 from .tools.recipes import ALL_RECIPES
 from .tools.vocabulary import ALL_TOOLS
@@ -45,16 +52,32 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
 
-def gallery_values(tools: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+#: Every tool that paints: the recipes' tools and ``graduated_effect`` (a ramp over them).
+PAINTING_TOOLS: tuple[str, ...] = (*ALL_RECIPES, "graduated_effect")
+
+
+def gallery_values(
+    tools: Sequence[str] | None = None, library: str | None = None
+) -> dict[str, tuple[str, ...]]:
     """The values a sheet shows per tool: the ten tools' 171 values by default; for named
-    tools, every value of theirs (``vocabulary.ALL_TOOLS``, extra values included). Raises
-    ``ValueError`` for a tool no recipe renders."""
+    tools, every value of theirs (``vocabulary.ALL_TOOLS``, extra values included); with
+    ``library``, that library's painting actions and the values its words call. Raises
+    ``ValueError`` for a tool that does not paint (or that the library lacks)."""
+    if library is not None:
+        lib = get_library(library)
+        painting = {a.tool: a.values for a in lib.actions if a.tool in PAINTING_TOOLS}
+        if not tools:
+            return painting
+        for t in tools:
+            if t not in painting:
+                raise ValueError(f"library {library!r} has no painting action {t!r}")
+        return {t: painting[t] for t in tools}
     if not tools:
         return dict(TOOLS)
     for t in tools:
-        if t not in ALL_RECIPES:
+        if t not in PAINTING_TOOLS:
             raise ValueError(
-                f"unknown or unrendered tool {t!r}; expected one of {', '.join(ALL_RECIPES)}"
+                f"unknown or unrendered tool {t!r}; expected one of {', '.join(PAINTING_TOOLS)}"
             )
     return {t: ALL_TOOLS[t] for t in tools}
 
@@ -64,9 +87,12 @@ def render_gallery(
     tools: Sequence[str] | None = None,
     strength: float = 0.8,
     columns: int = 5,
+    library: str | None = None,
 ) -> Image.Image:
-    """Render the contact sheet as a PIL image (``tools``: see :func:`gallery_values`)."""
-    values = gallery_values(tools)
+    """Render the contact sheet as a PIL image (``tools``, ``library``: see
+    :func:`gallery_values`)."""
+    values = gallery_values(tools, library)
+    lib = get_library(library) if library is not None else None
     tools = list(values)
     n, _, h, w = images.pixels.shape
     font = ImageFont.load_default(size=12)
@@ -86,6 +112,9 @@ def render_gallery(
         for value in values[tool]:
             styled = apply_calls(images, ToolCall(tool, value, strength))
             label = value + (" *" if (tool, value) in SIGNATURE_ONLY else "")
+            word = lib.action(tool).word(value) if lib is not None else value
+            if word != value:
+                label = f"{word} = {label}"
             cells.append((label, styled))
         for k, (label, pix) in enumerate(cells):
             cx = pad + (k % columns) * cell_w
@@ -110,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     p.add_argument(
         "--all", action="store_true", help="every tool a recipe renders, in every library"
     )
+    p.add_argument(
+        "--library",
+        choices=LIBRARY_NAMES,
+        help="one action library's painting actions, labelled with its words",
+    )
     p.add_argument("--size", type=int, default=96, help="side of each thumbnail in pixels")
     p.add_argument("--images", type=int, default=3, help="images per value (>= 1)")
     p.add_argument("--strength", type=float, default=0.8, help="strength of every call, in [0, 1]")
@@ -120,13 +154,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
         p.error("--images must be >= 1")
     if args.columns < 1:
         p.error("--columns must be >= 1")
-    tools = list(ALL_RECIPES) if args.all else args.tool
+    tools = list(PAINTING_TOOLS) if args.all else args.tool
     try:
-        values = gallery_values(tools)
+        values = gallery_values(tools, args.library)
     except ValueError as e:
         p.error(str(e))
     images = default_images(args.size, args.images, args.seed)
-    sheet = render_gallery(images, tools, args.strength, args.columns)
+    sheet = render_gallery(images, tools, args.strength, args.columns, args.library)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     n_values = sum(len(v) for v in values.values())

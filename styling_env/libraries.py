@@ -29,6 +29,7 @@ ToolCall(tool='time_of_day', value='sunrise_golden', strength=0.5, region='all',
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,6 +268,38 @@ class Library:
         d = {"action_id": tool, "parameters": {ALL_VALUE_PARAMS[tool]: value, **params}}
         return ToolCall.from_dict(d)
 
+    def expand_json(self, action: Mapping[str, Any]) -> list[ToolCall]:
+        """A JSON action -> the calls it stands for: one, except a ``conditional_transform`` in
+        the release's nested form (``condition`` text, ``then_action`` + ``then_parameters``,
+        optional ``else_action`` + ``else_parameters``), which is the conditional then its
+        branch calls (the native form: the next call, or the next two, are its branches). The
+        condition text is read for one of the predicates (:func:`condition_predicate`)."""
+        if not isinstance(action, Mapping):
+            raise TypeError(f"an action must be a JSON object, got {type(action).__name__}")
+        params = action.get("parameters", {})
+        nested = (
+            action.get("action_id") == "conditional_transform"
+            and isinstance(params, Mapping)
+            and "then_action" in params
+        )
+        if not nested:
+            return [self.from_json(action)]
+        self.action("conditional_transform")
+        pred = condition_predicate(params.get("condition", ""))
+        then = self.from_json(
+            {"action_id": params["then_action"], "parameters": params.get("then_parameters", {})}
+        )
+        calls = [then]
+        if params.get("else_action"):
+            calls.append(
+                self.from_json(
+                    {"action_id": params["else_action"],
+                     "parameters": params.get("else_parameters", {})}
+                )
+            )  # fmt: skip
+        branch = "then_else" if len(calls) == 2 else "then"
+        return [ToolCall("conditional_transform", f"{pred}/{branch}", 1.0), *calls]
+
     def describe(self) -> str:
         """One line per action: its id, kind and words (what the chat prompts list)."""
         return "\n".join(
@@ -274,6 +307,44 @@ class Library:
             + ", ".join(a.words)
             for a in self.actions
         )
+
+
+#: Words that name each ``conditional_transform`` predicate in a condition's text.
+CONDITION_WORDS: Mapping[str, tuple[str, ...]] = {
+    "dark": ("dark", "night", "dim", "gloomy", "low light", "low-light"),
+    "bright": ("bright", "sunny", "daylight", "well lit", "well-lit"),
+    "warm": ("warm",),
+    "cool": ("cool", "cold", "blue"),
+    "colorful": ("colorful", "colourful", "vivid", "saturated"),
+    "muted": ("muted", "dull", "grey", "gray", "desaturated", "washed"),
+    "has_sky": ("sky", "outdoor", "outside"),
+}
+
+
+def condition_predicate(text: Any) -> str:
+    """The predicate a condition's text names (``"if the scene is already dark"`` -> ``dark``;
+    a predicate name itself is read as is). ``ValueError`` naming the predicates when it names
+    none or several."""
+    if not isinstance(text, str):
+        raise ValueError(f"a condition must be text, got {text!r}")
+    t = text.strip().lower()
+    if t in CONDITION_WORDS:
+        return t
+    t = re.sub(r"[_\s]+", " ", t)  # "if_the_scene_is_dark" (a normalized value) reads as words
+    if t in CONDITION_WORDS:
+        return t
+    found = [
+        p for p, words in CONDITION_WORDS.items()
+        if any(re.search(rf"\b{re.escape(w)}\b", t) for w in words)
+    ]  # fmt: skip
+    if len(found) != 1:
+        raise ValueError(
+            f"condition {text!r} names {'no' if not found else 'more than one'} predicate; "
+            f"expected one of {', '.join(CONDITION_WORDS)} (words: "
+            + "; ".join(f"{p}: {', '.join(w)}" for p, w in CONDITION_WORDS.items())
+            + ")"
+        )
+    return found[0]
 
 
 def _snake(word: Any) -> str:

@@ -45,7 +45,8 @@ from . import lexicon as lx
 from . import train_lexicon as tl
 from .images import MASK_NAMES, ImageBatch, as_image_batch, make_images
 from .images import procedural as _procedural
-from .predicates import (  # the source-image predicates conditional clauses read
+from .predicates import (  # the predicates conditional clauses read (re-exported here)
+    LUMA,
     PREDICATE_RULES,
     PREDICATES,
     _as_single_image,
@@ -1165,6 +1166,7 @@ def cue_words(text: str) -> dict[str, list[str]]:
 
 
 __all__ = [
+    "LUMA", "NON_PHOTO_LOOKS", "PRESERVABLE_REGIONS", "write_request",
     "CONSTRAINT_KINDS", "DEFAULT_SOURCES", "INTENSITY_CUES", "PREDICATES", "PREDICATE_RULES",
     "STRENGTH_LEVELS", "TEMPLATES", "THEMES", "TIERS", "TOOL_ORDER", "Conditional", "Constraint",
     "Target", "Task", "conflict", "conflicts", "cue_words", "image_measures", "intensity_level",

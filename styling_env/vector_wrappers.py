@@ -72,7 +72,8 @@ class VectorDiscreteActions(VectorActionWrapper):
     (``info["error"]``), as in the single env."""
 
     def __init__(self, env: VectorEnv, n_strength_bins: int = 4, preserve: bool = True) -> None:
-        self.flat = FlatActions(n_strength_bins, preserve)  # validates both
+        name = getattr(env.unwrapped, "library", "v2")
+        self.flat = FlatActions(n_strength_bins, preserve, name)  # validates both
         super().__init__(env)
         self.bins = self.flat.n_strength_bins
         self.stop_index = self.flat.stop

@@ -26,14 +26,20 @@ from gymnasium import spaces
 
 from .actions import FlatActions
 from .engine import Invalid, Stop
-from .tools import TOOLS, VALUE_PARAMS, ToolCall
-from .tools.vocabulary import TOOL_NAMES
+from .libraries import library as get_library
+from .tools import VALUE_PARAMS, ToolCall
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*;?\s*$", re.S)
 
 
-def parse_text_action(text: str) -> list[ToolCall | Stop | Invalid]:
+def parse_text_action(text: str, library: str = "v2") -> list[ToolCall | Stop | Invalid]:
     """Parse one text action into the calls it holds (a plan holds several); never raises.
+
+    ``library`` (``styling_env.libraries``) names the words the JSON uses: ``"v2"`` the ten
+    tools' (``target_time``...), ``"v3"`` and ``"normal"`` their own (``time: "dawn"``,
+    ``graduated_effect`` with ``effect_type`` and ``gradient_direction``); in ``"normal"`` a
+    ``conditional_transform`` in the release's nested form (``condition``, ``then_action``,
+    ``then_parameters``, ``else_action``, ...) becomes the conditional and its branch calls.
 
     Accepts ``STOP``, the paper's JSON action object (``{"action_id": ..., "parameters":
     {...}}``), a JSON plan (``{"actions": [...]}`` or a list of actions), and the call syntax
@@ -51,10 +57,10 @@ def parse_text_action(text: str) -> list[ToolCall | Stop | Invalid]:
     if t.upper().strip(".!") in ("STOP", "DONE", "STOP()"):
         return [Stop()]
     if "{" in t or t.startswith("["):
-        return _parse_json(t)
+        return _parse_json(t, library)
     m = _CALL.match(t)
     if m:
-        return [_parse_call(m.group(1), m.group(2))]
+        return [_parse_call(m.group(1), m.group(2), library)]
     return [
         Invalid(f"cannot parse action {t[:80]!r}: expected JSON, tool(value, strength=...) or STOP")
     ]
@@ -90,7 +96,7 @@ def _name(x: Any) -> Any:
     return re.sub(r"[\s\-]+", "_", x.strip()).lower() if isinstance(x, str) else x
 
 
-def _normalized(action: Any) -> Any:
+def _normalized(action: Any, library: str = "v2") -> Any:
     """A JSON action with its tool, value and region names normalized by :func:`_name`."""
     if not isinstance(action, dict):
         return action
@@ -102,7 +108,11 @@ def _normalized(action: Any) -> Any:
     params = out.get("parameters")
     if isinstance(params, dict):
         params = dict(params)
-        for key in (VALUE_PARAMS.get(tool), "value", "region"):
+        keys = [VALUE_PARAMS.get(tool), "value", "region"]
+        lib = get_library(library)
+        if library != "v2" and tool in lib.tool_names:
+            keys += [lib.action(tool).param, lib.action(tool).second]
+        for key in filter(None, keys):
             if key in params:
                 params[key] = _name(params[key])
         if isinstance(params.get("preserve"), list | tuple):
@@ -113,7 +123,7 @@ def _normalized(action: Any) -> Any:
     return out
 
 
-def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
+def _parse_json(t: str, library: str = "v2") -> list[ToolCall | Stop | Invalid]:
     data: Any = None
     try:
         data = _loads(t)
@@ -140,18 +150,22 @@ def _parse_json(t: str) -> list[ToolCall | Stop | Invalid]:
             out.append(Stop())
             continue
         try:
-            out.append(ToolCall.from_dict(_normalized(a)))
-        except (TypeError, ValueError) as e:
+            if library == "v2":
+                out.append(ToolCall.from_dict(_normalized(a)))
+            else:
+                out.extend(get_library(library).expand_json(_normalized(a, library)))
+        except (TypeError, ValueError, KeyError) as e:
             out.append(Invalid(str(e)))
     return out
 
 
-def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
+def _parse_call(name: str, args: str, library: str = "v2") -> ToolCall | Stop | Invalid:
     if name.upper() == "STOP":
         return Stop()
     name = _name(name)
-    if name not in TOOLS:
-        return Invalid(f"unknown tool {name!r}; expected one of {', '.join(TOOL_NAMES)}")
+    lib = get_library(library)
+    if name not in lib.tool_names:
+        return Invalid(f"unknown tool {name!r}; expected one of {', '.join(lib.tool_names)}")
     try:
         node = ast.parse(f"f({args})", mode="eval").body
         if not isinstance(node, ast.Call):
@@ -160,7 +174,7 @@ def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
         for i, a in enumerate(node.args):
             if i > 0:
                 raise SyntaxError("only the value may be given without a name")
-            params[VALUE_PARAMS[name]] = _literal(a)
+            params[lib.action(name).param] = _literal(a)
         for kw in node.keywords:
             if kw.arg is None:
                 raise SyntaxError("**kwargs are not allowed")
@@ -168,7 +182,8 @@ def _parse_call(name: str, args: str) -> ToolCall | Stop | Invalid:
     except (SyntaxError, ValueError) as e:
         return Invalid(f"cannot parse the arguments of {name}(...): {e}")
     try:
-        return ToolCall.from_dict(_normalized({"action_id": name, "parameters": params}))
+        action = _normalized({"action_id": name, "parameters": params}, library)
+        return ToolCall.from_dict(action) if library == "v2" else lib.from_json(action)
     except (TypeError, ValueError) as e:
         return Invalid(str(e))
 
@@ -205,7 +220,7 @@ class TextToolCalls(gym.Wrapper, gym.utils.RecordConstructorArgs):
             )
         else:
             self._queue.clear()
-            calls = parse_text_action(action)
+            calls = parse_text_action(action, getattr(self.env.unwrapped, "library", "v2"))
             decoded, rest = calls[0], calls[1:]
             self._queue.extend(rest)
         obs, reward, terminated, truncated, info = self.env.step(decoded)
@@ -230,10 +245,12 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     ``all``, preserving the regions of ``styling_env.actions.PRESERVE_SETS[p]``; the last index
     is STOP (the encoding is :class:`styling_env.actions.FlatActions`). With ``preserve=False``
     it is ``Discrete(171 * n_strength_bins + 1)``, ``k = row * bins + b``, nothing preserved
-    (the space of earlier releases, index for index)."""
+    (the space of earlier releases, index for index). The rows are the env's library's
+    (``styling_env.libraries``: 171 in ``v2``, 335 in ``normal``, 189 in ``v3``)."""
 
     def __init__(self, env: gym.Env, n_strength_bins: int = 4, preserve: bool = True) -> None:
-        self.flat = FlatActions(n_strength_bins, preserve)  # validates both
+        name = getattr(env.unwrapped, "library", "v2")
+        self.flat = FlatActions(n_strength_bins, preserve, name)  # validates both
         gym.utils.RecordConstructorArgs.__init__(
             self, n_strength_bins=n_strength_bins, preserve=preserve
         )
@@ -258,9 +275,8 @@ class DiscreteActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         ``preserve=False`` they are dropped)."""
         if isinstance(call, Stop):
             return self.stop_index
-        return int(
-            self.flat.encode(call.tool_index, call.value_index, call.strength, call.preserve_bits)
-        )
+        tool, value = get_library(self.flat.library).indices(call)
+        return int(self.flat.encode(tool, value, call.strength, call.preserve_bits))
 
 
 #: Scripts written without spaces (CJK ideographs, kana, hangul): each character is a word.

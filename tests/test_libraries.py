@@ -67,7 +67,10 @@ def test_release_json_words_levels_and_two_part_values():
     c = v3.from_json({"action_id": "time_of_day", "parameters": {"time": "Dawn"}})
     assert c == ToolCall("time_of_day", "sunrise_golden", 0.7)
     c = v3.from_json(
-        {"action_id": "lens_character", "parameters": {"lens_effect": "bokeh", "strength": "strong"}}
+        {
+            "action_id": "lens_character",
+            "parameters": {"lens_effect": "bokeh", "strength": "strong"},
+        }
     )
     assert c.tool == "lens_character" and c.value == "bokeh" and c.strength == 0.8
     c = v3.from_json(
@@ -83,7 +86,9 @@ def test_release_json_words_levels_and_two_part_values():
     )  # fmt: skip
     assert g.value == "fog/top_to_bottom" and g.strength == 0.9
     assert dict(g.params)["intensity_start"] == 0.1
-    s = normal.from_json({"action_id": "sequence_transform", "parameters": {"order_matters": False}})
+    s = normal.from_json(
+        {"action_id": "sequence_transform", "parameters": {"order_matters": False}}
+    )
     assert s.value == "any_order"
     lay = normal.from_json(
         {"action_id": "layered_transformation", "parameters": {"blend_modes": ["screen", "add"]}}
@@ -150,7 +155,12 @@ def test_geometric_preserve_and_exclude_region_protect_the_same_pixels():
 
     via_rule = play(
         b,
-        [[ToolCall("exclude_region", "left_half", 1.0), ToolCall("season_cycle", "winter_bare", 0.9)]]
+        [
+            [
+                ToolCall("exclude_region", "left_half", 1.0),
+                ToolCall("season_cycle", "winter_bare", 0.9),
+            ]
+        ]
         * 2,
     )
     assert torch.allclose(via_param, via_rule, atol=1e-6)
@@ -186,3 +196,95 @@ def test_gymnasium_checker_passes_in_every_library(name):
 
 def test_tools_dict_is_unchanged_for_v2():
     assert tuple(TOOLS) == TOOL_NAMES and sum(len(v) for v in TOOLS.values()) == 171
+
+
+def test_text_calls_in_the_library_words_and_the_nested_conditional():
+    from styling_env.wrappers import TextToolCalls, parse_text_action
+
+    calls = parse_text_action('{"action_id": "time_of_day", "parameters": {"time": "Dawn"}}', "v3")
+    assert calls == [ToolCall("time_of_day", "sunrise_golden", 0.7)]
+    calls = parse_text_action('lens_character("bokeh", strength=0.4)', "v3")
+    assert calls == [ToolCall("lens_character", "bokeh", 0.4)]
+    nested = (
+        '{"action_id": "conditional_transform", "parameters": {"condition": "if the scene is '
+        'already dark", "then_action": "weather_conditions", "then_parameters": {"weather_type": '
+        '"light_rain", "strength": 0.6}, "else_action": "time_of_day", "else_parameters": '
+        '{"target_time": "blue_hour", "strength": 0.5}}}'
+    )
+    calls = parse_text_action(nested, "normal")
+    assert [c.tool for c in calls] == ["conditional_transform", "weather_conditions", "time_of_day"]
+    assert calls[0].value == "dark/then_else"
+    bad = parse_text_action(nested.replace("already dark", "rather odd"), "normal")
+    assert isinstance(bad[0], Invalid) and "names no predicate" in bad[0].error
+    env = TextToolCalls(ImageStylingEnv(tier="simple", library="normal", image_size=32))
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(nested)
+    assert info["error"] == "" and info["queued_calls"] == 2
+
+
+def test_discrete_actions_follow_the_env_library():
+    from styling_env.wrappers import DiscreteActions
+
+    env = DiscreteActions(
+        ImageStylingEnv(tier="simple", library="v3", image_size=32), preserve=False
+    )
+    assert env.action_space.n == 189 * 4 + 1
+    k = env.index(ToolCall("grain_noise", "halftone", 0.5))
+    assert env.action(k) == ToolCall("grain_noise", "halftone", 0.5)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(k)
+    assert info["error"] == ""
+
+
+def test_the_normal_env_plays_rules_and_a_photo_refuses_a_masked_area():
+    env = ImageStylingEnv(tier="simple", library="normal", image_size=32, images="bundled")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(ToolCall("exclude_region", "foreground", 1.0))
+    assert "needs semantic masks" in info["error"]
+    _, _, _, _, info = env.step(ToolCall("exclude_region", "left_half", 1.0))
+    assert info["error"] == ""
+    before = env.unwrapped.slot.image.clone()
+    env.step(ToolCall("time_of_day", "night_moonlit", 0.9))
+    after = env.unwrapped.slot.image
+    assert torch.equal(after[..., :15], before[..., :15])
+    assert (after[..., 17:] - before[..., 17:]).abs().mean() > 0.05
+
+
+@pytest.mark.parametrize("name", ["normal", "v3"])
+def test_stable_baselines3_checker_through_the_wrappers_in_every_library(name):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction
+
+    env = DiscreteActions(
+        EncodeInstruction(
+            gym.make("ImageStyling-v0", tier="complex", library=name, image_size=32),
+            encoder="hash",
+            dim=64,
+        )
+    )
+    sb3_check_env(env, warn=False)
+    assert env.action_space.n == FlatActions(4, True, name).size
+
+
+def test_gallery_shows_a_library_in_its_words():
+    from styling_env.gallery import gallery_values
+
+    v3 = gallery_values(library="v3")
+    assert len(v3) == 30 and v3["time_of_day"][0] == "sunrise_golden"
+    normal = gallery_values(library="normal")
+    assert "graduated_effect" in normal and "exclude_region" not in normal
+    with pytest.raises(ValueError, match="library 'v2' has no painting action 'lens_character'"):
+        gallery_values(["lens_character"], library="v2")
+    with pytest.raises(ValueError, match="unknown or unrendered tool 'exclude_region'"):
+        gallery_values(["exclude_region"])
+
+
+def test_gallery_cli_renders_graduated_ramps(tmp_path):
+    from PIL import Image
+
+    from styling_env.gallery import main
+
+    out = main(["--library", "normal", "--tool", "graduated_effect", "--size", "32",
+                "--images", "1", "--out", str(tmp_path / "g.png")])  # fmt: skip
+    assert Image.open(out).size[0] > 100
