@@ -21,8 +21,7 @@ def check_same_library(what: str, have: str, other: str, want: str) -> str:
     (``what`` is in library ``have``, ``other`` in ``want``)."""
     if have != want:
         raise LibraryMismatchError(
-            f"{what} is of action library {have!r} but {other} is of library {want!r}: their "
-            f"actions' native indices mean different calls; use {what.split(' ')[0]} of library "
-            f"{want!r} (or pass library={have!r})"
+            f"{what} is of action library {have!r} but {other} is of library {want!r}: the "
+            "same native action indices mean different calls in the two"
         )
     return have

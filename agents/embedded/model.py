@@ -2,7 +2,7 @@
 
 The heads' sizes follow the planner's action library (``PlannerConfig.library``,
 :func:`~agents.embedded.config.head_tables`): in ``v2`` 11 tool logits (10 tools + STOP) and 171
-``(tool, value)`` rows, in ``normal`` 21 and 341, in ``v3`` 31 and 293.
+``(tool, value)`` rows, in ``normal`` 21 and 335, in ``v3`` 31 and 189.
 """
 
 from __future__ import annotations
