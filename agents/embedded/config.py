@@ -34,7 +34,7 @@ STRENGTH_RANGE = (0.05, 1.0)
 
 #: Fields added after the first checkpoints, with the behaviour those checkpoints had
 #: (:meth:`PlannerConfig.from_dict` fills them in when a saved config lacks them).
-LEGACY_FIELDS: dict[str, Any] = {"film": False, "library": DEFAULT_LIBRARY}
+LEGACY_FIELDS: dict[str, Any] = {"film": False}
 
 _VOCAB = list(VOCAB_SIZES)
 _OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
@@ -149,9 +149,10 @@ class PlannerConfig(Config):
     """The action library whose native actions the planner reads and emits (``"v2"``,
     ``"normal"``, ``"v3"``: :mod:`styling_env.libraries`): the tool head has one logit per
     action and STOP, the value head one per ``(action, value)`` row, the history embeddings its
-    rows. ``None``: the training data's library (:func:`~agents.embedded.training.train` fills
-    it in; an untrained planner is ``v2``). Saved in every checkpoint: a planner refuses an
-    environment of another library."""
+    rows. ``None`` is ``v2`` (as every checkpoint before the other libraries), and in
+    :func:`~agents.embedded.training.train` the training data's library: trained on a dataset
+    of another library, the planner's config names it. Saved in every checkpoint: a planner
+    refuses an environment of another library."""
 
     def __post_init__(self) -> None:
         ints = [f.name for f in fields(self) if f.type in ("int", int)]

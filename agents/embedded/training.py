@@ -402,8 +402,9 @@ def train(
             :class:`~offline_data.loaders.StepTensors` or the result of :func:`prepare`.
         method: ``s``, ``rl``, ``rw``, ``sw`` or ``dpo`` (:data:`agents.methods.OFFLINE_METHODS`).
         config: the architecture (default :class:`PlannerConfig`; DPO: the reference's). Its
-            ``library`` unset is the data's action library; set, it must be the data's
-            (:class:`~offline_data.errors.LibraryMismatchError` otherwise).
+            ``library`` unset is the data's action library (still unset for ``v2`` data); set,
+            it must be the data's (:class:`~offline_data.errors.LibraryMismatchError`
+            otherwise).
         training: the optimization (:class:`TrainConfig`, or a dict of its fields).
         seed: seeds the initialization, the minibatch order, dropout and DPO's pairing.
         reference: DPO's frozen reference (a planner, a :class:`TrainResult` or a checkpoint
@@ -434,7 +435,7 @@ def train(
         config = ref_model.config
     config = config or PlannerConfig()
     prepared = prepare(data, config, method, groups=groups)
-    if config.library is None:  # the heads follow the data's action library
+    if config.library is None and prepared.rows.library != "v2":  # the heads follow the data's
         config = config.replace(library=prepared.rows.library)
     if run.rewordings and method != "dpo":  # DPO reads the words its reference was scored on
         prepared = with_rewordings(prepared, run.rewordings, config)
