@@ -40,9 +40,9 @@ from styling_env.tools import TOOLS, ToolCall
 from styling_env.tools.compose import is_modifier
 from styling_env.tools.library_tables import DEFAULT_LIBRARY
 from styling_env.validation import fraction
+from styling_env.wording import value_label, value_row
 
 from .errors import check_same_library
-from styling_env.wording import value_label, value_row
 
 #: Kinds of mistake a :class:`NoisyOracle` makes; ``ignore_constraint`` only where a task has
 #: preserved regions.
@@ -597,9 +597,8 @@ def _step_text(c: ToolCall, lib: Library) -> str:
     if _is_rule(c):
         return _RULE_STEPS[c.tool].format(**_rule_fill(c))
     verb = _VERBS[c.tool] if c.tool in _VERBS else _MORE_VERBS[c.tool][0]
-    return (
-        f"{verb} {_call_words(c, lib)} ({intensity_level(c.strength)})"
-        + (f" in the {c.region}" if c.region != "all" else "")
+    return f"{verb} {_call_words(c, lib)} ({intensity_level(c.strength)})" + (
+        f" in the {c.region}" if c.region != "all" else ""
     )
 
 

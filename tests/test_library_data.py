@@ -150,7 +150,9 @@ def test_every_call_of_a_library_has_a_reason_and_an_instruction(lib):
         assert text.endswith(".") and "{" not in text and len(text.split()) >= 3
         (action,) = paper_plan([call], [why], task)["actions"]
         assert names.from_json(action) == call
-    stop = reason(Stop(), task, {}, np.zeros(10, np.int64), 2, rng, [ToolCall(*names.rows[-1], 0.5)])
+    stop = reason(
+        Stop(), task, {}, np.zeros(10, np.int64), 2, rng, [ToolCall(*names.rows[-1], 0.5)]
+    )
     assert 20 <= len(stop.split()) <= 40
     fence = ToolCall("exclude_region", "left_half", 1.0)
     if lib == "normal":
@@ -196,9 +198,7 @@ def test_chat_samples_speak_the_library_and_parse_back(library_datasets, lib):
     samples = to_chat_samples(library_datasets[lib])
     assert samples[0].messages[0]["content"] == system_prompt("step", lib)
     assert names.describe().splitlines()[-1] in samples[0].messages[0]["content"]
-    stored = [
-        c for e in episodes(load(library_datasets[lib])) for c in e.infos["call"][:-1]
-    ]
+    stored = [c for e in episodes(load(library_datasets[lib])) for c in e.infos["call"][:-1]]
     assert len(samples) == len(stored)
     for s, call in zip(samples, stored, strict=True):
         why, parsed = parse_assistant(s.target, lib)

@@ -235,9 +235,7 @@ def prepare(
             f"{config.encoder!r} gives {config.text_in}-d: prepare the data with this config"
         )
     if config.library is not None:  # the heads' indices must be the data's
-        check_same_library(
-            "the planner config", config.library, "the training data", rows.library
-        )
+        check_same_library("the planner config", config.library, "the training data", rows.library)
     if rows.max_steps != config.max_steps:
         raise ValueError(
             f"the dataset's history has {rows.max_steps} rows (max_steps) but the config has "
