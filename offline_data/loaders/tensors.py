@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from styling_env.actions import FlatActions, check_bins
+from styling_env.tools.library_tables import DEFAULT_LIBRARY
 
 from ..weights import check_method, sample_weights
 from .records import Groups, collect
@@ -50,8 +51,10 @@ class StepTensors:
     n_strength_bins: int = 4
     #: whether ``flat_action`` includes the preserve digit (``FlatActions(bins, preserve=...)``)
     flat_preserve: bool = False
-    #: the action library of ``tool``/``value`` and of ``flat_action`` (``styling_env.libraries``)
-    library: str = "v2"
+    #: the action library of ``tool``/``value`` and of ``flat_action`` (``styling_env.libraries``):
+    #: ``v2`` here (a class attribute, not a field: the rows of v2 data are field for field
+    #: what they always were); rows of another library are :class:`LibraryStepTensors`
+    library = DEFAULT_LIBRARY
 
     _ROW_FIELDS = (
         "image",
@@ -117,6 +120,15 @@ class StepTensors:
         return replace(self, **moved)
 
 
+@dataclass
+class LibraryStepTensors(StepTensors):
+    """:class:`StepTensors` of another action library than ``v2`` (``normal``, ``v3``): the same
+    rows, with the library's name as a field (kept by :meth:`~StepTensors.select`, ``to`` and
+    ``dataclasses.replace``)."""
+
+    library: str = DEFAULT_LIBRARY
+
+
 def to_tensors(
     data: Any,
     *,
@@ -162,7 +174,9 @@ def to_tensors(
     w_ep = sample_weights(method, c.ep_r, groups=c.ep_group)
     row = c.source_row
     t = torch.from_numpy
-    return StepTensors(
+    steps = StepTensors if c.library == DEFAULT_LIBRARY else LibraryStepTensors
+    extra = {} if c.library == DEFAULT_LIBRARY else {"library": c.library}
+    return steps(
         image=None if c.image is None else t(c.image),
         sources=None if c.sources is None else t(c.sources),
         source_row=t(row),
@@ -190,5 +204,5 @@ def to_tensors(
         method=method,
         n_strength_bins=bins,
         flat_preserve=bool(flat_preserve),
-        library=c.library,
+        **extra,
     )
