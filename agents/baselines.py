@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from offline_data.generate import random_rows
 from offline_data.teachers import NoiseProfile, NoisyOracle
 from styling_env.engine import Stop
 from styling_env.tools import TOOLS, ToolCall
@@ -43,19 +44,25 @@ class _Scripted:
 
 
 class RandomAgent(_Scripted):
-    """1-5 uniformly random calls (any value, strength in [0.2, 1]), then STOP; seeded."""
+    """1-5 uniformly random calls (any value, strength in [0.2, 1]), then STOP; seeded. With
+    ``library`` (``styling_env.libraries``), the calls draw from that library's painting actions
+    (:func:`offline_data.generate.random_rows`); without, from the ``v2`` values."""
 
     name = "random"
 
-    def __init__(self, seed: int = 0, max_calls: int = 5) -> None:
+    def __init__(self, seed: int = 0, max_calls: int = 5, library: str | None = None) -> None:
         super().__init__()
         self.rng = np.random.default_rng(seed)
         self.max_calls = max_calls
+        self.library = library
+        self._rows = VALUES if library is None else random_rows(library)
 
     def _plan(self, i, observation):
         k = int(self.rng.integers(1, self.max_calls + 1))
-        picks = self.rng.integers(len(VALUES), size=k)
-        return [ToolCall(*VALUES[j], round(float(self.rng.uniform(0.2, 1.0)), 2)) for j in picks]
+        picks = self.rng.integers(len(self._rows), size=k)
+        return [
+            ToolCall(*self._rows[j], round(float(self.rng.uniform(0.2, 1.0)), 2)) for j in picks
+        ]
 
 
 #: Words of value names too generic to say which value a request means.

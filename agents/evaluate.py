@@ -33,6 +33,13 @@ CartPole model) raises :class:`SpaceMismatchError`. Optional hooks:
 ``begin_episodes(slots, tasks, plans)`` — called when sub-envs start episodes, with the tasks
 and the oracle's plans (only privileged baselines such as the teacher and the oracle may use
 them) — and ``last_reasons`` (a list per sub-env after ``predict``) to record reasoning text.
+
+Action libraries (``styling_env.libraries``): ``evaluate(..., library="v3")`` plays the tier's
+test tasks of that library (:func:`styling_env.library_tasks.library_test_tasks`) in an env of
+that library and reads native and flat actions in its indices; ``library=None`` takes the
+agent's ``library`` attribute (an embedded planner's checkpoint records it), else ``v2``. An
+agent whose ``library`` is another than the env's raises
+:class:`~offline_data.errors.LibraryMismatchError`: its native indices mean other calls.
 """
 
 from __future__ import annotations
@@ -47,12 +54,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from offline_data.errors import LibraryMismatchError, check_same_library
 from styling_env.actions import PRESERVE_SETS, FlatActions
 from styling_env.engine import Invalid, Stop, decode_native
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+from styling_env.library_tasks import library_test_tasks, sample_library_task
 from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall
-from styling_env.tools.vocabulary import VALUES
+from styling_env.tools.library_tables import DEFAULT_LIBRARY, LIBRARY_NAMES, row_tables
 from styling_env.vector import ImageStylingVectorEnv
 from styling_env.wrappers import flat_call, parse_text_action
 
@@ -190,9 +199,26 @@ def _instruction_encoder(space: Any, agent: Any = None, given: Any = None) -> An
     return MiniLMEncoder() if spec["kind"] == "minilm" else HashingEncoder(dim)
 
 
-def check_spaces(agent: Any) -> None:
+def _n_rows(library: str) -> int:
+    """The flat ``(tool, value)`` rows of ``library`` (171 in ``v2``)."""
+    return len(row_tables(library)["tool_of_row"])
+
+
+def agent_library(agent: Any) -> str | None:
+    """The action library an agent declares (its ``library`` attribute: an embedded planner's
+    checkpoint records it), or None when it declares none."""
+    own = getattr(agent, "library", None)
+    return own if isinstance(own, str) and own in LIBRARY_NAMES else None
+
+
+def check_spaces(agent: Any, library: str = DEFAULT_LIBRARY) -> None:
     """Raise :class:`SpaceMismatchError` when an agent's spaces cannot be this env's (only
-    agents that declare spaces are checked)."""
+    agents that declare spaces are checked), and
+    :class:`~offline_data.errors.LibraryMismatchError` when it declares another action
+    ``library`` than the env's."""
+    own = agent_library(agent)
+    if own is not None:
+        check_same_library(f"agent {type(agent).__name__}", own, "the environment", library)
     from gymnasium import spaces
 
     from styling_env.env import observation_space
@@ -210,7 +236,8 @@ def check_spaces(agent: Any) -> None:
             )
     if act is not None and not isinstance(act, spaces.Dict):
         n = getattr(act, "n", None)
-        if not isinstance(act, spaces.Discrete) or (int(n) - 1) % len(VALUES) or n <= len(VALUES):
+        rows = _n_rows(library)
+        if not isinstance(act, spaces.Discrete) or (int(n) - 1) % rows or n <= rows:
             problems.append(
                 f"its action space is {act}, neither the native Dict nor DiscreteActions' "
                 f"Discrete(171 * bins * 12 + 1) (or Discrete(171 * bins + 1) without preserve)"
@@ -270,24 +297,26 @@ class _ObsAdapter:
         return out
 
 
-def flat_encoding(agent: Any) -> FlatActions:
-    """The flat encoding of an agent's int actions (see the module docstring)."""
+def flat_encoding(agent: Any, library: str = DEFAULT_LIBRARY) -> FlatActions:
+    """The flat encoding of an agent's int actions (see the module docstring), in the rows of
+    action ``library``."""
     own = getattr(agent, "flat_actions", None)
     if isinstance(own, FlatActions):
         return own
     n = getattr(getattr(agent, "action_space", None), "n", None)
     if n is None:
-        return FlatActions(4)
-    with_p, rest_p = divmod(int(n) - 1, len(VALUES) * len(PRESERVE_SETS))
+        return FlatActions(4, library=library)
+    rows = _n_rows(library)
+    with_p, rest_p = divmod(int(n) - 1, rows * len(PRESERVE_SETS))
     if not rest_p and with_p >= 1:
-        return FlatActions(with_p, preserve=True)
-    bins, rest = divmod(int(n) - 1, len(VALUES))
+        return FlatActions(with_p, preserve=True, library=library)
+    bins, rest = divmod(int(n) - 1, rows)
     if rest or bins < 1:
         raise ValueError(
             f"agent.action_space.n = {n} is not a DiscreteActions size (171 * bins * 12 + 1, "
-            "or 171 * bins + 1 without preserve)"
+            "or 171 * bins + 1 without preserve; in another library its rows for 171)"
         )
-    return FlatActions(bins)
+    return FlatActions(bins, library=library)
 
 
 def check_actions(actions: Any, n: int) -> None:
@@ -328,15 +357,20 @@ def check_actions(actions: Any, n: int) -> None:
         )
 
 
-def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | Stop | Invalid]:
-    """The calls in an agent's batched ``actions`` (see the module docstring); never raises on a
-    bad action (it becomes an :class:`Invalid` the env reports; :func:`check_actions` is what
-    refuses a malformed batch)."""
+def decode_actions(
+    actions: Any, n: int, agent: Any = None, library: str = DEFAULT_LIBRARY
+) -> list[ToolCall | Stop | Invalid]:
+    """The calls in an agent's batched ``actions`` (see the module docstring; native and flat
+    indices of action ``library``); never raises on a bad action (it becomes an
+    :class:`Invalid` the env reports; :func:`check_actions` is what refuses a malformed
+    batch)."""
     if isinstance(actions, Mapping):
         out = []
         for i in range(n):
             try:
-                out.append(decode_native({k: np.asarray(v)[i] for k, v in actions.items()}))
+                out.append(
+                    decode_native({k: np.asarray(v)[i] for k, v in actions.items()}, library)
+                )
             except (IndexError, TypeError, ValueError) as e:
                 out.append(Invalid(f"batched actions must have one entry per sub-env ({e})"))
         return out
@@ -350,11 +384,11 @@ def decode_actions(actions: Any, n: int, agent: Any = None) -> list[ToolCall | S
             elif isinstance(a, str):
                 out.append(parse_text_action(a)[0])
             else:
-                out.append(decode_native(a))
+                out.append(decode_native(a, library))
         return out
     a = np.asarray(actions)
     if np.issubdtype(a.dtype, np.integer) and a.reshape(-1).size == n:
-        flat = flat_encoding(agent)
+        flat = flat_encoding(agent, library)
         out = []
         for k in a.reshape(-1).tolist():
             if k == flat.stop:
@@ -461,21 +495,24 @@ def run_episodes(
     agent: Any, tasks: Sequence[Task], *, tier: str, seed: int = 0, image_size: int = 128,
     num_envs: int = 50, max_steps: int = 8, observation_mode: str = "image", device: str = "cpu",
     deterministic: bool = True, progress: bool = False, encoder: Any = None,
+    library: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Play ``agent`` on ``tasks`` (one episode each, in order) and return each episode's record."""
+    """Play ``agent`` on ``tasks`` (one episode each, in order) in an env of action ``library``
+    (None: the tasks' library) and return each episode's record."""
     from tqdm.auto import tqdm
 
     if not callable(getattr(agent, "predict", None)):
         raise TypeError(
             f"{type(agent).__name__} has no predict(observation, state, episode_start, deterministic)"
         )
-    check_spaces(agent)
+    library = _tasks_library(tasks, library)
+    check_spaces(agent, library)
     adapt = _ObsAdapter(agent, encoder)
     todo = deque(enumerate(tasks))
     n = max(1, min(num_envs, len(todo)))
     env = ImageStylingVectorEnv(
         n, tier=tier, image_size=image_size, max_steps=max_steps, device=device,
-        observation_mode=observation_mode, autoreset_mode="disabled",
+        observation_mode=observation_mode, autoreset_mode="disabled", library=library,
     )  # fmt: skip
     owner: list[int | None] = [None] * n
     calls: list[list[str]] = [[] for _ in range(n)]
@@ -510,7 +547,7 @@ def run_episodes(
             )
             starts[:] = False
             check_actions(actions, n)
-            decoded = decode_actions(actions, n, agent)
+            decoded = decode_actions(actions, n, agent, library)
             why = getattr(agent, "last_reasons", None)
             for i in range(n):
                 if owner[i] is None:
@@ -538,13 +575,29 @@ def run_episodes(
     return [results[k] for k in range(len(tasks))]
 
 
+def _tasks_library(tasks: Sequence[Task], library: str | None) -> str:
+    """The one action library of ``tasks`` (``library`` if given, which they must all be in)."""
+    found = sorted({getattr(t, "library", DEFAULT_LIBRARY) for t in tasks})
+    if len(found) > 1:
+        raise LibraryMismatchError(
+            f"the tasks are of several action libraries ({', '.join(found)}): evaluate each "
+            "library's tasks on their own"
+        )
+    have = found[0] if found else (library or DEFAULT_LIBRARY)
+    if library is not None:
+        check_same_library("the tasks", have, "the evaluation", library)
+    return have
+
+
 _REFERENCE_CACHE: dict[tuple, tuple[float, float]] = {}
 
 
 def reference_scores(tasks: Sequence[Task], tier: str, image_size: int, max_steps: int = 8, num_envs: int = 50) -> tuple[float, float]:  # fmt: skip
-    """Mean overall score of random plans (seed 0) and of the oracle on ``tasks`` (cached)."""
+    """Mean overall score of random plans (seed 0; of the tasks' library's painting actions)
+    and of the oracle on ``tasks`` (cached)."""
     from .baselines import OracleAgent, RandomAgent
 
+    library = _tasks_library(tasks, None)
     key = (
         tier,
         image_size,
@@ -554,7 +607,8 @@ def reference_scores(tasks: Sequence[Task], tier: str, image_size: int, max_step
     )
     if key not in _REFERENCE_CACHE:
         kw = dict(tier=tier, image_size=image_size, max_steps=max_steps, num_envs=num_envs)
-        rand = run_episodes(RandomAgent(seed=0), tasks, **kw)
+        random = RandomAgent(seed=0, library=None if library == DEFAULT_LIBRARY else library)
+        rand = run_episodes(random, tasks, **kw)
         best = run_episodes(OracleAgent(), tasks, **kw)
         _REFERENCE_CACHE[key] = (
             float(np.mean([e["overall"] for e in rand])),
@@ -568,7 +622,7 @@ def evaluate(
     split: str = "test", tasks: Sequence[Task] | None = None, image_size: int = 128,
     num_envs: int = 50, max_steps: int = 8, observation_mode: str | None = None,
     device: str = "cpu", deterministic: bool = True, progress: bool = False, name: str | None = None,
-    encoder: Any = None,
+    encoder: Any = None, library: str | None = None,
 ) -> EvalResult:  # fmt: skip
     """Evaluate ``agent`` on ``n_tasks`` of the tier's fixed test tasks (``split="test"``:
     held-out templates; ``"free"``: the first ``min(n_tasks, set size)`` requests of the
@@ -581,12 +635,37 @@ def evaluate(
     ``encoder``: the instruction encoder of a model whose observation space does not record it
     (``"hash:DIM"`` or ``"minilm"``; see the module docstring).
 
+    ``library``: the action library of the tasks and the env (``"v2"``, ``"normal"``,
+    ``"v3"``); None: the agent's (:func:`agent_library`), else that of explicit ``tasks``, else
+    ``v2``. The library's test tasks are :func:`~styling_env.library_tasks.library_test_tasks`
+    (the same images as the v2 test set; there is no free-text set in another library).
+
     ``observation_mode`` defaults to ``agent.observation_mode`` or ``"image"``. Returns an
     :class:`EvalResult`; its ``summary()`` has the six scores, overall with its 95% CI, and the
     normalized score (0 = random plans, 100 = oracle, measured on the same tasks) with its CI.
     """
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}")
+    if library is None:
+        library = agent_library(agent)
+        if library is None and tasks is not None:
+            library = _tasks_library(list(tasks), None)
+    library = library or DEFAULT_LIBRARY
+    if library not in LIBRARY_NAMES:
+        raise ValueError(f"unknown library {library!r}; expected one of {', '.join(LIBRARY_NAMES)}")
+    if tasks is None and library != DEFAULT_LIBRARY:
+        if split == "test":
+            tasks = library_test_tasks(tier, library, n_tasks)
+        elif split == "train":
+            tasks = [
+                sample_library_task(tier, 900_000_000 + i, "train", library=library)
+                for i in range(n_tasks)
+            ]
+        else:
+            raise ValueError(
+                f"split must be 'test' or 'train' in library {library!r} (the free-text set is "
+                f"written for the v2 library), got {split!r}"
+            )
     if tasks is None:
         if split == "test":
             tasks = test_tasks(tier, n_tasks)
@@ -617,13 +696,14 @@ def evaluate(
         episodes += run_episodes(
             agent, tasks, tier=tier, seed=int(seed), image_size=image_size, num_envs=num_envs,
             max_steps=max_steps, observation_mode=mode, device=device,
-            deterministic=deterministic, progress=progress, encoder=encoder,
+            deterministic=deterministic, progress=progress, encoder=encoder, library=library,
         )  # fmt: skip
     seconds = time.perf_counter() - t0
     rand, best = reference_scores(tasks, tier, image_size, max_steps, num_envs)
+    extra = {} if library == DEFAULT_LIBRARY else {"library": library}
     return EvalResult(
         name or getattr(agent, "name", type(agent).__name__), tier, split, len(tasks),
-        [int(s) for s in seeds], image_size, episodes, rand, best, seconds,
+        [int(s) for s in seeds], image_size, episodes, rand, best, seconds, extra,
     )  # fmt: skip
 
 
@@ -721,6 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="test: held-out templates; free: the free-text set (people's words); train",
     )  # fmt: skip
     p.add_argument("--image-size", type=int, default=128)
+    p.add_argument(
+        "--library", default=None, choices=LIBRARY_NAMES,
+        help="the action library of the tasks and the env (default: the agent's, else v2)",
+    )  # fmt: skip
     p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
     p.add_argument(
         "--trust-checkpoint", action="store_true",
@@ -739,14 +823,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet()
     try:
         agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
+        if args.agent == "random" and args.library not in (None, DEFAULT_LIBRARY):
+            from .baselines import RandomAgent
+
+            agent = RandomAgent(seed=args.seeds[0], library=args.library)
         res = evaluate(agent, args.tier, args.tasks, args.seeds, split=args.split,
-                       image_size=args.image_size, progress=True, encoder=args.encoder)  # fmt: skip
+                       image_size=args.image_size, progress=True, encoder=args.encoder,
+                       library=args.library)  # fmt: skip
     except (ValueError, TypeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     s = res.summary()
     lo, hi = s["normalized_ci"]
-    print(f"{s['agent']} on {args.tier} ({s['episodes']} episodes, {res.seconds:.1f} s)")
+    lib = res.extra.get("library", DEFAULT_LIBRARY)
+    where = args.tier if lib == DEFAULT_LIBRARY else f"{args.tier}, library {lib}"
+    print(f"{s['agent']} on {where} ({s['episodes']} episodes, {res.seconds:.1f} s)")
     for k in (*SCORE_NAMES, "overall"):
         print(f"  {k:24s} {s[k]:6.1f}")
     print(f"  {'normalized':24s} {s['normalized']:6.1f}  95% CI [{lo:.1f}, {hi:.1f}]")

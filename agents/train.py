@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(
             f"{m.key!r} is a baseline: evaluate it with python -m agents.evaluate {m.key}"
         )
-    tier, size, checksum = args.tier, args.eval_image_size, None
+    tier, size, checksum, library = args.tier, args.eval_image_size, None, "v2"
     if m.needs_dataset:
         if not args.dataset:
             raise ValueError(f"--dataset is required for method {args.method!r}")
@@ -274,6 +274,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tier = tier or recipe.get("tier")
         size = size or recipe.get("image_size", 128)
         checksum = D.info(ds).get("checksum")
+        library = D.dataset_library(ds)
+        if library != "v2" and m.kind != "embedded":
+            raise ValueError(
+                f"{args.dataset!r} was played in action library {library!r}; method {m.key!r} "
+                "trains on v2 datasets only (the embedded planner's methods train on any library)"
+            )
     else:
         if not tier:
             raise ValueError(f"--tier is required for online method {args.method!r}")
@@ -289,7 +295,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     summary: dict[str, Any] = {
         "method": args.method, "registry_key": m.key, "policy": policy, "seed": args.seed,
-        "dataset": args.dataset, "dataset_checksum": checksum, "tier": tier,
+        "dataset": args.dataset, "dataset_checksum": checksum, "tier": tier, "library": library,
     }  # fmt: skip
     job = registry.TrainJob(
         m, config, args.seed, out, dataset=args.dataset, tier=tier or "simple",
@@ -305,7 +311,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         ev = evaluate(
             trained.agent, tier, args.eval_tasks, (args.seed,), image_size=size,
-            progress=not args.quiet,
+            progress=not args.quiet, library=library,
         )  # fmt: skip
         ev.save(str(out / "eval.json"))
         summary["eval"] = ev.summary()

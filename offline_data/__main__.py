@@ -1,6 +1,7 @@
 """``python -m offline_data``: generate, get, inspect and import ImageStyling datasets.
 
     python -m offline_data generate --tier regular --episodes 10000 --seed 0 [--image-size 128] [--shards N]
+    python -m offline_data generate --tier complex --library v3 --episodes 300   # image-styling/complex-v3-v0
     python -m offline_data generate --tier regular --episodes 10000 --shards 8 --shard 3   # one shard (a cluster job)
     python -m offline_data generate --tier regular --episodes 10000 --ray [--address auto|ray://HOST:PORT]
     python -m offline_data merge image-styling/regular-v0 PART [PART ...]
@@ -24,6 +25,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from styling_env.tools.library_tables import LIBRARY_NAMES
+
 from .dataset import DatasetError, dataset_id
 
 
@@ -36,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--episodes", type=int, default=10_000)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--image-size", type=int, default=128)
+    g.add_argument(
+        "--library", default="v2", choices=LIBRARY_NAMES,
+        help="the action library the episodes are played in (default v2; another names the "
+        "default id image-styling/<tier>-<library>-v0)",
+    )  # fmt: skip
     g.add_argument(
         "--shards",
         type=int,
@@ -63,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
         "sets, refused)",
     )  # fmt: skip
     g.add_argument("--ref-episodes", type=int, default=100, help="tasks for ref_min/ref_max scores")
-    g.add_argument("--id", default=None, help="dataset id (default image-styling/<tier>-v0)")
+    g.add_argument(
+        "--id", default=None,
+        help="dataset id (default image-styling/<tier>-v0, or image-styling/<tier>-<library>-v0)",
+    )  # fmt: skip
     g.add_argument("--overwrite", action="store_true")
     g.add_argument("--quiet", action="store_true")
     g.add_argument(
@@ -190,6 +201,11 @@ def _run(args: argparse.Namespace) -> int:
 
             if args.shard is not None:
                 raise ValueError("--ray runs every shard: drop --shard (or drop --ray)")
+            if args.library != "v2":
+                raise ValueError(
+                    f"--ray generates datasets of the v2 library only; generate library "
+                    f"{args.library!r} without --ray (--shards N splits it locally)"
+                )
             path = generate_on_ray(
                 args.tier, args.episodes, args.seed, address=args.address,
                 shards=args.shards, cpus_per_task=args.cpus_per_task, threads=args.task_threads, **kw,
@@ -198,11 +214,15 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError("--address needs --ray")
         elif args.shard is not None:
             path = generate_shard(
-                args.tier, args.episodes, args.seed, args.shard, args.shards or 1, **kw
-            )
+                args.tier, args.episodes, args.seed, args.shard, args.shards or 1,
+                library=args.library, **kw,
+            )  # fmt: skip
         else:
-            path = generate(args.tier, args.episodes, args.seed, shards=args.shards or 1, **kw)
-        did = args.id or dataset_id(args.tier)
+            path = generate(
+                args.tier, args.episodes, args.seed, shards=args.shards or 1,
+                library=args.library, **kw,
+            )  # fmt: skip
+        did = args.id or dataset_id(args.tier, library=args.library)
         if args.shard is not None:
             from .generate import shard_id
 

@@ -1,18 +1,21 @@
 """The on-disk format of ImageStyling datasets, and reading them back.
 
-A dataset is a Minari dataset ``image-styling/<tier>-v0`` (parquet storage, lossless images).
+A dataset is a Minari dataset ``image-styling/<tier>-v0`` (parquet storage, lossless images);
+one played in another action library (``styling_env.libraries``: ``normal``, ``v3``) is
+``image-styling/<tier>-<library>-v0`` and names its library in its recipe.
 
 - **Observations** (``T + 1`` per episode): the environment's observation *without* ``source``
   (it is ``image`` at ``t = 0``; storing it at every step would double the size):
   ``image`` ``(H, W, 3)`` uint8, ``context`` (10,), ``instruction`` (Text), ``history``
   ``(max_steps, 5)``, ``steps_left``. :func:`episodes` puts ``source`` back.
 - **Actions** (``T``): the native ``Dict(tool, value, strength, region, preserve)`` action
-  (``preserve``: the 6 mask bits the call keeps untouched); the last one is STOP (tool 10)
-  unless the episode was truncated.
+  (``preserve``: the 6 mask bits the call keeps untouched) in the dataset's library's native
+  indices; the last one is STOP (tool 10 in ``v2``, the library's ``stop`` in another) unless
+  the episode was truncated.
 - **Rewards, terminations, truncations** (``T``): as the environment returned them.
 - **Step infos** (``T + 1`` rows; row ``t`` goes with observation ``t``): ``reasoning`` (the
   teacher's 20-40 word reason for action ``t``), ``call`` (action ``t`` as the paper's JSON
-  action object, with every parameter, including those the native action cannot hold:
+  action object, in the library's words, with every parameter, including those the native action cannot hold:
   replaying ``call`` reproduces the episode exactly), ``mistake`` (the teacher's tag for
   action ``t``: empty when it was right), ``overall`` (the judge's score of observation ``t``).
   The last row has empty ``reasoning``/``call``.
@@ -43,6 +46,7 @@ import numpy as np
 from gymnasium import spaces
 
 from styling_env.judge import JUDGE_VERSION
+from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library
 
 from .errors import DatasetError
 from .safety import check_dataset_id, inside, write_error
@@ -64,9 +68,12 @@ INFO_KEYS = ("reasoning", "call", "mistake", "overall")
 R_BINS = (0.0, 1.0, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0001)
 
 
-def dataset_id(tier: str, suffix: str = "") -> str:
-    """``image-styling/<tier>[-suffix]-v0``."""
-    return f"{NAMESPACE}/{tier}{'-' + suffix if suffix else ''}-v0"
+def dataset_id(tier: str, suffix: str = "", library: str = DEFAULT_LIBRARY) -> str:
+    """``image-styling/<tier>[-library][-suffix]-v0``: a dataset of another action library than
+    the default ``v2`` names it (``image-styling/complex-v3-v0``)."""
+    lib = check_library(library)
+    name = tier + ("" if lib == DEFAULT_LIBRARY else f"-{lib}") + (f"-{suffix}" if suffix else "")
+    return f"{NAMESPACE}/{name}-v0"
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,20 @@ class Recipe:
     per_task: int = 2  # consecutive episodes sharing one task
     format_version: int = FORMAT_VERSION
     judge_version: int = JUDGE_VERSION  # the judge that scored the rewards and the teacher's r
+    #: the action library the episodes are played in (``styling_env.libraries``): its tasks,
+    #: its native action indices, its JSON
+    library: str = DEFAULT_LIBRARY
+
+    def __post_init__(self) -> None:
+        check_library(self.library)
 
     def to_dict(self) -> dict[str, Any]:
+        """The recipe as JSON; a ``v2`` recipe omits ``library``, so that its dict (and every
+        dataset's recorded recipe) is what it was before the other libraries existed."""
         d = asdict(self)
         d["profile"] = dict(self.profile)
+        if self.library == DEFAULT_LIBRARY:
+            del d["library"]
         return d
 
     @classmethod
@@ -100,14 +117,17 @@ class Recipe:
 CANONICAL_EPISODES = 10_000
 
 
-def observation_space(image_size: int, max_steps: int = 8) -> spaces.Dict:
-    """The stored observation space: the env's, without ``source``, with the instruction over
-    printable ASCII (generated and imported requests are written in it; the env's Unicode
-    charset would put ~140,000 characters into every dataset's metadata)."""
+def observation_space(
+    image_size: int, max_steps: int = 8, library: str = DEFAULT_LIBRARY
+) -> spaces.Dict:
+    """The stored observation space: the env's (of action ``library``: its history bounds),
+    without ``source``, with the instruction over printable ASCII (generated and imported
+    requests are written in it; the env's Unicode charset would put ~140,000 characters into
+    every dataset's metadata)."""
     from styling_env.env import ASCII_CHARSET, MAX_INSTRUCTION
     from styling_env.env import observation_space as env_space
 
-    full = env_space(image_size, max_steps, "image")
+    full = env_space(image_size, max_steps, "image", library)
     d = {k: v for k, v in full.spaces.items() if k != "source"}
     d["instruction"] = spaces.Text(MAX_INSTRUCTION, min_length=0, charset=ASCII_CHARSET)
     return spaces.Dict(d)
@@ -423,6 +443,13 @@ def check_files(did: str, path: Path, n: int) -> None:
 def info(ds: Any) -> dict[str, Any]:
     """Our metadata block (recipe, checksum, histogram, ...)."""
     return dict(ds.storage.metadata.get(META_KEY, {}))
+
+
+def dataset_library(ds: Any) -> str:
+    """The action library a dataset's episodes were played in: its recipe's ``library``
+    (``"v2"`` when the recipe does not name one, as every dataset before the other libraries)."""
+    recipe = info(ds).get("recipe") or {}
+    return check_library(recipe.get("library", DEFAULT_LIBRARY))
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 Episode ``e`` of a dataset with seed ``s`` gets its own task (``sample_task`` with a seed
 derived from ``(s, e)``, train templates) and its own teacher generator, so its content does
-not depend on how many envs run side by side or how the range is sharded. The dataset is
+not depend on how many envs run side by side or how the range is sharded. A dataset of another
+action library (``library="v3"``, ``"normal"``: :mod:`styling_env.libraries`) draws the same
+seeds' tasks in that library (:func:`~styling_env.library_tasks.sample_library_task`), plays
+them in an env of that library and stores its native actions and JSON. The dataset is
 written into a hidden staging folder next to Minari's datasets and moved into place only when
 complete, so an interrupted run never leaves a dataset that looks finished.
 """
@@ -24,9 +27,12 @@ import numpy as np
 from styling_env.actions import MASK_NAMES
 from styling_env.engine import STOP, Stop
 from styling_env.judge import SCORE_NAMES
+from styling_env.libraries import library, library_plan
+from styling_env.library_tasks import sample_library_task
 from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
 from styling_env.tools import REGIONS, ToolCall
-from styling_env.tools.vocabulary import MAX_VALUES
+from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library
+from styling_env.tools.vocabulary import VALUES
 from styling_env.validation import nonnegative_int, positive_int
 from styling_env.vector import ImageStylingVectorEnv
 
@@ -79,31 +85,44 @@ def episode_seed(seed: int, e: int) -> int:
     return int(np.random.SeedSequence([seed, e]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
-def episode_task(tier: str, seed: int, e: int, per_task: int = 1) -> Task:
+def episode_task(
+    tier: str, seed: int, e: int, per_task: int = 1, library: str = DEFAULT_LIBRARY
+) -> Task:
     """The task of episode ``e``: consecutive groups of ``per_task`` episodes share one task
     (so DPO finds same-task pairs and SW can standardize per task); each episode still has its
-    own teacher generator."""
-    return sample_task(tier, episode_seed(seed, e // per_task), "train", DEFAULT_SOURCES[tier])
+    own teacher generator. In another ``library``, the same seed's task drawn in it."""
+    task_seed = episode_seed(seed, e // per_task)
+    if check_library(library) == DEFAULT_LIBRARY:
+        return sample_task(tier, task_seed, "train", DEFAULT_SOURCES[tier])
+    return sample_library_task(tier, task_seed, "train", DEFAULT_SOURCES[tier], library)
 
 
 def _rng(seed: int, e: int) -> np.random.Generator:
     return np.random.default_rng([seed, e, 1])
 
 
-def native(decoded: Any, raw: Any = None) -> dict[str, Any]:
-    """The native ``Dict`` action of a call or STOP (``preserve``: the call's preserved regions
-    as bits). An invalid action has no native form of its own: the raw action it came from is
-    stored (clipped into the action space's bounds, so the dataset stays valid; the step's
-    ``call`` info says ``INVALID`` with the env's error)."""
+def native(decoded: Any, raw: Any = None, library_name: str = DEFAULT_LIBRARY) -> dict[str, Any]:
+    """The native ``Dict`` action of a call or STOP in action library ``library_name``
+    (``preserve``: the call's preserved regions as bits). An invalid action has no native form
+    of its own: the raw action it came from is stored (clipped into the action space's bounds,
+    so the dataset stays valid; the step's ``call`` info says ``INVALID`` with the env's
+    error)."""
     none = np.zeros(len(MASK_NAMES), np.int8)
+    lib = library(library_name)
+    stop = STOP if lib.name == DEFAULT_LIBRARY else lib.stop
     if isinstance(decoded, ToolCall):
+        tool, value = (
+            (decoded.tool_index, decoded.value_index)
+            if lib.name == DEFAULT_LIBRARY
+            else lib.indices(decoded)
+        )
         return {
-            "tool": decoded.tool_index, "value": decoded.value_index,
+            "tool": tool, "value": value,
             "strength": np.array([decoded.strength], np.float32), "region": REGIONS.index(decoded.region),
             "preserve": decoded.preserve_bits.astype(np.int8),
         }  # fmt: skip
     if isinstance(decoded, Stop):
-        return {"tool": STOP, "value": 0, "strength": np.array([0.0], np.float32), "region": 0,
+        return {"tool": stop, "value": 0, "strength": np.array([0.0], np.float32), "region": 0,
                 "preserve": none}  # fmt: skip
     if not isinstance(raw, dict) or not {"tool", "value", "strength", "region"} <= set(raw):
         raise DatasetError(
@@ -120,15 +139,20 @@ def native(decoded: Any, raw: Any = None) -> dict[str, Any]:
     keep = np.asarray(raw.get("preserve", none), dtype=np.float64).reshape(-1)
     keep = (np.nan_to_num(keep) != 0).astype(np.int8) if keep.size == len(MASK_NAMES) else none
     return {
-        "tool": idx(raw["tool"], STOP), "value": idx(raw["value"], MAX_VALUES - 1),
+        "tool": idx(raw["tool"], stop), "value": idx(raw["value"], lib.max_values - 1),
         "strength": np.array([s], np.float32), "region": idx(raw["region"], len(REGIONS) - 1),
         "preserve": keep,
     }  # fmt: skip
 
 
-def call_json(decoded: Any) -> str:
+def call_json(decoded: Any, library_name: str = DEFAULT_LIBRARY) -> str:
+    """A step's ``call`` info: the paper's JSON action object of a call in the words of library
+    ``library_name`` (:meth:`~styling_env.libraries.Library.to_json`; ``v2``:
+    :meth:`~styling_env.tools.ToolCall.to_dict`), ``STOP`` or ``INVALID`` with the error."""
     if isinstance(decoded, ToolCall):
-        return json.dumps(decoded.to_dict(), sort_keys=True)
+        lib = library(library_name)
+        d = decoded.to_dict() if lib.name == DEFAULT_LIBRARY else lib.to_json(decoded)
+        return json.dumps(d, sort_keys=True)
     if isinstance(decoded, Stop):
         return json.dumps({"action_id": "STOP"})
     return json.dumps({"action_id": "INVALID", "error": getattr(decoded, "error", "")})
@@ -191,20 +215,23 @@ def rollouts(
     tier: str, episodes: Sequence[int], seed: int, teacher: Teacher, *, image_size: int = 128,
     max_steps: int = 8, num_envs: int = 32, device: str = "cpu",
     task_fn: Callable[[int], Task] | None = None, progress: Callable[[int], None] | None = None,
-    per_task: int = 1,
+    per_task: int = 1, library: str = DEFAULT_LIBRARY,
 ) -> Iterator[Finished]:  # fmt: skip
     """Run ``teacher`` on the given episode indices through one vector env of ``num_envs``
-    slots; yields each episode when it ends (in completion order)."""
+    slots in action library ``library``; yields each episode when it ends (in completion
+    order). The teacher is given the oracle plan as the library states it
+    (:func:`~styling_env.libraries.library_plan`)."""
     from minari.data_collector import EpisodeBuffer
 
-    task_fn = task_fn or (lambda e: episode_task(tier, seed, e, per_task))
+    library = check_library(library)
+    task_fn = task_fn or (lambda e: episode_task(tier, seed, e, per_task, library))
     todo = deque(episodes)
     n = max(1, min(num_envs, len(todo)))
     if not todo:
         return
     env = ImageStylingVectorEnv(
         n, tier=tier, image_size=image_size, device=device, max_steps=max_steps,
-        autoreset_mode="disabled",
+        autoreset_mode="disabled", library=library,
     )  # fmt: skip
     running: list[_Running | None] = [None] * n
 
@@ -218,7 +245,14 @@ def rollouts(
             mask[slots] = True
             obs, _ = env.reset(options={"reset_mask": mask, "tasks": tasks})
         for i, e, t in zip(slots, es, tasks, strict=True):
-            plan = list(env.engine.slots[i].reference.plan)
+            if t.library != library:
+                from .errors import LibraryMismatchError
+
+                raise LibraryMismatchError(
+                    f"task {t.task_id!r} is of action library {t.library!r}, the episodes are "
+                    f"played in library {library!r}"
+                )
+            plan = library_plan(env.engine.slots[i].reference.plan, library)
             rng = _rng(seed, e)
             noise = teacher.start(i, t, plan, rng)
             running[i] = _Running(e, t, rng, noise, {c.tool: c.value for c in plan}, plan)
@@ -241,8 +275,8 @@ def rollouts(
                     a, run.task, run.requested, obs["context"][i], len(run.made), run.rng, run.made
                 )
             decoded[i] = a
-            run.actions.append(native(a, act[3] if len(act) > 3 else None))
-            run.calls.append(call_json(a))
+            run.actions.append(native(a, act[3] if len(act) > 3 else None, library))
+            run.calls.append(call_json(a, library))
             run.mistakes.append(tag)
             run.reasons.append(why)
             if isinstance(a, ToolCall):
@@ -317,9 +351,21 @@ def _finish(run: _Running, slot: Any, buffer_cls: Any) -> Finished:
 # Reference scores
 
 
+def random_rows(name: str = DEFAULT_LIBRARY) -> tuple[tuple[str, str], ...]:
+    """The ``(tool, value)`` rows a random plan draws from in library ``name``: every value of
+    its painting actions (``v2``: :data:`~styling_env.tools.vocabulary.VALUES`; the ``normal``
+    library's rules paint nothing by themselves)."""
+    from .teachers import painting_actions
+
+    if check_library(name) == DEFAULT_LIBRARY:
+        return VALUES
+    return tuple((t, v) for t, vs in painting_actions(name).items() for v in vs)
+
+
 class RandomPlans:
-    """A teacher that makes 1-5 uniformly random calls, then stops (the ``ref_min_score``
-    policy, as in the judge validation)."""
+    """A teacher that makes 1-5 uniformly random calls of the task's library's painting actions
+    (:func:`random_rows`), then stops (the ``ref_min_score`` policy, as in the judge
+    validation)."""
 
     name = "random"
 
@@ -327,12 +373,11 @@ class RandomPlans:
         self._left: dict[int, list[ToolCall]] = {}
 
     def start(self, slot, task, plan, rng):
-        from styling_env.tools.vocabulary import VALUES
-
+        rows = random_rows(getattr(task, "library", DEFAULT_LIBRARY))
         k = int(rng.integers(1, 6))
-        picks = rng.integers(len(VALUES), size=k)
+        picks = rng.integers(len(rows), size=k)
         self._left[slot] = [
-            ToolCall(*VALUES[j], round(float(rng.uniform(0.2, 1.0)), 2)) for j in picks
+            ToolCall(*rows[j], round(float(rng.uniform(0.2, 1.0)), 2)) for j in picks
         ]
         return {"teacher": self.name}
 
@@ -341,19 +386,16 @@ class RandomPlans:
 
 
 def reference_returns(
-    tier: str, seed: int, image_size: int, n: int = 100, num_envs: int = 32
-) -> tuple[float, float]:
-    """Mean return of random plans and of the oracle on ``n`` tasks of the tier (episode
-    indices past any dataset's, so they are not training tasks)."""
+    tier: str, seed: int, image_size: int, n: int = 100, num_envs: int = 32,
+    library: str = DEFAULT_LIBRARY,
+) -> tuple[float, float]:  # fmt: skip
+    """Mean return of random plans and of the oracle on ``n`` tasks of the tier in ``library``
+    (episode indices past any dataset's, so they are not training tasks)."""
     eps = range(10**8, 10**8 + n)
-    rand = [
-        f.ret
-        for f in rollouts(tier, eps, seed, RandomPlans(), image_size=image_size, num_envs=num_envs)
-    ]
+    kw = dict(image_size=image_size, num_envs=num_envs, library=library)
+    rand = [f.ret for f in rollouts(tier, eps, seed, RandomPlans(), **kw)]
     oracle = NoisyOracle(NoiseProfile(clean=1.0, jitter=0.0), name="oracle")
-    best = [
-        f.ret for f in rollouts(tier, eps, seed, oracle, image_size=image_size, num_envs=num_envs)
-    ]
+    best = [f.ret for f in rollouts(tier, eps, seed, oracle, **kw)]
     return float(np.mean(rand)), float(np.mean(best))
 
 
@@ -361,7 +403,9 @@ def reference_returns(
 # Writing
 
 
-def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
+def _env_spec(
+    tier: str, image_size: int, max_steps: int, split: str, library: str = DEFAULT_LIBRARY
+) -> Any:
     import dataclasses
 
     import gymnasium as gym
@@ -376,6 +420,8 @@ def _env_spec(tier: str, image_size: int, max_steps: int, split: str) -> Any:
         "max_steps": max_steps,
         "split": split,
     }
+    if library != DEFAULT_LIBRARY:  # a v2 dataset's spec is what it always was
+        kwargs["library"] = library
     return dataclasses.replace(spec, kwargs=kwargs)
 
 
@@ -386,6 +432,17 @@ DESCRIPTION = (
     "every episode has its task, Stage-3 instruction, six judge scores and quality r in [0, 5]. "
     "Observations omit `source` (it is `image` at t=0). Lossless images, parquet."
 )
+
+
+def _description(recipe: Recipe) -> str:
+    text = DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes, teacher=recipe.teacher)
+    if recipe.library != DEFAULT_LIBRARY:
+        lib = library(recipe.library)
+        text += (
+            f" Action library {lib.name!r} ({lib.version}, {lib.stop} actions, at most "
+            f"{lib.max_calls} calls a plan): actions are its native indices, calls its JSON."
+        )
+    return text
 
 
 def write_dataset(
@@ -436,12 +493,12 @@ def _write_dataset(
                 "ignore"
             )  # Minari warns about fields we deliberately leave to defaults
             ds = minari.create_dataset_from_buffers(
-                did, [], env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "train"),
-                eval_env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "test"),
+                did, [], env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "train", recipe.library),
+                eval_env=_env_spec(recipe.tier, recipe.image_size, recipe.max_steps, "test", recipe.library),
                 algorithm_name=recipe.teacher, author=AUTHOR, author_email=AUTHOR_EMAIL,
                 code_permalink=CODE_PERMALINK,
-                description=description or DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes, teacher=recipe.teacher),
-                observation_space=observation_space(recipe.image_size, recipe.max_steps),
+                description=description or _description(recipe),
+                observation_space=observation_space(recipe.image_size, recipe.max_steps, recipe.library),
                 ref_min_score=None if ref_scores is None else ref_scores[0],
                 ref_max_score=None if ref_scores is None else ref_scores[1],
                 data_format="parquet", jpeg_encoding=False,
@@ -505,8 +562,10 @@ def generate(
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 64, shards: int = 1, overwrite: bool = False, progress: bool = True,
     ref_episodes: int = 100, device: str = "cpu", per_task: int = 2, split: str = TRAINING_SPLIT,
+    library: str = DEFAULT_LIBRARY,
 ) -> Path:  # fmt: skip
-    """Generate dataset ``did`` (default ``image-styling/<tier>-v0``): ``episodes`` episodes of
+    """Generate dataset ``did`` (default ``image-styling/<tier>-v0``; in another action
+    ``library``, ``image-styling/<tier>-<library>-v0``): ``episodes`` episodes of
     ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
     ``ref_min_score``/``ref_max_score`` from random and oracle plans on ``ref_episodes`` tasks.
     ``shards > 1`` writes the episode range as that many shard datasets and merges them
@@ -524,11 +583,11 @@ def generate(
     _check_size(tier, episodes)
     _check_shards(shards, episodes)
 
-    did = did or dataset_id(tier)
+    did = did or dataset_id(tier, library=library)
     final = dataset_path(did)  # an id, never a path: checked before any work
     writable(datasets_root())  # a read-only or full MINARI_DATASETS_PATH: a clear error now
     teacher, recipe = _teacher_recipe(
-        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
+        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task, library
     )
     with exclusive(final, f"dataset {did!r}"):  # one writer per dataset id
         if final.exists() and not overwrite:
@@ -569,7 +628,9 @@ def warn_noncanonical(did: str, recipe: Recipe) -> None:
 def _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_envs, shards,
               episodes, overwrite, progress, device) -> Path:  # fmt: skip
     refs = (
-        reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
+        reference_returns(tier, seed, image_size, ref_episodes, num_envs, recipe.library)
+        if ref_episodes
+        else None
     )
     if shards == 1:
         return _run(
@@ -598,6 +659,7 @@ def generate_shard(
     max_steps: int = 8, teacher: Teacher | None = None, profile: NoiseProfile | None = None,
     did: str | None = None, num_envs: int = 32, overwrite: bool = False, progress: bool = True,
     ref_episodes: int = 100, device: str = "cpu", per_task: int = 2, split: str = TRAINING_SPLIT,
+    library: str = DEFAULT_LIBRARY,
 ) -> Path:  # fmt: skip
     """Generate only shard ``shard`` of ``shards`` of a dataset (one job of a cluster run; each
     shard computes the same reference scores); :func:`offline_data.merge.merge` joins them.
@@ -609,12 +671,14 @@ def generate_shard(
     if nonnegative_int("shard", shard) >= shards:
         raise ValueError(f"shard must be an int in [0, {shards - 1}], got {shard!r}")
     teacher, recipe = _teacher_recipe(
-        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
+        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task, library
     )
     refs = (
-        reference_returns(tier, seed, image_size, ref_episodes, num_envs) if ref_episodes else None
+        reference_returns(tier, seed, image_size, ref_episodes, num_envs, library)
+        if ref_episodes
+        else None
     )
-    part = shard_id(did or dataset_id(tier), shard, shards)
+    part = shard_id(did or dataset_id(tier, library=library), shard, shards)
     return _run(part, shard_range(episodes, shard, shards), recipe, teacher, refs, num_envs,
                 progress, overwrite, device, shard=(shard, shards))  # fmt: skip
 
@@ -630,8 +694,12 @@ def _check_shards(shards: int, episodes: int) -> None:
         raise ValueError(f"shards must be an int in [1, episodes], got {shards!r}")
 
 
-def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profile, per_task):
+def _teacher_recipe(
+    tier, episodes, seed, image_size, max_steps, teacher, profile, per_task,
+    library=DEFAULT_LIBRARY,
+):  # fmt: skip
     _check_size(tier, episodes)
+    check_library(library)
     if teacher is None:
         profile = profile or NoiseProfile.for_tier(tier)
         teacher = NoisyOracle(profile)
@@ -640,6 +708,7 @@ def _teacher_recipe(tier, episodes, seed, image_size, max_steps, teacher, profil
     recipe = Recipe(
         tier, episodes, seed, image_size, max_steps, teacher.name,
         profile.to_dict() if isinstance(teacher, NoisyOracle) else {}, per_task=per_task,
+        library=library,
     )  # fmt: skip
     return teacher, recipe
 
@@ -659,7 +728,7 @@ def _run(
         fins = rollouts(
             recipe.tier, eps, recipe.seed, teacher, image_size=recipe.image_size,
             max_steps=recipe.max_steps, num_envs=num_envs, device=device, progress=update,
-            per_task=recipe.per_task,
+            per_task=recipe.per_task, library=recipe.library,
         )  # fmt: skip
         extra = {"generation_seconds": None}
         if shard is not None:

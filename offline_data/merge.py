@@ -38,6 +38,7 @@ _SAME = (
     "profile",
     "per_task",
     "format_version",
+    "library",  # absent (v2) in both, or the same library
 )
 
 

@@ -12,6 +12,13 @@ Every step carries a reason of 20-40 words written by :func:`reason` from the st
 current Stage-1 context and the request. A mistaken step's reason is written by the same
 function from the same inputs as a correct one's, so the text does not leak the step's quality.
 Each episode carries the Stage-3 precise instruction (:func:`precise_instruction`).
+
+A task of another action library (``task.library``: ``normal``, ``v3``;
+:mod:`styling_env.libraries`) is taught in that library: the teacher follows the oracle plan as
+the library states it (:func:`~styling_env.libraries.library_plan`: the ``normal`` library
+fences a kept geometric area off with an ``exclude_region`` call first), its mistakes draw from
+the library's painting actions and values, and the reasons, the precise instruction and the
+JSON plan use the library's words. A ``v2`` task is taught exactly as before the libraries.
 """
 
 from __future__ import annotations
@@ -26,9 +33,16 @@ import numpy as np
 from styling_env.context import DIMENSION_LABELS, NEUTRAL, state_name
 from styling_env.engine import Decoded, Invalid, Stop, decode_native
 from styling_env.lexicon import VALUE_PHRASES
+from styling_env.libraries import Library, library_plan
+from styling_env.libraries import library as get_library
 from styling_env.tasks import Task, intensity_level
 from styling_env.tools import TOOLS, ToolCall
+from styling_env.tools.compose import is_modifier
+from styling_env.tools.library_tables import DEFAULT_LIBRARY
 from styling_env.validation import fraction
+from styling_env.wording import value_label, value_row
+
+from .errors import check_same_library
 
 #: Kinds of mistake a :class:`NoisyOracle` makes; ``ignore_constraint`` only where a task has
 #: preserved regions.
@@ -105,13 +119,25 @@ class Scripted:
         return {"mistakes": list(self.mistakes), "n_mistakes": len(self.mistakes)}
 
 
-def _other_tool(rng: np.random.Generator, exclude: set[str]) -> str:
-    tools = [t for t in TOOLS if t not in exclude] or list(TOOLS)
+def painting_actions(name: str = DEFAULT_LIBRARY) -> dict[str, tuple[str, ...]]:
+    """Tool -> vocabulary values of library ``name``'s actions that paint (its tools, the v3
+    styling actions, ``graduated_effect``; not the ``normal`` library's rules, which change
+    nothing by themselves): what a mistaken or random call draws from. ``v2``: :data:`TOOLS`."""
+    lib = get_library(name)
+    return {a.tool: a.values for a in lib.actions if not is_modifier(a.tool)}
+
+
+def _other_tool(
+    rng: np.random.Generator, exclude: set[str], palette: Mapping[str, Sequence[str]] = TOOLS
+) -> str:
+    tools = [t for t in palette if t not in exclude] or list(palette)
     return tools[int(rng.integers(len(tools)))]
 
 
-def _random_value(rng: np.random.Generator, tool: str, exclude: str | None = None) -> str:
-    values = [v for v in TOOLS[tool] if v != exclude]
+def _random_value(
+    rng: np.random.Generator, tool: str, exclude: str | None = None, lib: Library | None = None
+) -> str:
+    values = [v for v in (TOOLS[tool] if lib is None else lib.action(tool).values) if v != exclude]
     return values[int(rng.integers(len(values)))]
 
 
@@ -122,9 +148,19 @@ def _with(call: ToolCall, **changes: Any) -> ToolCall:
 
 
 def script_noisy_oracle(
-    plan: Sequence[ToolCall], rng: np.random.Generator, profile: NoiseProfile
+    plan: Sequence[ToolCall],
+    rng: np.random.Generator,
+    profile: NoiseProfile,
+    library: str = DEFAULT_LIBRARY,
 ) -> Scripted:
-    """The oracle ``plan`` with the seeded mistakes ``profile`` draws (see :class:`NoiseProfile`)."""
+    """The oracle ``plan`` with the seeded mistakes ``profile`` draws (see :class:`NoiseProfile`),
+    in action library ``library``: the plan is taken as the library states it
+    (:func:`~styling_env.libraries.library_plan`), wrong and extra calls draw from its painting
+    actions (:func:`painting_actions`), a sibling value from the call's action's values, and
+    ``ignore_constraint`` drops the preserved regions and the ``exclude_region`` rules alike.
+    The ``v2`` library draws exactly the numbers it always drew."""
+    lib = get_library(library)
+    plan = library_plan(plan, lib.name)
     calls = [
         _with(c, strength=round(float(np.clip(c.strength * np.exp(rng.normal(0, profile.jitter)), 0.05, 1.0)), 2))
         for c in plan
@@ -140,31 +176,50 @@ def script_noisy_oracle(
                 break
             w = np.array([profile.weights[k] for k in possible], dtype=float)
             kind = possible[int(rng.choice(len(possible), p=w / w.sum()))]
-            _apply_mistake(kind, calls, tags, rng)
+            _apply_mistake(kind, calls, tags, rng, lib)
             mistakes.append(kind)
     return Scripted(calls, tags, mistakes)
 
 
+def _is_rule(call: ToolCall) -> bool:
+    """A call of the ``normal`` library that sets a rule and paints nothing by itself."""
+    return is_modifier(call.tool)
+
+
 def _applicable(kind: str, calls: list[ToolCall]) -> bool:
-    if kind in ("wrong_tool", "sibling_value", "bad_strength", "missing_step", "early_stop"):
+    if kind in ("wrong_tool", "sibling_value", "missing_step", "early_stop"):
         return len(calls) >= 1
+    if kind == "bad_strength":  # a rule ignores its strength: only a painting call can err so
+        return any(not _is_rule(c) for c in calls)
     if kind == "wrong_order":
         return len(calls) >= 2
     if kind == "ignore_constraint":
-        return any(c.preserved_regions for c in calls)
+        return any(c.preserved_regions or c.tool == "exclude_region" for c in calls)
     return True  # extra_step
 
 
-def _apply_mistake(kind: str, calls: list[ToolCall], tags: list[str], rng: np.random.Generator):
-    k = int(rng.integers(len(calls))) if calls else 0
+def _apply_mistake(
+    kind: str,
+    calls: list[ToolCall],
+    tags: list[str],
+    rng: np.random.Generator,
+    lib: Library | None = None,
+):
+    lib = lib or get_library()
+    palette = painting_actions(lib.name)
+    if kind == "bad_strength":
+        painting = [i for i, c in enumerate(calls) if not _is_rule(c)]
+        k = painting[int(rng.integers(len(painting)))]
+    else:
+        k = int(rng.integers(len(calls))) if calls else 0
     if kind == "wrong_tool":
-        tool = _other_tool(rng, {c.tool for c in calls})
+        tool = _other_tool(rng, {c.tool for c in calls}, palette)
         calls[k] = ToolCall(
-            tool, _random_value(rng, tool), calls[k].strength, params=calls[k].params
+            tool, _random_value(rng, tool, lib=lib), calls[k].strength, params=calls[k].params
         )
         tags[k] = kind
     elif kind == "sibling_value":
-        calls[k] = _with(calls[k], value=_random_value(rng, calls[k].tool, calls[k].value))
+        calls[k] = _with(calls[k], value=_random_value(rng, calls[k].tool, calls[k].value, lib))
         tags[k] = kind
     elif kind == "bad_strength":
         factor = rng.uniform(0.2, 0.5) if rng.random() < 0.5 else rng.uniform(1.7, 2.8)
@@ -182,11 +237,12 @@ def _apply_mistake(kind: str, calls: list[ToolCall], tags: list[str], rng: np.ra
     elif kind == "missing_step":
         del calls[k], tags[k]
     elif kind == "extra_step":
-        tool = _other_tool(rng, {c.tool for c in calls})
+        tool = _other_tool(rng, {c.tool for c in calls}, palette)
         params = calls[0].params if calls else ()
         extra = ToolCall(
-            tool, _random_value(rng, tool), round(float(rng.uniform(0.3, 0.9)), 2), params=params
-        )
+            tool, _random_value(rng, tool, lib=lib), round(float(rng.uniform(0.3, 0.9)), 2),
+            params=params,
+        )  # fmt: skip
         at = int(rng.integers(len(calls) + 1))
         calls.insert(at, extra)
         tags.insert(at, kind)
@@ -201,6 +257,10 @@ def _apply_mistake(kind: str, calls: list[ToolCall], tags: list[str], rng: np.ra
                 )
                 calls[i] = ToolCall(c.tool, c.value, c.strength, c.region, p)
                 tags[i] = tags[i] or kind
+        # the normal library's fences: a rule that keeps an area is dropped with its call
+        keep = [i for i, c in enumerate(calls) if c.tool != "exclude_region"]
+        calls[:] = [calls[i] for i in keep]
+        tags[:] = [tags[i] for i in keep]
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,18 +326,175 @@ _STOP_EMPTY = (
 )
 
 
+#: Verb and aspect of the actions the other libraries add (the ten tools' are above): "So I
+#: {verb} {value}", "the {aspect}".
+_MORE_VERBS: dict[str, tuple[str, str]] = {
+    "art_movement": ("restyle the picture after", "art movement"),
+    "painting_technique": ("paint it with", "brushwork"),
+    "illustration_style": ("draw it in the style of", "illustration style"),
+    "rendering_style": ("render it as", "rendering"),
+    "texture_overlay": ("overlay a texture of", "surface texture"),
+    "filter_effects": ("apply the filter", "filter look"),
+    "color_palette": ("recolor it with a palette of", "palette"),
+    "color_temperature": ("set the color temperature to", "color temperature"),
+    "saturation_intensity": ("set the saturation to", "saturation"),
+    "contrast_style": ("set the contrast to", "contrast"),
+    "tonal_range": ("shift the tones to", "tonal key"),
+    "lighting_style": ("use the lighting pattern", "lighting setup"),
+    "light_quality": ("make the light", "light quality"),
+    "shadow_treatment": ("treat the shadows as", "shadows"),
+    "glow_effects": ("add a glow of", "glow"),
+    "atmospheric_depth": ("build depth with", "depth"),
+    "motion_aesthetics": ("add the motion look of", "motion"),
+    "lens_character": ("add the lens effect", "lens"),
+    "grain_noise": ("add a grain of", "grain"),
+    "sharpness_softness": ("set the focus to", "focus"),
+    "graduated_effect": ("add a gradient of", "gradient"),
+}
+_DIRECTIONS = {
+    "top_to_bottom": "from top to bottom", "bottom_to_top": "from bottom to top",
+    "left_to_right": "from left to right", "right_to_left": "from right to left",
+    "center_out": "from the center out", "edges_in": "from the edges in",
+}  # fmt: skip
+#: The ``normal`` library's areas in words (its rules name them).
+_AREAS = {
+    "indoor": "indoor parts", "outdoor": "open-air parts", "indoor_only": "indoor parts",
+    "outdoor_only": "open-air parts", "center": "center", "edges": "edges",
+}  # fmt: skip
+_PREDICATES = {"has_sky": "showing sky"}
+_BLEND_REGIONS = {
+    "everywhere": "the whole picture evenly", "architecture_only": "the buildings alone",
+    "objects_only": "the objects alone", "lighting_only": "the lighting (its brightness) alone",
+    "foreground": "the foreground alone", "background": "the background alone",
+}  # fmt: skip
+#: Reasons of the ``normal`` library's rules (a rule paints nothing: it says what it protects
+#: or binds). Fields: area, what, kind, mode, pred, where, order.
+_RULES: dict[str, tuple[str, ...]] = {
+    "exclude_region": (
+        "First, fence off the {area} so nothing after this touches it: the request wants that "
+        "part of the picture kept exactly as it is, and every later call now leaves it alone.",
+        "Before any styling, I set a rule that keeps the {area} untouched: the request asks to "
+        "leave it as it is, so every later call must skip that part of the frame.",
+    ),
+    "preserve_object_category": (
+        "Before styling, I protect the {what} in the scene as a rule: they should stay as they "
+        "are, so every later call leaves those objects untouched while the rest changes.",
+    ),
+    "preserve_attribute": (
+        "I set a rule to keep the picture's {what} as it is: later calls may change other "
+        "things, but whatever they do to the {what} of the protected pixels is undone.",
+    ),
+    "spatial_constraint": (
+        "I confine {kind} to the {area}: the change is wanted only there, so this rule keeps "
+        "the calls that follow from spilling outside that part of the picture.",
+    ),
+    "conditional_transform": (
+        "The request makes the next change depend on the picture being {pred}; this rule checks "
+        "the image as it is now and lets {branches}.",
+    ),
+    "sequence_transform": (
+        "The calls that follow form one sequence {order}; this marks them as such and changes "
+        "nothing in the picture by itself, so the remaining steps carry the requested changes.",
+    ),
+    "parallel_transform": (
+        "The next two changes should be applied side by side and combined by {mode} rather "
+        "than one on top of the other, so I open a parallel pair that the next two calls fill.",
+    ),
+    "layered_transformation": (
+        "The next change goes on as its own layer, blended in {mode} mode with its strength as "
+        "the layer's opacity, so it sits over the picture instead of replacing what is there.",
+    ),
+    "selective_blend": (
+        "The next change should land on {where}, so this rule blends it in there and keeps the "
+        "rest of the picture as it was before that call, as the request wants.",
+    ),
+}
+#: The rules in a precise instruction ("keep the left half untouched from here on").
+_RULE_STEPS: dict[str, str] = {
+    "exclude_region": "keep the {area} untouched from here on",
+    "preserve_object_category": "keep the {what} as they are from here on",
+    "preserve_attribute": "keep the {what} of the picture from here on",
+    "spatial_constraint": "confine {kind} to the {area}",
+    "conditional_transform": "if the picture is {pred}, {step}",
+    "sequence_transform": "apply what follows as one sequence {order}",
+    "parallel_transform": "combine the next two changes by {mode}",
+    "layered_transformation": "layer the next change in {mode} mode",
+    "selective_blend": "blend the next change into {where}",
+}
+
+
 def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
+def _aspect(tool: str) -> str:
+    return _ASPECT[tool] if tool in _ASPECT else _MORE_VERBS.get(tool, ("", _words(tool)))[1]
+
+
+def _call_words(call: ToolCall, lib: Library) -> str:
+    """The value of ``call`` in ``lib``'s words ("dawn" in v3 for ``sunrise_golden``; a
+    graduated effect as "fog from top to bottom")."""
+    if call.tool == "graduated_effect":
+        effect, _, direction = call.value.partition("/")
+        return f"{_words(effect)} {_DIRECTIONS.get(direction, _words(direction))}"
+    if lib.name != DEFAULT_LIBRARY and lib.has(call):
+        return _words(lib.action(call.tool).word(call.value))
+    return _words(call.value)
+
+
+def _rule_fill(call: ToolCall) -> dict[str, str]:
+    """The words a rule's reason and instruction step are filled with."""
+    first, _, second = call.value.partition("/")
+    area = _AREAS.get(first, _words(first))
+    if call.tool == "conditional_transform":
+        both = second == "then_else"
+        branches = (
+            "the next call act if it holds and the one after it if it does not"
+            if both
+            else "the next call act only if it holds"
+        )
+        step = "apply the next change, else the one after it" if both else "apply the next change"
+        return {"pred": _PREDICATES.get(first, _words(first)), "branches": branches, "step": step}
+    return {
+        "area": area,
+        "what": _words(first),
+        "kind": "every later change" if second == "any" else f"every later {_words(second)} change",
+        "mode": _words(first),
+        "where": _BLEND_REGIONS.get(first, _words(first)),
+        "order": "whose order matters" if first == "order_matters" else "in any order",
+    }
+
+
+def _rule_reason(call: ToolCall, rng: np.random.Generator) -> str:
+    frames = _RULES[call.tool]
+    return " ".join(frames[int(rng.integers(len(frames)))].format(**_rule_fill(call)).split())
+
+
+def _lexicon_row(tool: str, value: str) -> tuple[str, ...]:
+    """The request phrases of ``value`` (the default library's lexicon, then the rows the other
+    libraries add); none for a value that has no row (a rule, a graduated effect)."""
+    if tool in VALUE_PHRASES:
+        return tuple(VALUE_PHRASES[tool].get(value, ()))
+    try:
+        return value_row(tool, value)
+    except ValueError:
+        return ()
+
+
 def request_phrase(task: Task, tool: str, value: str) -> str:
     """The words of ``task``'s request that ask for ``value`` of ``tool``: one of its lexicon
-    phrases when the instruction holds one, otherwise the value's name."""
+    phrases when the instruction holds one, otherwise the value's name (its label for a value
+    the other libraries add)."""
     text = task.instruction.lower()
-    phrases = sorted(VALUE_PHRASES.get(tool, {}).get(value, ()), key=len, reverse=True)
+    phrases = sorted(_lexicon_row(tool, value), key=len, reverse=True)
     for p in phrases:
         if re.search(r"\b" + re.escape(p.lower()) + r"\b", text):
             return f'"{p}"'
+    if tool not in VALUE_PHRASES:
+        try:
+            return value_label(tool, value).lower()
+        except ValueError:
+            pass
     return _words(value)
 
 
@@ -292,6 +509,15 @@ def _ask(task: Task, call: ToolCall, requested: Mapping[str, str], rng: np.rando
     return "the look it describes"
 
 
+_OPENERS_FREE = (
+    "The request asks for {ask}, a change of {aspect} that no call so far has made.",
+    "Nothing done so far gives the picture the {aspect} the request wants: {ask}.",
+)
+_OPENERS_AGAIN = (
+    "The request asks for {ask}, and an earlier call already worked on the {aspect}.",
+)
+
+
 def reason(
     decoded: Decoded, task: Task, requested: Mapping[str, str], context: Sequence[int],
     step: int, rng: np.random.Generator, done: Sequence[ToolCall] = (),
@@ -299,14 +525,26 @@ def reason(
     """A 20-40 word reason for ``decoded`` (a call or STOP) taken at ``step`` (0-based) with the
     current ``context`` (Stage-1 state indices) on ``task``, whose request asks for
     ``requested`` (tool -> value, as resolved on its source); ``done`` are the calls made
-    before. The same inputs give the same sentence whether the call is right or wrong."""
+    before. The same inputs give the same sentence whether the call is right or wrong.
+
+    In ``task.library``'s words: a tool the Stage-1 context tracks is grounded in its state, an
+    action it does not track (the v3 styling actions, a graduated effect) in the calls made so
+    far, and a rule of the ``normal`` library says what it protects or binds ("First, fence off
+    the left half so nothing after this touches it: ...")."""
+    lib = get_library(getattr(task, "library", DEFAULT_LIBRARY))
     if isinstance(decoded, Stop):
         if not done:
             return _STOP_EMPTY[int(rng.integers(len(_STOP_EMPTY)))]
         frame = _STOP[int(rng.integers(len(_STOP)))]
+        named = [c for c in done if not _is_rule(c)] or list(done)
         for k in (3, 2, 1):  # name as many of the last calls as fit in 40 words
             text = frame.format(
-                done=", ".join(f"{_words(c.value)} {_ASPECT[c.tool]}" for c in done[-k:])
+                done=", ".join(
+                    f"{_call_words(c, lib)} {_aspect(c.tool)}"
+                    if not _is_rule(c)
+                    else _RULE_STEPS[c.tool].format(**_rule_fill(c))
+                    for c in named[-k:]
+                )
             )
             if len(text.split()) <= 40:
                 break
@@ -314,22 +552,28 @@ def reason(
     if not isinstance(decoded, ToolCall):
         return "This call could not be understood, so it changes nothing in the picture."
     call = decoded
-    tools = list(TOOLS)
-    state = state_name(call.tool, int(context[tools.index(call.tool)]))
+    if _is_rule(call):
+        return _rule_reason(call, rng)
     fill = {
-        "dim": DIMENSION_LABELS[call.tool],
-        "state": "no clear sign" if state == NEUTRAL else _words(state),
         "ask": _ask(task, call, requested, rng),
-        "verb": _VERBS[call.tool],
-        "value": _words(call.value),
+        "verb": _VERBS[call.tool] if call.tool in _VERBS else _MORE_VERBS[call.tool][0],
+        "value": _call_words(call, lib),
         "level": intensity_level(call.strength),
-        "aspect": _ASPECT[call.tool],
+        "aspect": _aspect(call.tool),
         "step": step + 1,
     }
-    if state == call.value:  # the picture already leans that way: the call reinforces it
-        openers, actions = _OPENERS_SAME, _ACTIONS_SAME
-    else:
-        openers, actions = (_OPENERS_NEUTRAL if state == NEUTRAL else _OPENERS), _ACTIONS
+    if call.tool in DIMENSION_LABELS:  # a dimension of the Stage-1 context: read its state
+        tools = list(TOOLS)
+        state = state_name(call.tool, int(context[tools.index(call.tool)]))
+        fill["dim"] = DIMENSION_LABELS[call.tool]
+        fill["state"] = "no clear sign" if state == NEUTRAL else _words(state)
+        if state == call.value:  # the picture already leans that way: the call reinforces it
+            openers, actions = _OPENERS_SAME, _ACTIONS_SAME
+        else:
+            openers, actions = (_OPENERS_NEUTRAL if state == NEUTRAL else _OPENERS), _ACTIONS
+    else:  # no context dimension: grounded in what the calls so far did
+        again = any(c.tool == call.tool for c in done)
+        openers, actions = (_OPENERS_AGAIN if again else _OPENERS_FREE), _ACTIONS
     head = openers[int(rng.integers(len(openers)))] + " " + actions[int(rng.integers(len(actions)))]
     if call.preserved_regions:
         keep = call.preserved_regions
@@ -349,17 +593,24 @@ def reason(
     return min(texts, key=lambda t: len(t.split()))
 
 
+def _step_text(c: ToolCall, lib: Library) -> str:
+    if _is_rule(c):
+        return _RULE_STEPS[c.tool].format(**_rule_fill(c))
+    verb = _VERBS[c.tool] if c.tool in _VERBS else _MORE_VERBS[c.tool][0]
+    return f"{verb} {_call_words(c, lib)} ({intensity_level(c.strength)})" + (
+        f" in the {c.region}" if c.region != "all" else ""
+    )
+
+
 def precise_instruction(calls: Sequence[ToolCall], task: Task | None = None) -> str:
     """Stage 3: the precise edit instruction synthesized from a plan, in the order of the calls
     ("Turn the season to winter bare (strong), then shift the light to golden hour sunset
-    (moderate). Leave the sky untouched.")."""
+    (moderate). Leave the sky untouched."), in the words of ``task``'s library (a rule of the
+    ``normal`` library is a step: "Keep the left half untouched from here on, then ...")."""
     if not calls:
         return "Leave the image unchanged."
-    steps = [
-        f"{_VERBS[c.tool]} {_words(c.value)} ({intensity_level(c.strength)})"
-        + (f" in the {c.region}" if c.region != "all" else "")
-        for c in calls
-    ]
+    lib = get_library(getattr(task, "library", DEFAULT_LIBRARY))
+    steps = [_step_text(c, lib) for c in calls]
     text = steps[0][:1].upper() + steps[0][1:]
     if len(steps) > 1:
         text += ", then " + ", then ".join(steps[1:])
@@ -378,10 +629,12 @@ def precise_instruction(calls: Sequence[ToolCall], task: Task | None = None) -> 
 
 def paper_plan(calls: Sequence[ToolCall], reasons: Sequence[str], task: Task) -> dict[str, Any]:
     """The episode's plan in the paper's JSON format (``reasoning``, ``overall_instruction``,
-    ``actions[{action_id, reasoning, priority, parameters}]``)."""
+    ``actions[{action_id, reasoning, priority, parameters}]``), each action in the JSON of
+    ``task``'s library (:meth:`~styling_env.libraries.Library.to_json`)."""
+    lib = get_library(getattr(task, "library", DEFAULT_LIBRARY))
     actions = []
     for k, (c, why) in enumerate(zip(calls, reasons, strict=True)):
-        d = c.to_dict()
+        d = c.to_dict() if lib.name == DEFAULT_LIBRARY else lib.to_json(c)
         d["reasoning"] = why
         d["priority"] = min(5, k + 1)
         actions.append(d)
@@ -424,7 +677,10 @@ class NoisyOracle:
         self._scripts: dict[int, tuple[Scripted, int]] = {}
 
     def start(self, slot, task, plan, rng):
-        script = script_noisy_oracle(plan, rng, self.profile)
+        # the task's library states the plan its own way (library_plan): its teacher follows that
+        script = script_noisy_oracle(
+            plan, rng, self.profile, getattr(task, "library", DEFAULT_LIBRARY)
+        )
         self._scripts[slot] = (script, 0)
         return {"teacher": self.name, **script.noise()}
 
@@ -453,9 +709,14 @@ class AgentTeacher:
         self.deterministic = deterministic
         self._state: Any = None
         self._starting: set[int] = set()
+        self._library = DEFAULT_LIBRARY
 
     def start(self, slot, task, plan, rng):
         self._starting.add(slot)
+        self._library = getattr(task, "library", DEFAULT_LIBRARY)  # its actions' native indices
+        own = getattr(self.agent, "library", None)
+        if isinstance(own, str):
+            check_same_library(f"agent {self.name!r}", own, f"task {task.task_id!r}", self._library)
         return {"teacher": self.name}
 
     def act(self, observations, slots):
@@ -475,6 +736,8 @@ class AgentTeacher:
                 a = Invalid(
                     f"agent returned {type(actions).__name__}, expected batched Dict actions"
                 )
-            decoded = a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a)
+            decoded = (
+                a if isinstance(a, ToolCall | Stop | Invalid) else decode_native(a, self._library)
+            )
             out.append((decoded, "", None, a))  # the raw action is stored when it is invalid
         return out

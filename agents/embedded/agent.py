@@ -63,6 +63,12 @@ class EmbeddedAgent:
     def config(self) -> PlannerConfig:
         return self.planner.config
 
+    @property
+    def library(self) -> str:
+        """The action library whose native actions the planner emits (``styling_env.libraries``):
+        an environment of another library is refused (:func:`agents.evaluate.run_episodes`)."""
+        return self.planner.config.action_library
+
     def predict(
         self,
         observation: Mapping[str, Any],

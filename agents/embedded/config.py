@@ -12,12 +12,14 @@ import numpy as np
 
 from agents.config import Config
 from styling_env.actions import STOP, VALUE_OFFSETS, VOCAB_SIZES
+from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library, row_tables
 from styling_env.validation import positive_int
 
 #: The checkpoint's format name and version (:meth:`EmbeddedPlanner.save`).
 CHECKPOINT_FORMAT = "image-styling/embedded-planner"
 CHECKPOINT_VERSION = 2  # 2: history rows of 5 columns, the preserve head
-#: Tool index of STOP in the native action.
+#: Tool index of STOP in the native action of the default library (``v2``; another library's
+#: planner reads its own from :func:`head_tables`).
 STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1
 ENCODERS = ("minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash")
@@ -36,6 +38,43 @@ LEGACY_FIELDS: dict[str, Any] = {"film": False}
 
 _VOCAB = list(VOCAB_SIZES)
 _OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
+
+
+@dataclass(frozen=True)
+class HeadTables:
+    """The sizes the planner's heads take from its action library.
+
+    Attributes:
+        library: the library's name.
+        stop: the native ``tool`` index of STOP (the number of actions).
+        vocab: values per action, in native ``tool`` order.
+        offsets: row of each action's first value in the flat ``(action, value)`` rows.
+        n_rows: the ``(action, value)`` rows (``Library.rows``): the value head's logits.
+        max_values: the largest vocabulary (the native ``value`` Discrete).
+    """
+
+    library: str
+    stop: int
+    vocab: tuple[int, ...]
+    offsets: np.ndarray
+    n_rows: int
+    max_values: int
+
+    @property
+    def n_tools(self) -> int:
+        """Tool logits: one per action and STOP."""
+        return self.stop + 1
+
+
+def head_tables(library: str | None = None) -> HeadTables:
+    """The :class:`HeadTables` of ``library`` (None: the default ``v2``: 10 tools + STOP, 171
+    rows, exactly the tables of every checkpoint before the other libraries)."""
+    name = check_library(library or DEFAULT_LIBRARY)
+    t = row_tables(name)
+    vocab = tuple(int(n) for n in t["vocab"])
+    return HeadTables(
+        name, len(vocab), vocab, np.array(t["offsets"], np.int64), int(sum(vocab)), max(vocab)
+    )
 
 
 class CheckpointError(ValueError):
@@ -106,6 +145,14 @@ class PlannerConfig(Config):
     the Stage-1 context (text-only: the context alone)."""
     film_dim: int = 64
     """Width of the FiLM condition (an MLP over the image measures and context embeddings)."""
+    library: str | None = None
+    """The action library whose native actions the planner reads and emits (``"v2"``,
+    ``"normal"``, ``"v3"``: :mod:`styling_env.libraries`): the tool head has one logit per
+    action and STOP, the value head one per ``(action, value)`` row, the history embeddings its
+    rows. ``None`` is ``v2`` (as every checkpoint before the other libraries), and in
+    :func:`~agents.embedded.training.train` the training data's library: trained on a dataset
+    of another library, the planner's config names it. Saved in every checkpoint: a planner
+    refuses an environment of another library."""
 
     def __post_init__(self) -> None:
         ints = [f.name for f in fields(self) if f.type in ("int", int)]
@@ -139,6 +186,16 @@ class PlannerConfig(Config):
             )
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"PlannerConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.library is not None:
+            try:
+                check_library(self.library)
+            except ValueError as e:
+                raise ValueError(f"PlannerConfig.library: {e}") from None
+
+    @property
+    def action_library(self) -> str:
+        """The library of the heads (``library``, or ``v2`` when not yet resolved)."""
+        return self.library or DEFAULT_LIBRARY
 
     @property
     def text_in(self) -> int:

@@ -1,4 +1,9 @@
-"""The factorized policy network (:class:`EmbeddedPlanner`), its batches and checkpoints."""
+"""The factorized policy network (:class:`EmbeddedPlanner`), its batches and checkpoints.
+
+The heads' sizes follow the planner's action library (``PlannerConfig.library``,
+:func:`~agents.embedded.config.head_tables`): in ``v2`` 11 tool logits (10 tools + STOP) and 171
+``(tool, value)`` rows, in ``normal`` 21 and 335, in ``v3`` 31 and 189.
+"""
 
 from __future__ import annotations
 
@@ -21,22 +26,18 @@ from styling_env.context import CONTEXT_NVEC
 from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
-from styling_env.tools.vocabulary import MAX_VALUES, VALUES
 
 from .attention import FiLM, ImageCondition, TokenAttention
 from .config import (
-    _OFFSETS,
-    _VOCAB,
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
     LOG_STD_MAX,
     LOG_STD_MIN,
     MINILM_DIM,
-    N_TOOLS,
-    STOP_TOOL,
     STRENGTH_RANGE,
     CheckpointError,
     PlannerConfig,
+    head_tables,
 )
 from .text import instruction_encoder
 
@@ -122,6 +123,10 @@ class EmbeddedPlanner(nn.Module):
         if not isinstance(cfg, PlannerConfig):
             raise TypeError(f"config must be a PlannerConfig, got {type(cfg).__name__}")
         self.config = cfg
+        #: the sizes of the heads, from the action library (``cfg.library``; v2 when unset)
+        self.tables = tables = head_tables(cfg.library)
+        #: the native ``tool`` index of STOP in that library
+        self.stop = tables.stop
         self.meta: dict[str, Any] = {}
         p = cfg.dropout
         n_in = 0
@@ -143,8 +148,8 @@ class EmbeddedPlanner(nn.Module):
         self.context = nn.ModuleList(nn.Embedding(n, cfg.context_dim) for n in CONTEXT_NVEC)
         n_in += cfg.context_dim * len(CONTEXT_NVEC)
         # history rows: tool (-2 invalid, -1 pad, 0-10) -> 0-12; (tool, value) pair -> 0 = none
-        self.hist_tool = nn.Embedding(N_TOOLS + 2, 8)
-        self.hist_value = nn.Embedding(len(VALUES) + 1, 16)
+        self.hist_tool = nn.Embedding(tables.n_tools + 2, 8)
+        self.hist_value = nn.Embedding(tables.n_rows + 1, 16)
         self.hist_region = nn.Embedding(len(REGIONS) + 1, 4)
         # per row: 8 + 16 + 4 embeddings, strength, is-call, the 6 preserve bits
         self.history = nn.Sequential(
@@ -175,10 +180,10 @@ class EmbeddedPlanner(nn.Module):
             )
             self.films = nn.ModuleList(FiLM(cfg.film_dim, n) for n in head_in)
         self._reading: _Reading | None = None
-        self.tool_head = nn.Linear(head_in[0], N_TOOLS)
-        self.tool_embed = nn.Embedding(N_TOOLS, 16)
-        self.value_head = _mlp(head_in[1], cfg.head_hidden, len(VALUES), p)
-        self.value_embed = nn.Embedding(len(VALUES) + 1, 16)
+        self.tool_head = nn.Linear(head_in[0], tables.n_tools)
+        self.tool_embed = nn.Embedding(tables.n_tools, 16)
+        self.value_head = _mlp(head_in[1], cfg.head_hidden, tables.n_rows, p)
+        self.value_embed = nn.Embedding(tables.n_rows + 1, 16)
         self.call_head = _mlp(head_in[2], cfg.head_hidden, 2 + len(REGIONS), p)
         # one Bernoulli logit per mask: does the call keep that region untouched? Most calls
         # keep nothing, so the prior is p ~ 0.05 per bit: an untrained head preserves nothing
@@ -187,19 +192,19 @@ class EmbeddedPlanner(nn.Module):
         nn.init.constant_(self.preserve_head[-1].bias, PRESERVE_PRIOR_LOGIT)
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
-            self.wide_value = nn.Linear(cfg.hash_dim, len(VALUES))
+            self.wide_value = nn.Linear(cfg.hash_dim, tables.n_rows)
             if cfg.wide_tool:
-                self.wide_tool = nn.Linear(cfg.hash_dim, N_TOOLS)
+                self.wide_tool = nn.Linear(cfg.hash_dim, tables.n_tools)
         # the taken tool's slice of the (tool, value) logits; STOP gets one dummy value
-        index = np.zeros((N_TOOLS, MAX_VALUES), np.int64)
-        mask = np.zeros((N_TOOLS, MAX_VALUES), bool)
-        for t, n in enumerate(_VOCAB):
-            index[t] = _OFFSETS[t] + np.minimum(np.arange(MAX_VALUES), n - 1)
+        index = np.zeros((tables.n_tools, tables.max_values), np.int64)
+        mask = np.zeros((tables.n_tools, tables.max_values), bool)
+        for t, n in enumerate(tables.vocab):
+            index[t] = tables.offsets[t] + np.minimum(np.arange(tables.max_values), n - 1)
             mask[t, :n] = True
-        mask[STOP_TOOL, 0] = True
+        mask[tables.stop, 0] = True
         self.register_buffer("_value_index", torch.from_numpy(index), persistent=False)
         self.register_buffer("_value_mask", torch.from_numpy(mask), persistent=False)
-        self.register_buffer("_offsets", torch.from_numpy(_OFFSETS), persistent=False)
+        self.register_buffer("_offsets", torch.from_numpy(tables.offsets), persistent=False)
 
     # ---------------------------------------------------------------------------------------
     # Forward pieces
@@ -219,13 +224,13 @@ class EmbeddedPlanner(nn.Module):
         return self.trunk(torch.cat(parts, dim=1))
 
     def _history(self, h: torch.Tensor) -> torch.Tensor:
-        tool = h[..., 0].round().long().clamp(-2, STOP_TOOL)
-        is_call = (tool >= 0) & (tool < STOP_TOOL)
-        vocab = torch.as_tensor(_VOCAB, device=h.device)[tool.clamp(0, STOP_TOOL - 1)]
+        tool = h[..., 0].round().long().clamp(-2, self.stop)
+        is_call = (tool >= 0) & (tool < self.stop)
+        vocab = torch.as_tensor(self.tables.vocab, device=h.device)[tool.clamp(0, self.stop - 1)]
         value = h[..., 1].round().long()
         value = torch.minimum(value.clamp(min=0), vocab - 1)
         flat = torch.where(
-            is_call & (h[..., 1] >= 0), self._offsets[tool.clamp(0, STOP_TOOL - 1)] + value + 1, 0
+            is_call & (h[..., 1] >= 0), self._offsets[tool.clamp(0, self.stop - 1)] + value + 1, 0
         )
         region = h[..., 3].round().long().clamp(-1, len(REGIONS) - 1) + 1
         region = torch.where(is_call, region, 0)
@@ -312,7 +317,7 @@ class EmbeddedPlanner(nn.Module):
     def _value_logits(
         self, h: torch.Tensor, tool: torch.Tensor, wide: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """``(B, MAX_VALUES)`` logits of the values of ``tool`` (outside its vocabulary: -1e9)."""
+        """``(B, max_values)`` logits of the values of ``tool`` (outside its vocabulary: -1e9)."""
         flat = self.value_head(self._head_input(1, torch.cat([h, self.tool_embed(tool)], dim=1)))
         if wide is not None:
             flat = flat + wide
@@ -323,8 +328,8 @@ class EmbeddedPlanner(nn.Module):
         """The per-call hidden state: the trunk with the chosen tool's and value's embeddings
         (read through the call query and conditioned on the image where the config asks; the
         strength, region and preserve heads share it)."""
-        is_call = tool < STOP_TOOL
-        flat = torch.where(is_call, self._offsets[tool.clamp(max=STOP_TOOL - 1)] + value + 1, 0)
+        is_call = tool < self.stop
+        flat = torch.where(is_call, self._offsets[tool.clamp(max=self.stop - 1)] + value + 1, 0)
         return self._head_input(
             2, torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
         )
@@ -371,8 +376,8 @@ class EmbeddedPlanner(nn.Module):
             )
         h, wide = self._encode(b)
         tool = b.tool.long()
-        is_call = (tool < STOP_TOOL).float()
-        value = torch.where(tool < STOP_TOOL, b.value.long(), 0)
+        is_call = (tool < self.stop).float()
+        value = torch.where(tool < self.stop, b.value.long(), 0)
         tool_nll = F.cross_entropy(self._tool_logits(h), tool, reduction="none")
         value_nll = F.cross_entropy(self._value_logits(h, tool, wide), value, reduction="none")
         mean, log_std, region_logits, preserve_logits = self._call_heads(h, tool, value)
@@ -435,7 +440,7 @@ class EmbeddedPlanner(nn.Module):
         else:
             u = torch.rand(keep_p.shape, generator=generator).to(h.device)
             preserve = (u < keep_p).long()
-        stop = tool == STOP_TOOL
+        stop = tool == self.stop
         value = torch.where(stop, 0, value)
         region = torch.where(stop, 0, region)
         preserve = torch.where(stop[:, None], 0, preserve)

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from agents.config import Config, config_from
 from agents.training import MetricLog, minibatches, peak_memory_mb
+from offline_data.errors import check_same_library
 from offline_data.loaders import StepTensors, to_tensors
 from offline_data.weights import (
     DPO_BETA,
@@ -146,10 +147,14 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
         _REWORDED[key] = (texts, table, kept)
     texts, table, kept = _REWORDED[key]
     if kept:
+        why = (
+            "tasks of another action library, which styling_env.rewording does not reword"
+            if rows.library != "v2"
+            else "not generated train tasks of this code (imported, another image source or "
+            "language version)"
+        )
         warnings.warn(
-            f"{kept} of {n_unique} requests are not generated train tasks of this code (imported, "
-            "another image source or language version): they keep their own words",
-            stacklevel=2,
+            f"{kept} of {n_unique} requests are {why}: they keep their own words", stacklevel=2
         )
     encoder = instruction_encoder(config)
     text, tokens, mask = d.text, d.tokens, d.token_mask
@@ -229,6 +234,8 @@ def prepare(
             f"the prepared instruction embeddings are {text.shape[1]}-d but the config's encoder "
             f"{config.encoder!r} gives {config.text_in}-d: prepare the data with this config"
         )
+    if config.library is not None:  # the heads' indices must be the data's
+        check_same_library("the planner config", config.library, "the training data", rows.library)
     if rows.max_steps != config.max_steps:
         raise ValueError(
             f"the dataset's history has {rows.max_steps} rows (max_steps) but the config has "
@@ -392,7 +399,10 @@ def train(
         data: a dataset id, a MinariDataset, a list of EpisodeRecord, a
             :class:`~offline_data.loaders.StepTensors` or the result of :func:`prepare`.
         method: ``s``, ``rl``, ``rw``, ``sw`` or ``dpo`` (:data:`agents.methods.OFFLINE_METHODS`).
-        config: the architecture (default :class:`PlannerConfig`; DPO: the reference's).
+        config: the architecture (default :class:`PlannerConfig`; DPO: the reference's). Its
+            ``library`` unset is the data's action library (still unset for ``v2`` data); set,
+            it must be the data's (:class:`~offline_data.errors.LibraryMismatchError`
+            otherwise).
         training: the optimization (:class:`TrainConfig`, or a dict of its fields).
         seed: seeds the initialization, the minibatch order, dropout and DPO's pairing.
         reference: DPO's frozen reference (a planner, a :class:`TrainResult` or a checkpoint
@@ -423,6 +433,8 @@ def train(
         config = ref_model.config
     config = config or PlannerConfig()
     prepared = prepare(data, config, method, groups=groups)
+    if config.library is None and prepared.rows.library != "v2":  # the heads follow the data's
+        config = config.replace(library=prepared.rows.library)
     if run.rewordings and method != "dpo":  # DPO reads the words its reference was scored on
         prepared = with_rewordings(prepared, run.rewordings, config)
     pairs = _dpo_pairs(prepared, seed, run.dpo_fallback) if method == "dpo" else None

@@ -50,7 +50,7 @@ from .observations import (
     observation_vector,
     vector_layout,
 )
-from .tensors import StepTensors, to_tensors
+from .tensors import LibraryStepTensors, StepTensors, to_tensors
 
 if TYPE_CHECKING:  # the lazy names below, for type checkers and editors
     from .d3rlpy import (
@@ -90,6 +90,7 @@ __all__ = [
     "DEFAULT_ENCODER_DIM",
     "STOP_TOOL",
     "ChatSample",
+    "LibraryStepTensors",
     "StepTensors",
     "assistant_target",
     "call_line",

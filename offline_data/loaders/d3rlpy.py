@@ -33,6 +33,7 @@ from styling_env.actions import STOP, FlatActions, check_bins, n_actions
 from styling_env.images import resize_uint8
 from styling_env.validation import choice
 
+from ..errors import LibraryMismatchError
 from ..weights import check_method, sample_weights
 from .observations import make_encoder, vector_layout, vectors
 from .records import Groups, collect
@@ -129,6 +130,11 @@ def to_d3rlpy(
         data, text_only=text_only, image_size=image_size, final_rows=True, groups=groups,
         shrink=shrink_fn,
     )  # fmt: skip
+    if c.library != "v2":  # the vector layout counts the ten tools' calls
+        raise LibraryMismatchError(
+            f"to_d3rlpy reads datasets of the v2 action library; this one was played in library "
+            f"{c.library!r} (train the embedded planner on it instead)"
+        )
     emb_u = np.asarray(enc.encode(c.instructions), np.float32)
     if emb_u.ndim != 2 or emb_u.shape[0] != len(c.instructions):
         raise ValueError(

@@ -5,6 +5,11 @@
 with action ``t``), checking every record's shapes and native actions on the way; the tensor
 and d3rlpy loaders build on it, the chat loader on :func:`source`, :func:`check_record` and
 :func:`native`.
+
+Native actions are read in the action library the episode was played in
+(:func:`record_library`: its task's ``library``, ``v2`` when the task names none); one
+collection holds episodes of one library (another is a
+:class:`~offline_data.errors.LibraryMismatchError`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from styling_env.actions import MASK_NAMES, VOCAB_SIZES
-from styling_env.actions import STOP as STOP_TOOL
+from styling_env.actions import MASK_NAMES
 from styling_env.context import CONTEXT_NVEC
 from styling_env.tools.call import REGIONS
+from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library, row_tables
 
 from ..dataset import EpisodeRecord, episodes, load
+from ..errors import LibraryMismatchError
 
 _OBS_KEYS = ("context", "history", "steps_left", "instruction")
 _ACTION_KEYS = ("tool", "value", "strength", "region", "preserve")
@@ -30,17 +36,30 @@ _ACTION_KEYS = ("tool", "value", "strength", "region", "preserve")
 Groups = str | Callable[[Mapping[str, Any]], Hashable]
 
 
-def _check_native(rec: EpisodeRecord, acts: Mapping[str, np.ndarray]) -> None:
+def record_library(rec: EpisodeRecord) -> str:
+    """The action library episode ``rec`` was played in: its task's ``library`` (``"v2"`` when
+    the task names none, as every episode before the other libraries)."""
+    task = rec.meta.get("task") if isinstance(rec.meta, Mapping) else None
+    name = task.get("library", DEFAULT_LIBRARY) if isinstance(task, Mapping) else DEFAULT_LIBRARY
+    try:
+        return check_library(name)
+    except ValueError as e:
+        raise ValueError(f"episode {rec.id}: {e}") from None
+
+
+def _check_native(rec: EpisodeRecord, acts: Mapping[str, np.ndarray], library: str) -> None:
     t, v, s, g = acts["tool"], acts["value"], acts["strength"], acts["region"]
-    bad = (t < 0) | (t > STOP_TOOL)
-    calls = (t >= 0) & (t < STOP_TOOL)
-    bad |= calls & ((v < 0) | (v >= np.asarray(VOCAB_SIZES)[np.clip(t, 0, STOP_TOOL - 1)]))
+    vocab = row_tables(library)["vocab"]
+    stop = len(vocab)
+    bad = (t < 0) | (t > stop)
+    calls = (t >= 0) & (t < stop)
+    bad |= calls & ((v < 0) | (v >= vocab[np.clip(t, 0, stop - 1)]))
     bad |= calls & ((g < 0) | (g >= len(REGIONS)) | ~(s >= 0) | ~(s <= 1))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"episode {rec.id}, step {k}: invalid native action (tool {int(t[k])}, value "
-            f"{int(v[k])}, strength {float(s[k]):g}, region {int(g[k])})"
+            f"episode {rec.id}, step {k}: invalid native action of library {library!r} (tool "
+            f"{int(t[k])}, value {int(v[k])}, strength {float(s[k]):g}, region {int(g[k])})"
         )
 
 
@@ -131,10 +150,10 @@ def task_id(rec: EpisodeRecord) -> str:
 
 
 def native(rec: EpisodeRecord) -> dict[str, np.ndarray]:
-    """The record's native actions as flat arrays: ``tool``, ``value``, ``region`` ``(T,)``
-    int64, ``strength`` ``(T,)`` float32, ``preserve`` ``(T, 6)`` int8 bits. Raises
-    ``ValueError`` naming the episode for a malformed action or actions without ``preserve``
-    (a dataset of format version 1: regenerate it)."""
+    """The record's native actions (of its library, :func:`record_library`) as flat arrays:
+    ``tool``, ``value``, ``region`` ``(T,)`` int64, ``strength`` ``(T,)`` float32,
+    ``preserve`` ``(T, 6)`` int8 bits. Raises ``ValueError`` naming the episode for a malformed
+    action or actions without ``preserve`` (a dataset of format version 1: regenerate it)."""
     a = rec.actions
     if "preserve" not in a:
         raise ValueError(
@@ -156,7 +175,7 @@ def native(rec: EpisodeRecord) -> dict[str, np.ndarray]:
         "region": np.asarray(a["region"], np.int64).reshape(-1),
         "preserve": keep.astype(np.int8),
     }
-    _check_native(rec, acts)
+    _check_native(rec, acts, record_library(rec))
     return acts
 
 
@@ -188,6 +207,7 @@ class Collected:
     ep_last: np.ndarray  # row of each episode's last step
     ep_task: list[str]
     ep_group: list[Hashable] | None
+    library: str = DEFAULT_LIBRARY  # the action library of every episode's native actions
 
 
 def collect(
@@ -218,8 +238,18 @@ def collect(
     ep_group: list[Hashable] | None = [] if groups is not None else None
     hw: tuple[int, int] | None = None
     pos = 0
+    lib: str | None = None
     for e, rec in enumerate(records):
         n = check_record(rec, need_image=not text_only)
+        own = record_library(rec)
+        if lib is None:
+            lib = own
+        elif own != lib:
+            raise LibraryMismatchError(
+                f"episode {rec.id} was played in action library {own!r}, earlier episodes in "
+                f"{lib!r}: one collection holds episodes of one library (their native indices "
+                "mean different calls)"
+            )
         if e >= total_eps or pos + n + int(final_rows) > cap:
             raise ValueError("the dataset holds more steps or episodes than its metadata says")
         acts = native(rec)
@@ -283,7 +313,7 @@ def collect(
         source_row[sl] = e
         if final_rows:
             if rows > n:  # cut (truncated) episode: its final observation closes it as a timeout
-                tool[pos + n] = STOP_TOOL
+                tool[pos + n] = len(row_tables(own)["vocab"])  # the library's STOP
                 timeout[pos + n] = True
         else:
             timeout[pos + n - 1] = trunc[-1] and not term[-1]
@@ -322,4 +352,5 @@ def collect(
         ep_last=np.asarray(ep_last, np.int64),
         ep_task=ep_task,
         ep_group=ep_group,
+        library=lib or DEFAULT_LIBRARY,
     )

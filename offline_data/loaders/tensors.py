@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from styling_env.actions import FlatActions, check_bins
+from styling_env.tools.library_tables import DEFAULT_LIBRARY
 
 from ..weights import check_method, sample_weights
 from .records import Groups, collect
@@ -34,12 +35,12 @@ class StepTensors:
     steps_left: torch.Tensor  # (N,) int64
     instruction_index: torch.Tensor  # (N,) int64, row of ``instructions``
     instructions: list[str]  # unique instructions
-    tool: torch.Tensor  # (N,) int64, 0-9 a tool, 10 STOP
+    tool: torch.Tensor  # (N,) int64, a native tool index of ``library`` (v2: 0-9, 10 STOP)
     value: torch.Tensor  # (N,) int64, index in the tool's vocabulary
     strength: torch.Tensor  # (N,) float32
     region: torch.Tensor  # (N,) int64, index in REGIONS
     preserve: torch.Tensor  # (N, 6) float32 bits in MASK_NAMES order: the masks kept untouched
-    flat_action: torch.Tensor  # (N,) int64, DiscreteActions index (STOP = last)
+    flat_action: torch.Tensor  # (N,) int64, FlatActions(bins, library=library) index (STOP last)
     reward: torch.Tensor  # (N,) float32, the env's per-step reward
     episode: torch.Tensor  # (N,) int64, episode id
     step: torch.Tensor  # (N,) int64, t
@@ -50,6 +51,10 @@ class StepTensors:
     n_strength_bins: int = 4
     #: whether ``flat_action`` includes the preserve digit (``FlatActions(bins, preserve=...)``)
     flat_preserve: bool = False
+    #: the action library of ``tool``/``value`` and of ``flat_action`` (``styling_env.libraries``):
+    #: ``v2`` here (a class attribute, not a field: the rows of v2 data are field for field
+    #: what they always were); rows of another library are :class:`LibraryStepTensors`
+    library = DEFAULT_LIBRARY
 
     _ROW_FIELDS = (
         "image",
@@ -115,6 +120,15 @@ class StepTensors:
         return replace(self, **moved)
 
 
+@dataclass
+class LibraryStepTensors(StepTensors):
+    """:class:`StepTensors` of another action library than ``v2`` (``normal``, ``v3``): the same
+    rows, with the library's name as a field (kept by :meth:`~StepTensors.select`, ``to`` and
+    ``dataclasses.replace``)."""
+
+    library: str = DEFAULT_LIBRARY
+
+
 def to_tensors(
     data: Any,
     *,
@@ -126,7 +140,9 @@ def to_tensors(
     shrink: Callable[[np.ndarray], np.ndarray] | None = None,
     flat_preserve: bool = False,
 ) -> StepTensors:
-    """Episodes -> :class:`StepTensors`, one row per step (observation ``t``, action ``t``).
+    """Episodes -> :class:`StepTensors`, one row per step (observation ``t``, action ``t``), in
+    the action library the episodes were played in (``StepTensors.library``: native indices
+    as stored, ``flat_action`` in that library's :class:`~styling_env.actions.FlatActions`).
 
     Args:
         data: a dataset id, a MinariDataset or a list of EpisodeRecord.
@@ -158,7 +174,9 @@ def to_tensors(
     w_ep = sample_weights(method, c.ep_r, groups=c.ep_group)
     row = c.source_row
     t = torch.from_numpy
-    return StepTensors(
+    steps = StepTensors if c.library == DEFAULT_LIBRARY else LibraryStepTensors
+    extra = {} if c.library == DEFAULT_LIBRARY else {"library": c.library}
+    return steps(
         image=None if c.image is None else t(c.image),
         sources=None if c.sources is None else t(c.sources),
         source_row=t(row),
@@ -173,7 +191,9 @@ def to_tensors(
         region=t(c.region),
         preserve=t(c.preserve.astype(np.float32)),
         flat_action=t(
-            FlatActions(bins, bool(flat_preserve)).encode(c.tool, c.value, c.strength, c.preserve)
+            FlatActions(bins, bool(flat_preserve), c.library).encode(
+                c.tool, c.value, c.strength, c.preserve
+            )
         ),
         reward=t(c.reward),
         episode=t(c.ep_id[row]),
@@ -184,4 +204,5 @@ def to_tensors(
         method=method,
         n_strength_bins=bins,
         flat_preserve=bool(flat_preserve),
+        **extra,
     )
