@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from styling_env.context import DIMENSION_LABELS, NEUTRAL, state_name
+from styling_env.context import DIMENSION_LABELS, context_dimensions, context_nvec, state_name
 from styling_env.engine import Decoded, Invalid, Stop, decode_native
 from styling_env.lexicon import VALUE_PHRASES
 from styling_env.libraries import Library, library_plan
@@ -562,15 +562,19 @@ def reason(
         "aspect": _aspect(call.tool),
         "step": step + 1,
     }
-    if call.tool in DIMENSION_LABELS:  # a dimension of the Stage-1 context: read its state
-        tools = list(TOOLS)
-        state = state_name(call.tool, int(context[tools.index(call.tool)]))
+    dims = context_dimensions(lib.name)
+    if call.tool in dims and len(context) == len(dims):  # a Stage-1 dimension: read its state
+        d = dims.index(call.tool)
+        k = int(context[d])
+        # neutral by index: v3's color_temperature has a value named "neutral"
+        neutral = k == context_nvec(lib.name)[d] - 1
+        state = state_name(call.tool, k)
         fill["dim"] = DIMENSION_LABELS[call.tool]
-        fill["state"] = "no clear sign" if state == NEUTRAL else _words(state)
-        if state == call.value:  # the picture already leans that way: the call reinforces it
+        fill["state"] = "no clear sign" if neutral else _words(state)
+        if not neutral and state == call.value:  # the picture already leans that way
             openers, actions = _OPENERS_SAME, _ACTIONS_SAME
         else:
-            openers, actions = (_OPENERS_NEUTRAL if state == NEUTRAL else _OPENERS), _ACTIONS
+            openers, actions = (_OPENERS_NEUTRAL if neutral else _OPENERS), _ACTIONS
     else:  # no context dimension: grounded in what the calls so far did
         again = any(c.tool == call.tool for c in done)
         openers, actions = (_OPENERS_AGAIN if again else _OPENERS_FREE), _ACTIONS

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from styling_env.actions import MASK_NAMES, bitmask_bits
-from styling_env.context import CONTEXT_NVEC
+from styling_env.context import context_nvec
 from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
@@ -145,8 +145,10 @@ class EmbeddedPlanner(nn.Module):
             n_in += cfg.image_dim
         self.text = nn.Sequential(nn.Linear(cfg.text_in, cfg.text_dim), nn.ReLU())
         n_in += cfg.text_dim
-        self.context = nn.ModuleList(nn.Embedding(n, cfg.context_dim) for n in CONTEXT_NVEC)
-        n_in += cfg.context_dim * len(CONTEXT_NVEC)
+        # the library's Stage-1 dimensions (v2 and normal: the ten tools'; v3: thirty)
+        self._context_nvec = context_nvec(cfg.action_library)
+        self.context = nn.ModuleList(nn.Embedding(n, cfg.context_dim) for n in self._context_nvec)
+        n_in += cfg.context_dim * len(self._context_nvec)
         # history rows: tool (-2 invalid, -1 pad, 0-10) -> 0-12; (tool, value) pair -> 0 = none
         self.hist_tool = nn.Embedding(tables.n_tools + 2, 8)
         self.hist_value = nn.Embedding(tables.n_rows + 1, 16)
@@ -176,7 +178,7 @@ class EmbeddedPlanner(nn.Module):
         self.condition = self.films = None
         if cfg.film:
             self.condition = ImageCondition(
-                not cfg.text_only, cfg.context_dim * len(CONTEXT_NVEC), cfg.film_dim
+                not cfg.text_only, cfg.context_dim * len(self._context_nvec), cfg.film_dim
             )
             self.films = nn.ModuleList(FiLM(cfg.film_dim, n) for n in head_in)
         self._reading: _Reading | None = None
@@ -472,9 +474,10 @@ class EmbeddedPlanner(nn.Module):
             raise ValueError(f"the observation lacks {missing}")
         context = np.asarray(observation["context"])
         batched = context.ndim == 2
-        if context.ndim not in (1, 2) or context.shape[-1] != len(CONTEXT_NVEC):
+        nvec = np.asarray(self._context_nvec)
+        if context.ndim not in (1, 2) or context.shape[-1] != len(nvec):
             raise ValueError(
-                f"observation['context'] must be (N, {len(CONTEXT_NVEC)}) or ({len(CONTEXT_NVEC)},), "
+                f"observation['context'] must be (N, {len(nvec)}) or ({len(nvec)},), "
                 f"got shape {context.shape}"
             )
 
@@ -484,7 +487,6 @@ class EmbeddedPlanner(nn.Module):
 
         context = batch(context).astype(np.int64)
         n = context.shape[0]
-        nvec = np.asarray(CONTEXT_NVEC)
         if (context < 0).any() or (context >= nvec).any():
             raise ValueError(f"observation['context'] holds states outside [0, {list(nvec)})")
         texts = observation["instruction"]

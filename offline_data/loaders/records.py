@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from styling_env.actions import MASK_NAMES
-from styling_env.context import CONTEXT_NVEC
 from styling_env.tools.call import REGIONS
 from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library, row_tables
 
@@ -224,7 +223,7 @@ def collect(
         raise ValueError("the dataset is empty: it holds no episodes")
     cap = total_steps + (total_eps if final_rows else 0)
     image = sources = None
-    context = np.zeros((cap, len(CONTEXT_NVEC)), np.int64)
+    context: np.ndarray | None = None  # width: the library's context dimensions (v3: 30)
     history: np.ndarray | None = None
     steps_left = np.zeros(cap, np.int64)
     inst_index = np.zeros(cap, np.int64)
@@ -293,7 +292,10 @@ def collect(
                 sources = np.empty((total_eps, *chw.shape[1:]), np.uint8)
             image[sl] = chw
             sources[e] = src[0]
-        context[sl] = np.asarray(obs["context"], np.int64)[:rows]
+        ctx = np.asarray(obs["context"], np.int64)[:rows]
+        if context is None:
+            context = np.zeros((cap, ctx.shape[-1]), np.int64)
+        context[sl] = ctx
         history[sl] = hist[:rows]
         steps_left[sl] = np.asarray(obs["steps_left"], np.int64).reshape(-1)[:rows]
         for k, text in enumerate(obs["instruction"][:rows]):
