@@ -51,8 +51,10 @@ from .tasks import (
 from .tools.vocabulary import GEOMETRIC_REGIONS, NORMAL_ACTIONS, V3_ACTIONS
 from .wording import area_keep_phrase, value_label
 
-#: Seeds a library task's own random stream apart from the v2 task's.
-_SALT = 1919
+#: Seeds a library task's own random stream apart from the v2 task's (``styling_env.rewording``
+#: words a library train task anew from the same streams).
+LIBRARY_SALT = 1919
+_SALT = LIBRARY_SALT
 #: ``normal``: chance of a graduated effect; of a kept geometric area per tier.
 GRADUATED_RATE: float = 0.5
 #: (Only Complex requests state constraints: the Simple and Regular frames have no clause for

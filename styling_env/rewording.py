@@ -12,7 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from .library_tasks import LIBRARY_SALT, sample_library_task
 from .tasks import MAX_INSTRUCTION, SPLITS, TEMPLATES, TIERS, Task, _image_info, sample_task
+from .tools.library_tables import LIBRARY_NAMES
 from .wording import train_wording
 
 
@@ -22,14 +24,29 @@ def train_key(task_id: str) -> tuple[str, int] | None:
     return (tier, int(seed)) if sep and tier in TIERS and seed.isdigit() else None
 
 
+def library_train_key(task_id: str) -> tuple[str, str, int] | None:
+    """``(tier, library, seed)`` of a generated train task of another action library, id
+    ``<tier>-<library>-train-<seed>`` (``styling_env.library_tasks``), else None."""
+    head, sep, seed = task_id.partition("-train-")
+    tier, _, name = head.partition("-")
+    ok = sep and tier in TIERS and name in LIBRARY_NAMES and name != "v2" and seed.isdigit()
+    return (tier, name, int(seed)) if ok else None
+
+
 def generated_train_task(task_id: str, instruction: str) -> Task | None:
-    """The train task ``task_id`` names, if :func:`~styling_env.tasks.sample_task` gives it
+    """The train task ``task_id`` names, if :func:`~styling_env.tasks.sample_task` (or, for
+    another library's id, :func:`~styling_env.library_tasks.sample_library_task`) gives it
     with exactly these words (else None: an imported request, another image source or
     another version of the language, which cannot be reworded faithfully)."""
     key = train_key(task_id)
-    if key is None:
+    lib_key = library_train_key(task_id)
+    if key is not None:
+        task = sample_task(*key)
+    elif lib_key is not None:
+        tier, name, seed = lib_key
+        task = sample_library_task(tier, seed, "train", library=name)
+    else:
         return None
-    task = sample_task(*key)
     return task if task.instruction == instruction else None
 
 
@@ -42,15 +59,32 @@ def reworded(task: Task, variant: int) -> Task:
     (``TrainConfig.rewordings``): augmentation of the language alone, the spec and so the
     teacher's calls unchanged. Held-out and free-text tasks are never reworded.
 
+    A train task of another action library (id ``<tier>-<library>-train-<seed>``) is reworded
+    from its own streams the same way.
+
     Raises:
-        ValueError: a task not drawn by :func:`sample_task` for the train split (its id is not
-            ``<tier>-train-<seed>``), or a negative ``variant``.
+        ValueError: a task not drawn by :func:`sample_task` (or ``sample_library_task``) for the
+            train split (its id is not ``<tier>-train-<seed>`` or
+            ``<tier>-<library>-train-<seed>``), or a negative ``variant``.
     """
     key = train_key(task.task_id)
-    if task.split != "train" or key is None or key[0] != task.tier:
+    lib_key = library_train_key(task.task_id)
+    if lib_key is not None and lib_key[0] == task.tier and lib_key[1] == task.library:
+        stream: tuple[int, ...] = (
+            TIERS.index(task.tier),
+            lib_key[2],
+            SPLITS.index("train"),
+            LIBRARY_SALT,
+            LIBRARY_NAMES.index(task.library),
+        )  # fmt: skip  (the library task's own key: library_tasks.sample_library_task)
+    elif key is not None and key[0] == task.tier and task.library == "v2":
+        stream = (TIERS.index(task.tier), key[1], SPLITS.index("train"))
+    else:
+        stream = ()
+    if task.split != "train" or not stream:
         raise ValueError(
-            f"only generated train tasks can be reworded (id '<tier>-train-<seed>'), got "
-            f"{task.task_id!r} of split {task.split!r}"
+            f"only generated train tasks can be reworded (id '<tier>-train-<seed>' or "
+            f"'<tier>-<library>-train-<seed>'), got {task.task_id!r} of split {task.split!r}"
         )
     if isinstance(variant, bool) or not isinstance(variant, int | np.integer) or variant < 0:
         raise ValueError(f"variant must be an int >= 0, got {variant!r}")
@@ -58,7 +92,7 @@ def reworded(task: Task, variant: int) -> Task:
         return task
     kind = _image_info(task.image_source, task.image_seed)[0] if task.constraints else "outdoor"
     words = train_wording(
-        (TIERS.index(task.tier), key[1], SPLITS.index("train"), int(variant)), task.tier, TEMPLATES[task.tier]["train"], task.theme, task.targets,
+        (*stream, int(variant)), task.tier, TEMPLATES[task.tier]["train"], task.theme, task.targets,
         task.constraints, task.conditionals, kind, MAX_INSTRUCTION,
     )  # fmt: skip
     return replace(

@@ -302,3 +302,21 @@ def test_the_v3_env_observes_thirty_context_dimensions():
     assert ImageStylingEnv(library="normal", image_size=32).observation_space["context"].shape == (
         10,
     )
+
+
+@pytest.mark.parametrize("name", ["normal", "v3"])
+def test_a_library_train_task_is_reworded_from_its_own_streams(name):
+    from styling_env.library_tasks import sample_library_task
+    from styling_env.rewording import generated_train_task, reworded
+
+    t = sample_library_task("complex", 11, "train", library=name)
+    assert t.task_id == f"complex-{name}-train-11" and t.library == name
+    assert generated_train_task(t.task_id, t.instruction) == t
+    assert generated_train_task(t.task_id, t.instruction + " please") is None
+    r = reworded(t, 1)
+    assert r.instruction != t.instruction and reworded(t, 0) == t
+    assert (r.targets, r.conditionals, r.library) == (t.targets, t.conditionals, t.library)
+    assert [c.region for c in r.constraints] == [c.region for c in t.constraints]
+    assert reworded(t, 1) == r  # a pure function of the task and the variant
+    with pytest.raises(ValueError, match="only generated train tasks can be reworded"):
+        reworded(sample_library_task("complex", 11, "test", library=name), 1)

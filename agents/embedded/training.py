@@ -148,9 +148,7 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
     texts, table, kept = _REWORDED[key]
     if kept:
         why = (
-            "tasks of another action library, which styling_env.rewording does not reword"
-            if rows.library != "v2"
-            else "not generated train tasks of this code (imported, another image source or "
+            "not generated train tasks of this code (imported, another image source or "
             "language version)"
         )
         warnings.warn(
