@@ -141,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     ip.add_argument("--id", default="image-styling/paper-v0")
     ip.add_argument("--tier", default=None, choices=("simple", "regular", "complex"))
     ip.add_argument("--image-size", type=int, default=128)
+    ip.add_argument(
+        "--library",
+        default=None,
+        choices=("v2", "normal", "v3"),
+        help="the plans' action library (default: read from the plans; they must agree)",
+    )
     ip.add_argument("--overwrite", action="store_true")
     ip.add_argument(
         "--skip-bad", action="store_true", help="skip malformed samples instead of failing"
@@ -292,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
 
         path = import_paper(
             args.folder, args.id, tier=args.tier, image_size=args.image_size,
-            overwrite=args.overwrite, strict=not args.skip_bad,
+            overwrite=args.overwrite, strict=not args.skip_bad, library=args.library,
         )  # fmt: skip
         print(D.card(D.load(args.id)))
         print(f"  at {path}")

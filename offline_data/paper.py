@@ -48,7 +48,20 @@ Decisions (documented here because the release does not pin them down):
   (it must then lie in [0, scale]). Nothing else is guessed.
 - **Text.** The request is made printable ASCII (the observation space's charset) by
   :func:`ascii_request`; the raw ``prompt.json`` is kept in the episode's ``paper_prompt``.
-- **Length.** A plan must have 1 to ``max_steps - 1`` (7) actions, so STOP fits.
+- **Length.** A plan must have 1 to ``max_steps - 1`` (7) actions, so STOP fits (a nested
+  ``conditional_transform`` counts its branch calls).
+- **Library.** A plan may use any of the release's three action libraries
+  (``styling_env.libraries``); :func:`plan_library` tells which from its actions: a ``normal``
+  action (``exclude_region``, ``graduated_effect``, ...) makes it ``normal``, a v3 styling
+  action or a base tool written with v3's words (``{"time": "dawn"}``) makes it ``v3``, else
+  ``v2``. One dataset holds one library (``library=`` forces it; samples of another are
+  malformed). In ``normal`` and ``v3`` the calls are read with the library's words
+  (:meth:`~styling_env.libraries.Library.expand_json`: the nested ``conditional_transform``
+  becomes the conditional and its branch calls) and played through the library's rules on the
+  sample's photo: a rule that needs semantic masks there (``exclude_region`` of the
+  foreground) is dropped with a warning, and of a conditional's branches only the one its
+  predicate picks on the picture at that point becomes a target (the other is still played
+  and changes nothing). Rules are never targets.
 
 A malformed sample raises :class:`~offline_data.dataset.DatasetError` naming its folder and the
 problem; with ``strict=False`` it is skipped and listed (with the reason) under ``skipped`` in
@@ -70,8 +83,10 @@ import numpy as np
 
 from styling_env.engine import Stop
 from styling_env.env import printable
+from styling_env.libraries import library as get_library
 from styling_env.tasks import MIN_STRENGTH, TIERS, Target, Task, user_task
 from styling_env.tools import ToolCall
+from styling_env.tools.vocabulary import NORMAL_ACTIONS, V3_ACTIONS, VALUE_PARAMS
 
 from .dataset import DatasetError, Recipe
 
@@ -111,6 +126,7 @@ class Sample:
     scores: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     image_size: int = 128
+    library: str = "v2"  # the action library its plan is written in
 
     @property
     def name(self) -> str:
@@ -125,7 +141,9 @@ class Sample:
         tier: its ``prompt.json`` tier, else ``default_tier``, else :func:`user_task`'s."""
         try:
             image = _read_image(self.folder, self.image_size)
-            task = user_task(self.instruction, targets=self.targets, image=image)
+            task = user_task(
+                self.instruction, targets=self.targets, image=image, library=self.library
+            )
         except (_Bad, ValueError, TypeError) as e:
             raise DatasetError(f"paper sample {self.name!r} ({self.folder}): {e}") from e
         return dataclasses.replace(
@@ -216,7 +234,34 @@ def _priority(action: Mapping[str, Any], k: int) -> float:
     return float(p)
 
 
-def _read_plan(folder: Path) -> tuple[list[ToolCall], list[str], list[str], dict[str, Any]]:
+def plan_library(actions: Sequence[Any]) -> str:
+    """The action library a plan's actions are written in (module docstring, **Library**).
+    Raises ``_Bad`` when the plan mixes the ``normal`` and ``v3`` libraries."""
+    v2, v3 = get_library("v2"), get_library("v3")
+    found = set()
+    for a in actions:
+        if not isinstance(a, Mapping):
+            continue
+        tool = a.get("action_id", a.get("tool"))
+        params = a.get("parameters") if isinstance(a.get("parameters"), Mapping) else {}
+        if tool in NORMAL_ACTIONS:
+            found.add("normal")
+        elif tool in V3_ACTIONS:
+            found.add("v3")
+        elif tool in v2.tool_names:
+            own = v3.action(tool).param
+            if own in params and VALUE_PARAMS[tool] not in params and "value" not in params:
+                found.add("v3")
+    if len(found) > 1:
+        raise _Bad(
+            "action_plan.json mixes the normal and v3 action libraries; a plan uses one library"
+        )
+    return found.pop() if found else "v2"
+
+
+def _read_plan(
+    folder: Path, library: str | None = None
+) -> tuple[list[ToolCall], list[str], list[str], dict[str, Any], str]:
     plan = _read_json(folder, "action_plan.json")
     if not isinstance(plan, Mapping):
         raise _Bad(f"action_plan.json must hold an object, got {type(plan).__name__}")
@@ -225,6 +270,12 @@ def _read_plan(folder: Path) -> tuple[list[ToolCall], list[str], list[str], dict
         raise _Bad("action_plan.json has no 'actions' list")
     if not actions:
         raise _Bad("action_plan.json has no actions")
+    found = plan_library(actions)
+    if library is not None and found not in ("v2", library):
+        raise _Bad(f"its plan is written in action library {found!r}, the import is of {library!r}")
+    library = library or found
+    if library != "v2":
+        return (*_read_library_plan(actions, library), dict(plan), library)
     if len(actions) > MAX_STEPS - 1:
         raise _Bad(
             f"action_plan.json has {len(actions)} actions; at most {MAX_STEPS - 1} fit an "
@@ -261,7 +312,79 @@ def _read_plan(folder: Path) -> tuple[list[ToolCall], list[str], list[str], dict
             why = ""
         parsed.append((_priority(action, k), k, call, " ".join(why.split())))
     parsed.sort(key=lambda x: (x[0], x[1]))
-    return [p[2] for p in parsed], [p[3] for p in parsed], warnings, dict(plan)
+    return [p[2] for p in parsed], [p[3] for p in parsed], warnings, dict(plan), "v2"
+
+
+def _read_library_plan(
+    actions: Sequence[Any], library: str
+) -> tuple[list[ToolCall], list[str], list[str]]:
+    """The calls (in execution order), reasons and warnings of a plan in another library."""
+    lib = get_library(library)
+    warnings: list[str] = []
+    parsed = []
+    for k, action in enumerate(actions):
+        if not isinstance(action, Mapping):
+            raise _Bad(f"action {k} must be a JSON object, got {type(action).__name__}")
+        try:
+            calls = lib.expand_json(action)
+        except (ValueError, TypeError, KeyError) as e:
+            raise _Bad(f"action {k} ({action.get('action_id')!r}, library {library}): {e}") from e
+        why = action.get("reasoning")
+        if not isinstance(why, str) or not why.strip():
+            warnings.append(f"action {k} ({calls[0].tool}) has no reasoning; one was written")
+            why = ""
+        for j, call in enumerate(calls):
+            if call.region != "all" or call.preserved_regions:
+                warnings.append(
+                    f"action {k} ({call.tool}) names a masked region; photographs have no "
+                    "masks, so it covers the whole image"
+                )
+                params = tuple(
+                    (n, v) for n, v in call.params if n not in ("preserve", "preserve_foreground")
+                )
+                call = dataclasses.replace(call, region="all", params=params)
+            parsed.append((_priority(action, k), k, j, call, " ".join(why.split())))
+    parsed.sort(key=lambda x: (x[0], x[1], x[2]))
+    if len(parsed) > MAX_STEPS - 1:
+        raise _Bad(
+            f"action_plan.json holds {len(parsed)} calls; at most {MAX_STEPS - 1} fit an "
+            f"episode of {MAX_STEPS} steps (with STOP)"
+        )
+    return [p[3] for p in parsed], [p[4] for p in parsed], warnings
+
+
+def _played(
+    calls: Sequence[ToolCall], image: np.ndarray, warnings: list[str]
+) -> tuple[list[ToolCall], list[str], list[bool]]:
+    """Play another library's calls on the sample's photo through its rules: the calls kept
+    (a rule the photo refuses is dropped, with a warning), their indices, and which of them
+    changed the picture as a requested edit (painting calls a conditional did not rule out)."""
+    import torch
+
+    from styling_env.tasks import PREDICATES
+    from styling_env.tools.compose import ComposeState, compose_step, is_modifier
+
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    state = ComposeState()
+    kept, keep_idx, asked = [], [], []
+    branches: list[bool] = []  # of pending conditional branches: whether each is applied
+    for k, c in enumerate(calls):
+        y, (err,) = compose_step(x, [c], [state], None, torch.zeros(1, dtype=torch.bool))
+        if err:
+            warnings.append(f"step {k} ({c.tool}={c.value}) is dropped: {err}")
+            continue
+        if c.tool == "conditional_transform" and c.strength > 0:
+            pred, branch = c.value.split("/")
+            holds = bool(PREDICATES[pred](x[0]))
+            branches = [holds, not holds] if branch == "then_else" else [holds]
+        kept.append(c)
+        keep_idx.append(k)
+        if is_modifier(c.tool):
+            asked.append(False)
+        else:
+            asked.append(branches.pop(0) if branches else True)
+        x = y
+    return kept, [str(i) for i in keep_idx], asked
 
 
 def _read_score(folder: Path) -> tuple[float, dict[str, Any]]:
@@ -339,7 +462,7 @@ def _to_rgb(im: Any) -> Any:
     return im
 
 
-def read_sample(folder: str | Path, image_size: int = 128) -> Sample:
+def read_sample(folder: str | Path, image_size: int = 128, library: str | None = None) -> Sample:
     """Read and validate one sample folder; :class:`DatasetError` names it and the problem."""
     folder = Path(folder)
     try:
@@ -347,19 +470,23 @@ def read_sample(folder: str | Path, image_size: int = 128) -> Sample:
         if missing:
             raise _Bad(f"missing file{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         instruction, theme, tier, prompt = _read_prompt(folder)
-        calls, reasons, warnings, plan = _read_plan(folder)
+        calls, reasons, warnings, plan, lib = _read_plan(folder, library)
         r, scores = _read_score(folder)
-        targets = _targets(calls, warnings)
+        image = _read_image(folder, image_size)  # decodable (read again when the task is built)
+        asked = [True] * len(calls)
+        if lib != "v2":
+            calls, idx, asked = _played(calls, image, warnings)
+            reasons = [reasons[int(i)] for i in idx]
+        targets = _targets([c for c, a in zip(calls, asked, strict=True) if a], warnings)
         try:
-            user_task(instruction, targets=targets)
+            user_task(instruction, targets=targets, library=lib)
         except (ValueError, TypeError) as e:
             raise _Bad(f"cannot build its task ({e})") from e
-        _read_image(folder, image_size)  # decodable (read again when the task is built)
     except _Bad as e:
         raise DatasetError(f"paper sample {folder.name!r} ({folder}): {e}") from e
     return Sample(
         folder, instruction, theme, tier, targets, calls, reasons, r, plan, prompt, scores,
-        warnings, image_size,
+        warnings, image_size, lib,
     )  # fmt: skip
 
 
@@ -447,6 +574,7 @@ def sample_folders(folder: Path) -> list[Path]:
 def import_paper(
     folder: str | Path, did: str, *, tier: str | None = None, image_size: int = 128,
     overwrite: bool = False, progress: bool = True, strict: bool = True,
+    library: str | None = None,
 ) -> Path:  # fmt: skip
     """Import the paper's release in ``folder`` as dataset ``did`` (see the module docstring).
 
@@ -459,6 +587,8 @@ def import_paper(
         progress: show a progress bar.
         strict: raise on the first malformed sample; ``False`` skips malformed samples and
             lists them (``{"sample", "error"}``) under ``skipped`` in the dataset metadata.
+        library: the action library of the plans (``"v2"``, ``"normal"``, ``"v3"``); ``None``
+            reads it from the plans (:func:`plan_library`), which must then agree.
 
     Returns:
         The dataset's folder.
@@ -485,7 +615,7 @@ def import_paper(
     skipped: list[dict[str, str]] = []
     for sub in sample_folders(folder):
         try:
-            samples.append(read_sample(sub, image_size))
+            samples.append(read_sample(sub, image_size, library))
         except DatasetError as e:
             if strict:
                 raise
@@ -495,16 +625,24 @@ def import_paper(
             f"no valid sample in {folder}: "
             + "; ".join(f"{s['sample']}: {s['error']}" for s in skipped[:5])
         )
+    libraries = sorted({s.library for s in samples})
+    if len(libraries) > 1:
+        raise DatasetError(
+            f"the samples in {folder} use action libraries {', '.join(libraries)}; one dataset "
+            "holds one library: import them with library=... (--library) into separate datasets"
+        )
+    lib = libraries[0]
     tier = dataset_tier(samples, tier)
     n = len(samples)
     by_episode = {e: s for e, s in enumerate(samples)}
     teacher = PlanTeacher(samples)
-    recipe = Recipe(tier=tier, episodes=n, image_size=image_size, teacher=TEACHER)
+    recipe = Recipe(tier=tier, episodes=n, image_size=image_size, teacher=TEACHER, library=lib)
     bar = tqdm(total=n, desc=did, unit="ep", disable=not progress)
     try:
         fins = rollouts(
             tier, range(n), 0, teacher, image_size=image_size, max_steps=recipe.max_steps,
             num_envs=min(32, n), task_fn=lambda e: by_episode[e].task(tier), progress=bar.update,
+            library=lib,
         )  # fmt: skip
         extra: dict[str, Any] = {"skipped": skipped, "release": folder.resolve().name}
         return write_dataset(

@@ -1077,6 +1077,7 @@ def user_task(
     constraints: Iterable[Any] = (),
     image: Any = None,
     task_id: str = "user",
+    library: str = "v2",
 ) -> Task:
     """A user's own request as a :class:`Task`.
 
@@ -1089,6 +1090,10 @@ def user_task(
             one image: numpy ``(H, W, 3)``, torch ``(3, H, W)``, PIL, or a batch of one);
             ``source_image`` then returns it and ``image_source`` is ``"user"``. Without one the
             task uses the default ``mix`` image of seed 0.
+        task_id: the task's id.
+        library: the action library the request is for (``styling_env.libraries``): every
+            target must be a call it can make (``ToolCall("lens_character", ...)`` needs
+            ``"v3"``).
 
     The tier is ``simple`` for at most two targets and no constraints, else ``complex``.
 
@@ -1156,6 +1161,7 @@ def user_task(
         template_id="user",
         split="test",
         image=pixels,
+        library=library,
     )
 
 

@@ -265,3 +265,91 @@ def test_release_layout_nested_prompt_and_score(tmp_path, outer):
     (sample / "reward_scores.json").write_text(json.dumps({"scores": {"overall_quality": {}}}))
     with pytest.raises(DatasetError, match="scores.overall_quality has no 'score'"):
         read_sample(sample, SIZE)
+
+
+# --------------------------------------------------------------------------------------------
+# Plans in the release's other two action libraries
+
+
+def _release_with(tmp_path: Path, plans: dict[str, list[dict]]) -> Path:
+    """A release whose samples reuse the fixture's first sample's image, prompt and score, each
+    with its own plan."""
+    first = RELEASE / _samples()[0]
+    out = tmp_path / "release"
+    for name, actions in plans.items():
+        d = out / name
+        d.mkdir(parents=True)
+        for f in ("original.png", "prompt.json", "reward_scores.json"):
+            shutil.copy(first / f, d / f)
+        (d / "action_plan.json").write_text(json.dumps({"actions": actions}))
+    return out
+
+
+V3_PLAN = [
+    {"action_id": "time_of_day", "parameters": {"time": "dawn", "lighting_quality": "soft"},
+     "priority": 1, "reasoning": "first light"},
+    {"action_id": "lens_character", "parameters": {"lens_effect": "tilt_shift", "strength": "strong"},
+     "priority": 2, "reasoning": "a miniature look"},
+]  # fmt: skip
+NORMAL_PLAN = [
+    {"action_id": "exclude_region", "parameters": {"region_type": "left_half"}, "priority": 1,
+     "reasoning": "keep the left side"},
+    {"action_id": "exclude_region", "parameters": {"region_type": "foreground"}, "priority": 1,
+     "reasoning": "keep the subject"},
+    {"action_id": "conditional_transform", "priority": 2, "reasoning": "depends on the light",
+     "parameters": {"condition": "if the picture is dark",
+                    "then_action": "time_of_day", "then_parameters": {"target_time": "blue_hour"},
+                    "else_action": "weather_conditions",
+                    "else_parameters": {"weather_type": "light_rain", "strength": 0.6}}},
+    {"action_id": "graduated_effect", "priority": 3, "reasoning": "fog low down",
+     "parameters": {"effect_type": "fog", "gradient_direction": "top_to_bottom",
+                    "intensity_end": 0.8}},
+]  # fmt: skip
+
+
+def test_plan_library_reads_the_words_a_plan_uses():
+    from offline_data.paper import _Bad, plan_library
+
+    assert plan_library(V3_PLAN) == "v3"
+    assert plan_library(NORMAL_PLAN) == "normal"
+    assert plan_library(_plan(_samples()[0])) == "v2"
+    with pytest.raises(_Bad, match="mixes the normal and v3 action libraries"):
+        plan_library(V3_PLAN + NORMAL_PLAN)
+
+
+def test_import_of_v3_and_normal_plans(tmp_path, monkeypatch):
+    from styling_env.libraries import library
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    v3 = read_sample(_release_with(tmp_path / "a", {"s1": V3_PLAN}) / "s1", SIZE)
+    assert v3.library == "v3" and [c.tool for c in v3.calls] == ["time_of_day", "lens_character"]
+    assert v3.calls[0].value == "sunrise_golden" and v3.calls[1].strength == 0.8
+    assert v3.task().library == "v3"
+    normal_release = _release_with(tmp_path / "b", {"s1": NORMAL_PLAN, "s2": NORMAL_PLAN})
+    s = read_sample(normal_release / "s1", SIZE)
+    assert s.library == "normal"
+    # the photo has no masks: the foreground fence is dropped, the left-half fence is kept
+    assert [c.tool for c in s.calls][:2] == ["exclude_region", "conditional_transform"]
+    assert any("exclude_region=foreground) is dropped" in w for w in s.warnings)
+    # rules are not targets, and of the conditional's branches only the chosen one is
+    tools = {t.tool for t in s.targets}
+    assert "exclude_region" not in tools and "graduated_effect" in tools
+    assert len(tools & {"time_of_day", "weather_conditions"}) == 1
+    path = import_paper(normal_release, "image-styling/paper-normal-v0", image_size=SIZE,
+                        progress=False)  # fmt: skip
+    ds = load("image-styling/paper-normal-v0", verify=True)
+    assert info(ds)["recipe"]["library"] == "normal" and path.exists()
+    ep = next(iter(episodes(ds)))
+    calls = [json.loads(c) for c in ep.infos["call"][:-2]]
+    assert calls[0] == library("normal").to_json(ToolCall("exclude_region", "left_half"))
+    assert all(not e for e in ep.infos["error"])
+
+
+def test_one_dataset_holds_one_library(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    mixed = _release_with(tmp_path, {"a": V3_PLAN, "b": _plan(_samples()[0])})
+    with pytest.raises(DatasetError, match="use action libraries v2, v3; one dataset holds one"):
+        import_paper(mixed, "image-styling/paper-mixed-v0", image_size=SIZE, progress=False)
+    with pytest.raises(DatasetError, match="written in action library 'v3', the import is of"):
+        import_paper(mixed, "image-styling/paper-mixed-v0", image_size=SIZE, progress=False,
+                     library="normal")  # fmt: skip
