@@ -161,8 +161,9 @@ class EndpointPlanner(ChatPlanner):
         headers: Mapping[str, str] | None = None,
         name: str | None = None,
         allow_http: bool = False,
+        library: str = "v2",
     ) -> None:
-        super().__init__(mode, vision=vision, deterministic=deterministic)
+        super().__init__(mode, vision=vision, deterministic=deterministic, library=library)
         if not isinstance(model, str) or not model.strip():
             raise ValueError(f"model must be the endpoint's model name, got {model!r}")
         url = base_url or next((os.environ[k] for k in URL_ENV if os.environ.get(k)), DEFAULT_BASE_URL)  # fmt: skip

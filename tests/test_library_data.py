@@ -278,3 +278,37 @@ def test_a_planner_of_one_library_refuses_another(library_datasets, tmp_path):
     random = RandomAgent(seed=1, library="v3")
     plan = random._plan(0, {"instruction": ["x"]})
     assert all(library("v3").has(c) for c in plan)
+
+
+def test_chat_planners_speak_the_library():
+    from agents.qwen.prompting import ChatPlanner, episode_over, history_calls, parse_plan
+    from styling_env.env import history_array
+    from styling_env.tools import ToolCall
+
+    class Echo(ChatPlanner):
+        def complete(self, prompts, deterministic):
+            return ['tilt shift for a miniature look\n{"action_id": "lens_character", '
+                    '"parameters": {"lens_effect": "tilt_shift", "strength": 0.5}}'] * len(prompts)  # fmt: skip
+
+    p = Echo(library="v3", vision=False)
+    assert "lens_character" in p.system and p.library == "v3"
+    calls = [
+        ToolCall("time_of_day", "sunrise_golden", 0.5),
+        ToolCall("grain_noise", "halftone", 0.25),
+    ]
+    hist = history_array(calls, 8, "v3")
+    assert history_calls(hist, "v3") == calls
+    assert not episode_over(hist, 3, "v3")
+    plan = parse_plan(
+        '{"actions": [{"action_id": "time_of_day", "parameters": {"time": "dawn"}}]}', "v3"
+    )
+    assert plan[0][0] == ToolCall("time_of_day", "sunrise_golden", 0.7)
+    from styling_env.env import ImageStylingEnv
+
+    env = ImageStylingEnv(tier="simple", library="v3", observation_mode="text", image_size=32)
+    obs, _ = env.reset(seed=0)
+    batched = {k: [v] for k, v in obs.items()}
+    action, _ = p.predict(batched)
+    assert action[0] == ToolCall("lens_character", "tilt_shift", 0.5)
+    with pytest.raises(ValueError, match="unknown library"):
+        Echo(library="v9")

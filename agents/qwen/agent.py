@@ -63,6 +63,7 @@ class QwenAgent(ChatPlanner):
             mode or planner.config.mode,
             vision=planner.config.vision if vision is None else vision,
             deterministic=deterministic,
+            library=planner.config.library,
         )
         positive_int("batch_size", batch_size)
         self.planner = planner.eval()

@@ -39,6 +39,7 @@ from torch import nn
 
 from agents.config import Config
 from offline_data.weights import DPO_BETA, DPOLoss, dpo_loss, weighted_loss
+from styling_env.libraries import check_library
 from styling_env.validation import positive_int
 
 from .prompting import Prompt, check_mode
@@ -94,6 +95,9 @@ class QwenConfig(Config):
         min_pixels, max_pixels: override the image processor's pixel range (``None``: the
             checkpoint's; the tiny model uses 32² to 128²).
         seed: the tiny model's weights and LoRA's initialization.
+        library: the action library the planner calls (``styling_env.libraries``): its
+            prompts list that library's actions and it reads replies in its words; training
+            takes it from the dataset (a v2 config trained on a v3 dataset records ``"v3"``).
     """
 
     model: str = "tiny"
@@ -110,8 +114,10 @@ class QwenConfig(Config):
     min_pixels: int | None = None
     max_pixels: int | None = None
     seed: int = 0
+    library: str = "v2"
 
     def __post_init__(self) -> None:
+        check_library(self.library)
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError(f"model must be a non-empty string, got {self.model!r}")
         check_mode(self.mode)

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from offline_data.loaders import call_line, parse_assistant, system_prompt, user_prompt
-from styling_env.actions import STOP, bitmask_bits, preserve_names
+from styling_env.actions import bitmask_bits, preserve_names
 from styling_env.engine import Invalid, Stop
+from styling_env.libraries import DEFAULT_LIBRARY, check_library
+from styling_env.libraries import library as get_library
 from styling_env.tools import ToolCall
-from styling_env.tools.call import REGIONS
-from styling_env.tools.vocabulary import TOOL_NAMES, TOOLS
 from styling_env.wrappers import parse_text_action
 
 #: The planner's reply formats: one step per observation, or one plan per episode.
@@ -66,36 +66,36 @@ class Prompt:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
-def history_calls(history: np.ndarray) -> list[ToolCall]:
+def history_calls(history: np.ndarray, library: str = DEFAULT_LIBRARY) -> list[ToolCall]:
     """The valid calls of an observation's ``history`` rows ``(max_steps, 5)`` (tool, value,
-    strength, region, preserve bitmask; padding ``-1``, invalid ``-2`` and STOP rows are
-    skipped). A call's preserve bitmask comes back as its ``preserve`` parameter."""
+    strength, region, preserve bitmask, native indices of ``library``; padding ``-1``,
+    invalid ``-2`` and STOP rows are skipped). A call's preserve bitmask comes back as its
+    ``preserve`` parameter."""
+    lib = get_library(library)
     out = []
     for row in np.asarray(history, np.float64).tolist():
         tool, value, strength, region = row[:4]
         t = int(tool)
-        if 0 <= t < STOP:
-            name = TOOL_NAMES[t]
+        if 0 <= t < lib.stop:
             keep = preserve_names(bitmask_bits(int(row[4]))) if len(row) > 4 else ()
-            params = (("preserve", keep),) if keep else ()
-            out.append(
-                ToolCall(
-                    name, TOOLS[name][int(value)], float(strength), REGIONS[int(region)], params
-                )
-            )
+            out.append(lib.call(t, int(value), float(strength), int(region), keep))
     return out
 
 
-def episode_over(history: np.ndarray, steps_left: int) -> bool:
+def episode_over(history: np.ndarray, steps_left: int, library: str = DEFAULT_LIBRARY) -> bool:
     """Whether a sub-env's episode has ended (STOP was called or no call is left): its
     observation no longer needs a reply."""
-    return int(steps_left) <= 0 or bool((np.asarray(history)[:, 0] == STOP).any())
+    stop = get_library(library).stop
+    return int(steps_left) <= 0 or bool((np.asarray(history)[:, 0] == stop).any())
 
 
-def parse_plan(text: str) -> list[tuple[ToolCall | Stop | Invalid, str]]:
-    """A plan reply -> its calls in order, each with its ``reasoning`` (``""`` when absent).
-    Never raises: an unreadable plan is one :class:`Invalid`."""
-    calls = parse_text_action(text) if isinstance(text, str) else parse_text_action(str(text))
+def parse_plan(
+    text: str, library: str = DEFAULT_LIBRARY
+) -> list[tuple[ToolCall | Stop | Invalid, str]]:
+    """A plan reply (JSON in ``library``'s words) -> its calls in order, each with its
+    ``reasoning`` (``""`` when absent). Never raises: an unreadable plan is one
+    :class:`Invalid`."""
+    calls = parse_text_action(text if isinstance(text, str) else str(text), library)
     reasons = [""] * len(calls)
     data = None
     if isinstance(text, str) and "{" in text:
@@ -139,15 +139,26 @@ class ChatPlanner:
             observation) in the prompt; ``False`` is the text-only variant (the env is then
             evaluated with ``observation_mode="text"``).
         deterministic: the default of :meth:`predict`'s ``deterministic`` (greedy decoding).
+        library: the action library it calls (``styling_env.libraries``): the system prompt
+            lists its actions, replies are read in its JSON words, and it is evaluated in an
+            env of that library.
     """
 
     name = "chat-planner"
 
-    def __init__(self, mode: str = "step", *, vision: bool = True, deterministic: bool = True):
+    def __init__(
+        self,
+        mode: str = "step",
+        *,
+        vision: bool = True,
+        deterministic: bool = True,
+        library: str = DEFAULT_LIBRARY,
+    ):
         self.mode = check_mode(mode)
         self.vision = bool(vision)
         self.deterministic = bool(deterministic)
-        self.system = system_prompt(self.mode)
+        self.library = check_library(library)
+        self.system = system_prompt(self.mode, self.library)
         self.last_reasons: list[str] = []
         self.last_replies: list[str | None] = []
         self._episodes: dict[int, _Episode] = {}
@@ -183,14 +194,15 @@ class ChatPlanner:
             np.asarray(observation["context"][i], np.int64),
             calls,
             steps_left=int(np.asarray(observation["steps_left"][i])),
+            library=self.library,
         )
         return Prompt(self.system, user, image)
 
     def _calls(self, observation: Mapping[str, Any], i: int) -> list[str]:
         ep = self._episodes[i]
-        done = history_calls(observation["history"][i])
+        done = history_calls(observation["history"][i], self.library)
         if len(done) != len(ep.calls):  # state out of step with the env: trust the env
-            ep.calls = [call_line(c) for c in done]
+            ep.calls = [call_line(c, self.library) for c in done]
         return ep.calls
 
     def predict(
@@ -224,7 +236,7 @@ class ChatPlanner:
         ask: list[int] = []
         for i in range(n):
             ep = self._episodes[i]
-            if episode_over(observation["history"][i], observation["steps_left"][i]):
+            if episode_over(observation["history"][i], observation["steps_left"][i], self.library):
                 continue
             if self.mode == "step" or not ep.planned:
                 ask.append(i)
@@ -239,7 +251,7 @@ class ChatPlanner:
                 replies[i] = answer if isinstance(answer, str) else None
         for i, a in enumerate(actions):
             if isinstance(a, ToolCall):
-                self._episodes[i].calls.append(call_line(a))
+                self._episodes[i].calls.append(call_line(a, self.library))
         self.last_reasons, self.last_replies = reasons, replies
         return (actions[0] if single else actions), state
 
@@ -249,9 +261,9 @@ class ChatPlanner:
         if isinstance(answer, Invalid):
             return answer, ""
         if self.mode == "step":
-            reason, call = parse_assistant(answer)
+            reason, call = parse_assistant(answer, self.library)
             return _explain(call, answer), reason
-        ep.queue = deque(parse_plan(answer))
+        ep.queue = deque(parse_plan(answer, self.library))
         call, reason = ep.queue.popleft()
         return _explain(call, answer), reason
 

@@ -119,6 +119,40 @@ def load_samples(
     return samples, did, checksum
 
 
+def data_library(data: Any) -> str | None:
+    """The action library of ``data`` (a dataset id, a MinariDataset or episode records), or
+    None when it cannot be told (chat samples given as they are)."""
+    from offline_data import dataset as D
+    from offline_data.loaders.records import record_library
+
+    if isinstance(data, str):
+        data = D.load(data)
+    if hasattr(data, "iterate_episodes") and hasattr(data, "storage"):
+        return D.info(data).get("recipe", {}).get("library", "v2")
+    if isinstance(data, Sequence) and data and hasattr(data[0], "meta"):
+        return record_library(data[0])
+    return None
+
+
+def with_data_library(config: QwenConfig, data: Any) -> QwenConfig:
+    """``config`` with the data's action library: a default (``"v2"``) config trained on
+    another library's data takes that library; a config naming another library than the
+    data's is a :class:`~offline_data.errors.LibraryMismatchError`."""
+    import dataclasses
+
+    from offline_data.errors import LibraryMismatchError
+
+    lib = data_library(data)
+    if lib is None or lib == config.library:
+        return config
+    if config.library != "v2":
+        raise LibraryMismatchError(
+            f"the Qwen3-VL config is for action library {config.library!r}, the training data "
+            f"is of library {lib!r}"
+        )
+    return dataclasses.replace(config, library=lib)
+
+
 def _episodes(samples: Sequence[ChatSample]) -> tuple[list[list[int]], list[float], list[str]]:
     """Samples grouped by episode (in order of appearance): their indices, ``r`` and task id."""
     order: dict[int, int] = {}
@@ -272,7 +306,7 @@ def train(
     from tqdm.auto import tqdm
 
     method = check_method(method)
-    config = config or QwenConfig()
+    config = with_data_library(config or QwenConfig(), data)  # the planner calls the data's library
     t = config_from(QwenTrainConfig, training, **options)
     lr = default_lr(method, config) if t.lr is None else float(t.lr)
     t = t.replace(lr=lr)

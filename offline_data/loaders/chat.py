@@ -157,8 +157,10 @@ def user_prompt(
     calls: Sequence[Any] | None = None,
     *,
     steps_left: int | None = None,
+    library: str = DEFAULT_LIBRARY,
 ) -> str:
-    """The user message: the request, the scene context (Stage 1) and the calls so far.
+    """The user message: the request, the scene context (Stage 1) and the calls so far (calls
+    given as ``ToolCall`` are written in ``library``'s words; JSON text is kept as it is).
 
     Args:
         instruction: the user's request (an observation's ``instruction``).
@@ -171,7 +173,7 @@ def user_prompt(
     ctx = context if isinstance(context, str) else context_text(context)
     parts = [f"Request: {' '.join(str(instruction).split())}", "", ctx]
     if calls is not None:
-        lines = [call_line(c) for c in calls]
+        lines = [call_line(c, library) for c in calls]
         parts += ["", "Calls so far:" if lines else "Calls so far: none", *lines]
     if steps_left is not None:
         parts += ["", f"Calls left: {int(steps_left)}"]
