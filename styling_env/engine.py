@@ -24,7 +24,7 @@ from .actions import MASK_NAMES, STOP  # noqa: F401  (STOP: re-exported, the v2 
 from .config import EnvConfig
 from .context import LibraryContext
 from .judge import Episode, MeasuredJudge, Scores
-from .libraries import DEFAULT_LIBRARY
+from .libraries import DEFAULT_LIBRARY, library_plan
 from .libraries import library as get_library
 from .oracle import Reference, task_references
 from .tasks import Task
@@ -442,5 +442,10 @@ class Engine:
             violations=",".join(s.score.violations),
         )
         if final:
-            d["oracle_plan"] = [c.to_dict() for c in s.reference.plan]
+            name = s.task.library
+            if name == DEFAULT_LIBRARY:
+                d["oracle_plan"] = [c.to_dict() for c in s.reference.plan]
+            else:  # as the task's library states it, in its words
+                lib = get_library(name)
+                d["oracle_plan"] = [lib.to_json(c) for c in library_plan(s.reference.plan, name)]
         return d

@@ -28,7 +28,7 @@ from .images import ImageBatch
 from .signatures import pixel_distance, value_change
 from .tasks import Target, Task
 from .tools import ToolCall, apply_calls, apply_recipe
-from .tools.vocabulary import CALL_ORDER
+from .tools.vocabulary import CALL_ORDER, GEOMETRIC_REGIONS
 
 Tensor = torch.Tensor
 
@@ -89,8 +89,10 @@ def solve_plans(
     for i, ts in enumerate(ordered):
         # a preserve needs masks (without them the env refuses the call): an image without
         # masks, e.g. a photo under a user's "keep the subject" request, gets none
+        # (a geometric area, the normal library's, needs no masks)
         known = has_masks is None or bool(has_masks[i])
-        params = {"preserve": tuple(preserve[i])} if preserve[i] and known else {}
+        keep = tuple(r for r in preserve[i] if known or r in GEOMETRIC_REGIONS)
+        params = {"preserve": keep} if keep else {}
         plans.append(
             [ToolCall(t.tool, t.value, solved[(i, k)], params=params) for k, t in enumerate(ts)]
         )

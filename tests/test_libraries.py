@@ -320,3 +320,18 @@ def test_a_library_train_task_is_reworded_from_its_own_streams(name):
     assert reworded(t, 1) == r  # a pure function of the task and the variant
     with pytest.raises(ValueError, match="only generated train tasks can be reworded"):
         reworded(sample_library_task("complex", 11, "test", library=name), 1)
+
+
+def test_the_final_info_states_the_oracle_plan_in_the_library_words():
+    from styling_env.library_tasks import sample_library_task
+
+    lib = library("normal")
+    geometric = {"left_half", "right_half", "top_half", "bottom_half", "center", "edges"}
+    tasks = (sample_library_task("complex", s, "test", library="normal") for s in range(200))
+    task = next(t for t in tasks if any(c.region in geometric for c in t.constraints))
+    env = ImageStylingEnv(tier="complex", library="normal", image_size=32)
+    env.reset(options={"task": task})
+    *_, info = env.step({"tool": lib.stop, "value": 0, "strength": [0.0], "region": 0})
+    plan = info["oracle_plan"]
+    assert plan[0]["action_id"] == "exclude_region"
+    assert [lib.from_json(a).tool for a in plan][0] == "exclude_region"
