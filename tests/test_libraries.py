@@ -335,3 +335,23 @@ def test_the_final_info_states_the_oracle_plan_in_the_library_words():
     plan = info["oracle_plan"]
     assert plan[0]["action_id"] == "exclude_region"
     assert [lib.from_json(a).tool for a in plan][0] == "exclude_region"
+
+
+@pytest.mark.parametrize("name", ["normal", "v3"])
+def test_the_oracle_plan_played_in_the_library_env_scores_full_marks(name):
+    """The oracle's plan as the library states it, played call by call through the env (the
+    normal library's rules through its composer), reaches the judge's top scores; doing
+    nothing scores nothing."""
+    from styling_env.library_tasks import library_test_tasks
+
+    lib = library(name)
+    env = ImageStylingEnv(tier="complex", library=name, image_size=32)
+    for task in library_test_tasks("complex", name, 4):
+        _, info = env.reset(options={"task": task})
+        assert info["overall"] <= 10  # the untouched source
+        plan = library_plan(env.unwrapped.slot.reference.plan, name)
+        for call in plan:
+            *_, info = env.step(call)
+            assert info["error"] == "", (task.task_id, call, info["error"])
+        *_, info = env.step({"tool": lib.stop, "value": 0, "strength": [0.0], "region": 0})
+        assert info["overall"] >= 95, (task.task_id, info["overall"], info["violations"])
