@@ -86,7 +86,7 @@ from styling_env.env import printable
 from styling_env.libraries import library as get_library
 from styling_env.tasks import MIN_STRENGTH, TIERS, Target, Task, user_task
 from styling_env.tools import ToolCall
-from styling_env.tools.vocabulary import NORMAL_ACTIONS, V3_ACTIONS, VALUE_PARAMS
+from styling_env.tools.vocabulary import GEOMETRIC_REGIONS, NORMAL_ACTIONS, V3_ACTIONS, VALUE_PARAMS
 
 from .dataset import DatasetError, Recipe
 
@@ -262,6 +262,8 @@ def plan_library(actions: Sequence[Any]) -> str:
 def _read_plan(
     folder: Path, library: str | None = None
 ) -> tuple[list[ToolCall], list[str], list[str], dict[str, Any], str]:
+    """A sample's calls in execution order, their reasons, the warnings, the raw plan and the
+    library it is written in (``library``: the import's, or None to read it off the plan)."""
     plan = _read_json(folder, "action_plan.json")
     if not isinstance(plan, Mapping):
         raise _Bad(f"action_plan.json must hold an object, got {type(plan).__name__}")
@@ -274,8 +276,9 @@ def _read_plan(
     if library is not None and found not in ("v2", library):
         raise _Bad(f"its plan is written in action library {found!r}, the import is of {library!r}")
     library = library or found
-    if library != "v2":
-        return (*_read_library_plan(actions, library), dict(plan), library)
+    lib = get_library(library)
+    # a v2 action is one call; another library's may be several (a nested conditional)
+    expand = (lambda a: [ToolCall.from_dict(a)]) if library == "v2" else lib.expand_json
     if len(actions) > MAX_STEPS - 1:
         raise _Bad(
             f"action_plan.json has {len(actions)} actions; at most {MAX_STEPS - 1} fit an "
@@ -287,70 +290,48 @@ def _read_plan(
         if not isinstance(action, Mapping):
             raise _Bad(f"action {k} must be a JSON object, got {type(action).__name__}")
         try:
-            call = ToolCall.from_dict(action)
+            calls = expand(action)
         except (ValueError, TypeError, KeyError) as e:
-            raise _Bad(f"action {k} ({action.get('action_id')!r}): {e}") from e
-        if call.region != "all":
-            warnings.append(
-                f"action {k} ({call.tool}) asks for region {call.region!r}; photographs have no "
-                "masks, so it covers the whole image"
-            )
-            call = dataclasses.replace(call, region="all")
-        if call.preserved_regions:
-            warnings.append(
-                f"action {k} ({call.tool}) asks to preserve {', '.join(call.preserved_regions)}; "
-                "photographs have no masks, so nothing is preserved (the env would refuse the "
-                "call)"
-            )
-            params = tuple(
-                (n, v) for n, v in call.params if n not in ("preserve", "preserve_foreground")
-            )
-            call = dataclasses.replace(call, params=params)
-        why = action.get("reasoning")
-        if not isinstance(why, str) or not why.strip():
-            warnings.append(f"action {k} ({call.tool}) has no reasoning; one was written")
-            why = ""
-        parsed.append((_priority(action, k), k, call, " ".join(why.split())))
-    parsed.sort(key=lambda x: (x[0], x[1]))
-    return [p[2] for p in parsed], [p[3] for p in parsed], warnings, dict(plan), "v2"
-
-
-def _read_library_plan(
-    actions: Sequence[Any], library: str
-) -> tuple[list[ToolCall], list[str], list[str]]:
-    """The calls (in execution order), reasons and warnings of a plan in another library."""
-    lib = get_library(library)
-    warnings: list[str] = []
-    parsed = []
-    for k, action in enumerate(actions):
-        if not isinstance(action, Mapping):
-            raise _Bad(f"action {k} must be a JSON object, got {type(action).__name__}")
-        try:
-            calls = lib.expand_json(action)
-        except (ValueError, TypeError, KeyError) as e:
-            raise _Bad(f"action {k} ({action.get('action_id')!r}, library {library}): {e}") from e
+            where = "" if library == "v2" else f", library {library}"
+            raise _Bad(f"action {k} ({action.get('action_id')!r}{where}): {e}") from e
         why = action.get("reasoning")
         if not isinstance(why, str) or not why.strip():
             warnings.append(f"action {k} ({calls[0].tool}) has no reasoning; one was written")
             why = ""
         for j, call in enumerate(calls):
-            if call.region != "all" or call.preserved_regions:
-                warnings.append(
-                    f"action {k} ({call.tool}) names a masked region; photographs have no "
-                    "masks, so it covers the whole image"
-                )
-                params = tuple(
-                    (n, v) for n, v in call.params if n not in ("preserve", "preserve_foreground")
-                )
-                call = dataclasses.replace(call, region="all", params=params)
-            parsed.append((_priority(action, k), k, j, call, " ".join(why.split())))
+            parsed.append((_priority(action, k), k, j, _on_photo(call, k, warnings), why))
     parsed.sort(key=lambda x: (x[0], x[1], x[2]))
     if len(parsed) > MAX_STEPS - 1:
         raise _Bad(
-            f"action_plan.json holds {len(parsed)} calls; at most {MAX_STEPS - 1} fit an "
-            f"episode of {MAX_STEPS} steps (with STOP)"
+            f"action_plan.json holds {len(parsed)} calls (its conditionals' branches counted); "
+            f"at most {MAX_STEPS - 1} fit an episode of {MAX_STEPS} steps (with STOP)"
         )
-    return [p[3] for p in parsed], [p[4] for p in parsed], warnings
+    reasons = [" ".join(p[4].split()) for p in parsed]
+    return [p[3] for p in parsed], reasons, warnings, dict(plan), library
+
+
+def _on_photo(call: ToolCall, k: int, warnings: list[str]) -> ToolCall:
+    """``call`` as it can run on a photograph (no masks): no region, nothing preserved by
+    mask (a geometric area stays), with a warning for what was dropped."""
+    if call.region != "all":
+        warnings.append(
+            f"action {k} ({call.tool}) asks for region {call.region!r}; photographs have no "
+            "masks, so it covers the whole image"
+        )
+        call = dataclasses.replace(call, region="all")
+    masked = [r for r in call.preserved_regions if r not in GEOMETRIC_REGIONS]
+    if masked:
+        warnings.append(
+            f"action {k} ({call.tool}) asks to preserve {', '.join(masked)}; "
+            "photographs have no masks, so nothing is preserved (the env would refuse the "
+            "call)"
+        )
+        kept = tuple(r for r in call.preserved_regions if r in GEOMETRIC_REGIONS)
+        params = tuple(
+            (n, v) for n, v in call.params if n not in ("preserve", "preserve_foreground")
+        )
+        call = dataclasses.replace(call, params=params + ((("preserve", kept),) if kept else ()))
+    return call
 
 
 def _played(
