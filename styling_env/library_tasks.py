@@ -35,6 +35,7 @@ import numpy as np
 from .libraries import LIBRARY_NAMES, Library, check_library, library
 from .tasks import (
     _ORDER,
+    MAX_INSTRUCTION,
     SPLITS,
     TIERS,
     Conditional,
@@ -55,6 +56,7 @@ from .wording import area_keep_phrase, value_label
 #: words a library train task anew from the same streams).
 LIBRARY_SALT = 1919
 _SALT = LIBRARY_SALT
+_TRIES = 50
 #: ``normal``: chance of a graduated effect; of a kept geometric area per tier.
 GRADUATED_RATE: float = 0.5
 #: (Only Complex requests state constraints: the Simple and Regular frames have no clause for
@@ -100,10 +102,15 @@ def sample_library_task(
     if tier != "simple":
         theme = base.theme
     key = (TIERS.index(tier), seed, SPLITS.index(split), _SALT, LIBRARY_NAMES.index(name))
-    template_id, instruction, constraints, conditionals = write_request(
-        rng, key, tier, split, base.image_source, base.image_seed, theme, targets, constraints,
-        conditionals,
-    )  # fmt: skip
+    for _ in range(_TRIES):  # a request with more and longer phrases may not fit: draw again
+        template_id, instruction, cons, conds = write_request(
+            rng, key, tier, split, base.image_source, base.image_seed, theme, targets,
+            constraints, conditionals,
+        )  # fmt: skip
+        if len(instruction) <= MAX_INSTRUCTION:
+            break
+    else:  # pragma: no cover - 50 draws of a held-out frame all too long: a clear failure
+        raise RuntimeError(f"no {tier} {name} request within {MAX_INSTRUCTION} characters")
     return Task(
         task_id=f"{tier}-{name}-{split}-{seed}",
         tier=tier,
@@ -112,8 +119,8 @@ def sample_library_task(
         image_seed=base.image_seed,
         image_index=base.image_index,
         targets=tuple(_ordered(targets)),
-        conditionals=tuple(conditionals),
-        constraints=tuple(constraints),
+        conditionals=tuple(conds),
+        constraints=tuple(cons),
         instruction=instruction,
         template_id=template_id,
         split=split,

@@ -355,3 +355,13 @@ def test_the_oracle_plan_played_in_the_library_env_scores_full_marks(name):
             assert info["error"] == "", (task.task_id, call, info["error"])
         *_, info = env.step({"tool": lib.stop, "value": 0, "strength": [0.0], "region": 0})
         assert info["overall"] >= 95, (task.task_id, info["overall"], info["violations"])
+
+
+def test_a_long_library_request_is_drawn_again_until_it_fits():
+    from styling_env.library_tasks import sample_library_task
+    from styling_env.tasks import MAX_INSTRUCTION
+
+    # held-out normal Complex task 79 first drew a 645-character request
+    task = sample_library_task("complex", 2026 * 100_000 + 79, "test", library="normal")
+    assert len(task.instruction) <= MAX_INSTRUCTION
+    assert task == sample_library_task("complex", 2026 * 100_000 + 79, "test", library="normal")
