@@ -281,8 +281,8 @@ class D3rlpyAgent:
             rows = len(row_tables(self.library)["tool_of_row"])
             raise ValueError(
                 f"the model has {algo.impl.action_size} actions but n_strength_bins="
-                f"{n_strength_bins} with preserve={self.preserve} in library {self.library!r} "
-                f"means {size} ({rows} * bins{' * 12' if self.preserve else ''} + 1)"
+                f"{n_strength_bins} with preserve={self.preserve} means {size} ({rows} * bins"
+                f"{' * 12' if self.preserve else ''} + 1 in library {self.library!r})"
             )
         if text_only and with_source:
             raise ValueError("with_source needs images; it cannot be combined with text_only")
