@@ -108,9 +108,8 @@ def make_online_env(
     import gymnasium as gym
 
     import styling_env  # noqa: F401 - registers ImageStyling-v0
-    from styling_env.wrappers import DiscreteActions, EncodeInstruction
-
     from styling_env.tools.library_tables import check_library
+    from styling_env.wrappers import DiscreteActions, EncodeInstruction
 
     refuse_free(split)
     check_library(library)

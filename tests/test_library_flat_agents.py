@@ -170,7 +170,8 @@ def test_an_agent_of_one_library_refuses_another(data, tmp_path, capsys):
     argv = ["--method", "bc", "--dataset", data["v3"], "--library", "normal", "--quiet",
             "--out", str(tmp_path / "run")]  # fmt: skip
     assert main(argv) == 1
-    assert "is of action library 'v3' but --library is of library 'normal'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is of action library 'v3' but --library is of library 'normal'" in err
 
 
 # --------------------------------------------------------------------------------------------

@@ -129,7 +129,6 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
-
 def test_generation_on_ray_in_another_library_equals_local(ray_local):
     from offline_data import dataset as D
     from offline_data.generate import generate
@@ -151,6 +150,7 @@ def test_generation_on_ray_in_another_library_equals_local(ray_local):
                  "--image-size", "32", "--num-envs", "2", "--ref-episodes", "0", "--quiet",
                  "--ray", "--shards", "2"]) == 0  # fmt: skip
     assert D.dataset_library(D.load("image-styling/simple-normal-v0")) == "normal"
+
 
 TINY = B.Preset(
     tiers=("simple",),
