@@ -23,6 +23,14 @@ float32 (D,)]`` (the vector alone with ``text_only``), encoded by
   (sidecar format version 1) still loads: its pickle is read as plain data only, and one that
   refers to any class or function is refused unless ``trust=True``.
 
+Action libraries (:mod:`styling_env.libraries`): a dataset of the ``normal`` or ``v3`` library
+trains the same way, over that library's flat action (``FlatActions(bins, preserve, library)``:
+its rows instead of the 171, e.g. ``189 * 4 + 1`` actions in ``v3``) and its observation
+vector (:func:`offline_data.loaders.vector_layout` of the library). The agent's ``library``
+is saved in the sidecar (absent: ``v2``); it acts in an env of that library (``evaluate``
+plays the library's test tasks) and raises :class:`~offline_data.errors.LibraryMismatchError`
+in an env of another.
+
 Nothing is masked: a Q-learning agent that never chooses STOP runs every episode to
 ``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
 """
@@ -240,18 +248,21 @@ class D3rlpyAgent:
     uses d3rlpy's ``sample_action`` (BC samples its policy; the Q-learners stay greedy).
     ``action_space`` is ``Discrete(171 * n_strength_bins * 12 + 1)`` with ``preserve`` (the
     flat action's preserve digit, :attr:`flat_actions`), ``Discrete(171 * n_strength_bins + 1)``
-    without; ``observation_mode`` is ``"text"`` for a text-only model, else ``"image"``.
+    without (171: the ``(tool, value)`` rows of the v2 library; another ``library`` has its
+    own); ``observation_mode`` is ``"text"`` for a text-only model, else ``"image"``.
+    ``library`` is the action library the model was trained in, the one whose env it plays.
     """
 
     def __init__(
         self, algo: Any, *, n_strength_bins: int = 4, encoder: Any = "hash",
         with_source: bool = False, text_only: bool = False, name: str | None = None,
         dataset: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
-        preserve: bool = False,
+        preserve: bool = False, library: str = "v2",
     ) -> None:  # fmt: skip
         from gymnasium import spaces
 
         from styling_env.actions import FlatActions
+        from styling_env.tools.library_tables import check_library, row_tables
 
         if getattr(algo, "impl", None) is None:
             raise ValueError(
@@ -260,15 +271,18 @@ class D3rlpyAgent:
         self.algo_key = _algo_key(algo)
         self.algo = algo
         self.n_strength_bins = int(n_strength_bins)
+        #: the action library the model was trained in (the env it plays)
+        self.library = check_library(library)
         #: the flat encoding of the model's actions (``agents.evaluate`` decodes with it)
-        self.flat_actions = FlatActions(self.n_strength_bins, bool(preserve))
+        self.flat_actions = FlatActions(self.n_strength_bins, bool(preserve), self.library)
         self.preserve = self.flat_actions.preserve
         size = self.flat_actions.size
         if int(algo.impl.action_size) != size:
+            rows = len(row_tables(self.library)["tool_of_row"])
             raise ValueError(
                 f"the model has {algo.impl.action_size} actions but n_strength_bins="
-                f"{n_strength_bins} with preserve={self.preserve} means {size} "
-                f"(171 * bins{' * 12' if self.preserve else ''} + 1)"
+                f"{n_strength_bins} with preserve={self.preserve} means {size} ({rows} * bins"
+                f"{' * 12' if self.preserve else ''} + 1 in library {self.library!r})"
             )
         if text_only and with_source:
             raise ValueError("with_source needs images; it cannot be combined with text_only")
@@ -341,8 +355,9 @@ class D3rlpyAgent:
         obs["instruction"] = self._instructions(observation["instruction"])
         size = None if self.text_only else self.layout["image"][1]
         x = observation_tuple(
-            obs, None, with_source=self.with_source, text_only=self.text_only, work_size=size
-        )
+            obs, None, with_source=self.with_source, text_only=self.text_only, work_size=size,
+            library=self.library,
+        )  # fmt: skip
         vec = x if self.text_only else x[1]
         if vec.shape[1] != self.layout["vector_dim"]:
             raise ValueError(
@@ -388,6 +403,7 @@ class D3rlpyAgent:
             "name": self.name,
             "n_strength_bins": self.n_strength_bins,
             "preserve": self.preserve,
+            "library": self.library,
             "action_size": int(self.action_space.n),
             "encoder": self.encoder_spec,
             "with_source": self.with_source,
@@ -528,14 +544,19 @@ class D3rlpyAgent:
             )
         bins = meta.get("n_strength_bins")
         keep = bool(meta.get("preserve", False))  # sidecars before preserve: the plain encoding
-        if int(algo.impl.action_size) != loaders.n_actions(bins, keep):
+        lib = meta.get("library", "v2")  # sidecars before the libraries: v2
+        try:
+            size = loaders.n_actions(bins, keep, lib)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"the sidecar {side} does not describe a flat action ({e})") from e
+        if int(algo.impl.action_size) != size:
             raise ValueError(
                 f"{path} has {algo.impl.action_size} actions but its sidecar says n_strength_bins="
-                f"{bins}, preserve={keep} ({loaders.n_actions(bins, keep)} actions): the files do "
+                f"{bins}, preserve={keep}, library={lib!r} ({size} actions): the files do "
                 "not belong together"
             )
         return cls(
-            algo, n_strength_bins=bins, preserve=keep,
+            algo, n_strength_bins=bins, preserve=keep, library=lib,
             encoder=encoder if encoder is not None else meta["encoder"],
             with_source=meta["with_source"], text_only=meta["text_only"], name=meta.get("name"),
             dataset=meta.get("dataset"), training=meta.get("training"),
@@ -544,7 +565,7 @@ class D3rlpyAgent:
     def __repr__(self) -> str:
         return (
             f"D3rlpyAgent({_ALGO_NAMES[self.algo_key]}, bins={self.n_strength_bins}, "
-            f"preserve={self.preserve}, "
+            f"preserve={self.preserve}, library={self.library!r}, "
             f"observation={self.layout}, encoder={self.encoder_spec})"
         )
 
@@ -576,7 +597,10 @@ def _dataset_identity(data: Any) -> tuple[Any, dict[str, Any]]:
     return data, {}
 
 
-def _check_compatible(agent: D3rlpyAgent, shapes: list[tuple[int, ...]], action_size: int, bins: int, spec: dict[str, Any], with_source: bool, text_only: bool) -> None:  # fmt: skip
+def _check_compatible(agent: D3rlpyAgent, shapes: list[tuple[int, ...]], action_size: int, bins: int, spec: dict[str, Any], with_source: bool, text_only: bool, library: str) -> None:  # fmt: skip
+    from offline_data.errors import check_same_library
+
+    check_same_library("the dataset", library, "the model it should continue training", agent.library)  # fmt: skip
     problems = []
     if bins != agent.n_strength_bins or action_size != agent.action_space.n:
         problems.append(
@@ -693,11 +717,11 @@ def train_d3rlpy(
         if isinstance(dataset, ReplayBufferBase):
             mdp, ident = dataset, dict(getattr(dataset, "dataset_identity", {}) or {})
             ti = getattr(dataset, "transition_info", None)
-            preserve = t.preserve
+            preserve, library = t.preserve, "v2"  # a buffer without its info: v2's actions
             if ti is not None:
                 n_strength_bins, encoder = ti.n_strength_bins, ti.encoder
                 with_source, text_only = ti.with_source, ti.text_only
-                preserve = ti.flat_preserve
+                preserve, library = ti.flat_preserve, ti.library
             elif preserve is None:  # a buffer without its info: the plain size says no digit
                 preserve = mdp.dataset_info.action_size != n_actions(n_strength_bins)
         else:
@@ -709,17 +733,18 @@ def train_d3rlpy(
             )  # fmt: skip
             encoder = mdp.transition_info.encoder
             preserve = mdp.transition_info.flat_preserve
+            library = mdp.transition_info.library
         spec = encoder_spec(encoder)
         dinfo = mdp.dataset_info
         shapes = _shapes(dinfo.observation_signature.shape)
-        if dinfo.action_size != n_actions(n_strength_bins, preserve):
+        if dinfo.action_size != n_actions(n_strength_bins, preserve, library):
             raise ValueError(
                 f"the dataset has {dinfo.action_size} actions but n_strength_bins="
-                f"{n_strength_bins} with preserve={preserve} means "
-                f"{n_actions(n_strength_bins, preserve)}"
+                f"{n_strength_bins} with preserve={preserve} in library {library!r} means "
+                f"{n_actions(n_strength_bins, preserve, library)}"
             )
         if init is not None:
-            _check_compatible(init, shapes, dinfo.action_size, n_strength_bins, spec, with_source, text_only)  # fmt: skip
+            _check_compatible(init, shapes, dinfo.action_size, n_strength_bins, spec, with_source, text_only, library)  # fmt: skip
             learner = init.algo
         else:
             learner = make_config(key, **dict(config or {})).create(device=device)
@@ -752,7 +777,7 @@ def train_d3rlpy(
         "first_loss": losses[0].get(prog) if losses else None,
         "last_loss": losses[-1].get(prog) if losses else None,
         "losses": losses, "config": json.loads(learner.config.serialize()),
-        "continued": init is not None,
+        "continued": init is not None, "library": library,
         "train_config": t.replace(
             n_steps_per_epoch=n_steps_per_epoch, preserve=preserve
         ).to_dict(),
@@ -760,7 +785,8 @@ def train_d3rlpy(
     if init is not None and init.training:
         training["previous"] = {k: v for k, v in init.training.items() if k != "losses"}
     agent = D3rlpyAgent(
-        learner, n_strength_bins=n_strength_bins, preserve=preserve, encoder=encoder,
+        learner, n_strength_bins=n_strength_bins, preserve=preserve, library=library,
+        encoder=encoder,
         with_source=with_source,
         text_only=text_only, name=name or (init.name if init is not None else None),
         dataset=ident, training=training,

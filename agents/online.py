@@ -16,6 +16,13 @@
   trained with: :func:`evaluate_online` fills it in; with plain ``evaluate`` another image
   size is a ``ValueError`` that names the size to use (from the policy's check).
 
+Action libraries (:mod:`styling_env.libraries`): ``library="normal"`` or ``"v3"`` (default
+``"v2"``) plays the env of that library, whose flat action has its rows (``335 * bins + 1``
+in ``normal``, ``189 * bins + 1`` in ``v3``) and whose context its dimensions (30 in ``v3``).
+The model records it (``model.styling_info["library"]`` and ``model.library``, saved with it),
+so :func:`agents.evaluate.evaluate` plays that library's test tasks and refuses an env of
+another with :class:`~offline_data.errors.LibraryMismatchError`.
+
 Default budget (:data:`DEFAULT_STEPS`): 20,000 env steps, about 4.5 minutes at 64 px on one
 CPU thread (measured ~73 env steps/s for PPO and DQN with 4 sub-envs on a busy 2-core machine;
 the env's own step, tools and judge, takes most of it); a short reference, not a converged
@@ -83,9 +90,10 @@ def make_online_env(
     tier: str = "simple", *, image_size: int = 64, encoder: str = "hash", encoder_dim: int = 256,
     n_strength_bins: int = 4, seed: int | None = 0, observation_mode: str = "image",
     max_steps: int = 8, split: str = "train", images: str | None = None,
-    preserve: bool | None = None,
+    preserve: bool | None = None, library: str = "v2",
 ) -> Any:  # fmt: skip
-    """``DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", ...)))`` for SB3.
+    """``DiscreteActions(EncodeInstruction(gym.make("ImageStyling-v0", ...)))`` for SB3, in
+    action ``library`` (``"v2"``, ``"normal"``, ``"v3"``; the flat action has its rows).
 
     ``preserve``: whether the flat action has the preserve digit (8,209 actions instead of
     685); ``None``: :func:`online_preserve` (only on the complex tier, the one whose requests
@@ -100,9 +108,11 @@ def make_online_env(
     import gymnasium as gym
 
     import styling_env  # noqa: F401 - registers ImageStyling-v0
+    from styling_env.tools.library_tables import check_library
     from styling_env.wrappers import DiscreteActions, EncodeInstruction
 
     refuse_free(split)
+    check_library(library)
     if encoder not in ("hash", "minilm"):
         raise ValueError(
             f"encoder must be 'hash' or 'minilm' (what agents.evaluate can reproduce), got {encoder!r}"
@@ -113,7 +123,7 @@ def make_online_env(
         )
     env = gym.make(
         "ImageStyling-v0", tier=tier, image_size=image_size, max_steps=max_steps,
-        observation_mode=observation_mode, split=split, images=images,
+        observation_mode=observation_mode, split=split, images=images, library=library,
     )  # fmt: skip
     env = DiscreteActions(
         EncodeInstruction(env, encoder=encoder, dim=encoder_dim), n_strength_bins,
@@ -270,7 +280,7 @@ def train_online(
     encoder_dim: int = 256, observation_mode: str = "image", max_steps: int = 8,
     hyper: Mapping[str, Any] | None = None, device: str = "cpu", progress: bool = True,
     log_path: str | Path | None = None, out: str | Path | None = None,
-    preserve: bool | None = None,
+    preserve: bool | None = None, library: str = "v2",
 ) -> Any:  # fmt: skip
     """Train stable-baselines3 ``algo`` (``"ppo"`` or ``"dqn"``, with ``StylingPPOPolicy`` /
     ``StylingDQNPolicy``) online for ``steps`` env steps (default :data:`DEFAULT_STEPS`)
@@ -280,7 +290,9 @@ def train_online(
     ``hyper``: SB3 constructor arguments over :data:`DEFAULT_HYPER` (``policy_kwargs`` too).
     ``log_path``: SB3's logged values as JSON lines. ``out``: ``model.save(out)`` (a ``.zip``).
     ``model.styling_info`` (saved with the model) records the env settings (tier, image size,
-    encoder, bins, max_steps, observation mode), seconds and env steps/s.
+    encoder, bins, max_steps, observation mode, preserve digit, action library), seconds and
+    env steps/s; ``model.library`` is the action library (``library``), which
+    :func:`agents.evaluate.evaluate` plays.
     """
     sb3 = _sb3()
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -292,7 +304,7 @@ def train_online(
     env_kw = dict(
         image_size=image_size, encoder=encoder, encoder_dim=encoder_dim,
         n_strength_bins=n_strength_bins, observation_mode=observation_mode, max_steps=max_steps,
-        preserve=online_preserve(tier, preserve),
+        preserve=online_preserve(tier, preserve), library=library,
     )  # fmt: skip
     make_online_env(tier, seed=None, **env_kw).close()  # fail early, in this process, on bad args
     venv = DummyVecEnv([lambda: make_online_env(tier, seed=None, **env_kw) for _ in range(n_envs)])
@@ -323,6 +335,7 @@ def train_online(
         "steps": int(model.num_timesteps), "seconds": seconds,
         "env_steps_per_s": model.num_timesteps / max(seconds, 1e-9), **env_kw,
     }  # fmt: skip
+    model.library = library
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         model.save(str(out))
@@ -425,6 +438,7 @@ def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -
     try:
         kw = {k: info[k] for k in _ENV_KEYS - {"tier"}}
         kw["preserve"] = bool(info.get("preserve", False))  # absent: a model from before the digit
+        kw["library"] = info.get("library", "v2")  # absent: a model from before the libraries
         env = make_online_env(str(info["tier"]), seed=None, **kw)
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"{path}: its styling_info does not describe an env ({e})") from e
@@ -446,6 +460,7 @@ def load_online(path: str | Path, *, device: str = "cpu", trust: bool = False) -
     finally:
         venv.close()
     model.styling_info = info
+    model.library = kw["library"]
     if isinstance(data.get("num_timesteps"), int):
         model.num_timesteps = data["num_timesteps"]
     return model
@@ -485,6 +500,8 @@ class OnlineMethodConfig(Config):
     max_steps: int = 8
     preserve: bool | None = None
     """The flat action's preserve digit (None: only on the complex tier)."""
+    library: str = "v2"
+    """The action library of the env it learns in (``"v2"``, ``"normal"``, ``"v3"``)."""
     hyper: Mapping[str, Any] = field(default_factory=dict)
     """SB3 constructor arguments over :data:`DEFAULT_HYPER`."""
 
@@ -496,6 +513,13 @@ class OnlineMethodConfig(Config):
             positive_int("image_size", self.image_size)
         for name in ("n_envs", "n_strength_bins", "encoder_dim", "max_steps"):
             positive_int(name, getattr(self, name))
+        from styling_env.tools.library_tables import LIBRARY_NAMES
+
+        if self.library not in LIBRARY_NAMES:
+            raise ValueError(
+                f"OnlineMethodConfig.library: unknown library {self.library!r}; expected one of "
+                f"{', '.join(LIBRARY_NAMES)}"
+            )
         object.__setattr__(self, "hyper", dict(self.hyper))
 
     def with_steps(self, steps: int) -> OnlineMethodConfig:
@@ -509,6 +533,7 @@ def train_method(job: Any) -> Trained:
         n_envs=c.n_envs, n_strength_bins=c.n_strength_bins, encoder=c.encoder,
         encoder_dim=c.encoder_dim, observation_mode=c.observation_mode, max_steps=c.max_steps,
         preserve=c.preserve, hyper=c.hyper or None, progress=job.progress, log_path=job.log_path, out=job.checkpoint,
+        library=c.library,
     )  # fmt: skip
     info = {"checkpoint": str(job.checkpoint), "env_steps": int(getattr(model, "num_timesteps", 0))}
     info.update({k: v for k, v in (getattr(model, "styling_info", None) or {}).items() if k in ("seconds", "steps_per_s")})  # fmt: skip

@@ -5,6 +5,8 @@
     python -m agents.train --method dpo --dataset image-styling/complex-v0 --reference runs/.../model.pt
     python -m agents.train --method cql --dataset image-styling/regular-v0 --steps 5000     # d3rlpy
     python -m agents.train --method ppo --tier simple --steps 20000                         # online SB3
+    python -m agents.train --method bc --dataset image-styling/complex-v3-v0 --steps 2000   # a v3 dataset
+    python -m agents.train --method ppo --tier complex --library normal --steps 20000     # online, normal
     python -m agents.train --method rw --dataset image-styling/simple-v0 --policy qwen3vl \
         --model Qwen/Qwen3-VL-4B-Instruct --bf16 --gradient-checkpointing              # Qwen3-VL
     python -m agents.train --method s --dataset image-styling/simple-v0 --policy qwen3vl \
@@ -14,7 +16,10 @@ Methods are the trainable entries of :mod:`agents.registry`: the paper's five of
 ``s``, ``rl``, ``rw``, ``sw``, ``dpo`` (the embedded planner, ``--policy embedded`` with images or
 ``--policy text`` without, i.e. the registry's ``rw-text``; ``sw-task``), d3rlpy's ``cql``,
 ``bcq``, ``bc``, stable-baselines3's online ``ppo``, ``dqn`` (no dataset: they learn in the env),
-and any ``module.path:METHOD`` of your own. The flags set the fields of the method's config
+and any ``module.path:METHOD`` of your own. A dataset's action library (``v2``, ``normal``,
+``v3``) is read from it: the embedded planner and d3rlpy's methods train in it, and the
+evaluation plays that library's test tasks; online methods learn in ``--library`` (default
+``v2``). The flags set the fields of the method's config
 (``--lr``, ``--beta``, ``--dpo-fallback`` reach every trainer that has them); the resolved config
 is written to ``train.json`` and into the checkpoint. A run writes ``runs/<dataset>/<method>-<policy>-seed<seed>/``: the checkpoint, the logged
 losses (``train_log.jsonl``), ``train.json`` (time, samples/s, peak memory, the dataset's
@@ -40,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.embedded.config import ENCODERS
+from offline_data.errors import check_same_library
+from styling_env.tools.library_tables import LIBRARY_NAMES
 
 OFFLINE = ("s", "rl", "rw", "sw", "dpo")
 QWEN = ("qwen3vl", "qwen3vl-text")
@@ -91,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=("embedded", "text", *QWEN),
         help="embedded planner with images, or text-only; qwen3vl (vision) or qwen3vl-text",
     )
+    p.add_argument(
+        "--library", default=None, choices=LIBRARY_NAMES,
+        help="action library: online methods learn in it (default v2); with --dataset it must "
+        "be the dataset's (default: read from the dataset)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--steps", type=int, default=None, help="gradient steps (offline) or env steps (online)"
@@ -225,7 +237,7 @@ def options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             "algo_config": {k: v for k, v in algo.items() if v is not None},
         }
     if kind == "online":
-        return {"steps": args.steps, "image_size": args.image_size}
+        return {"steps": args.steps, "image_size": args.image_size, "library": args.library}
     return {}  # a custom method: its own defaults (set them in its config)
 
 
@@ -275,15 +287,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         size = size or recipe.get("image_size", 128)
         checksum = D.info(ds).get("checksum")
         library = D.dataset_library(ds)
-        if library != "v2" and m.kind != "embedded":
+        if args.library is not None:
+            check_same_library(f"{args.dataset!r}", library, "--library", args.library)
+        if library != "v2" and m.kind not in ("embedded", "d3rlpy"):
             raise ValueError(
                 f"{args.dataset!r} was played in action library {library!r}; method {m.key!r} "
-                "trains on v2 datasets only (the embedded planner's methods train on any library)"
+                "trains on v2 datasets only (the embedded planner's and d3rlpy's methods train "
+                "on any library)"
             )
     else:
         if not tier:
             raise ValueError(f"--tier is required for online method {args.method!r}")
         size = size or args.image_size
+        library = args.library or "v2"
     config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
     policy = {"d3rlpy": "d3rlpy", "online": "sb3"}.get(m.kind, args.policy)
     base = m.key if m.kind in ("embedded", "qwen") and m.key != args.method else args.method

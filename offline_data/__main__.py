@@ -207,14 +207,10 @@ def _run(args: argparse.Namespace) -> int:
 
             if args.shard is not None:
                 raise ValueError("--ray runs every shard: drop --shard (or drop --ray)")
-            if args.library != "v2":
-                raise ValueError(
-                    f"--ray generates datasets of the v2 library only; generate library "
-                    f"{args.library!r} without --ray (--shards N splits it locally)"
-                )
             path = generate_on_ray(
                 args.tier, args.episodes, args.seed, address=args.address,
-                shards=args.shards, cpus_per_task=args.cpus_per_task, threads=args.task_threads, **kw,
+                shards=args.shards, cpus_per_task=args.cpus_per_task, threads=args.task_threads,
+                library=args.library, **kw,
             )  # fmt: skip
         elif args.address is not None:
             raise ValueError("--address needs --ray")

@@ -3,6 +3,7 @@
     python -m offline_data generate --tier regular --episodes 10000 --ray            # a local Ray
     python -m offline_data generate --tier regular --episodes 10000 --ray --address auto
     python -m offline_data generate --tier regular --episodes 10000 --ray --address ray://head:10001
+    python -m offline_data generate --tier complex --library v3 --episodes 3000 --ray    # complex-v3-v0
 
 Each task generates one shard (:func:`offline_data.generate.shard_range`: its own episode
 range, so its own task and teacher seeds) exactly as ``generate --shards N`` does in one
@@ -10,6 +11,7 @@ process; the reference scores (random and oracle plans) are one more task, run b
 shards. The shards are joined by :func:`offline_data.merge.merge`, so the dataset's content
 and checksum equal those of a local run of the same recipe, whatever the number of tasks.
 One progress bar counts the episodes of every task (the tasks report to a small actor).
+Every action library generates this way (``library=``, part of the recipe the tasks receive).
 
 Data moves as files: every task writes into the datasets root of the process that started
 the run (``MINARI_DATASETS_PATH``), which it passes to the tasks; on a cluster that path must
@@ -203,14 +205,14 @@ def _shard_task(
 
 
 def _refs_task(
-    tier: str, seed: int, image_size: int, n: int, num_envs: int, threads: int
+    tier: str, seed: int, image_size: int, n: int, num_envs: int, threads: int, library: str
 ) -> tuple[float, float]:
     import torch
 
     from .generate import reference_returns
 
     torch.set_num_threads(threads)
-    return reference_returns(tier, seed, image_size, n, num_envs)
+    return reference_returns(tier, seed, image_size, n, num_envs, library)
 
 
 def _merge_task(work: str, root: str, did: str, parts: Sequence[str], overwrite: bool) -> str:
@@ -249,11 +251,13 @@ def generate_on_ray(
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 64, overwrite: bool = False, progress: bool = True, ref_episodes: int = 100,
     device: str = "cpu", per_task: int = 2, cpus_per_task: int = 1, threads: int | None = None,
+    library: str = "v2",
 ) -> Path:  # fmt: skip
     """:func:`offline_data.generate.generate` with the episode range as ``shards`` Ray tasks
     (default: two per CPU of the cluster, at most one per episode), each requesting
-    ``cpus_per_task`` CPUs. Same arguments, same checks, same dataset and checksum;
-    ``address`` as in :func:`ray_session`.
+    ``cpus_per_task`` CPUs. Same arguments (``library``: the action library the episodes are
+    played in; default id ``image-styling/<tier>-<library>-v0`` outside ``v2``), same checks,
+    same dataset and checksum; ``address`` as in :func:`ray_session`.
 
     ``threads``: torch threads of each task, default this process's (``torch.get_num_threads()``).
     A dataset's content depends on the torch thread count (a few float reductions round
@@ -271,12 +275,12 @@ def generate_on_ray(
     require_ray()  # before any work
     positive_int("cpus_per_task", cpus_per_task)
     threads = positive_int("threads", threads if threads is not None else torch.get_num_threads())
-    did = did or dataset_id(tier)
+    did = did or dataset_id(tier, library=library)
     final = dataset_path(did)  # an id, never a path: checked before any work
     root = datasets_root()
     writable(root)
     teacher, recipe = _teacher_recipe(
-        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task
+        tier, episodes, seed, image_size, max_steps, teacher, profile, per_task, library
     )
     if shards is not None:
         _check_shards(shards, episodes)
@@ -298,7 +302,7 @@ def generate_on_ray(
                 refs = None
                 if ref_episodes:  # submitted first: it runs beside the first shards
                     refs = ray.remote(_refs_task).options(**opts).remote(
-                        tier, seed, image_size, ref_episodes, num_envs, threads
+                        tier, seed, image_size, ref_episodes, num_envs, threads, recipe.library
                     )  # fmt: skip
                 shard = ray.remote(_shard_task).options(**opts)
                 tasks = [

@@ -42,10 +42,10 @@ PINNED = {
     "observation_vector": "0f49eae7d5be09207970fec31c69c04416daefbbcca0400597bb5b8517802787",
     "observation_tuple": "ea4db51728ff74227c6f3cbc3587ace74b388b1325f65f199b7b01911a236880",
     "resize_uint8": "e7f379647aa636b0eba40eb73a8bfc5799b9da064068805fea68ee2966cc5c8b",
-    "d3rlpy_rw": "e3a38cad21826f2b3a0cbfcd1368026f8fb2f7059b99db22dca4fbb8e12fd3be",
-    "d3rlpy_r_text": "5e0ef396a630726da5ed863c9fda87023f5fff36e19929088265ba899a12435f",
-    "d3rlpy_text_preserve_auto": "41a58a86471146c719560f2e4608be8940d8b9c87322afa247266bda954a1974",
-    "d3rlpy_source_work16_bins3": "25715b15d1c11d3b9f57b27eef0bd5e3822b9d7a0cd31b3aebe49114d2094bc6",
+    "d3rlpy_rw": "9705c4be8568ba4a48906d9ebef8a73ccf6c4e1e1e5d6b30615e38b07370b75c",
+    "d3rlpy_r_text": "25f6b632e4f4fec7a58ff75f7bcfa192628e15496bd4a5be145e9599ff529f7b",
+    "d3rlpy_text_preserve_auto": "056006799b01ab3fe80a1aeb10f3debf0ff6c29faa99906d1bbfce9a6f6d5aae",
+    "d3rlpy_source_work16_bins3": "405d591bace3e0ce1ba8e9c05ae4031acda636e761fde9ec2f9d7b34023afbe4",
 }
 
 

@@ -129,6 +129,29 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_generation_on_ray_in_another_library_equals_local(ray_local):
+    from offline_data import dataset as D
+    from offline_data.generate import generate
+    from offline_data.ray_generate import generate_on_ray
+
+    kw = dict(image_size=32, num_envs=4, ref_episodes=4, progress=False, library="v3")
+    generate("complex", 6, 1, did="image-styling/local-v3-v0", **kw)
+    generate_on_ray("complex", 6, 1, shards=2, **kw)  # the library's default id
+    a = D.load("image-styling/local-v3-v0")
+    b = D.load("image-styling/complex-v3-v0", verify=True)
+    assert D.info(b)["checksum"] == D.info(a)["checksum"]
+    assert D.dataset_library(b) == "v3" and D.info(b)["recipe"]["library"] == "v3"
+    for k in ("ref_min_score", "ref_max_score"):
+        assert b.storage.metadata[k] == a.storage.metadata[k], k
+    # the command line passes --library to the Ray run
+    from offline_data.__main__ import main
+
+    assert main(["generate", "--tier", "simple", "--library", "normal", "--episodes", "2",
+                 "--image-size", "32", "--num-envs", "2", "--ref-episodes", "0", "--quiet",
+                 "--ray", "--shards", "2"]) == 0  # fmt: skip
+    assert D.dataset_library(D.load("image-styling/simple-normal-v0")) == "normal"
+
+
 TINY = B.Preset(
     tiers=("simple",),
     methods=("random", "s", "dpo", "test_ray:BOOM", "test_ray:BOOM_CHILD"),

@@ -29,11 +29,11 @@ from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
 from d3rlpy.models.torch import Encoder, EncoderWithAction
 from torch import nn
 
-from styling_env.actions import STOP, FlatActions, check_bins, n_actions
+from styling_env.actions import FlatActions, check_bins
 from styling_env.images import resize_uint8
+from styling_env.tools.library_tables import DEFAULT_LIBRARY
 from styling_env.validation import choice
 
-from ..errors import LibraryMismatchError
 from ..weights import check_method, sample_weights
 from .observations import make_encoder, vector_layout, vectors
 from .records import Groups, collect
@@ -70,6 +70,10 @@ class TransitionInfo:
     flat_preserve: bool = False
     #: whether any step of the data preserves a region (what ``flat_preserve=None`` decides by)
     has_preserve: bool = False
+    #: the action library the episodes were played in: the flat actions are
+    #: ``FlatActions(n_strength_bins, flat_preserve, library)`` and the vector is laid out as
+    #: ``vector_layout(..., library)`` (pass it to :func:`observation_tuple`)
+    library: str = DEFAULT_LIBRARY
 
 
 def to_d3rlpy(
@@ -87,10 +91,15 @@ def to_d3rlpy(
     flat_preserve: bool | None = False,
 ) -> Any:
     """Episodes -> ``d3rlpy.dataset.MDPDataset`` (discrete actions of
-    ``DiscreteActions(n_strength_bins, preserve=flat_preserve)``; ``action_size`` =
-    :func:`n_actions`). ``flat_preserve=True`` includes the preserve digit (each call's
-    preserve set of ``PRESERVE_SETS``), ``False`` (default) the plain indices, ``None`` the
-    digit iff some step of the data preserves a region.
+    ``DiscreteActions(n_strength_bins, preserve=flat_preserve)`` in the action library the
+    episodes were played in, i.e. ``FlatActions(n_strength_bins, flat_preserve, library)``;
+    ``action_size`` = :func:`n_actions` of that library). ``flat_preserve=True`` includes the
+    preserve digit (each call's preserve set of ``PRESERVE_SETS``), ``False`` (default) the
+    plain indices, ``None`` the digit iff some step of the data preserves a region.
+
+    Every library's episodes load (one library per call: mixing them raises
+    :class:`~offline_data.errors.LibraryMismatchError`); the vector is laid out for that
+    library (:func:`vector_layout`), and ``dataset.transition_info.library`` records it.
 
     Observations are tuples ``[image (N, C, H, W) uint8, vector (N, D) float32]``, the vector
     as :func:`vector_layout` (one-hot context, history, tools used, steps left, instruction
@@ -130,17 +139,15 @@ def to_d3rlpy(
         data, text_only=text_only, image_size=image_size, final_rows=True, groups=groups,
         shrink=shrink_fn,
     )  # fmt: skip
-    if c.library != "v2":  # the vector layout counts the ten tools' calls
-        raise LibraryMismatchError(
-            f"to_d3rlpy reads datasets of the v2 action library; this one was played in library "
-            f"{c.library!r} (train the embedded planner on it instead)"
-        )
     emb_u = np.asarray(enc.encode(c.instructions), np.float32)
     if emb_u.ndim != 2 or emb_u.shape[0] != len(c.instructions):
         raise ValueError(
             f"the encoder returned shape {emb_u.shape} for {len(c.instructions)} texts"
         )
-    vec = vectors(c.context, c.history, c.steps_left.astype(np.float32), emb_u[c.instruction_index])
+    vec = vectors(
+        c.context, c.history, c.steps_left.astype(np.float32), emb_u[c.instruction_index],
+        c.library,
+    )  # fmt: skip
     if text_only:
         obs: Any = vec
     else:
@@ -153,9 +160,11 @@ def to_d3rlpy(
     if reward == "r":
         rewards[:] = 0.0
         rewards[c.ep_last] = c.ep_r
-    has_preserve = bool(c.preserve[c.is_step & (c.tool < STOP)].any())
+    stop = FlatActions(bins, False, c.library).tool_stop  # the library's native STOP
+    has_preserve = bool(c.preserve[c.is_step & (c.tool < stop)].any())
     digit = has_preserve if flat_preserve is None else bool(flat_preserve)
-    actions = FlatActions(bins, digit).encode(c.tool, c.value, c.strength, c.preserve)
+    flat = FlatActions(bins, digit, c.library)
+    actions = flat.encode(c.tool, c.value, c.strength, c.preserve)
     dataset = MDPDataset(
         observations=obs,
         actions=actions.reshape(-1, 1),
@@ -163,7 +172,7 @@ def to_d3rlpy(
         terminals=c.terminal.astype(np.float32),
         timeouts=c.timeout.astype(np.float32),
         action_space=ActionSpace.DISCRETE,
-        action_size=n_actions(bins, digit),
+        action_size=flat.size,
     )
     steps = c.is_step
     row = c.source_row[steps]
@@ -181,9 +190,10 @@ def to_d3rlpy(
         encoder=enc,
         with_source=with_source,
         text_only=text_only,
-        layout=vector_layout(c.history.shape[1], emb_u.shape[1]),
+        layout=vector_layout(c.history.shape[1], emb_u.shape[1], c.library),
         flat_preserve=digit,
         has_preserve=has_preserve,
+        library=c.library,
     )
     dataset.transition_info = info
     dataset.sample_weights = info.weight
