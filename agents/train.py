@@ -289,11 +289,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         library = D.dataset_library(ds)
         if args.library is not None:
             check_same_library(f"{args.dataset!r}", library, "--library", args.library)
-        if library != "v2" and m.kind not in ("embedded", "d3rlpy"):
+        call_level = (m.trainer or "").startswith("agents.calllevel")
+        if library != "v2" and (m.kind not in ("embedded", "d3rlpy", "qwen") or call_level):
             raise ValueError(
                 f"{args.dataset!r} was played in action library {library!r}; method {m.key!r} "
-                "trains on v2 datasets only (the embedded planner's and d3rlpy's methods train "
-                "on any library)"
+                "trains on v2 datasets only (the paper's five methods on the embedded planner "
+                "and on Qwen3-VL, and d3rlpy's, train on any library; the call-level critics "
+                "score the ten tools' calls)"
             )
     else:
         if not tier:

@@ -312,3 +312,14 @@ def test_chat_planners_speak_the_library():
     assert action[0] == ToolCall("lens_character", "tilt_shift", 0.5)
     with pytest.raises(ValueError, match="unknown library"):
         Echo(library="v9")
+
+
+def test_the_call_level_critics_refuse_another_library(library_datasets):
+    from agents.calllevel.iql import IQLConfig
+    from agents.calllevel.training import fit_critic
+    from agents.embedded.training import prepare
+    from offline_data.errors import LibraryMismatchError
+
+    d = prepare(library_datasets["v3"], IQLConfig().planner)
+    with pytest.raises(LibraryMismatchError, match="call-level critics score the v2 library"):
+        fit_critic(d, IQLConfig())

@@ -85,7 +85,15 @@ def fit_critic(
     d: PreparedData, config: CallLevelConfig, *, seed: int = 0, log: MetricLog | None = None,
     progress: bool = False, device: str | torch.device = "cpu",
 ) -> tuple[CallCritic, CallCritic, dict[str, Any]]:  # fmt: skip
-    """Fit the critic of ``config``'s algorithm; returns ``(critic, target, stats)``."""
+    """Fit the critic of ``config``'s algorithm; returns ``(critic, target, stats)``.
+    The critic scores the ten tools' calls: data of another action library is a named error."""
+    if d.rows.library != "v2":
+        from offline_data.errors import LibraryMismatchError
+
+        raise LibraryMismatchError(
+            f"the call-level critics score the v2 library's calls (the ten tools' 171 values); "
+            f"this data was played in library {d.rows.library!r}: train S, RW, SW or DPO on it"
+        )
     algo = algorithm(config)
     nxt, done, reward = transitions(d)
     torch.manual_seed(seed)
