@@ -356,7 +356,10 @@ def test_peak_rss_sees_an_allocation():
     with B.PeakRSS(interval=0.01) as mem:
         x = np.ones(64 * 2**20 // 8)  # 64 MB
         x += 1
-        time.sleep(0.1)  # alive for ten sampling intervals: the sampler thread gets to run
+        # alive until the sampler thread has run (on a loaded machine it may wait a while)
+        deadline = time.monotonic() + 10
+        while mem.peak_mb < base.peak_mb + 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
         del x
     assert mem.peak_mb >= base.peak_mb + 50
 
