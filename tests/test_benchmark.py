@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import mmap
 import time
 
-import numpy as np
 import pytest
 
 from experiments import benchmark as B
@@ -354,13 +354,15 @@ def test_peak_rss_sees_an_allocation():
     with B.PeakRSS(interval=0.01) as base:
         pass
     with B.PeakRSS(interval=0.01) as mem:
-        x = np.ones(64 * 2**20 // 8)  # 64 MB
-        x += 1
+        # 64 MB of fresh anonymous pages, every one written: an allocation through malloc may
+        # reuse memory an earlier test freed (already resident), which the RSS would not show
+        x = mmap.mmap(-1, 64 * 2**20)
+        x.write(b"\x01" * (64 * 2**20))
         # alive until the sampler thread has run (on a loaded machine it may wait a while)
         deadline = time.monotonic() + 10
         while mem.peak_mb < base.peak_mb + 50 and time.monotonic() < deadline:
             time.sleep(0.01)
-        del x
+        x.close()
     assert mem.peak_mb >= base.peak_mb + 50
 
 
