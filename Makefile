@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(PY) -m styling_env.demo --out out/episodes.png
 	$(PY) -m experiments.benchmark --preset demo --quiet --out out/benchmark
 
-# two workers (pytest-xdist), each test file on one of them: the suite is mostly one torch
-# thread per test, so the 2 cores halve its wall time
+# two workers (pytest-xdist), each test file on one of them, each at one torch thread
+# (tests/conftest.py): the 2 cores halve the suite's wall time
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 

@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from agents.baselines import RandomAgent
 from agents.embedded import EmbeddedAgent, EmbeddedPlanner, PlannerConfig, train
@@ -19,7 +18,6 @@ from offline_data.dataset import (
     Recipe,
     dataset_id,
     dataset_library,
-    datasets_path,
     episodes,
     load,
 )
@@ -43,32 +41,6 @@ from styling_env.tools.vocabulary import V3_ACTIONS
 
 LIBS = ("normal", "v3")
 CFG = PlannerConfig(image_size=32, encoder="hash", hash_dim=256)
-
-
-@pytest.fixture(scope="module")
-def _library_root(tmp_path_factory):
-    from offline_data.generate import generate
-
-    root = tmp_path_factory.mktemp("library-datasets")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a dataset's content depends on the thread count
-    try:
-        with datasets_path(root):
-            for lib in LIBS:
-                generate(
-                    "complex", 24, seed=0, image_size=32, num_envs=8, ref_episodes=4,
-                    progress=False, library=lib,
-                )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    return root
-
-
-@pytest.fixture
-def library_datasets(_library_root, monkeypatch):
-    """``library -> dataset id`` of the small complex datasets (read-only)."""
-    monkeypatch.setenv("MINARI_DATASETS_PATH", str(_library_root))
-    return {lib: dataset_id("complex", library=lib) for lib in LIBS}
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,12 +10,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from agents.d3rlpy_agents import D3rlpyAgent, train_d3rlpy
 from agents.evaluate import evaluate
 from offline_data import loaders as L
-from offline_data.dataset import dataset_id, datasets_path, episodes, load
+from offline_data.dataset import episodes, load
 from offline_data.errors import LibraryMismatchError
 from styling_env.actions import FlatActions
 from styling_env.context import context_nvec
@@ -24,30 +23,10 @@ from styling_env.libraries import library
 LIBS = ("normal", "v3")
 
 
-@pytest.fixture(scope="module")
-def _root(tmp_path_factory):
-    from offline_data.generate import generate
-
-    root = tmp_path_factory.mktemp("flat-library-datasets")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with datasets_path(root):
-            for lib in LIBS:
-                generate(
-                    "complex", 8, seed=0, image_size=32, num_envs=8, ref_episodes=0,
-                    progress=False, library=lib,
-                )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    return root
-
-
 @pytest.fixture
-def data(_root, monkeypatch):
-    """``library -> dataset id`` of the small complex datasets (read-only)."""
-    monkeypatch.setenv("MINARI_DATASETS_PATH", str(_root))
-    return {lib: dataset_id("complex", library=lib) for lib in LIBS}
+def data(library_datasets):
+    """``library -> dataset id`` of the shared small complex datasets (conftest)."""
+    return library_datasets
 
 
 def _live_obs(lib: str, n: int = 2, size: int = 32) -> dict:
