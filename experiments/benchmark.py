@@ -712,8 +712,6 @@ def run_on_ray(
     run on. Missing datasets are generated on Ray first. Returns the results path and the
     failures (key, attempts, error); :class:`offline_data.ray_generate.RayClusterError` if no
     cell finished."""
-    from functools import partial
-
     from offline_data.dataset import datasets_root
     from offline_data.ray_generate import RayClusterError, generate_on_ray, ray_session, require_ray
     from offline_data.safety import writable
@@ -731,8 +729,9 @@ def run_on_ray(
     log = Runner(preset, out, progress=False).log
     t0 = time.perf_counter()
     with ray_session(address):
-        gen = partial(generate_on_ray, cpus_per_task=cpus_per_cell)
-        todo, infos, timings = prepare(preset, out, log, generate=gen)
+        # missing datasets: shard tasks at this process's torch threads, each reserving as
+        # many CPUs, so their content equals a local run's
+        todo, infos, timings = prepare(preset, out, log, generate=generate_on_ray)
         check = {c.key: infos[c.dataset]["checksum"] if c.dataset else None for c in todo}
         done = {c.key: r for c in todo if (r := finished_record(c, preset, out, check[c.key]))}
         methods = [_method_fields(m) for m in dict.fromkeys(c.method for c in todo)]

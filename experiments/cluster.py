@@ -3,7 +3,7 @@
     python -m experiments.benchmark --preset paper --ray [--address auto|ray://HEAD:10001]
     python -m experiments.cluster evaluate runs/a/model.pt runs/b/model.pt edit-only \\
         --tiers simple regular --seeds 0 1 2 --out evals.json [--address auto]
-    python -m experiments.cluster bench-generation --tier simple --episodes 2000 --repeats 3
+    python -m experiments.cluster bench-generation --tier simple --episodes 2000 --repeats 3 [--threads 2 1]
 
 :func:`run_jobs` runs functions as Ray tasks with resource requests (CPUs, GPUs), an order
 (a job waits for the one it comes ``after``; those waited for go first) and bounded retries:
@@ -15,7 +15,7 @@ over the benchmark's cells; dataset generation on Ray is :mod:`offline_data.ray_
 :func:`agents.evaluate.evaluate`; the summaries (with ``--episodes``, every episode too) go
 into one JSON file with the failures, and a table is printed. **bench-generation**
 (:func:`bench_generation`) times a dataset generated in one process against the same one on a
-local Ray instance, alternating.
+local Ray instance, alternating, at each torch thread count asked for.
 
 Data moves as files: run folders, datasets and checkpoints must lie on a path every node sees
 (the driver passes its ``MINARI_DATASETS_PATH`` to the tasks; checkpoints by absolute path).
@@ -43,47 +43,76 @@ from offline_data.ray_generate import RayMissingError, ray_session, require_ray,
 
 def bench_generation(
     tier: str = "simple", episodes: int = 2000, repeats: int = 3, *, image_size: int = 128,
+    threads: Sequence[int] | None = None, num_envs: int = 64, ref_episodes: int = 100,
     progress: bool = False, log: Any = print,
 ) -> dict[str, Any]:  # fmt: skip
     """Generate ``episodes`` episodes of ``tier`` ``repeats`` times in this process and as many
-    times on a local Ray instance sized to the machine, alternating (local, Ray, local, ...) so
-    that a load that comes and goes hits both alike; each run in a fresh temporary datasets
-    root. Returns every run's seconds and checksum, the medians, their ratio and the Ray
-    instance's start-up time (paid once per run of the command, not per dataset)."""
+    times on a local Ray instance sized to the machine, at each torch thread count of
+    ``threads`` (default: this process's, then 1; the first is the one-process reference),
+    alternating (local, Ray, local, ...) so that
+    a load that comes and goes hits both alike; each run in a fresh temporary datasets root.
+    Ray runs at the defaults: one shard task per ``t`` CPUs, each reserving ``t`` CPUs.
+
+    Returns every run's seconds and checksum, the medians per (kind, threads), Ray over local
+    at the same thread count (same content), the fastest Ray over one process at the first
+    thread count (today's single-process time, at the default) and the Ray instance's start-up time
+    (paid once per command, not per dataset: the instance and its workers stay up between
+    runs, as on a cluster)."""
+    import torch
+
     from offline_data import dataset as D
     from offline_data.dataset import datasets_path
     from offline_data.generate import generate
     from offline_data.ray_generate import cluster_cpus, generate_on_ray
 
+    default = torch.get_num_threads()
+    counts = list(dict.fromkeys(threads or (default, 1)))
     runs: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with ray_session(None) as ray:
         startup = time.perf_counter() - t0
         cpus = cluster_cpus(ray)
         for i in range(repeats):
-            for how in ("local", "ray"):
-                with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp, datasets_path(tmp):
-                    load0 = os.getloadavg()[0]
-                    t = time.perf_counter()
-                    kw = dict(
-                        image_size=image_size, did="image-styling/bench-v0", progress=progress
-                    )
-                    if how == "local":
-                        generate(tier, episodes, 0, **kw)
-                    else:
-                        generate_on_ray(tier, episodes, 0, **kw)
-                    sec = time.perf_counter() - t
-                    ck = D.info(D.load("image-styling/bench-v0"))["checksum"]
-                run = {"run": i, "how": how, "seconds": round(sec, 1), "checksum": ck,
-                       "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}  # fmt: skip
-                runs.append(run)
-                log(json.dumps(run))
-    med = {h: statistics.median(r["seconds"] for r in runs if r["how"] == h) for h in ("local", "ray")}  # fmt: skip
+            for t in counts:
+                for how in ("local", "ray"):
+                    with (
+                        tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp,
+                        datasets_path(tmp),
+                    ):
+                        load0 = os.getloadavg()[0]
+                        kw = dict(image_size=image_size, did="image-styling/bench-v0", progress=progress,
+                                  num_envs=num_envs, ref_episodes=ref_episodes)  # fmt: skip
+                        torch.set_num_threads(t)
+                        s = time.perf_counter()
+                        try:
+                            if how == "local":
+                                generate(tier, episodes, 0, **kw)
+                            else:
+                                generate_on_ray(tier, episodes, 0, threads=t, **kw)
+                        finally:
+                            torch.set_num_threads(default)
+                        sec = time.perf_counter() - s
+                        ck = D.info(D.load("image-styling/bench-v0"))["checksum"]
+                    run = {"run": i, "how": how, "threads": t, "seconds": round(sec, 1), "checksum": ck,
+                           "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}  # fmt: skip
+                    runs.append(run)
+                    log(json.dumps(run))
+    med = {
+        f"{h}@{t}": statistics.median(r["seconds"] for r in runs if (r["how"], r["threads"]) == (h, t))
+        for t in counts for h in ("local", "ray")
+    }  # fmt: skip
+    same = {
+        t: len({r["checksum"] for r in runs if r["threads"] == t}) == 1 for t in counts
+    }  # fmt: skip
+    best = min(counts, key=lambda t: med[f"ray@{t}"])
     return {
         "tier": tier, "episodes": episodes, "image_size": image_size, "repeats": repeats,
         "cpus": os.cpu_count(), "ray_cpus": cpus, "ray_startup_s": round(startup, 1),
-        "runs": runs, "median_s": med, "ray_over_local": round(med["ray"] / med["local"], 3),
-        "same_checksum": len({r["checksum"] for r in runs}) == 1,
+        "default_threads": default, "runs": runs, "median_s": med,
+        "ray_over_local": {t: round(med[f"ray@{t}"] / med[f"local@{t}"], 3) for t in counts},
+        "same_checksum": same,
+        "fastest_ray": f"ray@{best}",
+        "fastest_ray_over_one_process": round(med[f"ray@{best}"] / med[f"local@{counts[0]}"], 3),
     }  # fmt: skip
 
 
@@ -275,6 +304,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--episodes", type=int, default=2000)
     g.add_argument("--repeats", type=int, default=3)
     g.add_argument("--image-size", type=int, default=128)
+    g.add_argument(
+        "--threads", type=int, nargs="+", default=None,
+        help="torch thread counts to compare at (default: this process's, then 1)",
+    )  # fmt: skip
     g.add_argument("--json", type=Path, default=None, help="write every run and the medians")
     return p
 
@@ -302,7 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"evaluations": rows, "failed": failed}, default=float))  # fmt: skip
                 print(f"wrote {args.out}")
             return 1 if failed else 0
-        res = bench_generation(args.tier, args.episodes, args.repeats, image_size=args.image_size)
+        res = bench_generation(
+            args.tier, args.episodes, args.repeats, image_size=args.image_size, threads=args.threads
+        )
         print(json.dumps({k: v for k, v in res.items() if k != "runs"}, indent=1))
         if args.json:
             args.json.write_text(json.dumps(res, indent=1))

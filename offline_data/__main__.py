@@ -81,13 +81,14 @@ def _parser() -> argparse.ArgumentParser:
         "--ray",
         action="store_true",
         help="run the shards as Ray tasks and merge them (a local Ray instance sized to the "
-        "machine unless --address); --shards N is then the number of tasks (default 2 per CPU)",
+        "machine unless --address); --shards N is then the number of tasks (default: one per "
+        "--cpus-per-task CPUs of the cluster)",
     )
     g.add_argument(
         "--cpus-per-task",
         type=int,
-        default=1,
-        help="with --ray: CPUs each shard task reserves",
+        default=None,
+        help="with --ray: CPUs each shard task reserves (default: its torch threads)",
     )
     g.add_argument(
         "--task-threads",

@@ -7,14 +7,24 @@ does â€” a new storage filled from each shard, ``combined_datasets`` recorded â€
 parquet storage, and copies the per-episode metadata and our block. (Minari's
 ``update_from_storage`` cannot copy our episodes either: it hands the 1-d step infos back as
 numpy arrays, which Minari 0.5.4 then writes with an empty shape tag it cannot read back.)
+
+The episodes are not decoded and written again: Minari's parquet storage keeps each episode
+in a folder of its own, ``data/<episode id>/`` (the id is the folder's name, not a column of
+the file), so shard episode ``j`` becomes episode ``offset + j`` as a folder of hard links to the shard's
+files (copies across file systems) with the id set in a new ``metadata.json``. The merged data
+are byte for byte the shards' (``load(did, verify=True)`` recomputes the checksum), and the
+shards stay whole until the merged dataset is in place, so a merge that fails half way can be
+run again.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,16 +118,15 @@ def merge(
         keep[META_KEY] = {"format_version": recipe["format_version"], "complete": False}
         storage.update_metadata(keep)
         digests, rs, offset = [], [], 0
+        steps = 0
         for i in order:
             s = shards[i]
-            _copy_episodes(s.storage, storage)
-            metas = list(s.storage.get_episode_metadata(range(s.total_episodes)))
-            for m in metas:
-                m["id"] = offset + m["id"]
-            storage.update_episode_metadata(metas, [m["id"] for m in metas])
+            metas = _link_episodes(s.storage, data, offset)
             digests += [bytes.fromhex(m["digest"]) for m in metas]
             rs += [m["r"] for m in metas]
             offset += s.total_episodes
+            steps += s.total_steps
+        storage.update_metadata({"total_episodes": offset, "total_steps": steps})
         r = np.asarray(rs, float)
         ours = {
             **{k: v for k, v in blocks[order[0]].items() if k not in ("shard", "generation_seconds")},
@@ -141,18 +150,30 @@ def merge(
     return final
 
 
-def _copy_episodes(src, dst) -> None:
-    from minari.data_collector import EpisodeBuffer
+def _link_episodes(src: Any, data: Path, offset: int) -> list[dict[str, Any]]:
+    """Shard storage ``src``'s episode folders into ``data`` as episodes ``offset + j`` (hard
+    links, or copies across file systems), each with a metadata file of its own whose id
+    matches; their metadata, in order."""
+    if src.metadata.get("data_format") != "parquet" or src.metadata.get("jpeg_encoding", True):
+        raise DatasetError(
+            f"cannot merge a shard stored as {src.metadata.get('data_format')!r} "
+            f"(jpeg_encoding={src.metadata.get('jpeg_encoding')}): shards are lossless parquet"
+        )
+    metas = []
+    for j in range(src.total_episodes):
+        there = data / str(offset + j)
+        shutil.copytree(Path(src.data_path) / str(j), there, copy_function=_link_or_copy)
+        file = there / "metadata.json"
+        meta = json.loads(file.read_text())
+        meta["id"] = offset + j
+        file.unlink()  # a link to the shard's file: write a new one, not through the link
+        file.write_text(json.dumps(meta))
+        metas.append(meta)
+    return metas
 
-    for ep in src.get_episodes(range(src.total_episodes)):
-        infos = {
-            k: [x.item() if hasattr(x, "item") else x for x in v] for k, v in ep["infos"].items()
-        }
-        dst.update_episodes(
-            [
-                EpisodeBuffer(
-                    observations=ep["observations"], actions=ep["actions"], rewards=ep["rewards"],
-                    terminations=ep["terminations"], truncations=ep["truncations"], infos=infos,
-                )
-            ]
-        )  # fmt: skip
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(src, dst)

@@ -17,8 +17,15 @@ Data moves as files: every task writes into the datasets root of the process tha
 the run (``MINARI_DATASETS_PATH``), which it passes to the tasks; on a cluster that path must
 be one that every node sees (a shared file system). Each shard is written in a work folder of
 its own (``<root>/.ray-<id>/shard<k>``: no task ever touches another's staging folder), the
-shards are merged there by one more task, and the finished dataset is moved into place; the
-work folder is removed at the end, also after a failure.
+shards are merged there by one more task (hard links to the shards' episode folders: no data
+is copied), and the finished dataset is moved into place; a one-task run writes the dataset
+itself. The work folder is removed at the end, also after a failure.
+
+Each task reserves as many CPUs as it runs torch threads (default: the calling process's
+count, which keeps the content equal to a local run): threads that outnumber the cores
+slow every task down. On a machine with few cores, processes scale better than threads
+(one process with 2 torch threads uses about 1.2 of 2 cores here), so ``--task-threads 1``
+is faster than one process, at the content of a 1-thread local run.
 
 Without ``--address`` a local Ray instance sized to the machine is started for the run and
 shut down after it; a process that has already called ``ray.init`` keeps its own instance.
@@ -109,6 +116,18 @@ def cluster_cpus(ray: Any) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+def check_fits(ray: Any, cpus: int, what: str) -> None:
+    """:class:`RayClusterError` if no live node of the cluster has ``cpus`` CPUs (a task that
+    asks for more would wait forever)."""
+    nodes = [n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive", True)]
+    most = int(max(nodes, default=0))
+    if cpus > most:
+        raise RayClusterError(
+            f"{what} asks for {cpus} CPUs but the largest node of the cluster has {most}: "
+            "pass fewer (--cpus-per-task, or --task-threads, which it defaults to)"
+        )
+
+
 def task_error(e: BaseException) -> str:
     """The original exception of a failed Ray task, as one line (its type and message)."""
     cause = getattr(e, "cause", None)
@@ -189,17 +208,18 @@ def _shard_task(
     part_root: str, did: str, k: int, n: int, recipe: Any, teacher: Teacher, num_envs: int,
     device: str, threads: int, counter: Any,
 ) -> str:  # fmt: skip
-    """Generate shard ``k`` of ``n`` into its own datasets root ``part_root``."""
+    """Generate shard ``k`` of ``n`` into its own datasets root ``part_root``; the one shard of
+    a one-task run is the dataset itself (as a local run writes it: no merge)."""
     import torch
 
     from .generate import _run, shard_id, shard_range
 
     torch.set_num_threads(threads)
     report = Reporter(counter)
-    part = shard_id(did, k, n)
+    part = shard_id(did, k, n) if n > 1 else did
     with datasets_path(part_root):
         _run(part, shard_range(recipe.episodes, k, n), recipe, teacher, None, num_envs, False,
-             True, device, shard=(k, n), report=report)  # fmt: skip
+             True, device, shard=(k, n) if n > 1 else None, report=report)  # fmt: skip
     report.flush()
     return part
 
@@ -250,12 +270,13 @@ def generate_on_ray(
     shards: int | None = None, image_size: int = 128, max_steps: int = 8,
     teacher: Teacher | None = None, profile: NoiseProfile | None = None, did: str | None = None,
     num_envs: int = 64, overwrite: bool = False, progress: bool = True, ref_episodes: int = 100,
-    device: str = "cpu", per_task: int = 2, cpus_per_task: int = 1, threads: int | None = None,
-    library: str = "v2",
+    device: str = "cpu", per_task: int = 2, cpus_per_task: int | None = None,
+    threads: int | None = None, library: str = "v2",
 ) -> Path:  # fmt: skip
     """:func:`offline_data.generate.generate` with the episode range as ``shards`` Ray tasks
-    (default: two per CPU of the cluster, at most one per episode), each requesting
-    ``cpus_per_task`` CPUs. Same arguments (``library``: the action library the episodes are
+    (default: one per ``cpus_per_task`` CPUs of the cluster, at most one per episode), each
+    requesting ``cpus_per_task`` CPUs (default: ``threads``, so that no task's threads compete
+    with another's for a core). Same arguments (``library``: the action library the episodes are
     played in; default id ``image-styling/<tier>-<library>-v0`` outside ``v2``), same checks,
     same dataset and checksum; ``address`` as in :func:`ray_session`.
 
@@ -273,8 +294,10 @@ def generate_on_ray(
     from .safety import exclusive, writable
 
     require_ray()  # before any work
-    positive_int("cpus_per_task", cpus_per_task)
     threads = positive_int("threads", threads if threads is not None else torch.get_num_threads())
+    cpus_per_task = positive_int(
+        "cpus_per_task", cpus_per_task if cpus_per_task is not None else threads
+    )
     did = did or dataset_id(tier, library=library)
     final = dataset_path(did)  # an id, never a path: checked before any work
     root = datasets_root()
@@ -291,7 +314,8 @@ def generate_on_ray(
             )
         warn_noncanonical(did, recipe)
         with ray_session(address) as ray:
-            n = shards or min(episodes, 2 * max(1, cluster_cpus(ray) // cpus_per_task))
+            check_fits(ray, cpus_per_task, "each shard task")
+            n = shards or min(episodes, max(1, cluster_cpus(ray) // cpus_per_task))
             work = root / f".ray-{uuid.uuid4().hex[:12]}"
             t0 = time.perf_counter()
             bar = tqdm(total=episodes, desc=f"{did} on Ray ({n} tasks)", unit="ep",
@@ -322,13 +346,16 @@ def generate_on_ray(
                 ]
                 names = [f"shard {shard_id(did, k, n)}" for k in range(n)]
                 parts = wait_all(ray, tasks, names, counter, bar)
-                merged = ray.remote(_merge_task).options(**opts)
-                path = Path(
-                    wait_all(
-                        ray, [merged.remote(str(work), str(root), did, parts, overwrite)],
-                        [f"merging {did}"], counter, bar,
-                    )[0]
-                )  # fmt: skip
+                if n == 1:  # the task wrote the dataset itself
+                    path = move_into_place(work / "shard0", root, did, overwrite=overwrite)
+                else:
+                    merged = ray.remote(_merge_task).options(**opts)
+                    path = Path(
+                        wait_all(
+                            ray, [merged.remote(str(work), str(root), did, parts, overwrite)],
+                            [f"merging {did}"], counter, bar,
+                        )[0]
+                    )  # fmt: skip
                 if refs is not None:
                     ref_scores = wait_all(ray, [refs], ["the reference scores"], counter, bar)[0]
                     _set_reference_scores(path, ref_scores)

@@ -254,6 +254,16 @@ def test_merge_checks_its_shards(minari_root):
         D.info(D.load("image-styling/simple-v0", verify=True))["checksum"]
         == D.info(D.load("image-styling/whole-v0"))["checksum"]
     )
+    # the merged episodes are hard links to the shards' files: the shards, kept, are untouched
+    for k in range(2):
+        shard = D.load(f"image-styling/simple-shard{k}of2-v0", verify=True)
+        assert [m["id"] for m in shard.storage.get_episode_metadata(range(3))] == [0, 1, 2]
+    merged = D.load("image-styling/simple-v0")
+    assert [m["id"] for m in merged.storage.get_episode_metadata(range(6))] == list(range(6))
+    assert (merged.total_episodes, merged.total_steps) == (
+        6,
+        D.load("image-styling/whole-v0").total_steps,
+    )
 
 
 def test_cli_generate_show_list_and_minari_cli(minari_root, capsys):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from agents.registry import Method, Trained
 from experiments import benchmark as B
@@ -110,16 +111,24 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
     for k in ("ref_min_score", "ref_max_score", "num_episodes_average_score", "total_steps"):
         assert b.storage.metadata[k] == a.storage.metadata[k], k
     assert D.info(b)["ray_tasks"] == 3
+    # one task writes the dataset itself, as a local run does (no merge)
+    generate_on_ray("simple", 24, 3, did="image-styling/one-v0", shards=1, **kw)
+    one = D.load("image-styling/one-v0", verify=True)
+    assert D.info(one)["checksum"] == D.info(a)["checksum"] and D.info(one)["ray_tasks"] == 1
+    assert "combined_datasets" not in one.storage.metadata and "shard" not in D.info(one)
+    assert one.storage.metadata["ref_max_score"] == a.storage.metadata["ref_max_score"]
     root = ray_local / "minari"
     assert not list(root.glob(".ray-*"))  # the work folder is gone
     assert sorted(p.name for p in (root / "image-styling").iterdir()) == [
-        "local-v0", "namespace_metadata.json", "onray-v0",
+        "local-v0", "namespace_metadata.json", "one-v0", "onray-v0",
     ]  # fmt: skip
-    # the command line: the default task count (2 per CPU), then bad combinations
+    # the command line: the default task count (one per torch-thread count of CPUs: each
+    # task reserves as many CPUs as it runs threads), then bad combinations
     args = ["generate", "--tier", "simple", "--episodes", "4", "--image-size", "32",
             "--num-envs", "4", "--ref-episodes", "0", "--quiet", "--id", "image-styling/cli-v0"]  # fmt: skip
     assert main([*args, "--ray"]) == 0
-    assert D.info(D.load("image-styling/cli-v0"))["ray_tasks"] == 4
+    slots = max(1, 2 // torch.get_num_threads())  # the fixture's 2 CPUs
+    assert D.info(D.load("image-styling/cli-v0"))["ray_tasks"] == slots
     assert "image-styling/cli-v0" in capsys.readouterr().out
     assert main([*args, "--ray", "--shards", "2", "--shard", "1", "--overwrite"]) == 2
     assert "drop --shard" in capsys.readouterr().err
@@ -127,6 +136,30 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
     assert "--address needs --ray" in capsys.readouterr().err
     assert main([*args, "--ray"]) == 1  # exists: the same message as a local run
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_task_larger_than_every_node_is_refused(ray_local):
+    from offline_data.ray_generate import RayClusterError, generate_on_ray
+
+    with pytest.raises(RayClusterError, match="asks for 3 CPUs but the largest node .* has 2"):
+        generate_on_ray("simple", 4, 0, did="image-styling/big-v0", image_size=32, threads=3,
+                        progress=False)  # fmt: skip
+    with pytest.raises(RayClusterError, match="asks for 4 CPUs"):
+        generate_on_ray("simple", 4, 0, did="image-styling/big-v0", image_size=32, threads=1,
+                        cpus_per_task=4, progress=False)  # fmt: skip
+    assert not list((ray_local / "minari").glob(".ray-*"))
+
+
+def test_bench_generation_times_both_at_each_thread_count(ray_local):
+    from experiments.cluster import bench_generation
+
+    lines: list[str] = []
+    res = bench_generation("simple", 4, 1, image_size=32, threads=[1], num_envs=4, ref_episodes=2, log=lines.append)  # fmt: skip
+    assert [(r["how"], r["threads"]) for r in res["runs"]] == [("local", 1), ("ray", 1)]
+    assert len(lines) == 2 and res["same_checksum"] == {1: True}
+    assert set(res["median_s"]) == {"local@1", "ray@1"} and res["fastest_ray"] == "ray@1"
+    assert res["ray_over_local"][1] > 0 and res["fastest_ray_over_one_process"] > 0
+    assert torch.get_num_threads() == res["default_threads"]  # restored
 
 
 def test_generation_on_ray_in_another_library_equals_local(ray_local):
