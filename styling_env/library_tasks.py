@@ -105,7 +105,7 @@ def sample_library_task(
     for _ in range(_TRIES):  # a request with more and longer phrases may not fit: draw again
         template_id, instruction, cons, conds = write_request(
             rng, key, tier, split, base.image_source, base.image_seed, theme, targets,
-            constraints, conditionals,
+            constraints, conditionals, name,
         )  # fmt: skip
         if len(instruction) <= MAX_INSTRUCTION:
             break

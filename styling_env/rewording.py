@@ -93,7 +93,7 @@ def reworded(task: Task, variant: int) -> Task:
     kind = _image_info(task.image_source, task.image_seed)[0] if task.constraints else "outdoor"
     words = train_wording(
         (*stream, int(variant)), task.tier, TEMPLATES[task.tier]["train"], task.theme, task.targets,
-        task.constraints, task.conditionals, kind, MAX_INSTRUCTION,
+        task.constraints, task.conditionals, kind, MAX_INSTRUCTION, task.library,
     )  # fmt: skip
     return replace(
         task,

@@ -986,17 +986,18 @@ def write_request(
     targets: Sequence[Target],
     constraints: Sequence[Constraint],
     conditionals: Sequence[Conditional],
+    library: str = "v2",
 ) -> tuple[str, str, list[Constraint], list[Conditional]]:
     """Write a spec's request: ``(template_id, instruction, constraints, conditionals)`` (the
     clauses with the words the request uses). Train requests come from the training language
-    (``styling_env.wording``, seeded by ``key``), test requests from the held-out frames drawn
-    with ``rng``."""
+    (``styling_env.wording``, seeded by ``key``; ``library``: the task's action library),
+    test requests from the held-out frames drawn with ``rng``."""
     constraints, conditionals = list(constraints), list(conditionals)
     if split == "train":  # the same spec, in the richer training language (wording.py)
         kind = _image_info(source, image_seed)[0] if constraints else "outdoor"
         words = train_wording(
             key, tier, TEMPLATES[tier][split], theme, targets, constraints, conditionals, kind,
-            MAX_INSTRUCTION,
+            MAX_INSTRUCTION, library,
         )  # fmt: skip
         constraints = [
             replace(c, text=t) for c, t in zip(constraints, words.constraint_texts, strict=True)

@@ -383,6 +383,7 @@ def train_wording(
     conditionals: Sequence[_Conditional] = (),
     image_kind: str = "outdoor",
     max_chars: int = 600,
+    library: str = "v2",
 ) -> Wording:
     """The words of a train task with the given spec, a pure function of its arguments.
 
@@ -395,6 +396,7 @@ def train_wording(
         targets, constraints, conditionals: the spec, as the task holds it.
         image_kind: ``"outdoor"``, ``"interior"`` or ``"photo"`` (picks constraint wording).
         max_chars: the longest instruction allowed; longer draws are drawn again.
+        library: the action library of the task (whose words a misspelling must avoid).
 
     Raises:
         RuntimeError: no wording within ``max_chars`` after 50 draws.
@@ -405,7 +407,7 @@ def train_wording(
         clean = _clean_wording(
             rng, tier, frames, theme, targets, constraints, conditionals, image_kind
         )
-        noise = draw_noise(noise_rng, clean.instruction, clean.value_phrases)
+        noise = draw_noise(noise_rng, clean.instruction, clean.value_phrases, library)
         instruction = noise(clean.instruction)
         if len(instruction) <= max_chars:
             return Wording(
@@ -448,9 +450,12 @@ class Noise:
 
 
 @functools.cache
-def lexicon_words() -> frozenset[str]:
-    """Every lower-case word of the lexicons, the other libraries' included (value names too):
-    a misspelling must not be one of them."""
+def lexicon_words(library: str = "v2") -> frozenset[str]:
+    """Every lower-case word of the lexicons a request of ``library`` draws from (value names
+    too): a misspelling must not be one of them. The default library's requests read the ten
+    tools' lexicons only, the other libraries' requests those and their own: a misspelling
+    that is rejected draws again, so a larger vocabulary would rewrite a few default-library
+    requests (7 of 5,000 Complex tasks) and change the published datasets."""
     words: set[str] = set()
 
     def walk(obj: Any) -> None:
@@ -464,17 +469,17 @@ def lexicon_words() -> frozenset[str]:
             for v in obj:
                 walk(v)
 
-    for module in (lx, tl, ll, ltl):
+    for module in (lx, tl) if library == "v2" else (lx, tl, ll, ltl):
         for name in dir(module):
             if name.isupper():
                 walk(getattr(module, name))
     return frozenset(words)
 
 
-def misspell(rng: np.random.Generator, word: str) -> str | None:
+def misspell(rng: np.random.Generator, word: str, library: str = "v2") -> str | None:
     """``word`` with one letter swapped with the next, dropped or doubled (never the first
-    letter), or ``None`` if five tries only gave words of the lexicons."""
-    vocabulary = lexicon_words()
+    letter), or ``None`` if five tries only gave words of ``library``'s lexicons."""
+    vocabulary = lexicon_words(library)
     for _ in range(5):
         op = int(rng.integers(3))
         if op == 0:  # swap letters i and i + 1
@@ -488,9 +493,11 @@ def misspell(rng: np.random.Generator, word: str) -> str | None:
     return None
 
 
-def draw_noise(rng: np.random.Generator, text: str, value_phrases: Sequence[str] = ()) -> Noise:
-    """The noise of one train instruction ``text``, drawn at the rates of
-    :data:`train_lexicon.NOISE`; words of ``value_phrases`` and cue words are kept intact."""
+def draw_noise(
+    rng: np.random.Generator, text: str, value_phrases: Sequence[str] = (), library: str = "v2"
+) -> Noise:
+    """The noise of one train instruction ``text`` of a ``library`` request, drawn at the rates
+    of :data:`train_lexicon.NOISE`; words of ``value_phrases`` and cue words are kept intact."""
     rates = tl.NOISE
     lowercase = bool(rng.random() < rates["lowercase"])
     no_punctuation = bool(rng.random() < rates["no_punctuation"])
@@ -505,7 +512,7 @@ def draw_noise(rng: np.random.Generator, text: str, value_phrases: Sequence[str]
         replacements |= {w: tl.ABBREVIATIONS[w] for w in words if w in tl.ABBREVIATIONS}
     eligible = [w for w in words if len(w) >= _MIN_TYPO_LENGTH and w not in replacements]
     for i in rng.permutation(len(eligible))[:n_typos]:
-        new = misspell(rng, eligible[int(i)])
+        new = misspell(rng, eligible[int(i)], library)
         if new is not None:
             replacements[eligible[int(i)]] = new
     return Noise(replacements, no_punctuation, lowercase)

@@ -63,3 +63,31 @@ def test_the_canonical_record_matches_this_code():
         assert {"torch", "python", "machine"} <= set(entry["platform"])
         assert 0.6 <= entry["share_r_ge_4"] <= 0.7, (did, entry["share_r_ge_4"])
     assert full >= 1
+
+
+#: Train requests of the canonical Complex tier (``task_id -> sha256 of its instruction``, as
+#: recorded in the published dataset) whose misspellings were redrawn when the other libraries'
+#: words joined the vocabulary a misspelling must avoid (7 of its 5,000 tasks; the tier's
+#: checksum changed with them). Requests of the default library avoid its own words only.
+CANONICAL_REQUESTS = {
+    "complex-train-2103100603": "d7f2aa7b445aabf2",  # "... if the shoot is already well lit ..."
+    "complex-train-1332016856": "f52f4b8c1717b1c8",  # "Ok here's the pan... a wetland ..."
+    "complex-train-227831573": "1d6f8fab764f5ef7",  # "request: a seepy suburban morning ..."
+    "complex-train-684947796": "1748a4b8dd833e97",
+    "complex-train-2011839961": "9d74803bb983eb1b",
+    "complex-train-307879259": "925c6d13513f42aa",
+    "complex-train-1171945568": "0b107bacacc1d805",
+}
+
+
+def test_default_library_requests_are_written_as_recorded():
+    import hashlib
+
+    from styling_env import wording
+    from styling_env.tasks import sample_task
+
+    for task_id, digest in CANONICAL_REQUESTS.items():
+        task = sample_task("complex", int(task_id.rsplit("-", 1)[1]), "train", "mix")
+        assert task.task_id == task_id
+        assert hashlib.sha256(task.instruction.encode()).hexdigest()[:16] == digest, task_id
+    assert {"three", "pan", "shoot"} <= wording.lexicon_words("normal") - wording.lexicon_words()
