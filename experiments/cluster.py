@@ -49,15 +49,15 @@ def bench_generation(
     """Generate ``episodes`` episodes of ``tier`` ``repeats`` times in this process and as many
     times on a local Ray instance sized to the machine, at each torch thread count of
     ``threads`` (default: this process's, then 1; the first is the one-process reference),
-    alternating (local, Ray, local, ...) so that
-    a load that comes and goes hits both alike; each run in a fresh temporary datasets root.
-    Ray runs at the defaults: one shard task per ``t`` CPUs, each reserving ``t`` CPUs.
+    alternating (local, Ray, local, ...) so that a load that comes and goes hits both alike;
+    each run in a fresh temporary datasets root. Ray runs at the defaults: one shard task per
+    ``t`` CPUs, each reserving ``t`` CPUs.
 
     Returns every run's seconds and checksum, the medians per (kind, threads), Ray over local
     at the same thread count (same content), the fastest Ray over one process at the first
-    thread count (today's single-process time, at the default) and the Ray instance's start-up time
-    (paid once per command, not per dataset: the instance and its workers stay up between
-    runs, as on a cluster)."""
+    thread count (today's single-process time, at the default) and the Ray instance's
+    start-up time (paid once per command, not per dataset: the instance and its workers stay
+    up between runs, as on a cluster)."""
     import torch
 
     from offline_data import dataset as D

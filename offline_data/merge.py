@@ -10,11 +10,11 @@ numpy arrays, which Minari 0.5.4 then writes with an empty shape tag it cannot r
 
 The episodes are not decoded and written again: Minari's parquet storage keeps each episode
 in a folder of its own, ``data/<episode id>/`` (the id is the folder's name, not a column of
-the file), so shard episode ``j`` becomes episode ``offset + j`` as a folder of hard links to the shard's
-files (copies across file systems) with the id set in a new ``metadata.json``. The merged data
-are byte for byte the shards' (``load(did, verify=True)`` recomputes the checksum), and the
-shards stay whole until the merged dataset is in place, so a merge that fails half way can be
-run again.
+the file), so shard episode ``j`` becomes episode ``offset + j`` as a folder of hard links to
+the shard's files (copies across file systems) with the id set in a new ``metadata.json``.
+The merged data are byte for byte the shards' (``load(did, verify=True)`` recomputes the
+checksum), and the shards stay whole until the merged dataset is in place, so a merge that
+fails half way can be run again.
 """
 
 from __future__ import annotations
