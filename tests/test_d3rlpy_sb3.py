@@ -76,7 +76,8 @@ def test_agent_evaluates_saves_and_loads(small_datasets, tmp_path):
 
     path = agent.save(tmp_path / "m" / "cql.d3")
     meta = json.loads(D3rlpyAgent.sidecar_path(path).read_text())
-    assert meta["n_strength_bins"] == 4 and meta["encoder"] == {"kind": "hash", "dim": 256}
+    assert meta["n_strength_bins"] == 4
+    assert meta["encoder"] == {"kind": "minilm+hash", "hash_dim": 8192, "dim": 8576}
     assert meta["dataset"]["checksum"] == agent.dataset["checksum"]
     back = D3rlpyAgent.load(path)
     assert np.array_equal(back.predict(obs)[0], act)
@@ -352,3 +353,69 @@ def test_the_preserve_digit_follows_the_data_unless_chosen(small_datasets, tmp_p
     assert not plain.preserve and plain.action_space.n == 171 * 4 + 1
     with pytest.raises(ValueError, match="preserve must be a bool or None"):
         train_d3rlpy("bc", small_datasets["complex"], preserve="yes", **kw)
+
+
+def test_d3rlpy_reads_the_planners_instruction_features(small_datasets, tmp_path):
+    """By default the d3rlpy algorithms see a request through the embedded planner's own
+    vector (MiniLM ++ 8192 hashed words), not a 256-bucket hash: the model's vector holds
+    exactly :class:`agents.embedded.text.InstructionEncoder`'s features, and a saved model
+    rebuilds that encoder."""
+    from agents.d3rlpy_agents import D3rlpyTrainConfig, encoder_spec
+    from agents.embedded.config import PlannerConfig
+    from agents.embedded.text import InstructionEncoder
+    from offline_data.loaders import vector_layout
+
+    planner = PlannerConfig()
+    assert D3rlpyTrainConfig().encoder == planner.encoder == "minilm+hash"
+    agent = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=10, config=FAST, progress=False, text_only=True
+    )
+    spec = {"kind": "minilm+hash", "hash_dim": planner.hash_dim, "dim": planner.text_in}
+    assert agent.encoder_spec == spec
+    assert agent.layout["vector_dim"] == vector_layout(8, planner.text_in)["instruction"][1]
+    obs = _vector_obs(2)
+    vec = agent.observation(obs)
+    a, b = vector_layout(8, planner.text_in)["instruction"]
+    want = InstructionEncoder("minilm+hash", planner.hash_dim).encode(list(obs["instruction"]))
+    np.testing.assert_allclose(vec[:, a:b], want.numpy(), atol=1e-6)
+    back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
+    assert back.encoder_spec == spec
+    assert np.array_equal(back.predict(obs)[0], agent.predict(obs)[0])
+    # the weaker vectors stay available by name; a misspelt one is named
+    assert encoder_spec("hash") == {"kind": "hash", "dim": 256}
+    with pytest.raises(ValueError, match="encoder must be 'hash', 'minilm' or 'minilm\\+hash'"):
+        D3rlpyTrainConfig(encoder="minilm+hsh")
+    with pytest.raises(ValueError, match="hash_dim must be an int >= 1"):
+        encoder_spec({"kind": "minilm+hash", "hash_dim": 0})
+
+
+def test_validation_curve_is_recorded_and_plotted(small_datasets, tmp_path):
+    """``validation=`` held-out episodes: every epoch's row gets the held-out imitation NLL
+    and greedy agreement (which falls / rises as BC learns), plot_training draws them, and
+    validation data of another layout is refused before any update."""
+    from agents.d3rlpy_agents import plot_training
+    from offline_data import dataset as D
+
+    ds = D.load(small_datasets["simple"])
+    n = ds.total_episodes
+    train = list(D.episodes(ds, range(n - 6)))
+    held = list(D.episodes(ds, range(n - 6, n)))
+    agent = train_d3rlpy(
+        "bc", train, steps=120, n_steps_per_epoch=20, config={"batch_size": 64}, progress=False,
+        encoder="hash", validation=held,
+    )  # fmt: skip
+    rows = agent.training["losses"]
+    assert len(rows) == 6 and agent.training["validation"]["transitions"] > 0
+    for r in rows:
+        assert 0.0 <= r["val_match"] <= r["val_row"] <= r["val_tool"] <= 1.0
+    assert rows[-1]["val_nll"] < rows[0]["val_nll"] < np.log(685) + 0.5
+    png = plot_training(agent.training, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from offline_data.loaders import to_d3rlpy
+
+    other = to_d3rlpy(held, n_strength_bins=3, text_only=True)  # 514 actions, not 685
+    with pytest.raises(ValueError, match="validation data does not match"):
+        train_d3rlpy(
+            "bc", train, steps=10, config=FAST, progress=False, encoder="hash", text_only=True,
+            validation=other,
+        )  # fmt: skip
