@@ -419,3 +419,47 @@ def test_validation_curve_is_recorded_and_plotted(small_datasets, tmp_path):
             "bc", train, steps=10, config=FAST, progress=False, encoder="hash", text_only=True,
             validation=other,
         )  # fmt: skip
+
+
+def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_datasets, tmp_path):
+    """A call's probability is split over value rows x strength bins while STOP is one flat
+    action: the flat argmax stops although a call is more probable. The marginal rule takes the
+    most probable tool, then its most probable row, then that row's most probable bin."""
+    from agents.d3rlpy_agents import marginal_greedy
+    from styling_env.actions import FlatActions
+    from styling_env.tools.library_tables import row_tables
+
+    flat = FlatActions(4)
+    rows_of_tool = np.flatnonzero(np.asarray(row_tables("v2")["tool_of_row"]) == 3)
+    p = np.zeros((2, flat.size))
+    p[:, flat.stop] = 0.3
+    # tool 3 holds 0.7, spread over its rows and bins: no single flat action reaches 0.3
+    spread = 0.7 / (len(rows_of_tool) * 4)
+    for r in rows_of_tool:
+        p[:, r * 4 : r * 4 + 4] = spread
+    best = rows_of_tool[2]
+    p[0, best * 4 + 1] += 0.05  # row `best` now the most probable, bin 1 its best
+    p[0, rows_of_tool[0] * 4 : rows_of_tool[0] * 4 + 4] -= 0.0125
+    p[1] = 0.0
+    p[1, flat.stop] = 0.6  # STOP truly most probable
+    p[1, 0:4] = 0.1
+    assert p[0].argmax() == flat.stop  # d3rlpy's flat argmax: STOP
+    got = marginal_greedy(p, flat)
+    assert got.tolist() == [best * 4 + 1, flat.stop]
+    assert flat.decode(got[:1])["tool"][0] == 3
+    with pytest.raises(ValueError, match="probs must be"):
+        marginal_greedy(p[:, :-1], flat)
+
+    agent = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=20, config=FAST, progress=False, encoder="hash"
+    )
+    assert agent.decode == "marginal"
+    obs = _vector_obs()
+    x = agent.observation(obs)
+    assert np.array_equal(agent.predict(obs)[0], marginal_greedy(agent.probabilities(x), agent.flat_actions))  # fmt: skip
+    back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
+    assert back.decode == "marginal"
+    back.decode = "flat"
+    assert np.array_equal(back.predict(obs)[0], agent.algo.predict(x))
+    with pytest.raises(ValueError, match="decode"):
+        D3rlpyAgent(agent.algo, encoder="hash", decode="sample")
