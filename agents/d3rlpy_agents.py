@@ -274,9 +274,12 @@ def _make_encoder(spec: dict[str, Any], encoder: Any = None) -> Any:
 # Greedy decoding of a flat policy
 
 #: How :class:`D3rlpyAgent` turns DiscreteBC's policy into its greedy action (``agent.decode``):
-#: ``"marginal"`` (default) as the embedded planner decodes, field by field
-#: (:func:`marginal_greedy`); ``"flat"``: d3rlpy's own argmax over the flat actions.
-DECODES: tuple[str, ...] = ("marginal", "flat")
+#: ``"mean"`` (default) as the embedded planner decodes, field by field: the tool, value row
+#: and preserve set of :func:`marginal_greedy` and the row's expected strength
+#: (:func:`expected_strength`; the planner's greedy strength is its Normal's mean), as a native
+#: action; ``"marginal"``: :func:`marginal_greedy`'s flat index (the most probable bin);
+#: ``"flat"``: d3rlpy's own argmax over the flat actions.
+DECODES: tuple[str, ...] = ("mean", "marginal", "flat")
 
 
 def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
@@ -309,6 +312,25 @@ def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
     return np.where(tool == flat.tool_stop, stop, row * per_row.shape[2] + inner).astype(np.int64)
 
 
+def expected_strength(probs: np.ndarray, flat: Any, index: np.ndarray) -> np.ndarray:
+    """The expected strength ``(B,)`` of each flat call ``index``'s ``(tool, value)`` row under
+    the policy ``probs (B, flat.size)`` (its bins' strengths weighted by their probabilities,
+    summed over preserve sets), clipped to the planner's greedy range [0.05, 1]; 0 for STOP."""
+    from agents.embedded.config import STRENGTH_RANGE
+    from styling_env.actions import bin_strength
+
+    p = np.asarray(probs, np.float64)
+    k = np.asarray(index, np.int64)
+    call = k != flat.stop
+    bins = flat.n_strength_bins
+    sets = dict(flat.digits())["preserve"]
+    per_row = p[:, : flat.stop].reshape(len(p), flat.stop // (bins * sets), bins, sets)
+    row = np.where(call, k // (bins * sets), 0)
+    pb = per_row[np.arange(len(p)), row].sum(2)  # (B, bins)
+    mean = (pb * bin_strength(np.arange(bins), bins)[None]).sum(1) / np.maximum(pb.sum(1), 1e-12)
+    return np.where(call, np.clip(mean, *STRENGTH_RANGE), 0.0)
+
+
 # --------------------------------------------------------------------------------------------
 # The agent
 
@@ -333,7 +355,7 @@ class D3rlpyAgent:
         self, algo: Any, *, n_strength_bins: int = 4, encoder: Any = "hash",
         with_source: bool = False, text_only: bool = False, name: str | None = None,
         dataset: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
-        preserve: bool = False, library: str = "v2", decode: str = "marginal",
+        preserve: bool = False, library: str = "v2", decode: str = "mean",
     ) -> None:  # fmt: skip
         from gymnasium import spaces
 
@@ -461,12 +483,29 @@ class D3rlpyAgent:
         x = self.observation(observation)
         if not deterministic:
             act = self.algo.sample_action(x)
-        elif self.algo_key == "bc" and self.decode == "marginal":
-            act = marginal_greedy(self.probabilities(x), self.flat_actions)
+        elif self.algo_key == "bc" and self.decode != "flat":
+            probs = self.probabilities(x)
+            act = marginal_greedy(probs, self.flat_actions)
+            if self.decode == "mean":
+                native = self._native(act, expected_strength(probs, self.flat_actions, act))
+                if single:
+                    native = {k: (v[0] if k != "strength" else v[0].reshape(1)) for k, v in native.items()}  # fmt: skip
+                return native, state
         else:
             act = self.algo.predict(x)
         act = np.asarray(act, np.int64).reshape(-1)
         return (act[0] if single else act), state
+
+    def _native(self, flat_index: np.ndarray, strength: np.ndarray) -> dict[str, np.ndarray]:
+        """Native actions of flat indices with their strengths replaced (region ``all``)."""
+        d = self.flat_actions.decode(flat_index)
+        return {
+            "tool": np.asarray(d["tool"], np.int64),
+            "value": np.asarray(d["value"], np.int64),
+            "strength": np.asarray(strength, np.float32).reshape(-1, 1),
+            "region": np.zeros(len(flat_index), np.int64),
+            "preserve": np.asarray(d["preserve"], np.int8),
+        }
 
     def probabilities(self, x: Any) -> np.ndarray:
         """DiscreteBC's policy ``(B, action_space.n)`` over the flat actions of d3rlpy
@@ -658,7 +697,7 @@ class D3rlpyAgent:
             encoder=encoder if encoder is not None else meta["encoder"],
             with_source=meta["with_source"], text_only=meta["text_only"], name=meta.get("name"),
             dataset=meta.get("dataset"), training=meta.get("training"),
-            decode=meta.get("decode", "marginal"),
+            decode=meta.get("decode", "mean"),
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -859,7 +898,7 @@ def plot_training(training: Mapping[str, Any], path: str | Path) -> Path:
     if not rows:
         raise ValueError("the run recorded no epoch (training['losses'] is empty)")
     prog = training.get("progress_loss") or PROGRESS_LOSS[training["algo"]]
-    steps = [r["step"] + training.get("n_steps_per_epoch", 0) for r in rows]
+    steps = [r["step"] for r in rows]  # updates done at the end of each epoch
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     ax.plot(steps, [r.get(prog, math.nan) for r in rows], label=f"train {prog}")
     if any(not math.isnan(r.get("val_nll", math.nan)) for r in rows):

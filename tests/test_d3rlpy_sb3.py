@@ -19,6 +19,13 @@ from agents.evaluate import evaluate
 FAST = {"batch_size": 32}
 
 
+def _same_actions(a, b) -> bool:
+    """Equal batched actions: flat indices, or native dicts (DiscreteBC's default)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    return np.array_equal(a, b)
+
+
 def _vector_obs(n: int = 4, size: int = 32, seed: int = 0):
     from styling_env.vector import ImageStylingVectorEnv
 
@@ -380,7 +387,7 @@ def test_d3rlpy_reads_the_planners_instruction_features(small_datasets, tmp_path
     np.testing.assert_allclose(vec[:, a:b], want.numpy(), atol=1e-6)
     back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
     assert back.encoder_spec == spec
-    assert np.array_equal(back.predict(obs)[0], agent.predict(obs)[0])
+    assert _same_actions(back.predict(obs)[0], agent.predict(obs)[0])
     # the weaker vectors stay available by name; a misspelt one is named
     assert encoder_spec("hash") == {"kind": "hash", "dim": 256}
     with pytest.raises(ValueError, match="encoder must be 'hash', 'minilm' or 'minilm\\+hash'"):
@@ -425,7 +432,7 @@ def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_dataset
     """A call's probability is split over value rows x strength bins while STOP is one flat
     action: the flat argmax stops although a call is more probable. The marginal rule takes the
     most probable tool, then its most probable row, then that row's most probable bin."""
-    from agents.d3rlpy_agents import marginal_greedy
+    from agents.d3rlpy_agents import expected_strength, marginal_greedy
     from styling_env.actions import FlatActions
     from styling_env.tools.library_tables import row_tables
 
@@ -453,13 +460,28 @@ def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_dataset
     agent = train_d3rlpy(
         "bc", small_datasets["simple"], steps=20, config=FAST, progress=False, encoder="hash"
     )
-    assert agent.decode == "marginal"
+    assert agent.decode == "mean"
     obs = _vector_obs()
     x = agent.observation(obs)
-    assert np.array_equal(agent.predict(obs)[0], marginal_greedy(agent.probabilities(x), agent.flat_actions))  # fmt: skip
+    probs = agent.probabilities(x)
+    k = marginal_greedy(probs, agent.flat_actions)
+    # "mean": the marginal call with its row's expected strength, as a native action
+    act, _ = agent.predict(obs)
+    d = agent.flat_actions.decode(k)
+    assert np.array_equal(act["tool"], d["tool"]) and np.array_equal(act["value"], d["value"])
+    np.testing.assert_allclose(act["strength"][:, 0], expected_strength(probs, agent.flat_actions, k), rtol=1e-6)  # fmt: skip
+    calls = act["tool"] != agent.flat_actions.tool_stop
+    assert ((act["strength"][calls] >= 0.05) & (act["strength"][calls] <= 1.0)).all()
+    hand = probs[0, : agent.flat_actions.stop].reshape(171, 4)[k[0] // 4] if calls[0] else None
+    if hand is not None:
+        assert act["strength"][0, 0] == pytest.approx(max(0.05, float(hand @ [0.25, 0.5, 0.75, 1.0]) / hand.sum()), rel=1e-5)  # fmt: skip
     back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
-    assert back.decode == "marginal"
+    assert back.decode == "mean"
+    back.decode = "marginal"
+    assert np.array_equal(back.predict(obs)[0], k)
     back.decode = "flat"
     assert np.array_equal(back.predict(obs)[0], agent.algo.predict(x))
+    res = evaluate(agent, tier="simple", n_tasks=4, image_size=32)  # native actions play
+    assert res.summary()["episodes"] == 4 and res.summary()["invalid"] == 0
     with pytest.raises(ValueError, match="decode"):
         D3rlpyAgent(agent.algo, encoder="hash", decode="sample")
