@@ -31,8 +31,12 @@ is saved in the sidecar (absent: ``v2``); it acts in an env of that library (``e
 plays the library's test tasks) and raises :class:`~offline_data.errors.LibraryMismatchError`
 in an env of another.
 
-Nothing is masked: a Q-learning agent that never chooses STOP runs every episode to
-``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
+Made comparable with the embedded planner: the vector's instruction part is the planner's
+(``D3rlpyTrainConfig.encoder="minilm+hash"``), DiscreteBC's greedy action is decoded field by
+field as the planner's (``D3rlpyAgent.decode``, :func:`marginal_greedy`), and ``validation=``
+records held-out curves (:func:`plot_training`). Nothing is masked: a Q-learning agent that
+never chooses STOP runs every episode to ``max_steps`` (truncation); :func:`truncation_rate`
+measures how often that happens.
 """
 
 from __future__ import annotations
