@@ -793,12 +793,18 @@ class D3rlpyTrainConfig(Config):
     """Instruction features (:func:`encoder_spec`): ``"minilm+hash"`` (default: the embedded
     planner's, MiniLM ++ 8192 hashed words), ``"minilm"`` or ``"hash"`` (256 hashed words).
     ``train_d3rlpy(..., encoder=...)`` overrides it (any encoder object)."""
+    rewordings: int = 0
+    """Also show each episode with its request in this many other training wordings
+    (:func:`offline_data.loaders.records.reworded_records`; S's trainer shows 2): (1 + n) x the
+    transitions and the buffer's memory."""
 
     def __post_init__(self) -> None:
         positive_int("steps", self.steps)
         if self.n_steps_per_epoch is not None:
             positive_int("n_steps_per_epoch", self.n_steps_per_epoch)
         positive_int("n_strength_bins", self.n_strength_bins)
+        if isinstance(self.rewordings, bool) or not isinstance(self.rewordings, int) or self.rewordings < 0:  # fmt: skip
+            raise ValueError(f"rewordings must be an int >= 0, got {self.rewordings!r}")
         if self.work_size is not None:
             positive_int("work_size", self.work_size)
         for name in ("text_only", "with_source"):
@@ -1000,6 +1006,10 @@ def train_d3rlpy(
             data, ident = _dataset_identity(dataset)
             if encoder is None:
                 encoder = _make_encoder(encoder_spec(t.encoder))
+            if t.rewordings:
+                from offline_data.loaders.records import reworded_records
+
+                data = reworded_records(data, t.rewordings)
             mdp = to_d3rlpy(
                 data, n_strength_bins=n_strength_bins, image_size=image_size, reward=reward,
                 text_only=text_only, with_source=with_source, encoder=encoder, work_size=work_size,
@@ -1132,6 +1142,7 @@ def train_method(job: Any) -> Any:
     from agents.registry import Trained
     from offline_data import dataset as D
     from offline_data.loaders import to_d3rlpy
+    from offline_data.loaders.records import reworded_records
 
     config: D3rlpyMethodConfig = job.config
     if job.dataset is None:
@@ -1141,12 +1152,13 @@ def train_method(job: Any) -> Any:
     if job.episodes is not None:
         data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
     if job.cache is not None:  # the benchmark: one MDP per dataset and layout, for every algo
-        layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size, t.encoder)  # fmt: skip
+        layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size, t.encoder, t.rewordings)  # fmt: skip
         src = data
         data = job.cached(
             ("d3rlpy", *layout),
             lambda: to_d3rlpy(
-                D.load(src) if isinstance(src, str) else src, n_strength_bins=t.n_strength_bins,
+                reworded_records(src, t.rewordings) if t.rewordings else (D.load(src) if isinstance(src, str) else src),
+                n_strength_bins=t.n_strength_bins,
                 text_only=t.text_only, with_source=t.with_source, reward=t.reward,
                 work_size=t.work_size, flat_preserve=t.preserve,
                 encoder=_make_encoder(encoder_spec(t.encoder)),

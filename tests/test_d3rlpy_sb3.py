@@ -485,3 +485,28 @@ def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_dataset
     assert res.summary()["episodes"] == 4 and res.summary()["invalid"] == 0
     with pytest.raises(ValueError, match="decode"):
         D3rlpyAgent(agent.algo, encoder="hash", decode="sample")
+
+
+def test_rewordings_show_each_episode_in_other_training_wordings(small_datasets):
+    """S's trainer shows every request in two more wordings; d3rlpy samples a fixed buffer, so
+    ``rewordings=n`` adds n copies of each episode in other words (same images and actions)."""
+    from offline_data import dataset as D
+    from offline_data.loaders.records import reworded_records
+
+    did = small_datasets["simple"]
+    recs = list(D.episodes(D.load(did), range(3)))
+    out = reworded_records(recs, 2)
+    assert len(out) == 9 and out[0] is recs[0]
+    words = [r.observations["instruction"][0] for r in out[:3]]
+    assert len(set(words)) == 3 and all(w.strip() for w in words)
+    for copy in out[1:3]:
+        assert copy.actions is recs[0].actions and copy.observations["image"] is recs[0].observations["image"]  # fmt: skip
+        assert len(copy.observations["instruction"]) == len(recs[0].observations["instruction"])
+    assert reworded_records(recs, 0) == recs
+    with pytest.raises(ValueError, match="rewordings must be an int >= 0"):
+        reworded_records(recs, -1)
+    kw = dict(steps=5, config=FAST, progress=False, text_only=True, encoder="hash")
+    plain = train_d3rlpy("bc", did, **kw)
+    more = train_d3rlpy("bc", did, rewordings=1, **kw)
+    assert more.training["transitions"] == 2 * plain.training["transitions"]
+    assert more.training["train_config"]["rewordings"] == 1
