@@ -409,7 +409,7 @@ def test_validation_curve_is_recorded_and_plotted(small_datasets, tmp_path):
     held = list(D.episodes(ds, range(n - 6, n)))
     agent = train_d3rlpy(
         "bc", train, steps=120, n_steps_per_epoch=20, config={"batch_size": 64}, progress=False,
-        encoder="hash", validation=held,
+        encoder="hash", validation=held, rewordings=0,
     )  # fmt: skip
     rows = agent.training["losses"]
     assert len(rows) == 6 and agent.training["validation"]["transitions"] > 0
@@ -506,7 +506,7 @@ def test_rewordings_show_each_episode_in_other_training_wordings(small_datasets)
     with pytest.raises(ValueError, match="rewordings must be an int >= 0"):
         reworded_records(recs, -1)
     kw = dict(steps=5, config=FAST, progress=False, text_only=True, encoder="hash")
-    plain = train_d3rlpy("bc", did, **kw)
+    plain = train_d3rlpy("bc", did, rewordings=0, **kw)
     more = train_d3rlpy("bc", did, rewordings=1, **kw)
     assert more.training["transitions"] == 2 * plain.training["transitions"]
     assert more.training["train_config"]["rewordings"] == 1
