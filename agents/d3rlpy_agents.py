@@ -31,8 +31,12 @@ is saved in the sidecar (absent: ``v2``); it acts in an env of that library (``e
 plays the library's test tasks) and raises :class:`~offline_data.errors.LibraryMismatchError`
 in an env of another.
 
-Nothing is masked: a Q-learning agent that never chooses STOP runs every episode to
-``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
+Made comparable with the embedded planner: the vector's instruction part is the planner's
+(``D3rlpyTrainConfig.encoder="minilm+hash"``), DiscreteBC's greedy action is decoded field by
+field as the planner's (``D3rlpyAgent.decode``, :func:`marginal_greedy`), and ``validation=``
+records held-out curves (:func:`plot_training`). Nothing is masked: a Q-learning agent that
+never chooses STOP runs every episode to ``max_steps`` (truncation); :func:`truncation_rate`
+measures how often that happens.
 """
 
 from __future__ import annotations
@@ -197,23 +201,56 @@ def _layout(shapes: list[tuple[int, ...]]) -> dict[str, Any]:
     }
 
 
+#: The instruction features of :func:`train_d3rlpy` by default: the embedded planner's own
+#: (:class:`agents.embedded.text.InstructionEncoder` ``"minilm+hash"``: MiniLM's 384-d sentence
+#: vector ++ ``PLANNER_HASH_DIM`` hashed words and word pairs), so that d3rlpy's algorithms and
+#: the planner read a request through the same vector.
+DEFAULT_INSTRUCTION_ENCODER = "minilm+hash"
+#: The hashed words' dimension of ``"minilm+hash"`` (the planner's ``PlannerConfig.hash_dim``).
+PLANNER_HASH_DIM = 8192
+_PLANNER_ENCODERS = ("hash", "minilm", "minilm+hash")
+
+
 def encoder_spec(encoder: Any) -> dict[str, Any]:
     """A JSON description of an instruction encoder (as :func:`offline_data.loaders.make_encoder`
-    takes it): ``{"kind": "hash", "dim": 256}``, ``{"kind": "minilm", "dim": 384}`` or
-    ``{"kind": "custom", ...}`` (a custom encoder must be passed again to :meth:`D3rlpyAgent.load`)."""
+    takes it, or the planner's): ``{"kind": "hash", "dim": 256}``, ``{"kind": "minilm", "dim":
+    384}``, ``{"kind": "minilm+hash", "hash_dim": 8192, "dim": 8576}`` (the embedded planner's
+    :class:`~agents.embedded.text.InstructionEncoder`; the string ``"minilm+hash"`` is it at
+    :data:`PLANNER_HASH_DIM`) or ``{"kind": "custom", ...}`` (a custom encoder must be passed
+    again to :meth:`D3rlpyAgent.load`)."""
+    from agents.embedded.config import MINILM_DIM
+    from agents.embedded.text import InstructionEncoder
     from offline_data.loaders import DEFAULT_ENCODER_DIM
     from styling_env.wrappers import HashingEncoder, MiniLMEncoder
+
+    def both(hash_dim: Any) -> dict[str, Any]:
+        if isinstance(hash_dim, bool) or not isinstance(hash_dim, int | np.integer) or hash_dim < 1:
+            raise ValueError(f"the minilm+hash encoder's hash_dim must be an int >= 1, got {hash_dim!r}")  # fmt: skip
+        return {"kind": "minilm+hash", "hash_dim": int(hash_dim), "dim": MINILM_DIM + int(hash_dim)}
 
     if encoder is None or encoder == "hash":
         return {"kind": "hash", "dim": DEFAULT_ENCODER_DIM}
     if encoder == "minilm":
         return {"kind": "minilm", "dim": MiniLMEncoder.dim}
+    if encoder == "minilm+hash":
+        return both(PLANNER_HASH_DIM)
+    if isinstance(encoder, str):
+        raise ValueError(
+            f"unknown instruction encoder {encoder!r}; expected 'hash', 'minilm', 'minilm+hash', "
+            "an object with encode() or a callable"
+        )
     if isinstance(encoder, Mapping) and encoder.get("kind") in ("hash", "minilm"):
         return {"kind": encoder["kind"], "dim": int(encoder["dim"])}
+    if isinstance(encoder, Mapping) and encoder.get("kind") == "minilm+hash":
+        return both(encoder.get("hash_dim"))
     if isinstance(encoder, HashingEncoder):
         return {"kind": "hash", "dim": int(encoder.dim)}
     if isinstance(encoder, MiniLMEncoder):
         return {"kind": "minilm", "dim": MiniLMEncoder.dim}
+    if isinstance(encoder, InstructionEncoder) and encoder.name in _PLANNER_ENCODERS:
+        if encoder.name == "hash":
+            return {"kind": "hash", "dim": encoder.hash_dim}
+        return both(encoder.hash_dim) if encoder.name == "minilm+hash" else encoder_spec("minilm")
     return {"kind": "custom", "type": type(encoder).__name__, "dim": getattr(encoder, "dim", None)}
 
 
@@ -227,10 +264,75 @@ def _make_encoder(spec: dict[str, Any], encoder: Any = None) -> Any:
         return HashingEncoder(int(spec["dim"]))
     if spec["kind"] == "minilm":
         return make_encoder("minilm")
+    if spec["kind"] == "minilm+hash":
+        from agents.embedded.text import InstructionEncoder
+
+        return InstructionEncoder("minilm+hash", int(spec["hash_dim"]))
     raise ValueError(
         f"the model was trained with a custom instruction encoder ({spec.get('type')}); pass it "
         f"again: D3rlpyAgent.load(path, encoder=...)"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy decoding of a flat policy
+
+#: How :class:`D3rlpyAgent` turns DiscreteBC's policy into its greedy action (``agent.decode``):
+#: ``"mean"`` (default) as the embedded planner decodes, field by field: the tool, value row
+#: and preserve set of :func:`marginal_greedy` and the row's expected strength
+#: (:func:`expected_strength`; the planner's greedy strength is its Normal's mean), as a native
+#: action; ``"marginal"``: :func:`marginal_greedy`'s flat index (the most probable bin);
+#: ``"flat"``: d3rlpy's own argmax over the flat actions.
+DECODES: tuple[str, ...] = ("mean", "marginal", "flat")
+
+
+def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
+    """The greedy flat actions ``(B,)`` of a policy's flat probabilities ``probs (B, flat.size)``,
+    decoded as the planner decodes its factorized heads: the most probable tool (STOP, or a tool
+    with the summed probability of all its values, strengths and preserve sets), then that
+    tool's most probable ``(tool, value)`` row (summed over strengths and preserve sets), then
+    that row's most probable strength bin and preserve set.
+
+    Why not the flat argmax: a call's probability is split over its value rows x strength bins
+    (x preserve sets) while STOP is one action, so the single most probable flat action is STOP
+    whenever ``p(STOP)`` exceeds every single ``(row, bin)``, even where calling a tool is far
+    more probable than stopping (measured: DiscreteBC stopped before any call in 8% of Simple's
+    test episodes, S in 0.5%)."""
+    from styling_env.tools.library_tables import row_tables
+
+    p = np.asarray(probs, np.float64)
+    stop = flat.stop
+    if p.ndim != 2 or p.shape[1] != flat.size:
+        raise ValueError(f"probs must be (B, {flat.size}), got {p.shape}")
+    tool_of_row = np.asarray(row_tables(flat.library)["tool_of_row"], np.int64)
+    per_row = p[:, :stop].reshape(len(p), len(tool_of_row), -1)  # (B, rows, bins * sets)
+    row_p = per_row.sum(2)
+    tool_p = np.zeros((len(p), flat.tool_stop + 1))
+    np.add.at(tool_p.T, tool_of_row, row_p.T)
+    tool_p[:, flat.tool_stop] = p[:, stop]
+    tool = tool_p.argmax(1)
+    row = np.where(tool_of_row[None, :] == tool[:, None], row_p, -1.0).argmax(1)
+    inner = per_row[np.arange(len(p)), row].argmax(1)
+    return np.where(tool == flat.tool_stop, stop, row * per_row.shape[2] + inner).astype(np.int64)
+
+
+def expected_strength(probs: np.ndarray, flat: Any, index: np.ndarray) -> np.ndarray:
+    """The expected strength ``(B,)`` of each flat call ``index``'s ``(tool, value)`` row under
+    the policy ``probs (B, flat.size)`` (its bins' strengths weighted by their probabilities,
+    summed over preserve sets), clipped to the planner's greedy range [0.05, 1]; 0 for STOP."""
+    from agents.embedded.config import STRENGTH_RANGE
+    from styling_env.actions import bin_strength
+
+    p = np.asarray(probs, np.float64)
+    k = np.asarray(index, np.int64)
+    call = k != flat.stop
+    bins = flat.n_strength_bins
+    sets = dict(flat.digits())["preserve"]
+    per_row = p[:, : flat.stop].reshape(len(p), flat.stop // (bins * sets), bins, sets)
+    row = np.where(call, k // (bins * sets), 0)
+    pb = per_row[np.arange(len(p)), row].sum(2)  # (B, bins)
+    mean = (pb * bin_strength(np.arange(bins), bins)[None]).sum(1) / np.maximum(pb.sum(1), 1e-12)
+    return np.where(call, np.clip(mean, *STRENGTH_RANGE), 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,12 +359,13 @@ class D3rlpyAgent:
         self, algo: Any, *, n_strength_bins: int = 4, encoder: Any = "hash",
         with_source: bool = False, text_only: bool = False, name: str | None = None,
         dataset: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
-        preserve: bool = False, library: str = "v2",
+        preserve: bool = False, library: str = "v2", decode: str = "mean",
     ) -> None:  # fmt: skip
         from gymnasium import spaces
 
         from styling_env.actions import FlatActions
         from styling_env.tools.library_tables import check_library, row_tables
+        from styling_env.validation import choice
 
         if getattr(algo, "impl", None) is None:
             raise ValueError(
@@ -270,6 +373,8 @@ class D3rlpyAgent:
             )
         self.algo_key = _algo_key(algo)
         self.algo = algo
+        #: DiscreteBC's greedy rule (:data:`DECODES`); the Q-learners take d3rlpy's greedy action
+        self.decode = choice("decode", decode, DECODES)
         self.n_strength_bins = int(n_strength_bins)
         #: the action library the model was trained in (the env it plays)
         self.library = check_library(library)
@@ -380,9 +485,44 @@ class D3rlpyAgent:
     ) -> tuple[Any, Any]:  # fmt: skip
         single = np.asarray(observation["context"]).ndim == 1
         x = self.observation(observation)
-        act = self.algo.predict(x) if deterministic else self.algo.sample_action(x)
+        if not deterministic:
+            act = self.algo.sample_action(x)
+        elif self.algo_key == "bc" and self.decode != "flat":
+            probs = self.probabilities(x)
+            act = marginal_greedy(probs, self.flat_actions)
+            if self.decode == "mean":
+                native = self._native(act, expected_strength(probs, self.flat_actions, act))
+                if single:
+                    native = {k: (v[0] if k != "strength" else v[0].reshape(1)) for k, v in native.items()}  # fmt: skip
+                return native, state
+        else:
+            act = self.algo.predict(x)
         act = np.asarray(act, np.int64).reshape(-1)
         return (act[0] if single else act), state
+
+    def _native(self, flat_index: np.ndarray, strength: np.ndarray) -> dict[str, np.ndarray]:
+        """Native actions of flat indices with their strengths replaced (region ``all``)."""
+        d = self.flat_actions.decode(flat_index)
+        return {
+            "tool": np.asarray(d["tool"], np.int64),
+            "value": np.asarray(d["value"], np.int64),
+            "strength": np.asarray(strength, np.float32).reshape(-1, 1),
+            "region": np.zeros(len(flat_index), np.int64),
+            "preserve": np.asarray(d["preserve"], np.int8),
+        }
+
+    def probabilities(self, x: Any) -> np.ndarray:
+        """DiscreteBC's policy ``(B, action_space.n)`` over the flat actions of d3rlpy
+        observations ``x`` (:meth:`observation`)."""
+        import torch
+        from d3rlpy.torch_utility import convert_to_torch_recursively
+
+        if self.algo_key != "bc":
+            raise ValueError(f"{_ALGO_NAMES[self.algo_key]} has no policy distribution (DiscreteBC has)")  # fmt: skip
+        with torch.no_grad():
+            tx = convert_to_torch_recursively(x, self.algo.impl.device)
+            logits = self.algo.impl.modules.imitator(tx).logits
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     # ---- persistence
 
@@ -403,6 +543,7 @@ class D3rlpyAgent:
             "name": self.name,
             "n_strength_bins": self.n_strength_bins,
             "preserve": self.preserve,
+            "decode": self.decode,
             "library": self.library,
             "action_size": int(self.action_space.n),
             "encoder": self.encoder_spec,
@@ -560,6 +701,7 @@ class D3rlpyAgent:
             encoder=encoder if encoder is not None else meta["encoder"],
             with_source=meta["with_source"], text_only=meta["text_only"], name=meta.get("name"),
             dataset=meta.get("dataset"), training=meta.get("training"),
+            decode=meta.get("decode", "mean"),
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -647,12 +789,22 @@ class D3rlpyTrainConfig(Config):
     """Per-step reward of the transitions (:func:`offline_data.loaders.to_d3rlpy`)."""
     work_size: int | None = 64
     """Resolution the model works at (stored and live images are resized to it)."""
+    encoder: str = DEFAULT_INSTRUCTION_ENCODER
+    """Instruction features (:func:`encoder_spec`): ``"minilm+hash"`` (default: the embedded
+    planner's, MiniLM ++ 8192 hashed words), ``"minilm"`` or ``"hash"`` (256 hashed words).
+    ``train_d3rlpy(..., encoder=...)`` overrides it (any encoder object)."""
+    rewordings: int = 2
+    """Also show each episode with its request in this many other training wordings
+    (:func:`offline_data.loaders.records.reworded_records`), as S's trainer does (2): (1 + n) x
+    the transitions and the buffer's memory; 0 turns it off."""
 
     def __post_init__(self) -> None:
         positive_int("steps", self.steps)
         if self.n_steps_per_epoch is not None:
             positive_int("n_steps_per_epoch", self.n_steps_per_epoch)
         positive_int("n_strength_bins", self.n_strength_bins)
+        if isinstance(self.rewordings, bool) or not isinstance(self.rewordings, int) or self.rewordings < 0:  # fmt: skip
+            raise ValueError(f"rewordings must be an int >= 0, got {self.rewordings!r}")
         if self.work_size is not None:
             positive_int("work_size", self.work_size)
         for name in ("text_only", "with_source"):
@@ -660,6 +812,125 @@ class D3rlpyTrainConfig(Config):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.preserve is not None and not isinstance(self.preserve, bool):
             raise ValueError(f"preserve must be a bool or None, got {self.preserve!r}")
+        if self.encoder not in ("hash", "minilm", "minilm+hash"):
+            raise ValueError(
+                f"encoder must be 'hash', 'minilm' or 'minilm+hash', got {self.encoder!r}"
+            )
+
+
+#: The metrics :func:`validation_metrics` adds to each epoch's row of ``agent.training["losses"]``.
+VALIDATION_METRICS: tuple[str, ...] = ("val_nll", "val_match", "val_tool", "val_row")
+
+
+@dataclass
+class ValidationRows:
+    """The transitions of a held-out buffer, as :func:`validation_metrics` reads them: their
+    observations (a list ``[image, vector]`` or the vector) and flat actions ``(N,)``."""
+
+    observations: Any
+    actions: np.ndarray
+    flat: Any  # styling_env.actions.FlatActions of the actions
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+
+def validation_rows(mdp: Any) -> ValidationRows:
+    """Every transition of a :func:`~offline_data.loaders.to_d3rlpy` buffer (the final rows of
+    truncated episodes, which are no transitions, left out)."""
+    from styling_env.actions import FlatActions
+
+    obs_parts: list[Any] = []
+    acts = []
+    for ep in mdp.episodes:
+        n = int(ep.transition_count)
+        if n == 0:
+            continue
+        o = ep.observations
+        obs_parts.append([x[:n] for x in o] if isinstance(o, list | tuple) else [o[:n]])
+        acts.append(np.asarray(ep.actions[:n]).reshape(-1))
+    if not acts:
+        raise ValueError("the validation data holds no transition")
+    width = len(obs_parts[0])
+    obs = [np.concatenate([p[i] for p in obs_parts]) for i in range(width)]
+    ti = getattr(mdp, "transition_info", None)
+    flat = FlatActions(ti.n_strength_bins, ti.flat_preserve, ti.library) if ti else None
+    return ValidationRows(obs if width > 1 else obs[0], np.concatenate(acts).astype(np.int64), flat)
+
+
+def validation_metrics(algo: Any, rows: ValidationRows, batch: int = 1024) -> dict[str, float]:
+    """How a model's greedy action agrees with held-out transitions' (the imitation a policy
+    learned, measured where it was not fitted):
+
+    - ``val_match``: the greedy flat action is the data's;
+    - ``val_tool``: its tool (or STOP) is the data's; ``val_row``: its ``(tool, value)`` row too
+      (STOP counts when both stop), the strength bin aside;
+    - ``val_nll``: the imitation cross-entropy of the data's action (BC's policy, BCQ's
+      imitator; NaN for CQL, which has no policy distribution)."""
+    import torch
+    from d3rlpy.torch_utility import convert_to_torch_recursively
+
+    key = _algo_key(algo)
+    n = len(rows)
+    obs = rows.observations if isinstance(rows.observations, list) else [rows.observations]
+    preds, nll = [], 0.0
+    for i in range(0, n, batch):
+        x = [o[i : i + batch] for o in obs]
+        x = x if len(x) > 1 else x[0]
+        preds.append(np.asarray(algo.predict(x), np.int64).reshape(-1))
+        if key in ("bc", "bcq"):
+            with torch.no_grad():
+                tx = convert_to_torch_recursively(x, algo.impl.device)
+                logits = algo.impl.modules.imitator(tx).logits
+                target = torch.as_tensor(rows.actions[i : i + batch], device=logits.device)
+                nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+    pred = np.concatenate(preds)
+    out = {"val_match": float(np.mean(pred == rows.actions)), "val_nll": nll / n if key != "cql" else math.nan}  # fmt: skip
+    if rows.flat is not None:
+        p, d = rows.flat.decode(pred), rows.flat.decode(rows.actions)
+        tool = p["tool"] == d["tool"]
+        stop = d["tool"] == rows.flat.tool_stop
+        out["val_tool"] = float(tool.mean())
+        out["val_row"] = float((tool & ((p["value"] == d["value"]) | stop)).mean())
+    return out
+
+
+def plot_training(training: Mapping[str, Any], path: str | Path) -> Path:
+    """A PNG of a run's curves (``agent.training``): the training loss that says whether it
+    learns (:data:`PROGRESS_LOSS`) and, where the run had validation data, the held-out
+    imitation cross-entropy and greedy-action agreement per epoch, against the update count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(training.get("losses") or [])
+    if not rows:
+        raise ValueError("the run recorded no epoch (training['losses'] is empty)")
+    prog = training.get("progress_loss") or PROGRESS_LOSS[training["algo"]]
+    steps = [r["step"] for r in rows]  # updates done at the end of each epoch
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(steps, [r.get(prog, math.nan) for r in rows], label=f"train {prog}")
+    if any(not math.isnan(r.get("val_nll", math.nan)) for r in rows):
+        ax.plot(steps, [r.get("val_nll", math.nan) for r in rows], label="validation NLL")
+    ax.set_xlabel("updates")
+    ax.set_ylabel("loss (nats)")
+    if any("val_match" in r for r in rows):
+        ax2 = ax.twinx()
+        for k, style in (("val_match", "-"), ("val_row", "--"), ("val_tool", ":")):
+            ax2.plot(steps, [r.get(k, math.nan) for r in rows], "k" + style, lw=1, label=k)
+        ax2.set_ylim(0, 1)
+        ax2.set_ylabel("validation agreement with the data")
+        ax2.legend(loc="center right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=7)
+    name = _ALGO_NAMES.get(training.get("algo", ""), "d3rlpy")
+    ax.set_title(f"{name}: {training.get('transitions', '?')} transitions", fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def train_d3rlpy(
@@ -667,7 +938,7 @@ def train_d3rlpy(
     seed: int = 0, image_size: int | None = None, encoder: Any = None,
     config: Mapping[str, Any] | None = None, init: D3rlpyAgent | None = None, device: str = "cpu",
     progress: bool = True, log_path: str | Path | None = None, out: str | Path | None = None,
-    name: str | None = None, **options: Any,
+    name: str | None = None, validation: Any = None, **options: Any,
 ) -> D3rlpyAgent:  # fmt: skip
     """Train d3rlpy's ``algo`` (``"cql"``, ``"bcq"``, ``"bc"``) offline and return the agent.
 
@@ -693,6 +964,13 @@ def train_d3rlpy(
     ``updates_per_s``, ``samples_per_s``. ``log_path``: the epochs also as JSON lines.
     ``out``: save the agent there (:meth:`D3rlpyAgent.save`). Writes nothing else (no
     ``d3rlpy_logs/``).
+
+    ``validation``: held-out episodes (a dataset id, a Minari dataset, episode records, or a
+    buffer :func:`~offline_data.loaders.to_d3rlpy` built with the training data's settings),
+    built with the training data's encoder, bins and layout; after every epoch
+    :func:`validation_metrics` adds ``val_nll``, ``val_match``, ``val_tool`` and ``val_row`` to
+    the epoch's row (``seconds`` leaves that time out). :func:`plot_training` draws the curves:
+    the budget is right where the validation loss has flattened.
     """
     import d3rlpy
     from d3rlpy.dataset import ReplayBufferBase
@@ -726,6 +1004,12 @@ def train_d3rlpy(
                 preserve = mdp.dataset_info.action_size != n_actions(n_strength_bins)
         else:
             data, ident = _dataset_identity(dataset)
+            if encoder is None:
+                encoder = _make_encoder(encoder_spec(t.encoder))
+            if t.rewordings:
+                from offline_data.loaders.records import reworded_records
+
+                data = reworded_records(data, t.rewordings)
             mdp = to_d3rlpy(
                 data, n_strength_bins=n_strength_bins, image_size=image_size, reward=reward,
                 text_only=text_only, with_source=with_source, encoder=encoder, work_size=work_size,
@@ -748,9 +1032,26 @@ def train_d3rlpy(
             learner = init.algo
         else:
             learner = make_config(key, **dict(config or {})).create(device=device)
+        val_rows = None
+        if validation is not None:
+            if not isinstance(validation, ReplayBufferBase):
+                validation = to_d3rlpy(
+                    _dataset_identity(validation)[0], n_strength_bins=n_strength_bins,
+                    text_only=text_only, with_source=with_source, encoder=encoder,
+                    work_size=work_size, flat_preserve=preserve, reward=reward,
+                )  # fmt: skip
+            vinfo = validation.dataset_info
+            vshapes = _shapes(vinfo.observation_signature.shape)
+            if vshapes != shapes or vinfo.action_size != dinfo.action_size:
+                raise ValueError(
+                    f"the validation data does not match the training data: observations "
+                    f"{vshapes} vs {shapes}, {vinfo.action_size} vs {dinfo.action_size} actions"
+                )
+            val_rows = validation_rows(validation)
         d3rlpy.seed(seed)  # the weights are built (create_impl) and batches sampled in fitter
         log = MetricLog(log_path)
         t0 = time.perf_counter()
+        val_seconds = 0.0
         try:
             for epoch, metrics in learner.fitter(
                 mdp, n_steps=n_epochs * n_steps_per_epoch, n_steps_per_epoch=n_steps_per_epoch,
@@ -759,12 +1060,16 @@ def train_d3rlpy(
             ):  # fmt: skip
                 row = {"epoch": int(epoch), "step": int(epoch * n_steps_per_epoch)}
                 row.update({k: float(v) for k, v in metrics.items()})
-                row["seconds"] = time.perf_counter() - t0
+                if val_rows is not None:
+                    tv = time.perf_counter()
+                    row.update(validation_metrics(learner, val_rows))
+                    val_seconds += time.perf_counter() - tv
+                row["seconds"] = time.perf_counter() - t0 - val_seconds
                 log.write(row)
         finally:
             log.close()
         losses: list[dict[str, Any]] = log.rows
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0 - val_seconds
     done = n_epochs * n_steps_per_epoch
     batch = int(learner.config.batch_size)
     prog = PROGRESS_LOSS[key]
@@ -778,6 +1083,7 @@ def train_d3rlpy(
         "last_loss": losses[-1].get(prog) if losses else None,
         "losses": losses, "config": json.loads(learner.config.serialize()),
         "continued": init is not None, "library": library,
+        "validation": None if val_rows is None else {"transitions": len(val_rows)},
         "train_config": t.replace(
             n_steps_per_epoch=n_steps_per_epoch, preserve=preserve
         ).to_dict(),
@@ -836,6 +1142,7 @@ def train_method(job: Any) -> Any:
     from agents.registry import Trained
     from offline_data import dataset as D
     from offline_data.loaders import to_d3rlpy
+    from offline_data.loaders.records import reworded_records
 
     config: D3rlpyMethodConfig = job.config
     if job.dataset is None:
@@ -845,14 +1152,16 @@ def train_method(job: Any) -> Any:
     if job.episodes is not None:
         data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
     if job.cache is not None:  # the benchmark: one MDP per dataset and layout, for every algo
-        layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size)
+        layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size, t.encoder, t.rewordings)  # fmt: skip
         src = data
         data = job.cached(
             ("d3rlpy", *layout),
             lambda: to_d3rlpy(
-                D.load(src) if isinstance(src, str) else src, n_strength_bins=t.n_strength_bins,
+                reworded_records(src, t.rewordings) if t.rewordings else (D.load(src) if isinstance(src, str) else src),
+                n_strength_bins=t.n_strength_bins,
                 text_only=t.text_only, with_source=t.with_source, reward=t.reward,
                 work_size=t.work_size, flat_preserve=t.preserve,
+                encoder=_make_encoder(encoder_spec(t.encoder)),
             ),
         )  # fmt: skip
     agent = train_d3rlpy(
@@ -881,6 +1190,9 @@ __all__ = [
     "PROGRESS_LOSS",
     "encoder_spec",
     "make_config",
+    "plot_training",
     "train_d3rlpy",
+    "validation_metrics",
+    "validation_rows",
     "truncation_rate",
 ]

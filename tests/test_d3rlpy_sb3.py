@@ -19,6 +19,13 @@ from agents.evaluate import evaluate
 FAST = {"batch_size": 32}
 
 
+def _same_actions(a, b) -> bool:
+    """Equal batched actions: flat indices, or native dicts (DiscreteBC's default)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    return np.array_equal(a, b)
+
+
 def _vector_obs(n: int = 4, size: int = 32, seed: int = 0):
     from styling_env.vector import ImageStylingVectorEnv
 
@@ -76,7 +83,8 @@ def test_agent_evaluates_saves_and_loads(small_datasets, tmp_path):
 
     path = agent.save(tmp_path / "m" / "cql.d3")
     meta = json.loads(D3rlpyAgent.sidecar_path(path).read_text())
-    assert meta["n_strength_bins"] == 4 and meta["encoder"] == {"kind": "hash", "dim": 256}
+    assert meta["n_strength_bins"] == 4
+    assert meta["encoder"] == {"kind": "minilm+hash", "hash_dim": 8192, "dim": 8576}
     assert meta["dataset"]["checksum"] == agent.dataset["checksum"]
     back = D3rlpyAgent.load(path)
     assert np.array_equal(back.predict(obs)[0], act)
@@ -352,3 +360,153 @@ def test_the_preserve_digit_follows_the_data_unless_chosen(small_datasets, tmp_p
     assert not plain.preserve and plain.action_space.n == 171 * 4 + 1
     with pytest.raises(ValueError, match="preserve must be a bool or None"):
         train_d3rlpy("bc", small_datasets["complex"], preserve="yes", **kw)
+
+
+def test_d3rlpy_reads_the_planners_instruction_features(small_datasets, tmp_path):
+    """By default the d3rlpy algorithms see a request through the embedded planner's own
+    vector (MiniLM ++ 8192 hashed words), not a 256-bucket hash: the model's vector holds
+    exactly :class:`agents.embedded.text.InstructionEncoder`'s features, and a saved model
+    rebuilds that encoder."""
+    from agents.d3rlpy_agents import D3rlpyTrainConfig, encoder_spec
+    from agents.embedded.config import PlannerConfig
+    from agents.embedded.text import InstructionEncoder
+    from offline_data.loaders import vector_layout
+
+    planner = PlannerConfig()
+    assert D3rlpyTrainConfig().encoder == planner.encoder == "minilm+hash"
+    agent = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=10, config=FAST, progress=False, text_only=True
+    )
+    spec = {"kind": "minilm+hash", "hash_dim": planner.hash_dim, "dim": planner.text_in}
+    assert agent.encoder_spec == spec
+    assert agent.layout["vector_dim"] == vector_layout(8, planner.text_in)["instruction"][1]
+    obs = _vector_obs(2)
+    vec = agent.observation(obs)
+    a, b = vector_layout(8, planner.text_in)["instruction"]
+    want = InstructionEncoder("minilm+hash", planner.hash_dim).encode(list(obs["instruction"]))
+    np.testing.assert_allclose(vec[:, a:b], want.numpy(), atol=1e-6)
+    back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
+    assert back.encoder_spec == spec
+    assert _same_actions(back.predict(obs)[0], agent.predict(obs)[0])
+    # the weaker vectors stay available by name; a misspelt one is named
+    assert encoder_spec("hash") == {"kind": "hash", "dim": 256}
+    with pytest.raises(ValueError, match="encoder must be 'hash', 'minilm' or 'minilm\\+hash'"):
+        D3rlpyTrainConfig(encoder="minilm+hsh")
+    with pytest.raises(ValueError, match="hash_dim must be an int >= 1"):
+        encoder_spec({"kind": "minilm+hash", "hash_dim": 0})
+
+
+def test_validation_curve_is_recorded_and_plotted(small_datasets, tmp_path):
+    """``validation=`` held-out episodes: every epoch's row gets the held-out imitation NLL
+    and greedy agreement (which falls / rises as BC learns), plot_training draws them, and
+    validation data of another layout is refused before any update."""
+    from agents.d3rlpy_agents import plot_training
+    from offline_data import dataset as D
+
+    ds = D.load(small_datasets["simple"])
+    n = ds.total_episodes
+    train = list(D.episodes(ds, range(n - 6)))
+    held = list(D.episodes(ds, range(n - 6, n)))
+    agent = train_d3rlpy(
+        "bc", train, steps=120, n_steps_per_epoch=20, config={"batch_size": 64}, progress=False,
+        encoder="hash", validation=held, rewordings=0,
+    )  # fmt: skip
+    rows = agent.training["losses"]
+    assert len(rows) == 6 and agent.training["validation"]["transitions"] > 0
+    for r in rows:
+        assert 0.0 <= r["val_match"] <= r["val_row"] <= r["val_tool"] <= 1.0
+    assert rows[-1]["val_nll"] < rows[0]["val_nll"] < np.log(685) + 0.5
+    png = plot_training(agent.training, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from offline_data.loaders import to_d3rlpy
+
+    other = to_d3rlpy(held, n_strength_bins=3, text_only=True)  # 514 actions, not 685
+    with pytest.raises(ValueError, match="validation data does not match"):
+        train_d3rlpy(
+            "bc", train, steps=10, config=FAST, progress=False, encoder="hash", text_only=True,
+            validation=other,
+        )  # fmt: skip
+
+
+def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_datasets, tmp_path):
+    """A call's probability is split over value rows x strength bins while STOP is one flat
+    action: the flat argmax stops although a call is more probable. The marginal rule takes the
+    most probable tool, then its most probable row, then that row's most probable bin."""
+    from agents.d3rlpy_agents import expected_strength, marginal_greedy
+    from styling_env.actions import FlatActions
+    from styling_env.tools.library_tables import row_tables
+
+    flat = FlatActions(4)
+    rows_of_tool = np.flatnonzero(np.asarray(row_tables("v2")["tool_of_row"]) == 3)
+    p = np.zeros((2, flat.size))
+    p[:, flat.stop] = 0.3
+    # tool 3 holds 0.7, spread over its rows and bins: no single flat action reaches 0.3
+    spread = 0.7 / (len(rows_of_tool) * 4)
+    for r in rows_of_tool:
+        p[:, r * 4 : r * 4 + 4] = spread
+    best = rows_of_tool[2]
+    p[0, best * 4 + 1] += 0.05  # row `best` now the most probable, bin 1 its best
+    p[0, rows_of_tool[0] * 4 : rows_of_tool[0] * 4 + 4] -= 0.0125
+    p[1] = 0.0
+    p[1, flat.stop] = 0.6  # STOP truly most probable
+    p[1, 0:4] = 0.1
+    assert p[0].argmax() == flat.stop  # d3rlpy's flat argmax: STOP
+    got = marginal_greedy(p, flat)
+    assert got.tolist() == [best * 4 + 1, flat.stop]
+    assert flat.decode(got[:1])["tool"][0] == 3
+    with pytest.raises(ValueError, match="probs must be"):
+        marginal_greedy(p[:, :-1], flat)
+
+    agent = train_d3rlpy(
+        "bc", small_datasets["simple"], steps=20, config=FAST, progress=False, encoder="hash"
+    )
+    assert agent.decode == "mean"
+    obs = _vector_obs()
+    x = agent.observation(obs)
+    probs = agent.probabilities(x)
+    k = marginal_greedy(probs, agent.flat_actions)
+    # "mean": the marginal call with its row's expected strength, as a native action
+    act, _ = agent.predict(obs)
+    d = agent.flat_actions.decode(k)
+    assert np.array_equal(act["tool"], d["tool"]) and np.array_equal(act["value"], d["value"])
+    np.testing.assert_allclose(act["strength"][:, 0], expected_strength(probs, agent.flat_actions, k), rtol=1e-6)  # fmt: skip
+    calls = act["tool"] != agent.flat_actions.tool_stop
+    assert ((act["strength"][calls] >= 0.05) & (act["strength"][calls] <= 1.0)).all()
+    hand = probs[0, : agent.flat_actions.stop].reshape(171, 4)[k[0] // 4] if calls[0] else None
+    if hand is not None:
+        assert act["strength"][0, 0] == pytest.approx(max(0.05, float(hand @ [0.25, 0.5, 0.75, 1.0]) / hand.sum()), rel=1e-5)  # fmt: skip
+    back = D3rlpyAgent.load(agent.save(tmp_path / "bc.d3"))
+    assert back.decode == "mean"
+    back.decode = "marginal"
+    assert np.array_equal(back.predict(obs)[0], k)
+    back.decode = "flat"
+    assert np.array_equal(back.predict(obs)[0], agent.algo.predict(x))
+    res = evaluate(agent, tier="simple", n_tasks=4, image_size=32)  # native actions play
+    assert res.summary()["episodes"] == 4 and res.summary()["invalid"] == 0
+    with pytest.raises(ValueError, match="decode"):
+        D3rlpyAgent(agent.algo, encoder="hash", decode="sample")
+
+
+def test_rewordings_show_each_episode_in_other_training_wordings(small_datasets):
+    """S's trainer shows every request in two more wordings; d3rlpy samples a fixed buffer, so
+    ``rewordings=n`` adds n copies of each episode in other words (same images and actions)."""
+    from offline_data import dataset as D
+    from offline_data.loaders.records import reworded_records
+
+    did = small_datasets["simple"]
+    recs = list(D.episodes(D.load(did), range(3)))
+    out = reworded_records(recs, 2)
+    assert len(out) == 9 and out[0] is recs[0]
+    words = [r.observations["instruction"][0] for r in out[:3]]
+    assert len(set(words)) == 3 and all(w.strip() for w in words)
+    for copy in out[1:3]:
+        assert copy.actions is recs[0].actions and copy.observations["image"] is recs[0].observations["image"]  # fmt: skip
+        assert len(copy.observations["instruction"]) == len(recs[0].observations["instruction"])
+    assert reworded_records(recs, 0) == recs
+    with pytest.raises(ValueError, match="rewordings must be an int >= 0"):
+        reworded_records(recs, -1)
+    kw = dict(steps=5, config=FAST, progress=False, text_only=True, encoder="hash")
+    plain = train_d3rlpy("bc", did, rewordings=0, **kw)
+    more = train_d3rlpy("bc", did, rewordings=1, **kw)
+    assert more.training["transitions"] == 2 * plain.training["transitions"]
+    assert more.training["train_config"]["rewordings"] == 1

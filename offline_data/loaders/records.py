@@ -356,3 +356,30 @@ def collect(
         ep_group=ep_group,
         library=lib or DEFAULT_LIBRARY,
     )
+
+
+def reworded_records(data: Any, n: int) -> list[EpisodeRecord]:
+    """The episodes of ``data`` (a dataset id, a Minari dataset or records), each followed by
+    ``n`` copies whose request is written in another training wording
+    (:func:`styling_env.rewording.reworded`, variants 1..n, as the embedded planner's
+    ``TrainConfig.rewordings`` shows them): language augmentation for learners that sample a
+    fixed buffer (d3rlpy). A copy shares its episode's images, actions and rewards; an episode
+    whose request no generated train task wrote (imported data, another language version) is
+    kept once, in its own words."""
+    import dataclasses
+
+    from styling_env.rewording import generated_train_task, reworded
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"rewordings must be an int >= 0, got {n!r}")
+    records, _, _ = source(data)
+    out: list[EpisodeRecord] = []
+    for rec in records:
+        out.append(rec)
+        words = list(rec.observations.get("instruction", ()))
+        task = generated_train_task(task_id(rec), str(words[0])) if n and words else None
+        for k in range(1, n + 1 if task is not None else 1):
+            obs = dict(rec.observations)
+            obs["instruction"] = [reworded(task, k).instruction] * len(words)
+            out.append(dataclasses.replace(rec, observations=obs))
+    return out
