@@ -510,3 +510,6 @@ def test_rewordings_show_each_episode_in_other_training_wordings(small_datasets)
     more = train_d3rlpy("bc", did, rewordings=1, **kw)
     assert more.training["transitions"] == 2 * plain.training["transitions"]
     assert more.training["train_config"]["rewordings"] == 1
+    from agents.d3rlpy_agents import D3rlpyTrainConfig
+
+    assert D3rlpyTrainConfig().rewordings == 0  # at 2, a 10K tier's buffer outgrew 18 GB
