@@ -515,14 +515,10 @@ class D3rlpyAgent:
         """DiscreteBC's policy ``(B, action_space.n)`` over the flat actions of d3rlpy
         observations ``x`` (:meth:`observation`)."""
         import torch
-        from d3rlpy.torch_utility import convert_to_torch_recursively
 
         if self.algo_key != "bc":
             raise ValueError(f"{_ALGO_NAMES[self.algo_key]} has no policy distribution (DiscreteBC has)")  # fmt: skip
-        with torch.no_grad():
-            tx = convert_to_torch_recursively(x, self.algo.impl.device)
-            logits = self.algo.impl.modules.imitator(tx).logits
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return torch.softmax(_imitator_logits(self.algo, x).float(), dim=1).cpu().numpy()
 
     # ---- persistence
 
@@ -857,6 +853,16 @@ def validation_rows(mdp: Any) -> ValidationRows:
     return ValidationRows(obs if width > 1 else obs[0], np.concatenate(acts).astype(np.int64), flat)
 
 
+def _imitator_logits(algo: Any, x: Any) -> Any:
+    """The logits ``(B, action_size)`` of a DiscreteBC's policy or a DiscreteBCQ's imitator on
+    d3rlpy observations ``x``, without gradients."""
+    import torch
+    from d3rlpy.torch_utility import convert_to_torch_recursively
+
+    with torch.no_grad():
+        return algo.impl.modules.imitator(convert_to_torch_recursively(x, algo.impl.device)).logits
+
+
 def validation_metrics(algo: Any, rows: ValidationRows, batch: int = 1024) -> dict[str, float]:
     """How a model's greedy action agrees with held-out transitions' (the imitation a policy
     learned, measured where it was not fitted):
@@ -867,7 +873,6 @@ def validation_metrics(algo: Any, rows: ValidationRows, batch: int = 1024) -> di
     - ``val_nll``: the imitation cross-entropy of the data's action (BC's policy, BCQ's
       imitator; NaN for CQL, which has no policy distribution)."""
     import torch
-    from d3rlpy.torch_utility import convert_to_torch_recursively
 
     key = _algo_key(algo)
     n = len(rows)
@@ -878,11 +883,9 @@ def validation_metrics(algo: Any, rows: ValidationRows, batch: int = 1024) -> di
         x = x if len(x) > 1 else x[0]
         preds.append(np.asarray(algo.predict(x), np.int64).reshape(-1))
         if key in ("bc", "bcq"):
-            with torch.no_grad():
-                tx = convert_to_torch_recursively(x, algo.impl.device)
-                logits = algo.impl.modules.imitator(tx).logits
-                target = torch.as_tensor(rows.actions[i : i + batch], device=logits.device)
-                nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+            logits = _imitator_logits(algo, x)
+            target = torch.as_tensor(rows.actions[i : i + batch], device=logits.device)
+            nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
     pred = np.concatenate(preds)
     out = {"val_match": float(np.mean(pred == rows.actions)), "val_nll": nll / n if key != "cql" else math.nan}  # fmt: skip
     if rows.flat is not None:
