@@ -357,6 +357,33 @@ def test_report_diagnostics_table(tmp_path):
     assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
 
 
+def test_critic_reads_no_pixels_by_default(small_datasets, tmp_path):
+    """The default critic has no CNN and is fitted and scored from batches without images;
+    ``critic_images=True`` gives it the planner's CNN; a reused critic must read the same
+    inputs (a pixel critic for a run that asks for none is refused by name)."""
+    from agents import registry
+    from agents.calllevel import AWACConfig, CriticMismatchError
+
+    assert AWACConfig().critic_planner().text_only
+    assert not AWACConfig(critic_images=True).critic_planner().text_only
+    with pytest.raises(ValueError, match="critic_images must be True or False"):
+        AWACConfig(critic_images="yes")
+    m = registry.get("awac")
+    runs = {}
+    for images in (False, True):
+        out = tmp_path / f"images{images}"
+        job = registry.TrainJob(m, m.make_config(_options(critic_images=images)), 0, out, dataset=small_datasets["simple"], progress=False)  # fmt: skip
+        trained = m.train(job)
+        assert not trained.agent.planner.config.text_only  # the policy still sees the image
+        runs[images] = torch.load(out / "critic.pt", weights_only=True)
+    assert not any(k.startswith("encoder.cnn") for k in runs[False]["state_dict"])
+    assert any(k.startswith("encoder.cnn") for k in runs[True]["state_dict"])
+    pixel_critic = str(tmp_path / "imagesTrue" / "critic.pt")
+    job = registry.TrainJob(m, m.make_config(_options(critic=pixel_critic)), 0, tmp_path / "r", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    with pytest.raises(CriticMismatchError, match="text_only False vs True"):
+        m.train(job)
+
+
 def test_text_only_variant(small_datasets, tmp_path):
     from agents import registry
 

@@ -75,10 +75,10 @@ def critic_stage(
     key = _dataset_key(job)
     reused: CallCritic | None = None
     if config.critic is not None:  # a mismatched critic fails before any data is loaded
-        reused = load_critic(config.critic, dataset_checksum=key, planner=config.planner)
+        reused = load_critic(config.critic, dataset_checksum=key, planner=config.critic_planner())
         sibling = Path(config.critic).with_name("critic_target.pt")
         reused_target = (
-            load_critic(sibling, dataset_checksum=key, planner=config.planner)
+            load_critic(sibling, dataset_checksum=key, planner=config.critic_planner())
             if sibling.is_file() and sibling != Path(config.critic)
             else reused
         )

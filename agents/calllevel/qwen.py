@@ -68,6 +68,8 @@ class CallLevelQwenConfig(Config):
     """A saved ``critic.pt`` of the same dataset to reuse."""
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     """The critic's observation encoder (the embedded planner's inputs)."""
+    critic_images: bool = False
+    """The critic reads the pixels too (see :attr:`~.config.CallLevelConfig.critic_images`)."""
 
     def __post_init__(self) -> None:
         QwenConfig, QwenTrainConfig = _qwen_types()
@@ -94,7 +96,10 @@ class CallLevelQwenConfig(Config):
         """The algorithm's config (:class:`~.iql.IQLConfig`, ...) for the critic stage."""
         mod = ALGORITHMS[self.algorithm]
         cls = next(getattr(mod, n) for n in mod.__all__ if n.endswith("Config"))
-        return cls(planner=self.planner, critic_steps=self.critic_steps, critic=self.critic)
+        return cls(
+            planner=self.planner, critic_steps=self.critic_steps, critic=self.critic,
+            critic_images=self.critic_images,
+        )  # fmt: skip
 
     def with_steps(self, steps: int) -> CallLevelQwenConfig:
         return self.replace(critic_steps=steps, training=self.training.replace(steps=steps))

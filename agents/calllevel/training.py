@@ -98,12 +98,12 @@ def fit_critic(
     nxt, done, reward = transitions(d)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)
-    critic = CallCritic(config.planner, config.n_critics).to(device)
+    critic = CallCritic(config.critic_planner(), config.n_critics).to(device)
     target = critic.target_copy()
     opt = _adam(critic.parameters(), config.critic_lr)
     bs = config.critic_batch_size
     total = config.critic_steps or config.critic_epochs * math.ceil(len(d) / bs)
-    images = not config.planner.text_only
+    images = not critic.planner_config.text_only
     critic.train()
     t0 = time.perf_counter()
     bar = _bar(total, f"{type(config).__name__[:-6]} critic", progress)
@@ -141,7 +141,7 @@ def row_advantages(
     critic.eval()
     target.eval()
     out = torch.empty(len(d))
-    images = not config.planner.text_only
+    images = not critic.planner_config.text_only
     for i in range(0, len(d), chunk):
         idx = torch.arange(i, min(i + chunk, len(d)))
         out[idx] = algo.advantage(
