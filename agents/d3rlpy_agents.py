@@ -53,6 +53,16 @@ from typing import Any
 import numpy as np
 
 from agents.config import Config, config_from
+from agents.d3rlpy_policy import (
+    DECODES,
+    VALIDATION_METRICS,
+    ValidationRows,
+    expected_strength,
+    imitator_logits,
+    marginal_greedy,
+    validation_metrics,
+    validation_rows,
+)
 from agents.training import MetricLog
 from styling_env.validation import positive_int
 
@@ -277,64 +287,6 @@ def _make_encoder(spec: dict[str, Any], encoder: Any = None) -> Any:
 # --------------------------------------------------------------------------------------------
 # Greedy decoding of a flat policy
 
-#: How :class:`D3rlpyAgent` turns DiscreteBC's policy into its greedy action (``agent.decode``):
-#: ``"mean"`` (default) as the embedded planner decodes, field by field: the tool, value row
-#: and preserve set of :func:`marginal_greedy` and the row's expected strength
-#: (:func:`expected_strength`; the planner's greedy strength is its Normal's mean), as a native
-#: action; ``"marginal"``: :func:`marginal_greedy`'s flat index (the most probable bin);
-#: ``"flat"``: d3rlpy's own argmax over the flat actions.
-DECODES: tuple[str, ...] = ("mean", "marginal", "flat")
-
-
-def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
-    """The greedy flat actions ``(B,)`` of a policy's flat probabilities ``probs (B, flat.size)``,
-    decoded as the planner decodes its factorized heads: the most probable tool (STOP, or a tool
-    with the summed probability of all its values, strengths and preserve sets), then that
-    tool's most probable ``(tool, value)`` row (summed over strengths and preserve sets), then
-    that row's most probable strength bin and preserve set.
-
-    Why not the flat argmax: a call's probability is split over its value rows x strength bins
-    (x preserve sets) while STOP is one action, so the single most probable flat action is STOP
-    whenever ``p(STOP)`` exceeds every single ``(row, bin)``, even where calling a tool is far
-    more probable than stopping (measured: DiscreteBC stopped before any call in 8% of Simple's
-    test episodes, S in 0.5%)."""
-    from styling_env.tools.library_tables import row_tables
-
-    p = np.asarray(probs, np.float64)
-    stop = flat.stop
-    if p.ndim != 2 or p.shape[1] != flat.size:
-        raise ValueError(f"probs must be (B, {flat.size}), got {p.shape}")
-    tool_of_row = np.asarray(row_tables(flat.library)["tool_of_row"], np.int64)
-    per_row = p[:, :stop].reshape(len(p), len(tool_of_row), -1)  # (B, rows, bins * sets)
-    row_p = per_row.sum(2)
-    tool_p = np.zeros((len(p), flat.tool_stop + 1))
-    np.add.at(tool_p.T, tool_of_row, row_p.T)
-    tool_p[:, flat.tool_stop] = p[:, stop]
-    tool = tool_p.argmax(1)
-    row = np.where(tool_of_row[None, :] == tool[:, None], row_p, -1.0).argmax(1)
-    inner = per_row[np.arange(len(p)), row].argmax(1)
-    return np.where(tool == flat.tool_stop, stop, row * per_row.shape[2] + inner).astype(np.int64)
-
-
-def expected_strength(probs: np.ndarray, flat: Any, index: np.ndarray) -> np.ndarray:
-    """The expected strength ``(B,)`` of each flat call ``index``'s ``(tool, value)`` row under
-    the policy ``probs (B, flat.size)`` (its bins' strengths weighted by their probabilities,
-    summed over preserve sets), clipped to the planner's greedy range [0.05, 1]; 0 for STOP."""
-    from agents.embedded.config import STRENGTH_RANGE
-    from styling_env.actions import bin_strength
-
-    p = np.asarray(probs, np.float64)
-    k = np.asarray(index, np.int64)
-    call = k != flat.stop
-    bins = flat.n_strength_bins
-    sets = dict(flat.digits())["preserve"]
-    per_row = p[:, : flat.stop].reshape(len(p), flat.stop // (bins * sets), bins, sets)
-    row = np.where(call, k // (bins * sets), 0)
-    pb = per_row[np.arange(len(p)), row].sum(2)  # (B, bins)
-    mean = (pb * bin_strength(np.arange(bins), bins)[None]).sum(1) / np.maximum(pb.sum(1), 1e-12)
-    return np.where(call, np.clip(mean, *STRENGTH_RANGE), 0.0)
-
-
 # --------------------------------------------------------------------------------------------
 # The agent
 
@@ -518,7 +470,7 @@ class D3rlpyAgent:
 
         if self.algo_key != "bc":
             raise ValueError(f"{_ALGO_NAMES[self.algo_key]} has no policy distribution (DiscreteBC has)")  # fmt: skip
-        return torch.softmax(_imitator_logits(self.algo, x).float(), dim=1).cpu().numpy()
+        return torch.softmax(imitator_logits(self.algo, x).float(), dim=1).cpu().numpy()
 
     # ---- persistence
 
@@ -813,90 +765,6 @@ class D3rlpyTrainConfig(Config):
             )
 
 
-#: The metrics :func:`validation_metrics` adds to each epoch's row of ``agent.training["losses"]``.
-VALIDATION_METRICS: tuple[str, ...] = ("val_nll", "val_match", "val_tool", "val_row")
-
-
-@dataclass
-class ValidationRows:
-    """The transitions of a held-out buffer, as :func:`validation_metrics` reads them: their
-    observations (a list ``[image, vector]`` or the vector) and flat actions ``(N,)``."""
-
-    observations: Any
-    actions: np.ndarray
-    flat: Any  # styling_env.actions.FlatActions of the actions
-
-    def __len__(self) -> int:
-        return int(self.actions.shape[0])
-
-
-def validation_rows(mdp: Any) -> ValidationRows:
-    """Every transition of a :func:`~offline_data.loaders.to_d3rlpy` buffer (the final rows of
-    truncated episodes, which are no transitions, left out)."""
-    from styling_env.actions import FlatActions
-
-    obs_parts: list[Any] = []
-    acts = []
-    for ep in mdp.episodes:
-        n = int(ep.transition_count)
-        if n == 0:
-            continue
-        o = ep.observations
-        obs_parts.append([x[:n] for x in o] if isinstance(o, list | tuple) else [o[:n]])
-        acts.append(np.asarray(ep.actions[:n]).reshape(-1))
-    if not acts:
-        raise ValueError("the validation data holds no transition")
-    width = len(obs_parts[0])
-    obs = [np.concatenate([p[i] for p in obs_parts]) for i in range(width)]
-    ti = getattr(mdp, "transition_info", None)
-    flat = FlatActions(ti.n_strength_bins, ti.flat_preserve, ti.library) if ti else None
-    return ValidationRows(obs if width > 1 else obs[0], np.concatenate(acts).astype(np.int64), flat)
-
-
-def _imitator_logits(algo: Any, x: Any) -> Any:
-    """The logits ``(B, action_size)`` of a DiscreteBC's policy or a DiscreteBCQ's imitator on
-    d3rlpy observations ``x``, without gradients."""
-    import torch
-    from d3rlpy.torch_utility import convert_to_torch_recursively
-
-    with torch.no_grad():
-        return algo.impl.modules.imitator(convert_to_torch_recursively(x, algo.impl.device)).logits
-
-
-def validation_metrics(algo: Any, rows: ValidationRows, batch: int = 1024) -> dict[str, float]:
-    """How a model's greedy action agrees with held-out transitions' (the imitation a policy
-    learned, measured where it was not fitted):
-
-    - ``val_match``: the greedy flat action is the data's;
-    - ``val_tool``: its tool (or STOP) is the data's; ``val_row``: its ``(tool, value)`` row too
-      (STOP counts when both stop), the strength bin aside;
-    - ``val_nll``: the imitation cross-entropy of the data's action (BC's policy, BCQ's
-      imitator; NaN for CQL, which has no policy distribution)."""
-    import torch
-
-    key = _algo_key(algo)
-    n = len(rows)
-    obs = rows.observations if isinstance(rows.observations, list) else [rows.observations]
-    preds, nll = [], 0.0
-    for i in range(0, n, batch):
-        x = [o[i : i + batch] for o in obs]
-        x = x if len(x) > 1 else x[0]
-        preds.append(np.asarray(algo.predict(x), np.int64).reshape(-1))
-        if key in ("bc", "bcq"):
-            logits = _imitator_logits(algo, x)
-            target = torch.as_tensor(rows.actions[i : i + batch], device=logits.device)
-            nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
-    pred = np.concatenate(preds)
-    out = {"val_match": float(np.mean(pred == rows.actions)), "val_nll": nll / n if key != "cql" else math.nan}  # fmt: skip
-    if rows.flat is not None:
-        p, d = rows.flat.decode(pred), rows.flat.decode(rows.actions)
-        tool = p["tool"] == d["tool"]
-        stop = d["tool"] == rows.flat.tool_stop
-        out["val_tool"] = float(tool.mean())
-        out["val_row"] = float((tool & ((p["value"] == d["value"]) | stop)).mean())
-    return out
-
-
 def plot_training(training: Mapping[str, Any], path: str | Path) -> Path:
     """A PNG of a run's curves (``agent.training``): the training loss that says whether it
     learns (:data:`PROGRESS_LOSS`) and, where the run had validation data, the held-out
@@ -1185,13 +1053,18 @@ __all__ = [
     "DEFAULT_ENCODER",
     "DEFAULT_STEPS",
     "D3RLPY_ALGOS",  # noqa: F822 - lazy, see __getattr__
+    "DECODES",
     "D3rlpyAgent",
     "D3rlpyMethodConfig",
     "D3rlpyTrainConfig",
     "FORMAT_VERSION",
     "PROGRESS_LOSS",
+    "VALIDATION_METRICS",
+    "ValidationRows",
     "encoder_spec",
+    "expected_strength",
     "make_config",
+    "marginal_greedy",
     "plot_training",
     "train_d3rlpy",
     "validation_metrics",

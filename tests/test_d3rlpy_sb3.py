@@ -428,6 +428,25 @@ def test_validation_curve_is_recorded_and_plotted(small_datasets, tmp_path):
         )  # fmt: skip
 
 
+def test_validation_agreement_reads_the_action_the_agent_plays(small_datasets):
+    """DiscreteBC's validation agreement is that of the action its agent plays (decoded field
+    by field, ``marginal_greedy``), not d3rlpy's flat argmax, unless ``decode="flat"``."""
+    from agents.d3rlpy_policy import marginal_greedy, validation_metrics, validation_rows
+    from offline_data import dataset as D
+    from offline_data.loaders import to_d3rlpy
+
+    eps = list(D.episodes(D.load(small_datasets["simple"])))
+    agent = train_d3rlpy("bc", eps, steps=300, config=FAST, progress=False, encoder="hash", rewordings=0)  # fmt: skip
+    rows = validation_rows(to_d3rlpy(eps, n_strength_bins=4, encoder=agent.encoder, work_size=64))
+    played = marginal_greedy(agent.probabilities(rows.observations), rows.flat)
+    flat = np.asarray(agent.algo.predict(rows.observations)).reshape(-1)
+    assert (played != flat).any()  # the two rules differ here, so the test tells them apart
+    assert validation_metrics(agent.algo, rows)["val_match"] == pytest.approx(np.mean(played == rows.actions))  # fmt: skip
+    assert validation_metrics(agent.algo, rows, decode="flat")["val_match"] == pytest.approx(np.mean(flat == rows.actions))  # fmt: skip
+    with pytest.raises(ValueError, match="decode must be one of"):
+        validation_metrics(agent.algo, rows, decode="argmax")
+
+
 def test_bc_decodes_its_flat_policy_tool_first_as_the_planner_does(small_datasets, tmp_path):
     """A call's probability is split over value rows x strength bins while STOP is one flat
     action: the flat argmax stops although a call is more probable. The marginal rule takes the
