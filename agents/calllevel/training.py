@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from agents.embedded.model import EmbeddedPlanner
-from agents.embedded.training import PreparedData
+from agents.embedded.training import Optimizer, PreparedData, with_rewordings
 from agents.training import MetricLog, minibatches
 
 from . import awac, cql, iql
@@ -75,10 +75,9 @@ def transitions(d: PreparedData) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return nxt, done, reward
 
 
-def _adam(params: Any, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(
-        [p for p in params if p.requires_grad], lr=lr, weight_decay=weight_decay
-    )
+def _adam(params: Any, lr: float) -> torch.optim.Optimizer:
+    # d3rlpy's critics use Adam without weight decay (AdamW's default would add 0.01)
+    return torch.optim.AdamW([p for p in params if p.requires_grad], lr=lr, weight_decay=0.0)
 
 
 def fit_critic(
@@ -155,31 +154,34 @@ def extract_policy(
     log: MetricLog | None = None, progress: bool = False, device: str | torch.device = "cpu",
 ) -> tuple[EmbeddedPlanner, dict[str, Any]]:  # fmt: skip
     """Train the embedded planner on every dataset call, each weighted by the algorithm's
-    ``weights`` of its advantage: ``mean(w * nll)`` per minibatch."""
+    ``weights`` of its advantage: ``mean(w * nll)`` per minibatch.
+
+    Trained as the paper's weighted methods train (:func:`agents.embedded.train` with RW's
+    epochs and learning rate): the same optimizer, schedule and gradient clipping, and each
+    request in one of its ``rewordings`` drawn per minibatch row (the advantages were scored on
+    the dataset's own words; a reworded row keeps its call's weight)."""
     algo = algorithm(config)
     run = config.training.resolved("rw")  # the paper's weighted methods' epochs and lr
+    if run.rewordings:
+        d = with_rewordings(d, run.rewordings, config.planner)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = EmbeddedPlanner(config.planner).to(device)
-    opt = _adam(model.parameters(), float(run.lr), run.weight_decay)
     total = (
         run.steps if run.steps is not None else int(run.epochs) * math.ceil(len(d) / run.batch_size)
     )
+    opt = Optimizer(model, run, total)
     images = not config.planner.text_only
     model.train()
     samples = 0
     t0 = time.perf_counter()
     bar = _bar(total, "extract", progress)
     for k, idx in enumerate(minibatches(len(d), run.batch_size, total, gen), start=1):
-        b = d.batch(idx, images=images, device=device)
+        b = d.batch(idx, images=images, device=device, gen=gen)
         w = algo.weights(adv[idx].to(device), config).detach()
         terms, _ = model.step_log_prob(b)
         loss = (w * terms["nll"]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if run.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), run.grad_clip)
-        opt.step()
+        opt.step(loss)
         samples += len(idx)
         if log is not None:
             log.add(k, {"loss": float(loss.detach()), "nll": float(terms["nll"].detach().mean()), "weight": float(w.mean())},

@@ -86,10 +86,13 @@ class PreparedData:
         return len(self.rows)
 
     def batch(
-        self, index: torch.Tensor, *, images: bool = True, device: str | torch.device = "cpu"
-    ) -> PlannerBatch:
-        """The rows ``index`` as a :class:`PlannerBatch` with their actions."""
-        return _batch(self, torch.as_tensor(index, dtype=torch.int64), not images, device)
+        self, index: torch.Tensor, *, images: bool = True, device: str | torch.device = "cpu",
+        gen: torch.Generator | None = None,
+    ) -> PlannerBatch:  # fmt: skip
+        """The rows ``index`` as a :class:`PlannerBatch` with their actions; with ``gen`` and
+        :attr:`wordings`, each row in one of its wordings drawn at random (a training
+        minibatch), else in the dataset's own words."""
+        return _batch(self, torch.as_tensor(index, dtype=torch.int64), not images, device, gen)
 
 
 def cache_key(config: PlannerConfig) -> tuple[Any, ...]:
@@ -513,7 +516,7 @@ def _as_planner(ref: Any) -> EmbeddedPlanner:
     )
 
 
-class _Optimizer:
+class Optimizer:
     """AdamW + gradient clipping + the learning-rate schedule over ``total`` steps."""
 
     def __init__(self, model: nn.Module, run: TrainConfig, total: int) -> None:
@@ -562,7 +565,7 @@ def _train_weighted(
     if keep.numel() == 0:
         raise ValueError(f"every {method.upper()} weight is 0: there is nothing to train on")
     total = _total_steps(keep.numel(), run.batch_size, run)
-    opt = _Optimizer(model, run, total)
+    opt = Optimizer(model, run, total)
     text_only = model.config.text_only
     model.train()
     samples = 0
@@ -649,7 +652,7 @@ def _train_dpo(
     rows_per_pair = float((counts[chosen] + counts[rejected]).float().mean())
     pairs_per_batch = max(1, round(run.batch_size / rows_per_pair))
     total = _total_steps(len(pairs), pairs_per_batch, run)
-    opt = _Optimizer(model, run, total)
+    opt = Optimizer(model, run, total)
     text_only = model.config.text_only
     model.eval()  # dropout off: the policy starts equal to the reference (loss = log 2)
     samples = 0
