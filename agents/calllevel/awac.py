@@ -67,6 +67,7 @@ def critic_loss(
         "q_loss": float(q_loss.detach()),
         "v_loss": float(v_loss.detach()),
         "q": float(out["q"][0].detach().mean()),
+        "v": float(out["v"].detach().mean()),
     }
 
 
