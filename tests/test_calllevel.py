@@ -384,6 +384,43 @@ def test_critic_reads_no_pixels_by_default(small_datasets, tmp_path):
         m.train(job)
 
 
+def test_trajectory_weights_multiply_the_calls(small_datasets, tmp_path, monkeypatch):
+    """``trajectory="rw"``: the extraction draws only calls of trajectories with r > 3 (RW's
+    weight max(r - 3, 0) is 0 for the others), one epoch over exactly those; an unknown kind,
+    or data where every trajectory weight is 0, is a named error."""
+    from dataclasses import replace
+
+    from agents import registry
+    from agents.calllevel import AWACConfig
+    from agents.calllevel import training as T
+    from agents.calllevel.method import critic_stage
+    from agents.embedded.training import PreparedData
+
+    with pytest.raises(ValueError, match="trajectory must be one of s, rl, rw"):
+        AWACConfig(trajectory="sw")
+    m = registry.get("awac")
+    cfg = m.make_config(_options(trajectory="rw", training={"epochs": 1, "batch_size": 8}))
+    job = registry.TrainJob(m, cfg, 0, tmp_path / "rw", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    d, adv, _ = critic_stage(job, cfg)
+    good = d.rows.r > 3.0
+    assert 0 < int(good.sum()) < len(d)  # the test data has trajectories on both sides of r = 3
+    drawn = []
+    real = PreparedData.batch
+
+    def spy(self, index, **kw):
+        drawn.append(torch.as_tensor(index).clone())
+        return real(self, index, **kw)
+
+    monkeypatch.setattr(PreparedData, "batch", spy)
+    _, stats = T.extract_policy(d, adv, cfg)
+    seen = torch.cat(drawn)
+    assert stats["samples"] == int(good.sum()) and bool(good[seen].all())
+    assert sorted(seen.tolist()) == torch.nonzero(good).reshape(-1).tolist()
+    low = replace(d, rows=replace(d.rows, r=torch.full_like(d.rows.r, 2.0)))
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="every RW trajectory weight is 0"):  # fmt: skip
+        T.extract_policy(low, adv, cfg)
+
+
 def test_text_only_variant(small_datasets, tmp_path):
     from agents import registry
 

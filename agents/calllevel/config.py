@@ -17,6 +17,9 @@ __all__ = [
     "UnsupportedPolicyError",
 ]
 
+#: Trajectory-level weights a call-level method can multiply its per-call weights with
+#: (:attr:`CallLevelConfig.trajectory`; the paper's ``s``, ``rl``, ``rw``).
+TRAJECTORY_WEIGHTS = ("s", "rl", "rw")
 #: The policies a call-level method trains. The critic's advantages are per-call weights, so
 #: any policy with a per-call likelihood could take them; only the embedded planner does here.
 POLICIES = ("embedded",)
@@ -63,6 +66,12 @@ class CallLevelConfig(Config):
     """Critic updates; default ``critic_epochs`` passes over the rows."""
     critic_epochs: int = 20
     critic_batch_size: int = 256
+    trajectory: str = "s"
+    """A trajectory-level weight that multiplies each call's: ``"s"`` (none, the default),
+    ``"rl"`` (only calls of trajectories with ``r >= 4``) or ``"rw"`` (the call's weight times
+    its trajectory's ``max(r - 3, 0)``, normalized to mean 1 over the minibatch): the
+    advantage says which calls of a trajectory to trust, the trajectory's ``r`` how good the
+    whole plan was."""
     critic_images: bool = False
     """The critic reads the pixels too (the planner's CNN). Off by default: the critic reads the
     instruction, the Stage-1 context (the env's estimate of what the image already shows), the
@@ -93,6 +102,10 @@ class CallLevelConfig(Config):
             positive_int("critic_steps", self.critic_steps)
         positive_int("critic_epochs", self.critic_epochs)
         positive_int("critic_batch_size", self.critic_batch_size)
+        if self.trajectory not in TRAJECTORY_WEIGHTS:
+            raise ValueError(
+                f"trajectory must be one of {', '.join(TRAJECTORY_WEIGHTS)}, got {self.trajectory!r}"
+            )
         if not isinstance(self.critic_images, bool):
             raise ValueError(f"critic_images must be True or False, got {self.critic_images!r}")
         if self.critic is not None and not isinstance(self.critic, str):

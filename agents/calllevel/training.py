@@ -154,21 +154,35 @@ def extract_policy(
     log: MetricLog | None = None, progress: bool = False, device: str | torch.device = "cpu",
 ) -> tuple[EmbeddedPlanner, dict[str, Any]]:  # fmt: skip
     """Train the embedded planner on every dataset call, each weighted by the algorithm's
-    ``weights`` of its advantage: ``mean(w * nll)`` per minibatch.
+    ``weights`` of its advantage: ``mean(w * nll)`` per minibatch (with
+    ``config.trajectory``, ``w`` times the call's trajectory weight over its minibatch mean;
+    calls of weight-0 trajectories are left out).
 
     Trained as the paper's weighted methods train (:func:`agents.embedded.train` with RW's
     epochs and learning rate): the same optimizer, schedule and gradient clipping, and each
     request in one of its ``rewordings`` drawn per minibatch row (the advantages were scored on
     the dataset's own words; a reworded row keeps its call's weight)."""
+    from offline_data.weights import sample_weights
+
     algo = algorithm(config)
     run = config.training.resolved("rw")  # the paper's weighted methods' epochs and lr
+    traj = torch.as_tensor(
+        sample_weights(config.trajectory, d.rows.r.double().numpy()), dtype=torch.float32
+    )
+    keep = torch.nonzero(traj > 0).reshape(-1)  # rows a trajectory weight of 0 drops (RL, RW)
+    if keep.numel() == 0:
+        raise ValueError(
+            f"every {config.trajectory.upper()} trajectory weight is 0: nothing to extract from"
+        )
     if run.rewordings:
         d = with_rewordings(d, run.rewordings, config.planner)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = EmbeddedPlanner(config.planner).to(device)
     total = (
-        run.steps if run.steps is not None else int(run.epochs) * math.ceil(len(d) / run.batch_size)
+        run.steps
+        if run.steps is not None
+        else int(run.epochs) * math.ceil(keep.numel() / run.batch_size)
     )
     opt = Optimizer(model, run, total)
     images = not config.planner.text_only
@@ -176,9 +190,13 @@ def extract_policy(
     samples = 0
     t0 = time.perf_counter()
     bar = _bar(total, "extract", progress)
-    for k, idx in enumerate(minibatches(len(d), run.batch_size, total, gen), start=1):
+    for k, pos in enumerate(minibatches(keep.numel(), run.batch_size, total, gen), start=1):
+        idx = keep[pos]
         b = d.batch(idx, images=images, device=device, gen=gen)
         w = algo.weights(adv[idx].to(device), config).detach()
+        if config.trajectory != "s":
+            tw = traj[idx].to(device)
+            w = w * tw / tw.mean()
         terms, _ = model.step_log_prob(b)
         loss = (w * terms["nll"]).mean()
         opt.step(loss)
