@@ -329,6 +329,29 @@ def test_observation_vector_live_forms(small_datasets):
         L.observation_vector(dict(one, context=np.full(10, 99)))
 
 
+def test_vectors_from_an_instruction_table_equal_the_gathered_rows():
+    """``vectors(..., index=)`` fills each row's instruction from the table in chunks: the same
+    rows as gathering ``table[index]`` first (the copy it avoids), across chunk borders; an
+    index outside the table is a named error."""
+    from offline_data.loaders.observations import vectors
+
+    rng = np.random.default_rng(0)
+    b = 5000  # more than one chunk of 4096
+    context = np.zeros((b, 10), np.int64)
+    history = np.full((b, 8, 5), -1.0, np.float32)
+    steps = rng.integers(0, 9, b).astype(np.float32)
+    table = rng.normal(size=(7, 12)).astype(np.float32)
+    index = rng.integers(0, 7, b)
+    np.testing.assert_array_equal(
+        vectors(context, history, steps, table, index=index),
+        vectors(context, history, steps, table[index]),
+    )
+    with pytest.raises(ValueError, match="index must be"):
+        vectors(context, history, steps, table, index=np.full(b, 7))
+    with pytest.raises(ValueError, match="5000 histories but 7 instructions"):
+        vectors(context, history, steps, table)
+
+
 def test_d3rlpy_images_shrink_to_the_work_size(small_datasets):
     mdp = L.to_d3rlpy(small_datasets["simple"], work_size=16)
     assert mdp.episodes[0].observations[0].shape[1:] == (3, 16, 16)

@@ -145,8 +145,8 @@ def to_d3rlpy(
             f"the encoder returned shape {emb_u.shape} for {len(c.instructions)} texts"
         )
     vec = vectors(
-        c.context, c.history, c.steps_left.astype(np.float32), emb_u[c.instruction_index],
-        c.library,
+        c.context, c.history, c.steps_left.astype(np.float32), emb_u, c.library,
+        index=c.instruction_index,
     )  # fmt: skip
     if text_only:
         obs: Any = vec

@@ -153,15 +153,29 @@ def _check_library_of(context: np.ndarray, history: np.ndarray, z: _Sizes) -> No
 
 def vectors(
     context: np.ndarray, history: np.ndarray, steps_left: np.ndarray, emb: np.ndarray,
-    library: str = DEFAULT_LIBRARY,
+    library: str = DEFAULT_LIBRARY, *, index: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The :func:`vector_layout` rows ``(B, D)`` float32 of ``B`` observations' parts:
     ``context (B, dims)`` int states, ``history (B, max_steps, 5)``, ``steps_left (B,)`` and
-    the encoded instructions ``emb (B, d)``, in action ``library``."""
+    the encoded instructions ``emb (B, d)``, in action ``library``. With ``index (B,)``,
+    ``emb`` is a table ``(U, d)`` and row ``i`` gets ``emb[index[i]]``, copied in chunks into
+    the result (no ``(B, d)`` intermediate: with hashed words ``d`` is 8,576 and a 10,000-episode
+    tier's ``B`` over 50,000)."""
     z = _sizes(library)
     b, max_steps = history.shape[0], history.shape[1]
     _check_library_of(context, history, z)
-    if context.shape != (b, len(z.nvec)) or steps_left.shape != (b,) or emb.shape[0] != b:
+    if index is not None:
+        index = np.asarray(index)
+        if index.shape != (b,) or (b and (index.min() < 0 or index.max() >= emb.shape[0])):
+            raise ValueError(
+                f"index must be ({b},) rows of the instruction table {emb.shape}, got "
+                f"{index.shape}"
+            )
+    elif emb.shape[0] != b:
+        raise ValueError(
+            f"observation parts disagree: {b} histories but {emb.shape[0]} instructions"
+        )
+    if context.shape != (b, len(z.nvec)) or steps_left.shape != (b,):
         raise ValueError(
             f"observation parts disagree: context {context.shape}, history {history.shape}, "
             f"steps_left {steps_left.shape}, instruction {emb.shape}"
@@ -184,7 +198,11 @@ def vectors(
     a, _ = layout["steps_left"]
     out[:, a] = steps_left / max_steps
     a, e = layout["instruction"]
-    out[:, a:e] = emb
+    if index is None:
+        out[:, a:e] = emb
+    else:
+        for i in range(0, b, 4096):
+            out[i : i + 4096, a:e] = emb[index[i : i + 4096]]
     return out
 
 
