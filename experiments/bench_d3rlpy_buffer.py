@@ -97,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(out.stderr)
             return out.returncode
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{'rewordings':>10} {'transitions':>11} {'seconds':>8} {'build MB':>9} {'peak MB':>8} {'obs MB':>7}")
+    print(
+        f"{'rewordings':>10} {'transitions':>11} {'seconds':>8} {'build MB':>9} {'peak MB':>8} {'obs MB':>7}"
+    )
     for r in rows:
         print(f"{r['rewordings']:>10} {r['transitions']:>11} {r['seconds']:>8} {r['build_mb']:>9} {r['peak_mb']:>8} {r['observations_mb']:>7}")  # fmt: skip
     if args.json:

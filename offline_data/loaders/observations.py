@@ -168,8 +168,7 @@ def vectors(
         index = np.asarray(index)
         if index.shape != (b,) or (b and (index.min() < 0 or index.max() >= emb.shape[0])):
             raise ValueError(
-                f"index must be ({b},) rows of the instruction table {emb.shape}, got "
-                f"{index.shape}"
+                f"index must be ({b},) rows of the instruction table {emb.shape}, got {index.shape}"
             )
     elif emb.shape[0] != b:
         raise ValueError(
