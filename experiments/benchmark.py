@@ -14,7 +14,8 @@ A run folder (``--out``, default ``runs/benchmark/<preset>``) holds one folder p
 and ``cell.json`` (its summary, timings and peak memory) —
 and, built from the cells, ``results.json``, the tables, plots and ``report.html``
 (:mod:`experiments.report`). A cell whose ``cell.json`` exists with the same fingerprint
-(dataset checksum, method, seed, budget, test set) is not recomputed: a killed run resumes
+(dataset checksum, method, seed, budget, test set, judge version and the method's config, so a
+changed default recomputes that method's cells) is not recomputed: a killed run resumes
 where it stopped, and adding seeds or methods only computes the new cells. A finished cell
 that lacks an evaluation split the preset asks for (``eval_splits``) is evaluated on it alone,
 with its checkpoint, and not retrained.
@@ -408,14 +409,41 @@ def shard(todo: Sequence[Cell], index: int, count: int) -> list[Cell]:
     return [c for c in todo if groups[(c.study, c.tier, c.seed)] % count == index]
 
 
-def fingerprint(cell: Cell, preset: Preset, checksum: str | None) -> str:
-    """What makes a finished cell reusable: same data, method, seed, budget and test set."""
+def method_config(cell: Cell, preset: Preset) -> dict[str, Any] | None:
+    """The config ``cell``'s method trains with (its registered defaults, the preset's budget
+    applied), as a dict; None for a method that does not train."""
+    m = registry.get(cell.method)
+    if not m.trainable:
+        return None
+    config = m.make_config()
+    steps = preset.steps.get(cell.method)
+    return (config if steps is None else config.with_steps(steps)).to_dict()
+
+
+def fingerprint(cell: Cell, preset: Preset, checksum: str | None, *, legacy: bool = False) -> str:
+    """What makes a finished cell reusable: same data, method, seed, budget, test set and the
+    method's config (a changed default, e.g. of a d3rlpy method, recomputes its cells).
+    ``legacy``: the fingerprint of runs made before it held the config (:func:`reusable`)."""
     spec = {
         "cell": dataclasses.asdict(cell), "checksum": checksum, "steps": preset.steps.get(cell.method),
         "eval_tasks": preset.eval_tasks, "image_size": preset.image_size,
         "judge_version": JUDGE_VERSION,  # another judge scores differently: never reuse across
     }  # fmt: skip
+    if not legacy:
+        spec["config"] = method_config(cell, preset)
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reusable(rec: Mapping[str, Any], cell: Cell, preset: Preset, checksum: str | None) -> bool:
+    """Whether the finished record ``rec`` (a ``cell.json``) stands for ``cell`` now: its
+    fingerprint is the cell's, or it was written before fingerprints held the method's config
+    (its legacy fingerprint matches) and the config it recorded is the one the method trains
+    with now (a baseline records none)."""
+    if rec.get("fingerprint") == fingerprint(cell, preset, checksum):
+        return True
+    return rec.get("fingerprint") == fingerprint(cell, preset, checksum, legacy=True) and rec.get(
+        "config"
+    ) == method_config(cell, preset)
 
 
 def _curve(path: Path, keys: Sequence[str] = ("loss", "nll", "loss_dpo")) -> list[dict[str, float]]:
@@ -515,7 +543,7 @@ class Runner:
         fp = fingerprint(cell, self.preset, checksum)
         if done.exists():  # checked under the lock: another run may have just finished it
             old = json.loads(done.read_text())
-            if old.get("fingerprint") == fp:
+            if reusable(old, cell, self.preset, checksum):
                 missing = self.missing_splits(old)
                 if not missing:
                     return old
@@ -684,7 +712,7 @@ def finished_record(
     done = cell.folder(out) / "cell.json"
     if done.exists():
         rec = json.loads(done.read_text())
-        if rec.get("fingerprint") == fingerprint(cell, preset, checksum):
+        if reusable(rec, cell, preset, checksum):
             if complete and any(split_key(s) not in rec for s in preset.eval_splits):
                 return None
             return rec

@@ -133,6 +133,33 @@ def test_resume_skips_finished_cells(tiny_run, monkeypatch):
     other = dataclasses.replace(TINY, steps={**TINY.steps, "bc": 9})
     B.run(other, root / "run2", progress=False, report=False)
     assert calls == ["main/simple/bc/seed0"]
+    # so is a changed default of a method's config (here DiscreteBC's rewordings): the cells
+    # that method trained are recomputed, every other cell is reused
+    from agents import registry
+
+    calls.clear()
+    bc = registry.get("bc")
+    training = {**dict(bc.defaults or {}).get("training", {}), "rewordings": 1}
+    changed = dataclasses.replace(bc, defaults={**dict(bc.defaults or {}), "training": training})
+    assert changed.make_config().training.rewordings == 1 != bc.make_config().training.rewordings
+    monkeypatch.setitem(registry._REGISTRY, "bc", changed)
+    shutil.copytree(root / "run", root / "run3")
+    B.run(TINY, root / "run3", progress=False, report=False)
+    assert calls == ["main/simple/bc/seed0"]
+    # a cell written before fingerprints held the config (its legacy fingerprint) is reused
+    # when the config it recorded is the method's current one, and recomputed when it is not
+    monkeypatch.setitem(registry._REGISTRY, "bc", bc)
+    calls.clear()
+    shutil.copytree(root / "run", root / "run4")
+    for done in (root / "run4" / "cells").rglob("cell.json"):
+        rec = json.loads(done.read_text())
+        cell = B.Cell(rec["study"], rec["tier"], rec["method"], rec["seed"], rec["dataset"], rec["episodes"])  # fmt: skip
+        rec["fingerprint"] = B.fingerprint(cell, TINY, rec["dataset_checksum"], legacy=True)
+        if rec["method"] == "s-text":
+            rec["config"]["training"]["lr"] = 0.5  # trained with another config than now
+        done.write_text(json.dumps(rec))
+    B.run(TINY, root / "run4", progress=False, report=False)
+    assert calls == ["main/simple/s-text/seed0"]
 
 
 def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
