@@ -71,7 +71,8 @@ class CallLevelConfig(Config):
     ``"rl"`` (only calls of trajectories with ``r >= 4``) or ``"rw"`` (the call's weight times
     its trajectory's ``max(r - 3, 0)``, normalized to mean 1 over the minibatch): the
     advantage says which calls of a trajectory to trust, the trajectory's ``r`` how good the
-    whole plan was."""
+    whole plan was. Measured with AWAC on the 10K Simple tier (seed 0): ``"rw"`` 60.8 against
+    69.2 with ``"s"`` (the product concentrates each minibatch on few calls)."""
     critic_images: bool = False
     """The critic reads the pixels too (the planner's CNN). Off by default: the critic reads the
     instruction, the Stage-1 context (the env's estimate of what the image already shows), the
