@@ -285,9 +285,6 @@ def _make_encoder(spec: dict[str, Any], encoder: Any = None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Greedy decoding of a flat policy
-
-# --------------------------------------------------------------------------------------------
 # The agent
 
 
@@ -759,10 +756,15 @@ class D3rlpyTrainConfig(Config):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.preserve is not None and not isinstance(self.preserve, bool):
             raise ValueError(f"preserve must be a bool or None, got {self.preserve!r}")
-        if self.encoder not in ("hash", "minilm", "minilm+hash"):
+        if self.encoder not in _PLANNER_ENCODERS:
             raise ValueError(
                 f"encoder must be 'hash', 'minilm' or 'minilm+hash', got {self.encoder!r}"
             )
+
+    def instruction_encoder(self) -> Any:
+        """The encoder object of :attr:`encoder` (what :func:`train_d3rlpy` builds the buffer
+        with when it is given none)."""
+        return _make_encoder(encoder_spec(self.encoder))
 
 
 def plot_training(training: Mapping[str, Any], path: str | Path) -> Path:
@@ -875,7 +877,7 @@ def train_d3rlpy(
         else:
             data, ident = _dataset_identity(dataset)
             if encoder is None:
-                encoder = _make_encoder(encoder_spec(t.encoder))
+                encoder = t.instruction_encoder()
             if t.rewordings:
                 from offline_data.loaders.records import reworded_records
 
@@ -1031,7 +1033,7 @@ def train_method(job: Any) -> Any:
                 n_strength_bins=t.n_strength_bins,
                 text_only=t.text_only, with_source=t.with_source, reward=t.reward,
                 work_size=t.work_size, flat_preserve=t.preserve,
-                encoder=_make_encoder(encoder_spec(t.encoder)),
+                encoder=t.instruction_encoder(),
             ),
         )  # fmt: skip
     agent = train_d3rlpy(

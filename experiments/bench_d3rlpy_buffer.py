@@ -34,8 +34,7 @@ def measure(
 ) -> dict[str, Any]:
     """Build the buffer of the first ``episodes`` of ``dataset`` (default the tier's canonical
     id) once in this process and return what it cost."""
-    from agents.embedded.config import PlannerConfig
-    from agents.embedded.text import InstructionEncoder
+    from agents.d3rlpy_agents import D3rlpyTrainConfig
     from offline_data import dataset as D
     from offline_data.loaders import to_d3rlpy
     from offline_data.loaders.records import reworded_records
@@ -46,7 +45,7 @@ def measure(
     if episodes > ds.total_episodes:
         raise ValueError(f"the {tier} dataset has {ds.total_episodes} episodes, not {episodes}")
     records = list(D.episodes(ds, range(episodes)))
-    encoder = InstructionEncoder("minilm+hash", PlannerConfig().hash_dim)  # train_d3rlpy's default
+    encoder = D3rlpyTrainConfig().instruction_encoder()  # train_d3rlpy's default
     with PeakRSS() as before:
         pass
     t0 = time.perf_counter()
