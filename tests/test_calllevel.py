@@ -384,6 +384,28 @@ def test_critic_reads_no_pixels_by_default(small_datasets, tmp_path):
         m.train(job)
 
 
+def test_pixel_statistics_reach_the_policy_not_a_pixel_free_critic(small_datasets, tmp_path):
+    """``planner.pixel_stats``: the extracted policy reads the pixel statistics (measured once,
+    standardized over its training rows); the default critic reads no pixels, so none of them
+    either; a critic with images reads them too."""
+    from agents import registry
+    from agents.calllevel import AWACConfig
+
+    cfg = AWACConfig(planner=PlannerConfig(pixel_stats=True))
+    assert not cfg.critic_planner().pixel_stats and cfg.critic_planner().text_only
+    assert cfg.replace(critic_images=True).critic_planner().pixel_stats
+    m = registry.get("awac")
+    for images in (False, True):
+        options = _options(critic_images=images)
+        options["planner"] = {"image_size": 32, "pixel_stats": True}
+        out = tmp_path / f"images{images}"
+        job = registry.TrainJob(m, m.make_config(options), 0, out, dataset=small_datasets["simple"], progress=False)  # fmt: skip
+        planner = m.train(job).agent.planner
+        assert planner.config.pixel_stats and float(planner.pixel_norm.count) > 0
+        critic = torch.load(out / "critic.pt", weights_only=True)["state_dict"]
+        assert any(k.startswith("encoder.pixel.") for k in critic) == images
+
+
 def test_trajectory_weights_multiply_the_calls(small_datasets, tmp_path, monkeypatch):
     """``trajectory="rw"``: the extraction draws only calls of trajectories with r > 3 (RW's
     weight max(r - 3, 0) is 0 for the others), one epoch over exactly those; an unknown kind,

@@ -114,8 +114,11 @@ class CallLevelConfig(Config):
 
     def critic_planner(self) -> PlannerConfig:
         """The critic encoder's inputs: the planner's, without the images unless
-        :attr:`critic_images`."""
-        return self.planner.replace(text_only=self.planner.text_only or not self.critic_images)
+        :attr:`critic_images` (a critic without images reads no pixel statistics either)."""
+        text_only = self.planner.text_only or not self.critic_images
+        return self.planner.replace(
+            text_only=text_only, pixel_stats=self.planner.pixel_stats and not text_only
+        )
 
     def with_steps(self, steps: int):  # noqa: ANN201 - the subclass's own type
         """The same run with ``steps`` critic updates and ``steps`` policy steps (a benchmark

@@ -14,7 +14,12 @@ import torch
 from torch import nn
 
 from agents.embedded.model import EmbeddedPlanner
-from agents.embedded.training import Optimizer, PreparedData, with_rewordings
+from agents.embedded.training import (
+    Optimizer,
+    PreparedData,
+    with_pixel_statistics,
+    with_rewordings,
+)
 from agents.training import MetricLog, minibatches
 
 from . import awac, cql, iql
@@ -95,6 +100,8 @@ def fit_critic(
         )
     algo = algorithm(config)
     nxt, done, reward = transitions(d)
+    if config.critic_planner().pixel_stats:
+        d = with_pixel_statistics(d)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)
     critic = CallCritic(config.critic_planner(), config.n_critics).to(device)
@@ -141,6 +148,8 @@ def row_advantages(
     target.eval()
     out = torch.empty(len(d))
     images = not critic.planner_config.text_only
+    if critic.planner_config.pixel_stats:
+        d = with_pixel_statistics(d)
     for i in range(0, len(d), chunk):
         idx = torch.arange(i, min(i + chunk, len(d)))
         out[idx] = algo.advantage(
@@ -174,6 +183,8 @@ def extract_policy(
         raise ValueError(
             f"every {config.trajectory.upper()} trajectory weight is 0: nothing to extract from"
         )
+    if config.planner.pixel_stats:
+        d = with_pixel_statistics(d)
     if run.rewordings:
         d = with_rewordings(d, run.rewordings, config.planner)
     torch.manual_seed(seed)

@@ -34,7 +34,7 @@ STRENGTH_RANGE = (0.05, 1.0)
 
 #: Fields added after the first checkpoints, with the behaviour those checkpoints had
 #: (:meth:`PlannerConfig.from_dict` fills them in when a saved config lacks them).
-LEGACY_FIELDS: dict[str, Any] = {"film": False}
+LEGACY_FIELDS: dict[str, Any] = {"film": False, "pixel_stats": False}
 
 _VOCAB = list(VOCAB_SIZES)
 _OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
@@ -145,6 +145,14 @@ class PlannerConfig(Config):
     the Stage-1 context (text-only: the context alone)."""
     film_dim: int = 64
     """Width of the FiLM condition (an MLP over the image measures and context embeddings)."""
+    pixel_stats: bool = False
+    """Feed the trunk the 117 Stage-1 pixel statistics of the current image and of the source
+    (:mod:`agents.embedded.pixels`: luma and chroma statistics, histograms, percentiles, colour
+    layout, edges, casts), standardized with the training rows' moments, beside the CNN: the
+    headroom a strength depends on and the measures a conditional clause is decided on are
+    global statistics a small CNN must otherwise discover. Needs images (not ``text_only``)."""
+    pixel_dim: int = 64
+    """Width of the pixel statistics' embedding (one linear layer and ReLU)."""
     library: str | None = None
     """The action library whose native actions the planner reads and emits (``"v2"``,
     ``"normal"``, ``"v3"``: :mod:`styling_env.libraries`): the tool head has one logit per
@@ -164,11 +172,15 @@ class PlannerConfig(Config):
             )
         if not isinstance(self.wide, bool):
             raise ValueError(f"PlannerConfig.wide must be a bool, got {self.wide!r}")
-        for name in ("text_only", "film"):
+        for name in ("text_only", "film", "pixel_stats"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
                     f"PlannerConfig.{name} must be a bool, got {getattr(self, name)!r}"
                 )
+        if self.pixel_stats and self.text_only:
+            raise ValueError(
+                "PlannerConfig.pixel_stats reads the images' pixels: a text_only planner has none"
+            )
         if self.max_tokens < 2 or self.max_tokens > MINILM_MAX_TOKENS:
             raise ValueError(
                 f"PlannerConfig.max_tokens must be in [2, {MINILM_MAX_TOKENS}] (MiniLM's limit), "

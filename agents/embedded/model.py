@@ -39,6 +39,7 @@ from .config import (
     PlannerConfig,
     head_tables,
 )
+from .pixels import N_PIXEL_STATISTICS, RunningStandardize, pixel_statistics
 from .text import instruction_encoder
 
 
@@ -73,6 +74,7 @@ class PlannerBatch:
     preserve: torch.Tensor | None = None  # (B, 6) float32 bits (MASK_NAMES order)
     tokens: torch.Tensor | None = None  # (B, T, 384) MiniLM token states (token encoders)
     token_mask: torch.Tensor | None = None  # (B, T) bool, True for a real token
+    pixels: torch.Tensor | None = None  # (B, 234) pixel statistics (pixel_stats; else computed)
 
     def __len__(self) -> int:
         return int(self.context.shape[0])
@@ -143,6 +145,11 @@ class EmbeddedPlanner(nn.Module):
             convs.append(nn.ReLU())
             self.cnn = nn.Sequential(*convs)
             n_in += cfg.image_dim
+        self.pixel_norm = self.pixel = None
+        if cfg.pixel_stats:
+            self.pixel_norm = RunningStandardize(N_PIXEL_STATISTICS)
+            self.pixel = nn.Sequential(nn.Linear(N_PIXEL_STATISTICS, cfg.pixel_dim), nn.ReLU())
+            n_in += cfg.pixel_dim
         self.text = nn.Sequential(nn.Linear(cfg.text_in, cfg.text_dim), nn.ReLU())
         n_in += cfg.text_dim
         # the library's Stage-1 dimensions (v2 and normal: the ten tools'; v3: thirty)
@@ -219,6 +226,9 @@ class EmbeddedPlanner(nn.Module):
                 raise ValueError("this planner needs images (text_only=False); the batch has none")
             x = b.images.float() * (1.0 / 255.0) - 0.5
             parts.append(self.cnn(x))
+            if self.pixel is not None and self.pixel_norm is not None:
+                stats = b.pixels if b.pixels is not None else pixel_statistics(b.images)
+                parts.append(self.pixel(self.pixel_norm(stats.float())))
         parts.append(self.text(b.text.float()))
         parts += [emb(b.context[:, i]) for i, emb in enumerate(self.context)]
         parts.append(self._history(b.history))
