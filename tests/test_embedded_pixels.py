@@ -31,7 +31,7 @@ def _images(n: int, seed: int = 0, size: int = 32) -> torch.Tensor:
 def test_statistics_are_the_context_features_of_both_images():
     imgs = _images(5)
     stats = pixel_statistics(imgs)
-    assert stats.shape == (5, N_PIXEL_STATISTICS) and N_PER_IMAGE == len(CONTEXT_FEATURE_NAMES)
+    assert stats.shape == (5, N_PIXEL_STATISTICS) and len(CONTEXT_FEATURE_NAMES) == N_PER_IMAGE
     cur = context_features(imgs[:, :3].float() * (1.0 / 255.0))
     src = context_features(imgs[:, 3:].float() * (1.0 / 255.0))
     torch.testing.assert_close(stats, torch.cat([cur, src], 1))
