@@ -22,10 +22,16 @@ CHECKPOINT_VERSION = 2  # 2: history rows of 5 columns, the preserve head
 #: planner reads its own from :func:`head_tables`).
 STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1
-ENCODERS = ("minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash")
+ENCODERS = (
+    "minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash", "lex+minilm+hash",
+    "lex+minilm-tokens+hash",
+)  # fmt: skip
 #: The encoders that read MiniLM's token states (attention pooling per head).
-TOKEN_ENCODERS = ("minilm-tokens", "minilm-tokens+hash")
+TOKEN_ENCODERS = ("minilm-tokens", "minilm-tokens+hash", "lex+minilm-tokens+hash")
 MINILM_DIM = 384
+#: Width of the ``lex`` part (:mod:`agents.embedded.lexicon`): one score per value of the ten
+#: tools (the ``v2`` library's rows).
+LEX_DIM = 171
 #: MiniLM's own limit on the tokens of one text (word pieces, with [CLS] and [SEP]).
 MINILM_MAX_TOKENS = 256
 LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)
@@ -98,7 +104,10 @@ class PlannerConfig(Config):
     ``"hash"`` (hashed words and word pairs), ``"minilm+hash"`` (both, concatenated), or
     ``"minilm-tokens"`` / ``"minilm-tokens+hash"``: MiniLM's token states, read by each head
     through its own attention query (:mod:`agents.embedded.attention`), with the sentence
-    vector (their mean) in the trunk and, with ``+hash``, the hashed words too."""
+    vector (their mean) in the trunk and, with ``+hash``, the hashed words too.
+    ``"lex+..."``: first, per value of the ten tools, how closely one of the request's clauses
+    matches one of the value's phrases by meaning (:mod:`agents.embedded.lexicon`), read by
+    the trunk and by direct paths to the value and tool logits (``v2`` library only)."""
     hash_dim: int = 8192
     """Dimension of the hashing encoder (1024 -> 8192 raised the held-out value accuracy from
     0.73 to 0.88 on Simple: held-out templates bring words whose buckets collide less)."""
@@ -203,6 +212,12 @@ class PlannerConfig(Config):
                 check_library(self.library)
             except ValueError as e:
                 raise ValueError(f"PlannerConfig.library: {e}") from None
+        if self.lex and self.action_library != "v2":
+            raise ValueError(
+                f"PlannerConfig.encoder={self.encoder!r} scores the ten tools' values (the v2 "
+                f"library's rows); library {self.library!r} has other rows: use an encoder "
+                "without 'lex+'"
+            )
 
     @property
     def action_library(self) -> str:
@@ -212,7 +227,13 @@ class PlannerConfig(Config):
     @property
     def text_in(self) -> int:
         """Dimension of the instruction embedding (the sentence vector ++ hashed words)."""
-        return sum(self.hash_dim if p == "hash" else MINILM_DIM for p in self.encoder.split("+"))
+        dims = {"hash": self.hash_dim, "lex": LEX_DIM}
+        return sum(dims.get(p, MINILM_DIM) for p in self.encoder.split("+"))
+
+    @property
+    def lex(self) -> bool:
+        """Whether the instruction vector starts with the per-value clause evidence."""
+        return self.encoder.startswith("lex+")
 
     @property
     def tokens(self) -> bool:

@@ -31,6 +31,7 @@ from .attention import FiLM, ImageCondition, TokenAttention
 from .config import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    LEX_DIM,
     LOG_STD_MAX,
     LOG_STD_MIN,
     MINILM_DIM,
@@ -99,6 +100,9 @@ resize_images = resize_uint8
 # --------------------------------------------------------------------------------------------
 # The model
 
+
+#: Input scale of the ``lex`` paths: clause evidence relative to the request's best match.
+LEX_SCALE = 10.0
 
 #: The preserve head's initial bias: logit of a 5% prior per bit.
 PRESERVE_PRIOR_LOGIT = math.log(0.05 / 0.95)
@@ -199,6 +203,13 @@ class EmbeddedPlanner(nn.Module):
         # (as an untrained region head stays at "all") instead of flipping coins on photos
         self.preserve_head = _mlp(head_in[2], cfg.head_hidden, len(MASK_NAMES), p)
         nn.init.constant_(self.preserve_head[-1].bias, PRESERVE_PRIOR_LOGIT)
+        self.lex_value = self.lex_tool = None
+        if cfg.lex:  # the clause evidence straight to the value logits and (best value) tools
+            self.lex_value = nn.Linear(LEX_DIM, tables.n_rows)
+            self.lex_tool = nn.Linear(tables.stop, tables.n_tools)
+            for layer in (self.lex_value, self.lex_tool):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
             self.wide_value = nn.Linear(cfg.hash_dim, tables.n_rows)
@@ -268,10 +279,25 @@ class EmbeddedPlanner(nn.Module):
         next call, as it keeps the wide path's tool logits: the heads of one batch follow its
         ``_encode``."""
         wide = None
+        self._wide_tool = None
         if self.wide_value is not None:
             words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
             wide = self.wide_value(words)
             self._wide_tool = None if self.wide_tool is None else self.wide_tool(words)
+        if self.lex_value is not None and self.lex_tool is not None:
+            # relative to the request's best match, scaled so that the 0.1-0.3 gaps between a
+            # named value and its neighbours reach the logits at the trunk's learning rate
+            ev = b.text[:, :LEX_DIM].float()
+            ev = (ev - ev.amax(1, keepdim=True)) * LEX_SCALE
+            lex = self.lex_value(ev)
+            wide = lex if wide is None else wide + lex
+            per_value = ev.gather(
+                1, self._value_index[: self.stop].reshape(1, -1).expand(len(ev), -1)
+            )
+            per_value = per_value.reshape(len(ev), self.stop, -1)
+            per_value = per_value.masked_fill(~self._value_mask[: self.stop], -LEX_SCALE * 2)
+            tool = self.lex_tool(per_value.amax(2))
+            self._wide_tool = tool if self._wide_tool is None else self._wide_tool + tool
         self._reading = self._read(b)
         return self.features(b), wide
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ENCODERS, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
+from .config import ENCODERS, LEX_DIM, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
 
 # --------------------------------------------------------------------------------------------
 # Instruction embeddings
@@ -50,6 +50,9 @@ class InstructionEncoder:
     float16 under ``cache_dir()/text/all-minilm-l6-v2-tokens/``; :meth:`encode` gives their
     mean, unit-normed (all-MiniLM-L6-v2's own pooling: the sentence vector, to float16
     rounding) and :meth:`encode_tokens` the states themselves, padded, with a mask.
+
+    ``"lex+..."``: first the 171 per-value clause scores of :mod:`agents.embedded.lexicon`
+    (each clause's MiniLM vector through the same caches).
     """
 
     def __init__(self, name: str = "minilm", hash_dim: int = 256) -> None:
@@ -58,7 +61,9 @@ class InstructionEncoder:
         self.name = name
         self.parts = tuple(name.split("+"))
         self.hash_dim = int(hash_dim)
-        self.dim = sum(self.hash_dim if p == "hash" else MINILM_DIM for p in self.parts)
+        dims = {"hash": self.hash_dim, "lex": LEX_DIM}
+        self.dim = sum(dims.get(p, MINILM_DIM) for p in self.parts)
+        self._evidence: Any = None  # the lex part's LexiconEvidence, built on first use
         self._memory: dict[str, np.ndarray] = {}
         self._tokens: dict[str, np.ndarray] = {}  # text -> (L, 384) float16 token states
         self.encoded = 0  # texts run through MiniLM (found in no cache)
@@ -161,6 +166,12 @@ class InstructionEncoder:
                     parts.append(self._minilm(missing))
                 elif p == "minilm-tokens":
                     parts.append(self._sentence_from_tokens(missing))
+                elif p == "lex":
+                    if self._evidence is None:
+                        from .lexicon import LexiconEvidence
+
+                        self._evidence = LexiconEvidence(self._minilm)
+                    parts.append(self._evidence.encode(missing))
                 else:
                     from styling_env.wrappers import HashingEncoder
 
