@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from agents.embedded import EmbeddedPlanner, PlannerBatch, PlannerConfig
-from agents.embedded.config import LEX_DIM
-from agents.embedded.lexicon import LexiconEvidence, clauses, value_phrases
+from agents.embedded.config import LEX_DIM, LEX_LEVELS, LEX_WIDTH
+from agents.embedded.lexicon import LexiconEvidence, clauses, intensity_cues, value_phrases
 from styling_env.tools.library_tables import library_values
 
 ROWS = [(t, v) for t, vs in library_values("v2") for v in vs]
@@ -63,10 +63,39 @@ def test_evidence_mechanics_with_a_fake_encoder():
     phrases = value_phrases()
     row, phrase = phrases[len(phrases) // 2]
     ev = lex.encode([f"please, {phrase}", "", "zzz qqq"])
-    assert ev.shape == (3, LEX_DIM) and ev.dtype == np.float32
+    assert ev.shape == (3, LEX_WIDTH) and ev.dtype == np.float32
     assert ev[0, row] == pytest.approx(1.0, abs=1e-5) and ev[0].argmax() == row
     assert (ev[2] <= 1e-6).all()  # no shared word: nothing named
-    assert lex.encode([]).shape == (0, LEX_DIM)
+    assert lex.encode([]).shape == (0, LEX_WIDTH)
+
+
+def _levels(ev: np.ndarray, row: int) -> np.ndarray:
+    return ev[LEX_DIM:LEX_WIDTH].reshape(LEX_DIM, LEX_LEVELS)[row]
+
+
+def test_each_value_reads_its_own_strength_cues():
+    """Three targets at three strengths: each value gets the cue of its own clause, or of a
+    modifier clause right after it ("..., lots of it", "..., fully"), not the request's other
+    cues."""
+    levels = list(intensity_cues())
+    assert levels == ["subtle", "moderate", "strong", "full"]
+    lex = LexiconEvidence(_bag_of_words)
+    by_row: dict[int, str] = {}
+    for r, p in value_phrases():
+        by_row.setdefault(r, p)
+    row_a, row_b, row_c = (ROWS.index(k) for k in (
+        ("weather_conditions", "light_snow"), ("time_of_day", "golden_hour_sunset"),
+        ("artistic_medium", "pixel_art"),
+    ))  # fmt: skip
+    a, b, c = by_row[row_a], by_row[row_b], by_row[row_c]
+    ev = lex.encode([f"a hint of {a}. {b}, lots of it. {c}, fully"])[0]
+    assert _levels(ev, row_a).argmax() == levels.index("subtle")
+    assert _levels(ev, row_b).argmax() == levels.index("strong")
+    assert _levels(ev, row_c).argmax() == levels.index("full")
+    for row, level in ((row_a, "subtle"), (row_b, "strong"), (row_c, "full")):
+        assert _levels(ev, row)[levels.index(level)] == pytest.approx(1.0, abs=1e-5)
+        others = [k for k in range(LEX_LEVELS) if levels[k] != level]
+        assert (_levels(ev, row)[others] < 0.5).all(), (row, _levels(ev, row))
 
 
 def test_people_words_find_their_values_by_meaning(tmp_path, monkeypatch):
@@ -75,15 +104,23 @@ def test_people_words_find_their_values_by_meaning(tmp_path, monkeypatch):
     from agents.embedded.text import InstructionEncoder
 
     enc = InstructionEncoder("lex+minilm+hash", 256)
-    v = enc.encode(["can you do the teal and orange movie thing", "pixelate it like an old nintendo game lol"])  # fmt: skip
-    assert v.shape == (2, LEX_DIM + 384 + 256)
+    v = enc.encode([
+        "can you do the teal and orange movie thing", "pixelate it like an old nintendo game lol",
+        "foggy. like REALLY foggy", "a smidge of snow, lots of fog",
+    ]).numpy()  # fmt: skip
+    assert v.shape == (4, LEX_WIDTH + 384 + 256)
     assert ROWS[int(v[0, :LEX_DIM].argmax())] == ("color_grading", "orange_teal")
     assert ROWS[int(v[1, :LEX_DIM].argmax())] == ("artistic_medium", "pixel_art")
+    fog = ROWS.index(("weather_conditions", "fog_dense"))
+    snow = ROWS.index(("weather_conditions", "light_snow"))
+    assert ROWS[int(v[2, :LEX_DIM].argmax())] == ROWS[fog]
+    assert _levels(v[2], fog).argmax() == 2  # "really": strong, from the clause that repeats it
+    assert _levels(v[3], snow).argmax() == 0 and _levels(v[3], fog).argmax() == 2
 
 
 def test_config_and_the_direct_paths():
     cfg = PlannerConfig(image_size=32, encoder="lex+minilm+hash", hash_dim=256)
-    assert cfg.lex and not cfg.tokens and cfg.text_in == LEX_DIM + 384 + 256
+    assert cfg.lex and not cfg.tokens and cfg.text_in == LEX_WIDTH + 384 + 256
     assert PlannerConfig(encoder="lex+minilm-tokens+hash").tokens
     with pytest.raises(ValueError, match="scores the ten tools' values"):
         PlannerConfig(encoder="lex+minilm+hash", library="normal")
@@ -113,3 +150,22 @@ def test_config_and_the_direct_paths():
     offset = int(model._offsets[int(tool[0])])
     assert int(moved[0].argmax()) == row - offset and float(moved[0].max()) == pytest.approx(0)
     assert float(moved[0].min()) == pytest.approx(-5.0)  # (0.2 - 0.7) * LEX_SCALE
+    # the strength head reads the chosen value's own cues: other cues, other strengths
+    value = torch.full((n,), row - offset)
+    h, _ = model._encode(b)
+    mean0 = model._call(h, tool, value)[0]
+    cues = b.text[:, LEX_DIM:LEX_WIDTH].reshape(n, LEX_DIM, LEX_LEVELS)
+    cues[:, row] = torch.tensor([1.0, 0.3, 0.3, 0.3])
+    h, _ = model._encode(b)
+    assert not torch.allclose(model._call(h, tool, value)[0], mean0)
+    # another row's cues reach the strength head only through the trunk, which reads the whole
+    # instruction vector: without that, they are not read
+    with torch.no_grad():
+        model.text[0].weight[:, :LEX_WIDTH] = 0.0
+    other = ROWS.index(("color_grading", "cool_blue")) - offset
+    cues[:, row] = 0.0
+    h, _ = model._encode(b)
+    base = model._call(h, tool, torch.full((n,), other))[0]
+    cues[:, ROWS.index(("color_grading", "orange_teal"))] = 1.0
+    h, _ = model._encode(b)
+    torch.testing.assert_close(model._call(h, tool, torch.full((n,), other))[0], base)

@@ -29,9 +29,13 @@ ENCODERS = (
 #: The encoders that read MiniLM's token states (attention pooling per head).
 TOKEN_ENCODERS = ("minilm-tokens", "minilm-tokens+hash", "lex+minilm-tokens+hash")
 MINILM_DIM = 384
-#: Width of the ``lex`` part (:mod:`agents.embedded.lexicon`): one score per value of the ten
+#: Values scored by the ``lex`` part (:mod:`agents.embedded.lexicon`): every value of the ten
 #: tools (the ``v2`` library's rows).
 LEX_DIM = 171
+#: Strength levels the ``lex`` part reads per value (subtle, moderate, strong, full).
+LEX_LEVELS = 4
+#: Width of the ``lex`` part: per value whether the request names it, then its level cues.
+LEX_WIDTH = LEX_DIM * (1 + LEX_LEVELS)
 #: MiniLM's own limit on the tokens of one text (word pieces, with [CLS] and [SEP]).
 MINILM_MAX_TOKENS = 256
 LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)
@@ -227,7 +231,7 @@ class PlannerConfig(Config):
     @property
     def text_in(self) -> int:
         """Dimension of the instruction embedding (the sentence vector ++ hashed words)."""
-        dims = {"hash": self.hash_dim, "lex": LEX_DIM}
+        dims = {"hash": self.hash_dim, "lex": LEX_WIDTH}
         return sum(dims.get(p, MINILM_DIM) for p in self.encoder.split("+"))
 
     @property

@@ -31,13 +31,27 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from styling_env.lexicon import VALUE_PHRASES
+from styling_env.lexicon import INTENSITY, VALUE_PHRASES
 from styling_env.tools.library_tables import library_values
-from styling_env.train_lexicon import PEOPLES_WORDS
+from styling_env.train_lexicon import PEOPLES_WORDS, TRAIN_INTENSITY
 
-from .config import LEX_DIM
+from .config import LEX_DIM, LEX_LEVELS
 
-__all__ = ["LEX_DIM", "LexiconEvidence", "clauses", "value_phrases"]
+__all__ = [
+    "LEX_DIM", "LEX_LEVELS", "LexiconEvidence", "clauses", "intensity_cues", "value_phrases",
+]  # fmt: skip
+
+#: A clause right after a value's clause is read as its modifier ("snow, fully"; "fog, but only
+#: subtly"; "snow. lots of it") when it has at most this many words and names no value: its
+#: best similarity to any value phrase is under :data:`MODIFIER_MATCH` (measured: modifiers
+#: such as "fully", "cranked up", "no holding back" score 0.31-0.50; clauses that name a
+#: value, "lots of fog", "kinda moody", "super contrasty", 0.74-1.0).
+MODIFIER_WORDS = 6
+MODIFIER_MATCH = 0.6
+#: A value's strength cues come from its best clause and from every clause that names it
+#: (similarity >= :data:`NAMES_VALUE`) within :data:`NEAR_BEST` of the best.
+NAMES_VALUE = 0.7
+NEAR_BEST = 0.25
 
 _SPLIT = re.compile(
     r"[,.;:!?()\[\]\n]+|\s[-–—]\s|\s(?:and|but|with|plus|then|if|otherwise|or else|while)\s",
@@ -51,6 +65,21 @@ def clauses(text: str) -> list[str]:
     parts = [p.strip(" '\"").lower() for p in _SPLIT.split(text)]
     parts = [p for p in parts if re.search(r"[a-z]", p)]
     return parts or [text.strip().lower()]
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words of ``text`` (letters, digits and apostrophes)."""
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def intensity_cues() -> dict[str, tuple[str, ...]]:
+    """Strength level -> its cue words: the task lexicon's and the training language's (the
+    levels in the order of :data:`styling_env.lexicon.INTENSITY`, weakest first)."""
+    assert len(INTENSITY) == LEX_LEVELS
+    return {
+        level: tuple(dict.fromkeys((*row[1], *TRAIN_INTENSITY.get(level, ((), ()))[0])))
+        for level, row in INTENSITY.items()
+    }
 
 
 def value_phrases() -> list[tuple[int, str]]:
@@ -68,11 +97,23 @@ def value_phrases() -> list[tuple[int, str]]:
 
 
 class LexiconEvidence:
-    """Request -> ``(LEX_DIM,)`` float32: per value, the best cosine similarity between one of
-    the request's clauses (or the whole request) and one of the value's phrases.
+    """Request -> ``(LEX_DIM * (1 + LEX_LEVELS),)`` float32 evidence per value of the ten tools.
+
+    - Columns ``[0, LEX_DIM)``: per value, the best cosine similarity between one of the
+      request's clauses (or the whole request) and one of the value's phrases: *whether* the
+      request names it.
+    - Then ``LEX_LEVELS`` columns per value (value-major): *how strongly*. The words of the
+      value's best clause and of a modifier clause right after it (:data:`MODIFIER_MATCH`),
+      each compared with the cue words of every strength level
+      (:func:`intensity_cues`); per level, the best similarity over the value's best clause
+      and the clauses that name it nearly as well (:data:`NAMES_VALUE`, :data:`NEAR_BEST`).
+      A request of five targets at
+      five strengths thus tells each value its own cue ("a hint of snow, lots of fog"), which
+      a bag of words or one sentence vector cannot.
 
     Args:
-        embed: texts -> unit-norm sentence vectors ``(n, d)`` (the planner's cached MiniLM).
+        embed: texts -> sentence vectors ``(n, d)`` (the planner's cached MiniLM; they are
+            unit-normed here).
     """
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
@@ -80,22 +121,59 @@ class LexiconEvidence:
         rows, phrases = zip(*value_phrases(), strict=True)
         self._rows = np.asarray(rows, np.int64)
         self._phrases = self._unit(embed(list(phrases)))  # (P, d)
+        cues = intensity_cues()
+        flat = [c for level in cues.values() for c in level]
+        self._cue_level = np.repeat(np.arange(LEX_LEVELS), [len(c) for c in cues.values()])
+        self._cues = self._unit(embed(flat))  # (K, d)
 
     @staticmethod
     def _unit(v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, np.float32)
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
+    def _levels(self, all_words: list[str]) -> dict[str, np.ndarray]:
+        """word -> ``(LEX_LEVELS,)`` best similarity to each level's cue words."""
+        if not all_words:
+            return {}
+        sims = self._unit(self.embed(all_words)) @ self._cues.T  # (W, K)
+        out = np.full((len(all_words), LEX_LEVELS), -1.0, np.float32)
+        for k in range(LEX_LEVELS):
+            out[:, k] = sims[:, self._cue_level == k].max(axis=1)
+        return dict(zip(all_words, out, strict=True))
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """``(len(texts), LEX_DIM)`` float32 evidence in [-1, 1]."""
-        pieces = [[*clauses(t), t.strip().lower()] for t in texts]
+        """``(len(texts), LEX_DIM * (1 + LEX_LEVELS))`` float32, every column in [-1, 1]."""
+        width = LEX_DIM * (1 + LEX_LEVELS)
+        split = [clauses(t) for t in texts]
+        pieces = [[*c, t.strip().lower()] for c, t in zip(split, texts, strict=True)]
         flat = list(dict.fromkeys(c for p in pieces for c in p))
         if not flat:
-            return np.zeros((0, LEX_DIM), np.float32)
+            return np.zeros((0, width), np.float32)
         sims = self._unit(self.embed(flat)) @ self._phrases.T  # (C, P)
         where = {c: i for i, c in enumerate(flat)}
-        out = np.full((len(texts), LEX_DIM), -1.0, np.float32)
-        for i, p in enumerate(pieces):
-            best = sims[[where[c] for c in p]].max(axis=0)  # (P,)
-            np.maximum.at(out[i], self._rows, best)
+        level_of = self._levels(list(dict.fromkeys(w for c in flat for w in words(c))))
+        out = np.full((len(texts), width), -1.0, np.float32)
+        for i, (cs, p) in enumerate(zip(split, pieces, strict=True)):
+            s = sims[[where[c] for c in p]]  # (len(p), P)
+            np.maximum.at(out[i, :LEX_DIM], self._rows, s.max(axis=0))
+            # per clause (not the whole request), its intensity: its own words and a short
+            # modifier clause after it
+            names = s[: len(cs)].max(axis=1)  # each clause's best match to any value
+            per_clause = np.full((len(cs), LEX_LEVELS), -1.0, np.float32)
+            for j, c in enumerate(cs):
+                ws = words(c)
+                nxt = words(cs[j + 1]) if j + 1 < len(cs) else []
+                if nxt and len(nxt) <= MODIFIER_WORDS and names[j + 1] < MODIFIER_MATCH:
+                    ws += nxt
+                for w in ws:
+                    np.maximum(per_clause[j], level_of[w], out=per_clause[j])
+            # each value's clauses (over the clauses only): its best one, and every clause that
+            # names it nearly as well ("foggy. like REALLY foggy"); their strongest cues
+            by_row = np.full((len(cs), LEX_DIM), -2.0, np.float32)
+            for j in range(len(cs)):
+                np.maximum.at(by_row[j], self._rows, s[j])
+            best = by_row.max(axis=0)
+            near = (by_row >= np.maximum(NAMES_VALUE, best - NEAR_BEST)) | (by_row >= best)
+            cues = np.where(near[:, :, None], per_clause[:, None, :], -1.0).max(axis=0)
+            out[i, LEX_DIM:] = cues.reshape(-1)
         return out

@@ -32,6 +32,8 @@ from .config import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
     LEX_DIM,
+    LEX_LEVELS,
+    LEX_WIDTH,
     LOG_STD_MAX,
     LOG_STD_MIN,
     MINILM_DIM,
@@ -178,6 +180,8 @@ class EmbeddedPlanner(nn.Module):
         )
         # each head's own input: the trunk, then what it is conditioned on (tool; tool and value)
         head_in = [cfg.hidden, cfg.hidden + 16, cfg.hidden + 32]
+        if cfg.lex:  # the strength head reads the chosen value's own strength cues
+            head_in[2] += LEX_LEVELS
         cond = cfg.film_dim if cfg.film else 0
         self.attention = None
         if cfg.tokens:  # each head pools the instruction's tokens with its own query
@@ -279,7 +283,7 @@ class EmbeddedPlanner(nn.Module):
         next call, as it keeps the wide path's tool logits: the heads of one batch follow its
         ``_encode``."""
         wide = None
-        self._wide_tool = None
+        self._wide_tool = self._lex_levels = None
         if self.wide_value is not None:
             words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
             wide = self.wide_value(words)
@@ -298,6 +302,8 @@ class EmbeddedPlanner(nn.Module):
             per_value = per_value.masked_fill(~self._value_mask[: self.stop], -LEX_SCALE * 2)
             tool = self.lex_tool(per_value.amax(2))
             self._wide_tool = tool if self._wide_tool is None else self._wide_tool + tool
+            levels = b.text[:, LEX_DIM:LEX_WIDTH].float().reshape(len(ev), LEX_DIM, LEX_LEVELS)
+            self._lex_levels = (levels - 0.5) * (LEX_SCALE / 2)
         self._reading = self._read(b)
         return self.features(b), wide
 
@@ -368,9 +374,14 @@ class EmbeddedPlanner(nn.Module):
         strength, region and preserve heads share it)."""
         is_call = tool < self.stop
         flat = torch.where(is_call, self._offsets[tool.clamp(max=self.stop - 1)] + value + 1, 0)
-        return self._head_input(
-            2, torch.cat([h, self.tool_embed(tool), self.value_embed(flat)], dim=1)
-        )
+        parts = [h, self.tool_embed(tool), self.value_embed(flat)]
+        if self.lex_value is not None:
+            levels = self._lex_levels
+            if levels is None:
+                raise RuntimeError("the heads read the batch of the last _encode: call it first")
+            cues = levels[torch.arange(len(flat), device=flat.device), (flat - 1).clamp(min=0)]
+            parts.append(cues * is_call.unsqueeze(1).to(cues.dtype))
+        return self._head_input(2, torch.cat(parts, dim=1))
 
     def _call_heads(
         self, h: torch.Tensor, tool: torch.Tensor, value: torch.Tensor

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ENCODERS, LEX_DIM, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
+from .config import ENCODERS, LEX_WIDTH, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
 
 # --------------------------------------------------------------------------------------------
 # Instruction embeddings
@@ -51,8 +51,9 @@ class InstructionEncoder:
     mean, unit-normed (all-MiniLM-L6-v2's own pooling: the sentence vector, to float16
     rounding) and :meth:`encode_tokens` the states themselves, padded, with a mask.
 
-    ``"lex+..."``: first the 171 per-value clause scores of :mod:`agents.embedded.lexicon`
-    (each clause's MiniLM vector through the same caches).
+    ``"lex+..."``: first the per-value clause evidence of :mod:`agents.embedded.lexicon`
+    (whether the request names each value and with which strength cues; each clause's and
+    word's MiniLM vector through the same caches).
     """
 
     def __init__(self, name: str = "minilm", hash_dim: int = 256) -> None:
@@ -61,7 +62,7 @@ class InstructionEncoder:
         self.name = name
         self.parts = tuple(name.split("+"))
         self.hash_dim = int(hash_dim)
-        dims = {"hash": self.hash_dim, "lex": LEX_DIM}
+        dims = {"hash": self.hash_dim, "lex": LEX_WIDTH}
         self.dim = sum(dims.get(p, MINILM_DIM) for p in self.parts)
         self._evidence: Any = None  # the lex part's LexiconEvidence, built on first use
         self._memory: dict[str, np.ndarray] = {}
