@@ -169,3 +169,36 @@ def test_config_and_the_direct_paths():
     cues[:, ROWS.index(("color_grading", "orange_teal"))] = 1.0
     h, _ = model._encode(b)
     torch.testing.assert_close(model._call(h, tool, torch.full((n,), other))[0], base)
+
+
+def test_hash_dropout_zeroes_whole_rows_of_hashed_words_in_training_only():
+    cfg = PlannerConfig(
+        image_size=32, encoder="lex+minilm+hash", hash_dim=256, hash_dropout=0.999, dropout=0.0
+    )
+    with pytest.raises(ValueError, match="hash_dropout must be in"):
+        PlannerConfig(hash_dropout=1.0)
+    with pytest.raises(ValueError, match="has none"):
+        PlannerConfig(encoder="lex+minilm", hash_dropout=0.5)
+    assert PlannerConfig(encoder="lex+minilm").text_in == LEX_WIDTH + 384
+    torch.manual_seed(0)
+    model = EmbeddedPlanner(cfg)
+    n = 5
+    g = torch.Generator().manual_seed(0)
+    b = PlannerBatch(
+        images=torch.zeros(n, 6, 32, 32, dtype=torch.uint8),
+        text=torch.rand(n, cfg.text_in, generator=g),
+        context=torch.zeros(n, 10, dtype=torch.int64),
+        history=-torch.ones(n, cfg.max_steps, 5),
+        steps_left=torch.full((n,), cfg.max_steps),
+        tool=torch.zeros(n, dtype=torch.int64),
+        value=torch.zeros(n, dtype=torch.int64),
+        strength=torch.full((n,), 0.5),
+        region=torch.zeros(n, dtype=torch.int64),
+        preserve=torch.zeros(n, 6),
+    )
+    other = PlannerBatch(**{**b.__dict__, "text": b.text.clone()})
+    other.text[:, -256:] = torch.rand(n, 256, generator=g)
+    model.train()
+    torch.testing.assert_close(model.step_log_prob(b)[1], model.step_log_prob(other)[1])
+    model.eval()
+    assert not torch.allclose(model.step_log_prob(b)[1], model.step_log_prob(other)[1])

@@ -23,8 +23,8 @@ CHECKPOINT_VERSION = 2  # 2: history rows of 5 columns, the preserve head
 STOP_TOOL = STOP  # the native action's STOP tool index (styling_env.actions)
 N_TOOLS = STOP_TOOL + 1
 ENCODERS = (
-    "minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash", "lex+minilm+hash",
-    "lex+minilm-tokens+hash",
+    "minilm", "hash", "minilm+hash", "minilm-tokens", "minilm-tokens+hash", "lex+minilm",
+    "lex+minilm+hash", "lex+minilm-tokens+hash",
 )  # fmt: skip
 #: The encoders that read MiniLM's token states (attention pooling per head).
 TOKEN_ENCODERS = ("minilm-tokens", "minilm-tokens+hash", "lex+minilm-tokens+hash")
@@ -44,7 +44,7 @@ STRENGTH_RANGE = (0.05, 1.0)
 
 #: Fields added after the first checkpoints, with the behaviour those checkpoints had
 #: (:meth:`PlannerConfig.from_dict` fills them in when a saved config lacks them).
-LEGACY_FIELDS: dict[str, Any] = {"film": False, "pixel_stats": False}
+LEGACY_FIELDS: dict[str, Any] = {"film": False, "pixel_stats": False, "hash_dropout": 0.0}
 
 _VOCAB = list(VOCAB_SIZES)
 _OFFSETS = np.asarray(VALUE_OFFSETS, np.int64)
@@ -125,6 +125,10 @@ class PlannerConfig(Config):
     about 0.16); scaling them up lets the lookup learn at the trunk's rate (text-only S on
     Simple, 200 test tasks: normalized 42 without the wide path, 49 at scale 1, 56 at 6,
     58 at 12 with 1024 buckets; 65 at 12 with 8192)."""
+    hash_dropout: float = 0.0
+    """In training, the share of rows whose hashed words are zeroed (in the trunk and the wide
+    path): the planner must also answer from the sentence vector and the ``lex`` evidence,
+    which carry people's words where the exact words of the training language are missing."""
     max_steps: int = 8
     """Rows of the observation's ``history`` (the env's ``max_steps``)."""
     channels: tuple[int, ...] = (32, 64, 64)
@@ -209,8 +213,14 @@ class PlannerConfig(Config):
                 f"PlannerConfig.image_size={self.image_size} is too small for a stride-{self.stem} "
                 f"stem and {len(chans) - 1} stride-2 convolutions (need >= {least})"
             )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"PlannerConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "hash_dropout"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v < 1.0:
+                raise ValueError(f"PlannerConfig.{name} must be in [0, 1), got {v!r}")
+        if self.hash_dropout and "hash" not in self.encoder.split("+"):
+            raise ValueError(
+                f"PlannerConfig.hash_dropout drops hashed words; encoder {self.encoder!r} has none"
+            )
         if self.library is not None:
             try:
                 check_library(self.library)

@@ -284,6 +284,11 @@ class EmbeddedPlanner(nn.Module):
         ``_encode``."""
         wide = None
         self._wide_tool = self._lex_levels = None
+        p = self.config.hash_dropout
+        if self.training and p > 0:  # whole rows' hashed words, for the trunk and the wide path
+            keep = (torch.rand(len(b), 1, device=b.text.device) >= p).to(b.text.dtype)
+            n = self.config.hash_dim
+            b = replace(b, text=torch.cat([b.text[:, :-n], b.text[:, -n:] * keep], dim=1))
         if self.wide_value is not None:
             words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
             wide = self.wide_value(words)
