@@ -70,7 +70,7 @@ def test_evidence_mechanics_with_a_fake_encoder():
 
 
 def _levels(ev: np.ndarray, row: int) -> np.ndarray:
-    return ev[LEX_DIM : LEX_DIM * (1 + LEX_LEVELS)].reshape(LEX_DIM, LEX_LEVELS)[row]
+    return ev[LEX_DIM:LEX_WIDTH].reshape(LEX_DIM, LEX_LEVELS)[row]
 
 
 def test_each_value_reads_its_own_strength_cues():
@@ -154,7 +154,7 @@ def test_config_and_the_direct_paths():
     value = torch.full((n,), row - offset)
     h, _ = model._encode(b)
     mean0 = model._call(h, tool, value)[0]
-    cues = b.text[:, LEX_DIM : LEX_DIM * (1 + LEX_LEVELS)].reshape(n, LEX_DIM, LEX_LEVELS)
+    cues = b.text[:, LEX_DIM:LEX_WIDTH].reshape(n, LEX_DIM, LEX_LEVELS)
     cues[:, row] = torch.tensor([1.0, 0.3, 0.3, 0.3])
     h, _ = model._encode(b)
     assert not torch.allclose(model._call(h, tool, value)[0], mean0)
@@ -202,74 +202,3 @@ def test_hash_dropout_zeroes_whole_rows_of_hashed_words_in_training_only():
     torch.testing.assert_close(model.step_log_prob(b)[1], model.step_log_prob(other)[1])
     model.eval()
     assert not torch.allclose(model.step_log_prob(b)[1], model.step_log_prob(other)[1])
-
-
-@pytest.mark.parametrize(
-    ("text", "roles"),
-    [
-        ("If it's dark, add snow; otherwise, add fog.", [1, 1, -1, -1]),
-        ("First check whether it is dark: if so, snow; if not, fog.", [1, 1, 1, -1, -1]),
-        ("snow if it is dark, otherwise fog. Add rain", [1, 1, -1, 0]),
-        ("it is dark? then snow. no? fog.", [0, 1, -1, -1]),
-        ("If it is dark: snow. Else: fog.", [1, 1, -1, -1]),
-        ("leave the guy alone. if its dark go midnight, otherwise just blue hour", [0, 1, -1]),
-        ("rain, fog. no filters that make it look painted", [0, 0, 0]),
-        # an opening's role ends after ROLE_SPAN clauses when punctuation is missing
-        (
-            "Assuming it's dark, snow; else fog it must look real, beyond that, a, b",
-            [1, 1, -1, -1, -1, 0],
-        ),  # fmt: skip
-    ],
-)
-def test_clause_roles(text, roles):
-    from agents.embedded.lexicon import clause_roles
-
-    assert len(clauses(text)) == len(roles), clauses(text)
-    assert clause_roles(text) == roles, list(zip(clauses(text), clause_roles(text), strict=True))
-
-
-def test_conditional_evidence_and_the_gate():
-    """The roles reach the values a branch names; the predicate block says which predicate;
-    the gate's belief turns the branch terms of the value logits around."""
-    from agents.embedded.config import N_PREDICATES
-
-    lex = LexiconEvidence(_bag_of_words)
-    by_row: dict[int, str] = {}
-    for r, p in value_phrases():
-        by_row.setdefault(r, p)
-    then, other = (ROWS.index(k) for k in (("time_of_day", "night_moonlit"), ("time_of_day", "dusk_twilight")))  # fmt: skip
-    text = f"Add rain. If it's already dark, {by_row[then]}; otherwise, {by_row[other]}."
-    ev = lex.encode([text, "rain and fog"])
-    at = LEX_DIM * (1 + LEX_LEVELS)
-    role = ev[:, at : at + LEX_DIM]
-    assert role[0, then] == 1 and role[0, other] == -1 and (role[1] == 0).all()
-    preds = ev[:, at + LEX_DIM :]
-    assert preds.shape == (2, N_PREDICATES) and int(preds[0].argmax()) == 0  # "dark" first
-    assert (preds[1] == 0).all()
-
-    cfg = PlannerConfig(image_size=32, encoder="lex+minilm+hash", hash_dim=256, dropout=0.0)
-    torch.manual_seed(0)
-    model = EmbeddedPlanner(cfg).eval()
-    n = 2
-    b = PlannerBatch(
-        images=torch.zeros(n, 6, 32, 32, dtype=torch.uint8),
-        text=torch.cat(
-            [torch.as_tensor(ev[:1]).expand(n, -1), torch.zeros(n, cfg.text_in - LEX_WIDTH)], 1
-        ),  # fmt: skip
-        context=torch.zeros(n, 10, dtype=torch.int64),
-        history=-torch.ones(n, cfg.max_steps, 5),
-        steps_left=torch.full((n,), cfg.max_steps),
-    )
-    tool = torch.full((n,), [t for t, _ in library_values("v2")].index("time_of_day"))
-    offset = int(model._offsets[int(tool[0])])
-    with torch.no_grad():  # a gate that is sure the predicate holds, then sure it does not
-        model.cond_gate[-1].weight.zero_()
-        logits = []
-        for bias in (10.0, -10.0):
-            model.cond_gate[-1].bias.fill_(bias)
-            h, wide = model._encode(b)
-            logits.append(model._value_logits(h, tool, wide)[0])
-    diff = logits[0] - logits[1]  # only the two branch values move, in opposite directions
-    assert float(diff[then - offset]) == pytest.approx(2 * 2.0, abs=1e-3)  # 2 * COND_SCALE
-    assert float(diff[other - offset]) == pytest.approx(-2 * 2.0, abs=1e-3)
-    assert model.last_gate.shape == (n, 1)

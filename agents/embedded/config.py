@@ -34,11 +34,8 @@ MINILM_DIM = 384
 LEX_DIM = 171
 #: Strength levels the ``lex`` part reads per value (subtle, moderate, strong, full).
 LEX_LEVELS = 4
-#: Predicates a conditional clause can be decided on (``styling_env.predicates``).
-N_PREDICATES = 7
-#: Width of the ``lex`` part: per value whether the request names it, its level cues and its
-#: conditional role; then which predicate the conditional states.
-LEX_WIDTH = LEX_DIM * (2 + LEX_LEVELS) + N_PREDICATES
+#: Width of the ``lex`` part: per value whether the request names it, then its level cues.
+LEX_WIDTH = LEX_DIM * (1 + LEX_LEVELS)
 #: MiniLM's own limit on the tokens of one text (word pieces, with [CLS] and [SEP]).
 MINILM_MAX_TOKENS = 256
 LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)

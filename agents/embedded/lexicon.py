@@ -31,16 +31,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from styling_env.lexicon import INTENSITY, PREDICATE_PHRASES, VALUE_PHRASES
-from styling_env.predicates import PREDICATE_RULES
+from styling_env.lexicon import INTENSITY, VALUE_PHRASES
 from styling_env.tools.library_tables import library_values
-from styling_env.train_lexicon import PEOPLES_WORDS, TRAIN_INTENSITY, TRAIN_PREDICATE_PHRASES
+from styling_env.train_lexicon import PEOPLES_WORDS, TRAIN_INTENSITY
 
-from .config import LEX_DIM, LEX_LEVELS, LEX_WIDTH, N_PREDICATES
+from .config import LEX_DIM, LEX_LEVELS
 
 __all__ = [
-    "LEX_DIM", "LEX_LEVELS", "LEX_WIDTH", "N_PREDICATES", "OTHERWISE", "THEN", "LexiconEvidence",
-    "clause_roles", "clauses", "intensity_cues", "predicate_phrases", "value_phrases",
+    "LEX_DIM", "LEX_LEVELS", "LexiconEvidence", "clauses", "intensity_cues", "value_phrases",
 ]  # fmt: skip
 
 #: A clause right after a value's clause is read as its modifier ("snow, fully"; "fog, but only
@@ -54,84 +52,19 @@ MODIFIER_MATCH = 0.6
 #: (similarity >= :data:`NAMES_VALUE`) within :data:`NEAR_BEST` of the best.
 NAMES_VALUE = 0.7
 NEAR_BEST = 0.25
-#: A branch clause gives its role to the values it names at least this well.
-ROLE_MATCH = 0.6
 
 _SPLIT = re.compile(
-    r"([,.;:!?()\[\]\n]+|\s[-–—]\s|\s(?:and|but|with|plus|then|if|otherwise|or else|while|"
-    r"in case|assuming|provided that|should it turn out that|first check whether)\s)",
+    r"[,.;:!?()\[\]\n]+|\s[-–—]\s|\s(?:and|but|with|plus|then|if|otherwise|or else|while)\s",
     re.IGNORECASE,
 )
-#: How a clause (with the separator before it, conjunctions dropped) opens a conditional's
-#: predicate and its "then" branch, or its "otherwise" branch. The else openings are tried
-#: first ("if not" opens with "if").
-_ELSE_OPENINGS = re.compile(
-    r"^(?:otherwise|else|if not|if it isn'?t|if it is not|if it's not|failing that|"
-    r"in any other case|or else|no)\b(?!\s+\w+\s+\w+)|^(?:otherwise|else|if not|"
-    r"if it isn'?t|if it is not|if it's not|failing that|in any other case|or else)\b"
-)
-_IF_OPENINGS = re.compile(
-    r"^(?:if|in case|when|assuming|provided that|should it turn out|first check whether|"
-    r"depending on|depends|whether)\b"
-)
-_CONJUNCTIONS = re.compile(r"^(?:and|but|so|also|plus)\s+")
-#: Roles of a clause in a conditional sentence.
-THEN, OTHERWISE = 1, -1
-#: An opening gives its role to its own clause and to at most this many clauses after it (a
-#: branch's value phrase may hold a comma: "a warm, snug feeling"); a sentence end or another
-#: opening ends it sooner. Generated requests drop punctuation now and then, and a role that
-#: ran to the next full stop would spill onto the request's unconditional targets.
-ROLE_SPAN = 2
-
-
-def _split(text: str) -> list[tuple[str, str]]:
-    """``(separator before, clause)`` pairs, lower case, clauses with at least one letter."""
-    pieces = _SPLIT.split(text.lower())
-    out, sep = [], ""
-    for k, piece in enumerate(pieces):
-        if k % 2:  # a separator
-            sep += piece
-            continue
-        clause = piece.strip(" '\"")
-        if re.search(r"[a-z]", clause):
-            out.append((sep, clause))
-            sep = ""
-    return out
 
 
 def clauses(text: str) -> list[str]:
     """The clauses of a request (lower case, stripped, at least one letter), in order; the
     request itself when it has no separator."""
-    return [c for _, c in _split(text)] or [text.strip().lower()]
-
-
-def clause_roles(text: str) -> list[int]:
-    """Per clause of :func:`clauses`, its role in a conditional sentence: :data:`THEN` (the
-    predicate and the branch done when it holds), :data:`OTHERWISE` (the branch done when it
-    does not) or 0. Read from the openings of the training frames and of people's words ("if
-    it's dark go for X, otherwise Y", "X if it's dark, otherwise Y", "dark? then X. no? Y"):
-    an opening sets the role of its clause and of up to :data:`ROLE_SPAN` clauses after it, up
-    to the end of the sentence (., !) or the next opening."""
-    pairs = _split(text)
-    roles = [0] * len(pairs)
-    state = left = 0
-    for j, (sep, clause) in enumerate(pairs):
-        new_sentence = any(ch in sep for ch in ".!\n")
-        left -= 1
-        if new_sentence or left < 0:
-            state = 0
-        words_before = " ".join(
-            re.findall(r"[a-z']+", sep)
-        )  # "if", "then": split off as separators
-        head = _CONJUNCTIONS.sub("", f"{words_before} {clause}".strip())
-        if _ELSE_OPENINGS.match(head):
-            state, left = OTHERWISE, ROLE_SPAN
-        elif _IF_OPENINGS.match(head) or head.startswith("then "):
-            if words_before == "if" and not new_sentence and j and roles[j - 1] == 0 and state == 0:
-                roles[j - 1] = THEN  # "{then} if {pred}, otherwise {otherwise}"
-            state, left = THEN, ROLE_SPAN
-        roles[j] = state
-    return roles
+    parts = [p.strip(" '\"").lower() for p in _SPLIT.split(text)]
+    parts = [p for p in parts if re.search(r"[a-z]", p)]
+    return parts or [text.strip().lower()]
 
 
 def words(text: str) -> list[str]:
@@ -146,16 +79,6 @@ def intensity_cues() -> dict[str, tuple[str, ...]]:
     return {
         level: tuple(dict.fromkeys((*row[1], *TRAIN_INTENSITY.get(level, ((), ()))[0])))
         for level, row in INTENSITY.items()
-    }
-
-
-def predicate_phrases() -> dict[str, tuple[str, ...]]:
-    """Predicate -> the clauses that state it (task lexicon, then training language), in the
-    order of :data:`styling_env.predicates.PREDICATE_RULES`."""
-    assert len(PREDICATE_RULES) == N_PREDICATES
-    return {
-        p: tuple(dict.fromkeys((*PREDICATE_PHRASES[p], *TRAIN_PREDICATE_PHRASES.get(p, ()))))
-        for p in PREDICATE_RULES
     }
 
 
@@ -174,26 +97,19 @@ def value_phrases() -> list[tuple[int, str]]:
 
 
 class LexiconEvidence:
-    """Request -> ``(LEX_WIDTH,)`` float32 evidence per value of the ten tools, in four blocks.
+    """Request -> ``(LEX_DIM * (1 + LEX_LEVELS),)`` float32 evidence per value of the ten tools.
 
-    - ``[0, LEX_DIM)``: per value, the best cosine similarity between one of the request's
-      clauses (or the whole request) and one of the value's phrases: *whether* the request
-      names it.
-    - ``LEX_LEVELS`` columns per value (value-major): *how strongly*. The words of the value's
-      best clause and of a modifier clause right after it (:data:`MODIFIER_MATCH`), each
-      compared with the cue words of every strength level (:func:`intensity_cues`); per level,
-      the best similarity over the value's best clause and the clauses that name it nearly as
-      well (:data:`NAMES_VALUE`, :data:`NEAR_BEST`). A request of five targets at five
-      strengths thus tells each value its own cue ("a hint of snow, lots of fog"), which a bag
-      of words or one sentence vector cannot.
-    - ``LEX_DIM`` columns: *on which condition*: the role (:func:`clause_roles`: +1 the branch
-      done when the conditional's predicate holds, -1 the other branch, 0 unconditional) of
-      the clause that names the value best, where it names it (at least :data:`ROLE_MATCH`
-      and within 0.1 of that clause's best value).
-    - ``N_PREDICATES`` columns: *which condition*: per predicate of
-      :data:`styling_env.predicates.PREDICATE_RULES`, the best similarity between a clause of
-      the conditional's "then" role and one of the predicate's phrases (task lexicon and
-      training language); 0 for a request without a conditional.
+    - Columns ``[0, LEX_DIM)``: per value, the best cosine similarity between one of the
+      request's clauses (or the whole request) and one of the value's phrases: *whether* the
+      request names it.
+    - Then ``LEX_LEVELS`` columns per value (value-major): *how strongly*. The words of the
+      value's best clause and of a modifier clause right after it (:data:`MODIFIER_MATCH`),
+      each compared with the cue words of every strength level
+      (:func:`intensity_cues`); per level, the best similarity over the value's best clause
+      and the clauses that name it nearly as well (:data:`NAMES_VALUE`, :data:`NEAR_BEST`).
+      A request of five targets at
+      five strengths thus tells each value its own cue ("a hint of snow, lots of fog"), which
+      a bag of words or one sentence vector cannot.
 
     Args:
         embed: texts -> sentence vectors ``(n, d)`` (the planner's cached MiniLM; they are
@@ -209,9 +125,6 @@ class LexiconEvidence:
         flat = [c for level in cues.values() for c in level]
         self._cue_level = np.repeat(np.arange(LEX_LEVELS), [len(c) for c in cues.values()])
         self._cues = self._unit(embed(flat))  # (K, d)
-        preds = predicate_phrases()
-        self._pred_of = np.repeat(np.arange(N_PREDICATES), [len(p) for p in preds.values()])
-        self._preds = self._unit(embed([p for ps in preds.values() for p in ps]))
 
     @staticmethod
     def _unit(v: np.ndarray) -> np.ndarray:
@@ -229,8 +142,8 @@ class LexiconEvidence:
         return dict(zip(all_words, out, strict=True))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """``(len(texts), LEX_WIDTH)`` float32, every column in [-1, 1]."""
-        width = LEX_WIDTH
+        """``(len(texts), LEX_DIM * (1 + LEX_LEVELS))`` float32, every column in [-1, 1]."""
+        width = LEX_DIM * (1 + LEX_LEVELS)
         split = [clauses(t) for t in texts]
         pieces = [[*c, t.strip().lower()] for c, t in zip(split, texts, strict=True)]
         flat = list(dict.fromkeys(c for p in pieces for c in p))
@@ -262,20 +175,5 @@ class LexiconEvidence:
             best = by_row.max(axis=0)
             near = (by_row >= np.maximum(NAMES_VALUE, best - NEAR_BEST)) | (by_row >= best)
             cues = np.where(near[:, :, None], per_clause[:, None, :], -1.0).max(axis=0)
-            at = LEX_DIM * (1 + LEX_LEVELS)
-            out[i, LEX_DIM:at] = cues.reshape(-1)
-            # the conditional: each value's role where its best clause names it; the predicate
-            roles = np.asarray(clause_roles(texts[i]), np.float32)
-            if len(roles) != len(cs):  # a request of no clauses: itself, unconditional
-                roles = np.zeros(len(cs), np.float32)
-            top = by_row.argmax(axis=0)  # (LEX_DIM,) each value's best clause
-            clause_best = by_row.max(axis=1)  # (C,) each clause's best value
-            named = best >= np.maximum(ROLE_MATCH, clause_best[top] - 0.1)
-            out[i, at : at + LEX_DIM] = np.where(named, roles[top], 0.0)
-            then = [where[c] for c, r in zip(cs, roles, strict=True) if r == THEN]
-            out[i, at + LEX_DIM :] = 0.0
-            if then:
-                psims = self._unit(self.embed([flat[k] for k in then])) @ self._preds.T
-                for k in range(N_PREDICATES):
-                    out[i, at + LEX_DIM + k] = psims[:, self._pred_of == k].max()
+            out[i, LEX_DIM:] = cues.reshape(-1)
         return out

@@ -27,15 +27,7 @@ from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
 
-from .attention import (
-    MEASURE_CENTER,
-    MEASURE_SCALE,
-    N_MEASURES,
-    FiLM,
-    ImageCondition,
-    TokenAttention,
-)
-from .attention import image_measures as _measures
+from .attention import FiLM, ImageCondition, TokenAttention
 from .config import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -45,7 +37,6 @@ from .config import (
     LOG_STD_MAX,
     LOG_STD_MIN,
     MINILM_DIM,
-    N_PREDICATES,
     STRENGTH_RANGE,
     CheckpointError,
     PlannerConfig,
@@ -114,8 +105,6 @@ resize_images = resize_uint8
 
 #: Input scale of the ``lex`` paths: clause evidence relative to the request's best match.
 LEX_SCALE = 10.0
-#: Initial weight of the conditional's branch term on the value and tool logits (learned).
-COND_SCALE = 2.0
 
 #: The preserve head's initial bias: logit of a 5% prior per bit.
 PRESERVE_PRIOR_LOGIT = math.log(0.05 / 0.95)
@@ -218,20 +207,13 @@ class EmbeddedPlanner(nn.Module):
         # (as an untrained region head stays at "all") instead of flipping coins on photos
         self.preserve_head = _mlp(head_in[2], cfg.head_hidden, len(MASK_NAMES), p)
         nn.init.constant_(self.preserve_head[-1].bias, PRESERVE_PRIOR_LOGIT)
-        self.lex_value = self.lex_tool = self.cond_gate = None
+        self.lex_value = self.lex_tool = None
         if cfg.lex:  # the clause evidence straight to the value logits and (best value) tools
             self.lex_value = nn.Linear(LEX_DIM, tables.n_rows)
             self.lex_tool = nn.Linear(tables.stop, tables.n_tools)
             for layer in (self.lex_value, self.lex_tool):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
-            # the conditional: does the stated predicate hold on the source? From which
-            # predicate the request states, the source's measures (not text_only) and the trunk
-            n_gate = N_PREDICATES + cfg.hidden + (0 if cfg.text_only else N_MEASURES)
-            self.cond_gate = nn.Sequential(nn.Linear(n_gate, 64), nn.ReLU(), nn.Linear(64, 1))
-            self.cond_scale = nn.Parameter(torch.full((2,), COND_SCALE))  # value, tool
-            self.register_buffer("_m_center", torch.tensor(MEASURE_CENTER), persistent=False)
-            self.register_buffer("_m_scale", torch.tensor(MEASURE_SCALE), persistent=False)
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
             self.wide_value = nn.Linear(cfg.hash_dim, tables.n_rows)
@@ -325,52 +307,10 @@ class EmbeddedPlanner(nn.Module):
             per_value = per_value.masked_fill(~self._value_mask[: self.stop], -LEX_SCALE * 2)
             tool = self.lex_tool(per_value.amax(2))
             self._wide_tool = tool if self._wide_tool is None else self._wide_tool + tool
-            levels = (
-                b.text[:, LEX_DIM : LEX_DIM * (1 + LEX_LEVELS)]
-                .float()
-                .reshape(len(ev), LEX_DIM, LEX_LEVELS)
-            )
+            levels = b.text[:, LEX_DIM:LEX_WIDTH].float().reshape(len(ev), LEX_DIM, LEX_LEVELS)
             self._lex_levels = (levels - 0.5) * (LEX_SCALE / 2)
         self._reading = self._read(b)
-        h = self.features(b)
-        if self.cond_gate is not None:
-            wide = self._conditional(b, h, wide)
-        return h, wide
-
-    def _conditional(
-        self, b: PlannerBatch, h: torch.Tensor, wide: torch.Tensor | None
-    ) -> torch.Tensor | None:
-        """Adds the conditional's branch to the value and tool logits: each value's role (+1
-        the branch done when the predicate holds, -1 the other, 0 none) times ``2 g - 1``, with
-        ``g`` the gate's belief that the predicate holds on the source."""
-        assert self.cond_gate is not None
-        at = LEX_DIM * (1 + LEX_LEVELS)
-        role = b.text[:, at : at + LEX_DIM].float()
-        parts = [b.text[:, at + LEX_DIM : LEX_WIDTH].float(), h]
-        if not self.config.text_only:
-            if b.images is None:
-                raise ValueError("this planner needs images (text_only=False); the batch has none")
-            src = _measures(b.images[:, 3:6])
-            parts.append((src - self._m_center) * self._m_scale)
-        g = torch.sigmoid(self.cond_gate(torch.cat(parts, dim=1)))
-        term = role * (2.0 * g - 1.0)  # (B, LEX_DIM)
-        value = term * self.cond_scale[0]
-        wide = value if wide is None else wide + value
-        per_tool = term.gather(
-            1, self._value_index[: self.stop].reshape(1, -1).expand(len(term), -1)
-        )
-        per_tool = per_tool.reshape(len(term), self.stop, -1)
-        has = (role != 0).gather(
-            1, self._value_index[: self.stop].reshape(1, -1).expand(len(term), -1)
-        )
-        has = has.reshape(len(term), self.stop, -1) & self._value_mask[: self.stop]
-        # a tool with a conditional value: the best of its branch terms (+1 when a branch of
-        # the tool is the one to do, -1 when its only branch is the one ruled out)
-        tool = torch.where(has.any(2), torch.where(has, per_tool, -2.0).amax(2), 0.0)
-        tool = F.pad(tool * self.cond_scale[1], (0, 1))  # STOP: no conditional term
-        self._wide_tool = tool if self._wide_tool is None else self._wide_tool + tool
-        self.last_gate = g.detach()
-        return wide
+        return self.features(b), wide
 
     def _read(self, b: PlannerBatch) -> _Reading | None:
         """The token keys and states (token encoders) and the FiLM condition (``film``)."""
