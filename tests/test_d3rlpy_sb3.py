@@ -363,8 +363,10 @@ def test_the_preserve_digit_follows_the_data_unless_chosen(small_datasets, tmp_p
 
 
 def test_d3rlpy_reads_the_planners_instruction_features(small_datasets, tmp_path):
-    """By default the d3rlpy algorithms see a request through the embedded planner's own
-    vector (MiniLM ++ 8192 hashed words), not a 256-bucket hash: the model's vector holds
+    """By default the d3rlpy algorithms see a request through the embedded planner's sentence
+    and word features (MiniLM ++ 8192 hashed words; the planner's default also puts its
+    clause evidence in front, which d3rlpy does not read), not a 256-bucket hash: the model's
+    vector holds
     exactly :class:`agents.embedded.text.InstructionEncoder`'s features, and a saved model
     rebuilds that encoder."""
     from agents.d3rlpy_agents import D3rlpyTrainConfig, encoder_spec
@@ -372,8 +374,10 @@ def test_d3rlpy_reads_the_planners_instruction_features(small_datasets, tmp_path
     from agents.embedded.text import InstructionEncoder
     from offline_data.loaders import vector_layout
 
-    planner = PlannerConfig()
-    assert D3rlpyTrainConfig().encoder == planner.encoder == "minilm+hash"
+    planner = PlannerConfig(encoder="minilm+hash")
+    assert D3rlpyTrainConfig().encoder == "minilm+hash" and PlannerConfig().encoder.endswith(
+        planner.encoder
+    )
     agent = train_d3rlpy(
         "bc", small_datasets["simple"], steps=10, config=FAST, progress=False, text_only=True
     )

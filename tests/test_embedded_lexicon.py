@@ -122,8 +122,13 @@ def test_config_and_the_direct_paths():
     cfg = PlannerConfig(image_size=32, encoder="lex+minilm+hash", hash_dim=256)
     assert cfg.lex and not cfg.tokens and cfg.text_in == LEX_WIDTH + 384 + 256
     assert PlannerConfig(encoder="lex+minilm-tokens+hash").tokens
-    with pytest.raises(ValueError, match="scores the ten tools' values"):
-        PlannerConfig(encoder="lex+minilm+hash", library="normal")
+    # the default; in another library, the values of the ten tools are read, the rest unnamed
+    assert PlannerConfig().encoder == "lex+minilm+hash"
+    normal = EmbeddedPlanner(PlannerConfig(image_size=32, hash_dim=256, library="normal"))
+    rows = normal._lex_rows.tolist()
+    assert rows[:LEX_DIM] == list(range(LEX_DIM)) and set(rows[LEX_DIM:]) == {LEX_DIM}
+    v3 = EmbeddedPlanner(PlannerConfig(image_size=32, hash_dim=256, library="v3"))._lex_rows
+    assert len(v3) == v3.numel() and (v3 <= LEX_DIM).all()
     torch.manual_seed(0)
     model = EmbeddedPlanner(cfg).eval()
     n = 4

@@ -103,15 +103,20 @@ class PlannerConfig(Config):
     """Work resolution: images are resized to ``image_size`` px once, at load or predict."""
     text_only: bool = False
     """No CNN and no images: the paper's text-only variant."""
-    encoder: str = "minilm+hash"
+    encoder: str = "lex+minilm+hash"
     """Instruction encoder: ``"minilm"`` (all-MiniLM-L6-v2's sentence vector, 384-d),
     ``"hash"`` (hashed words and word pairs), ``"minilm+hash"`` (both, concatenated), or
     ``"minilm-tokens"`` / ``"minilm-tokens+hash"``: MiniLM's token states, read by each head
     through its own attention query (:mod:`agents.embedded.attention`), with the sentence
     vector (their mean) in the trunk and, with ``+hash``, the hashed words too.
-    ``"lex+..."``: first, per value of the ten tools, how closely one of the request's clauses
-    matches one of the value's phrases by meaning (:mod:`agents.embedded.lexicon`), read by
-    the trunk and by direct paths to the value and tool logits (``v2`` library only)."""
+    ``"lex+..."`` (the default: ``"lex+minilm+hash"``): first, per value of the ten tools, how
+    closely one of the request's clauses matches one of the value's phrases by meaning and
+    the strength cues of its clauses (:mod:`agents.embedded.lexicon`), read by the trunk, by
+    direct paths to the value and tool logits and by the strength head (in the ``normal`` and
+    ``v3`` libraries, their actions' values that are not the ten tools' count as not named).
+    Measured (RW, the 10,000-episode tiers, seed 0, against ``"minilm+hash"``): held-out
+    templates 73.6 -> 77.2 / 73.1 -> 89.9 / 54.4 -> 69.8 normalized on Simple / Regular /
+    Complex, free text 52.1 -> 59.0 / 50.6 -> 56.1 / 16.1 -> 26.8."""
     hash_dim: int = 8192
     """Dimension of the hashing encoder (1024 -> 8192 raised the held-out value accuracy from
     0.73 to 0.88 on Simple: held-out templates bring words whose buckets collide less)."""
@@ -226,12 +231,6 @@ class PlannerConfig(Config):
                 check_library(self.library)
             except ValueError as e:
                 raise ValueError(f"PlannerConfig.library: {e}") from None
-        if self.lex and self.action_library != "v2":
-            raise ValueError(
-                f"PlannerConfig.encoder={self.encoder!r} scores the ten tools' values (the v2 "
-                f"library's rows); library {self.library!r} has other rows: use an encoder "
-                "without 'lex+'"
-            )
 
     @property
     def action_library(self) -> str:

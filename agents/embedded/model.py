@@ -26,6 +26,7 @@ from styling_env.context import context_nvec
 from styling_env.env import HISTORY_COLUMNS
 from styling_env.images import resize_uint8
 from styling_env.tools.call import REGIONS
+from styling_env.tools.library_tables import library_values
 
 from .attention import FiLM, ImageCondition, TokenAttention
 from .config import (
@@ -214,6 +215,12 @@ class EmbeddedPlanner(nn.Module):
             for layer in (self.lex_value, self.lex_tool):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
+            # the lexicon scores the ten tools' values (the v2 rows); this library's row of each
+            # (v2 rows in the normal library; values v3's tools share with v2); LEX_DIM: a value
+            # the lexicon does not score, "not named"
+            v2 = {tv: i for i, tv in enumerate((t, v) for t, vs in library_values("v2") for v in vs)}  # fmt: skip
+            rows = [v2.get((t, v), LEX_DIM) for t, vs in library_values(tables.library) for v in vs]  # fmt: skip
+            self.register_buffer("_lex_rows", torch.tensor(rows, dtype=torch.int64), persistent=False)  # fmt: skip
         self.wide_value = self.wide_tool = None
         if cfg.wide and "hash" in cfg.encoder.split("+"):
             self.wide_value = nn.Linear(cfg.hash_dim, tables.n_rows)
@@ -300,7 +307,8 @@ class EmbeddedPlanner(nn.Module):
             ev = (ev - ev.amax(1, keepdim=True)) * LEX_SCALE
             lex = self.lex_value(ev)
             wide = lex if wide is None else wide + lex
-            per_value = ev.gather(
+            ev_rows = F.pad(ev, (0, 1), value=-2 * LEX_SCALE)[:, self._lex_rows]  # (B, n_rows)
+            per_value = ev_rows.gather(
                 1, self._value_index[: self.stop].reshape(1, -1).expand(len(ev), -1)
             )
             per_value = per_value.reshape(len(ev), self.stop, -1)
@@ -308,6 +316,7 @@ class EmbeddedPlanner(nn.Module):
             tool = self.lex_tool(per_value.amax(2))
             self._wide_tool = tool if self._wide_tool is None else self._wide_tool + tool
             levels = b.text[:, LEX_DIM:LEX_WIDTH].float().reshape(len(ev), LEX_DIM, LEX_LEVELS)
+            levels = F.pad(levels, (0, 0, 0, 1), value=-1.0)[:, self._lex_rows]  # (B, n_rows, L)
             self._lex_levels = (levels - 0.5) * (LEX_SCALE / 2)
         self._reading = self._read(b)
         return self.features(b), wide
