@@ -24,7 +24,11 @@ Architecture (:class:`EmbeddedPlanner`, defaults: 777 k parameters, 653 k text-o
 
 The instruction embedding concatenates MiniLM (the meaning of the sentence) with a hashed bag of
 words and word pairs (its exact words): on held-out Simple episodes this lowered the NLL from
-1.22 (MiniLM alone) to 1.01 and raised the tool accuracy from 0.87 to 0.91. The 4x4 stride-4
+1.22 (MiniLM alone) to 1.01 and raised the tool accuracy from 0.87 to 0.91. The default encoder
+(``lex+minilm+hash``) puts the clause evidence of :mod:`agents.embedded.lexicon` in front: per
+value of the ten tools, whether a clause of the request names it (by MiniLM similarity to the
+value's phrases) and the strength cues of its clauses, read by the trunk, by direct paths to the
+value and tool logits, and by the strength head for the chosen value. The 4x4 stride-4
 stem ("patchify") makes the CNN 3.6x cheaper than a 5x5 stride-2 one on a CPU.
 
 Two options read the request per decision (:mod:`agents.embedded.attention`):
