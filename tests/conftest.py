@@ -101,3 +101,22 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def live_actions():
+    """``check(agent, tier, n=2, image_size=32)``: the agent's actions on ``n`` freshly reset
+    envs of ``tier`` (seed 0), asserted to lie in their action space."""
+    from styling_env.vector import ImageStylingVectorEnv
+
+    def check(agent, tier: str, n: int = 2, image_size: int = 32):
+        env = ImageStylingVectorEnv(n, tier=tier, image_size=image_size)
+        try:
+            obs, _ = env.reset(seed=0)
+            acts, _ = agent.predict(obs)
+            assert env.action_space.contains(acts)
+            return acts
+        finally:
+            env.close()
+
+    return check

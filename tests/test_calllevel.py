@@ -155,7 +155,9 @@ def test_call_index_and_critic_shapes():
     assert k.tolist() == [VALUE_OFFSETS[0] + 2, VALUE_OFFSETS[3] + 1, STOP_CALL]
     assert N_CALLS == 172
     torch.manual_seed(0)
-    critic = CallCritic(PlannerConfig(image_size=32, encoder="minilm+hash", hash_dim=64), n_critics=2)
+    critic = CallCritic(
+        PlannerConfig(image_size=32, encoder="minilm+hash", hash_dim=64), n_critics=2
+    )
     b = _batch(3, [0, 3, STOP], [2, 1, 0], [0.5, 0.9, 0.0], [0, 1, 0])
     out = critic.q_values(b)
     assert len(out["q"]) == 2 and out["q"][0].shape == (3,)

@@ -320,7 +320,9 @@ def test_minilm_token_states_pool_to_the_sentence_vector(tmp_path, monkeypatch):
 # Training and checkpoints on a real (small) dataset, with the fake MiniLM
 
 
-def test_training_loss_falls_and_checkpoint_round_trips(small_datasets, fake_minilm, tmp_path):
+def test_training_loss_falls_and_checkpoint_round_trips(
+    small_datasets, fake_minilm, tmp_path, live_actions
+):
     cfg = replace(TOKENS, max_tokens=48)
     data = prepare(small_datasets["complex"], cfg)
     u, t, d = data.tokens.shape
@@ -341,13 +343,7 @@ def test_training_loss_falls_and_checkpoint_round_trips(small_datasets, fake_min
     with pytest.raises(ValueError, match="no token states cut at max_tokens=128"):
         prepare(data, TOKENS)
     # predict on live observations reads the tokens through the same (cached) encoder
-    from styling_env.vector import ImageStylingVectorEnv
-
-    env = ImageStylingVectorEnv(3, tier="complex", image_size=32)
-    obs, _ = env.reset(seed=0)
-    acts, _ = EmbeddedAgent(loaded).predict(obs)
-    assert env.action_space.contains(acts)
-    env.close()
+    live_actions(EmbeddedAgent(loaded), "complex", n=3)
 
 
 def test_checkpoints_of_the_sentence_encoders_still_load(tmp_path):

@@ -88,7 +88,7 @@ def test_config_errors_and_legacy_checkpoints(tmp_path):
     assert loaded.config == cfg and loaded.pixel is None
 
 
-def test_cached_and_live_statistics_give_the_same_planner(small_datasets, tmp_path):
+def test_cached_and_live_statistics_give_the_same_planner(small_datasets, tmp_path, live_actions):
     """Training measures every stored image once (``with_pixel_statistics``); a live
     observation or a batch without them is measured on the fly: the same numbers, the same
     log-probabilities. The standardization is learned in training and saved."""
@@ -110,14 +110,7 @@ def test_cached_and_live_statistics_give_the_same_planner(small_datasets, tmp_pa
     # the statistics reach the policy: other numbers, other log-probabilities
     shifted = replace(b, pixels=b.pixels + 1.0)
     assert not torch.allclose(model.step_log_prob(shifted)[1], model.step_log_prob(b)[1])
-    # and a live env's observations go through the same path
-    from styling_env.vector import ImageStylingVectorEnv
-
-    env = ImageStylingVectorEnv(2, tier="regular", image_size=32)
-    obs, _ = env.reset(seed=0)
-    acts, _ = EmbeddedAgent(loaded).predict(obs)
-    assert env.action_space.contains(acts)
-    env.close()
+    live_actions(EmbeddedAgent(loaded), "regular")  # a live env's observations: the same path
 
 
 def test_text_only_batches_carry_no_statistics(small_datasets):
