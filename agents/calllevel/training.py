@@ -100,11 +100,12 @@ def fit_critic(
         )
     algo = algorithm(config)
     nxt, done, reward = transitions(d)
-    if config.critic_planner().pixel_stats:
+    inputs = config.critic_planner()
+    if inputs.pixel_stats:
         d = with_pixel_statistics(d)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)
-    critic = CallCritic(config.critic_planner(), config.n_critics).to(device)
+    critic = CallCritic(inputs, config.n_critics).to(device)
     target = critic.target_copy()
     opt = _adam(critic.parameters(), config.critic_lr)
     bs = config.critic_batch_size

@@ -42,6 +42,14 @@ LOG_STD_MIN, LOG_STD_MAX = math.log(0.02), math.log(0.5)
 #: Greedy strengths are clipped to this range (a call at strength ~0 is a wasted step).
 STRENGTH_RANGE = (0.05, 1.0)
 
+
+def encoder_dim(encoder: str, hash_dim: int) -> int:
+    """Width of the instruction vector of ``encoder`` (one of :data:`ENCODERS`): its parts'
+    widths summed (``hash``: ``hash_dim``; ``lex``: :data:`LEX_WIDTH`; MiniLM: 384)."""
+    dims = {"hash": hash_dim, "lex": LEX_WIDTH}
+    return sum(dims.get(p, MINILM_DIM) for p in encoder.split("+"))
+
+
 #: Fields added after the first checkpoints, with the behaviour those checkpoints had
 #: (:meth:`PlannerConfig.from_dict` fills them in when a saved config lacks them).
 LEGACY_FIELDS: dict[str, Any] = {"film": False, "pixel_stats": False, "hash_dropout": 0.0}
@@ -240,8 +248,7 @@ class PlannerConfig(Config):
     @property
     def text_in(self) -> int:
         """Dimension of the instruction embedding (the sentence vector ++ hashed words)."""
-        dims = {"hash": self.hash_dim, "lex": LEX_WIDTH}
-        return sum(dims.get(p, MINILM_DIM) for p in self.encoder.split("+"))
+        return encoder_dim(self.encoder, self.hash_dim)
 
     @property
     def lex(self) -> bool:

@@ -36,7 +36,7 @@ from styling_env.lexicon import INTENSITY, VALUE_PHRASES
 from styling_env.tools.library_tables import library_values
 from styling_env.train_lexicon import PEOPLES_WORDS, TRAIN_INTENSITY
 
-from .config import LEX_DIM, LEX_LEVELS
+from .config import LEX_DIM, LEX_LEVELS, LEX_WIDTH
 
 __all__ = [
     "LEX_DIM", "LEX_LEVELS", "LexiconEvidence", "clauses", "intensity_cues", "value_phrases",
@@ -90,15 +90,21 @@ def value_phrases() -> list[tuple[int, str]]:
     row = 0
     for tool, values in library_values("v2"):
         for value in values:
-            words = (*VALUE_PHRASES[tool][value], *PEOPLES_WORDS.get(tool, {}).get(value, ()))
-            out += [(row, p.lower()) for p in dict.fromkeys(words)]
+            said = (*VALUE_PHRASES[tool][value], *PEOPLES_WORDS.get(tool, {}).get(value, ()))
+            out += [(row, p.lower()) for p in dict.fromkeys(said)]
             row += 1
     assert row == LEX_DIM
     return out
 
 
+def _starts(groups: np.ndarray) -> np.ndarray:
+    """The first index of each group of ``groups`` (sorted group ids ``0..n-1``, none empty):
+    the offsets :func:`numpy.maximum.reduceat` reduces each group's columns at."""
+    return np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+
+
 class LexiconEvidence:
-    """Request -> ``(LEX_DIM * (1 + LEX_LEVELS),)`` float32 evidence per value of the ten tools.
+    """Request -> ``(LEX_WIDTH,)`` float32 evidence per value of the ten tools.
 
     - Columns ``[0, LEX_DIM)``: per value, the best cosine similarity between one of the
       request's clauses (or the whole request) and one of the value's phrases: *whether* the
@@ -119,12 +125,12 @@ class LexiconEvidence:
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
         self.embed = embed
-        rows, phrases = zip(*value_phrases(), strict=True)
-        self._rows = np.asarray(rows, np.int64)
+        rows, phrases = zip(*value_phrases(), strict=True)  # phrases grouped by row, in order
+        self._row_starts = _starts(np.asarray(rows))
         self._phrases = self._unit(embed(list(phrases)))  # (P, d)
         cues = intensity_cues()
         flat = [c for level in cues.values() for c in level]
-        self._cue_level = np.repeat(np.arange(LEX_LEVELS), [len(c) for c in cues.values()])
+        self._cue_starts = _starts(np.repeat(np.arange(LEX_LEVELS), [len(c) for c in cues.values()]))  # fmt: skip
         self._cues = self._unit(embed(flat))  # (K, d)
 
     @staticmethod
@@ -137,29 +143,29 @@ class LexiconEvidence:
         if not all_words:
             return {}
         sims = self._unit(self.embed(all_words)) @ self._cues.T  # (W, K)
-        out = np.full((len(all_words), LEX_LEVELS), -1.0, np.float32)
-        for k in range(LEX_LEVELS):
-            out[:, k] = sims[:, self._cue_level == k].max(axis=1)
+        out = np.maximum.reduceat(sims, self._cue_starts, axis=1)  # (W, LEX_LEVELS)
         return dict(zip(all_words, out, strict=True))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """``(len(texts), LEX_DIM * (1 + LEX_LEVELS))`` float32, every column in [-1, 1]."""
-        width = LEX_DIM * (1 + LEX_LEVELS)
+        """``(len(texts), LEX_WIDTH)`` float32, every column in [-1, 1]."""
         split = [clauses(t) for t in texts]
         pieces = [[*c, t.strip().lower()] for c, t in zip(split, texts, strict=True)]
         flat = list(dict.fromkeys(c for p in pieces for c in p))
         if not flat:
-            return np.zeros((0, width), np.float32)
+            return np.zeros((0, LEX_WIDTH), np.float32)
+        # each unique clause's best similarity to each value (over the value's phrases)
         sims = self._unit(self.embed(flat)) @ self._phrases.T  # (C, P)
+        by_value = np.maximum.reduceat(sims, self._row_starts, axis=1)  # (C, LEX_DIM)
         where = {c: i for i, c in enumerate(flat)}
         level_of = self._levels(list(dict.fromkeys(w for c in flat for w in words(c))))
-        out = np.full((len(texts), width), -1.0, np.float32)
+        out = np.empty((len(texts), LEX_WIDTH), np.float32)
         for i, (cs, p) in enumerate(zip(split, pieces, strict=True)):
-            s = sims[[where[c] for c in p]]  # (len(p), P)
-            np.maximum.at(out[i, :LEX_DIM], self._rows, s.max(axis=0))
+            s = by_value[[where[c] for c in p]]  # (len(p), LEX_DIM): the clauses, the request
+            out[i, :LEX_DIM] = s.max(axis=0)
             # per clause (not the whole request), its intensity: its own words and a short
-            # modifier clause after it
-            names = s[: len(cs)].max(axis=1)  # each clause's best match to any value
+            # modifier clause after it that names no value
+            by_clause = s[: len(cs)]
+            names = by_clause.max(axis=1)
             per_clause = np.full((len(cs), LEX_LEVELS), -1.0, np.float32)
             for j, c in enumerate(cs):
                 ws = words(c)
@@ -168,13 +174,10 @@ class LexiconEvidence:
                     ws += nxt
                 for w in ws:
                     np.maximum(per_clause[j], level_of[w], out=per_clause[j])
-            # each value's clauses (over the clauses only): its best one, and every clause that
-            # names it nearly as well ("foggy. like REALLY foggy"); their strongest cues
-            by_row = np.full((len(cs), LEX_DIM), -2.0, np.float32)
-            for j in range(len(cs)):
-                np.maximum.at(by_row[j], self._rows, s[j])
-            best = by_row.max(axis=0)
-            near = (by_row >= np.maximum(NAMES_VALUE, best - NEAR_BEST)) | (by_row >= best)
+            # each value's clauses: its best one, and every clause that names it nearly as well
+            # ("foggy. like REALLY foggy"); their strongest cues
+            best = by_clause.max(axis=0)
+            near = by_clause >= np.minimum(best, np.maximum(NAMES_VALUE, best - NEAR_BEST))
             cues = np.where(near[:, :, None], per_clause[:, None, :], -1.0).max(axis=0)
             out[i, LEX_DIM:] = cues.reshape(-1)
         return out

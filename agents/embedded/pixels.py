@@ -31,7 +31,8 @@ __all__ = [
 #: Statistics per image; the planner reads two images (current, source).
 N_PER_IMAGE = len(CONTEXT_FEATURE_NAMES)
 N_PIXEL_STATISTICS = 2 * N_PER_IMAGE
-#: Images measured per call of the estimator (bounds the working memory at ~25 MB at 64 px).
+#: Images measured per call of the estimator (at 64 px a chunk is 100 MB as float32, plus the
+#: estimator's working copies).
 _CHUNK = 2048
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import ENCODERS, LEX_WIDTH, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig
+from .config import ENCODERS, MINILM_DIM, MINILM_MAX_TOKENS, PlannerConfig, encoder_dim
 
 # --------------------------------------------------------------------------------------------
 # Instruction embeddings
@@ -62,8 +62,7 @@ class InstructionEncoder:
         self.name = name
         self.parts = tuple(name.split("+"))
         self.hash_dim = int(hash_dim)
-        dims = {"hash": self.hash_dim, "lex": LEX_WIDTH}
-        self.dim = sum(dims.get(p, MINILM_DIM) for p in self.parts)
+        self.dim = encoder_dim(name, self.hash_dim)
         self._evidence: Any = None  # the lex part's LexiconEvidence, built on first use
         self._memory: dict[str, np.ndarray] = {}
         self._tokens: dict[str, np.ndarray] = {}  # text -> (L, 384) float16 token states
