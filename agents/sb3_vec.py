@@ -122,23 +122,25 @@ def make_sb3_vec_env(
     tier: str = "simple", *, n_envs: int = 8, image_size: int = 64, encoder: str = "hash",
     encoder_dim: int = 256, n_strength_bins: int = 4, max_steps: int = 8, split: str = "train",
     observation_mode: str = "image", images: str | None = None, device: str = "cpu",
-    seed: int | None = None, preserve: bool | None = None, library: str = "v2",
+    seed: int | None = None, preserve: bool | None = None, library: str = "v2", workers: int = 1,
 ) -> StylingVecEnv:  # fmt: skip
     """The native vector env of ``n_envs`` sub-envs, wrapped for SB3: ``StylingVecEnv(
     VectorDiscreteActions(VectorEncodeInstruction(ImageStylingVectorEnv(...))))``, the same
     observations and actions as :func:`agents.online.make_online_env` gives one env.
     ``seed``: sub-env ``i`` is seeded ``seed + i`` at the first reset. ``preserve``: as
     :func:`agents.online.make_online_env` (None: the preserve digit only on the complex tier).
-    ``library``: the action library of the sub-envs (``"v2"``, ``"normal"``, ``"v3"``)."""
-    from styling_env.vector import ImageStylingVectorEnv
+    ``library``: the action library of the sub-envs (``"v2"``, ``"normal"``, ``"v3"``).
+    ``workers``: processes the sub-envs are split over (:mod:`styling_env.parallel`; 1: this
+    process)."""
+    from styling_env.parallel import make_vector_env
 
     from .online import online_preserve, refuse_free
 
     refuse_free(split)
     if encoder not in ("hash", "minilm"):
         raise ValueError(f"encoder must be 'hash' or 'minilm', got {encoder!r}")
-    venv = ImageStylingVectorEnv(
-        n_envs, tier=tier, images=images, image_size=image_size, device=device,
+    venv = make_vector_env(
+        n_envs, workers, tier=tier, images=images, image_size=image_size, device=device,
         max_steps=max_steps, observation_mode=observation_mode, split=split,
         autoreset_mode="disabled", library=library,
     )  # fmt: skip

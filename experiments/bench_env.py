@@ -48,11 +48,19 @@ def _random_actions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 
 def bench(
-    num_envs: int, steps: int, size: int, tier: str, seed: int = 0, device: str = "cpu"
-) -> dict[str, float]:
+    num_envs: int, steps: int, size: int, tier: str, seed: int = 0, device: str = "cpu",
+    workers: int = 1,
+) -> dict[str, float]:  # fmt: skip
     """Run ``steps`` env steps in total at ``num_envs`` wide on ``device``; return throughput,
-    the time split and the tools-only throughput of the same steps (:func:`tools_only`)."""
+    the time split and the tools-only throughput of the same steps (:func:`tools_only`).
+    ``workers > 1`` (a vector env only): the slots split over that many processes
+    (:mod:`styling_env.parallel`), the time split is of the workers' summed time, and the
+    tools-only run is split over as many processes too (:func:`tools_only_parallel`)."""
     rng = np.random.default_rng(seed)
+    if workers > 1:
+        if num_envs < workers:
+            raise ValueError(f"{workers} workers need at least {workers} envs, got {num_envs}")
+        return _bench_workers(num_envs, steps, size, tier, seed, device, workers, rng)
     if num_envs == 1:
         env = gym.make(
             "ImageStyling-v0",
@@ -123,6 +131,75 @@ def bench(
     return out
 
 
+def _bench_workers(
+    num_envs: int, steps: int, size: int, tier: str, seed: int, device: str, workers: int,
+    rng: np.random.Generator,
+) -> dict[str, float]:  # fmt: skip
+    from styling_env.parallel import ParallelStylingVectorEnv
+
+    env = ParallelStylingVectorEnv(num_envs, workers, tier=tier, image_size=size, device=device)
+    try:
+        env.reset(seed=seed)
+        env.step(_random_actions(rng, num_envs))  # warm-up
+        before, counts0 = env.timings()
+        rounds = max(1, steps // num_envs)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            env.step(_random_actions(rng, num_envs))
+        wall = time.perf_counter() - t0
+        after, counts1 = env.timings()
+    finally:
+        env.close()
+    done = rounds * num_envs
+    t = {k: after[k] - before.get(k, 0.0) for k in after}
+    busy = workers * wall  # worker seconds: the stage shares are of the workers' time
+    resets = counts1.get("reset", 0) - counts0.get("reset", 0)
+    out = {
+        "num_envs": num_envs,
+        "workers": workers,
+        "image_size": size,
+        "steps": done,
+        "seconds": wall,
+        "steps_per_s": done / wall,
+        **{f"share_{k}": v / busy for k, v in sorted(t.items())},
+        "share_other": max(0.0, busy - sum(t.values())) / busy,
+        "resets": resets,
+        "resets_cached": counts1.get("reset_cached", 0) - counts0.get("reset_cached", 0),
+        # resets per second of (summed) reset time, as the one-process row
+        "resets_per_s": resets / t["reset"] if t.get("reset") else 0.0,
+        "tools_only_steps_per_s": done / tools_only_parallel(num_envs, done, size, seed, device, workers),
+    }  # fmt: skip
+    out["env_overhead"] = 1 - out.get("share_tools", 0.0)
+    out["env_vs_tools"] = out["steps_per_s"] / out["tools_only_steps_per_s"]
+    return out
+
+
+def _tools_only_task(args: tuple[int, int, int, int, str, int]) -> float:
+    n, steps, size, seed, device, threads = args
+    torch.set_num_threads(threads)
+    return tools_only(n, steps, size, seed, device)
+
+
+def tools_only_parallel(
+    num_envs: int, steps: int, size: int, seed: int, device: str, workers: int
+) -> float:
+    """Seconds of :func:`tools_only` split over ``workers`` processes at once (each its block
+    of the slots, this process's threads divided among them, as the parallel env's workers):
+    the slowest worker's time."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from styling_env.parallel import _split
+
+    threads = max(1, torch.get_num_threads() // workers)
+    blocks = _split(num_envs, workers)
+    jobs = [
+        (b - a, steps * (b - a) // num_envs, size, seed + a, device, threads) for a, b in blocks
+    ]
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        return max(pool.map(_tools_only_task, jobs))
+
+
 def tools_only(num_envs: int, steps: int, size: int, seed: int = 0, device: str = "cpu") -> float:
     """Seconds that ``steps`` steps of the random agent take at ``num_envs`` wide when a step is
     only its tool call: ``apply_calls`` on the slots that did not draw STOP, each call applied
@@ -172,10 +249,16 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     p.add_argument("--steps", type=int, default=512, help="env steps per run (all envs together)")
     p.add_argument("--tier", default="simple", help="task tier")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="processes the vector env's slots are split over (styling_env.parallel; the "
+        "single env always runs in this process)",
+    )  # fmt: skip
     p.add_argument("--json", help="write the results to this JSON file")
     args = p.parse_args(argv)
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, tier {args.tier}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"tier {args.tier}, {args.workers} worker process(es) per vector env"
     )
     print(
         f"{'envs':>5} {'size':>5} {'steps/s':>9} {'tools':>7} {'reset':>7} {'judge':>7} "
@@ -185,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     rows = []
     for size in args.sizes:
         for n in args.envs:
-            r = bench(n, args.steps, size, args.tier, device=args.device)
+            w = args.workers if n > 1 else 1
+            r = bench(n, args.steps, size, args.tier, device=args.device, workers=w)
             rows.append(r)
             shares = " ".join(
                 f"{100 * r.get(f'share_{k}', 0.0):6.1f}%"

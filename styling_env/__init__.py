@@ -45,7 +45,7 @@ def _register() -> None:
             register(
                 id=env_id,
                 entry_point="styling_env.env:ImageStylingEnv",
-                vector_entry_point="styling_env.vector:ImageStylingVectorEnv",
+                vector_entry_point="styling_env.parallel:make_vector_env",
                 kwargs={"tier": tier},
             )
 
