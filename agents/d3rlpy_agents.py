@@ -34,9 +34,11 @@ in an env of another.
 Made comparable with the embedded planner: the vector's instruction part is the planner's
 (``D3rlpyTrainConfig.encoder="minilm+hash"``), DiscreteBC's greedy action is decoded field by
 field as the planner's (``D3rlpyAgent.decode``, :func:`marginal_greedy`), and ``validation=``
-records held-out curves (:func:`plot_training`). Nothing is masked: a Q-learning agent that
-never chooses STOP runs every episode to ``max_steps`` (truncation); :func:`truncation_rate`
-measures how often that happens.
+records held-out curves (:func:`plot_training`). Every agent decodes within the data's support
+as the planner does (``repeat_tools=False``, :mod:`agents.support`): DiscreteBC's probability of
+tools the episode has called goes to STOP, the Q-learners' argmax skips those tools' actions.
+Nothing else is masked: a Q-learning agent that never chooses STOP runs every episode to
+``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
 """
 
 from __future__ import annotations
@@ -58,8 +60,10 @@ from agents.d3rlpy_policy import (
     VALIDATION_METRICS,
     ValidationRows,
     expected_strength,
+    greedy_scores,
     imitator_logits,
     marginal_greedy,
+    support_greedy,
     validation_metrics,
     validation_rows,
 )
@@ -309,6 +313,7 @@ class D3rlpyAgent:
         with_source: bool = False, text_only: bool = False, name: str | None = None,
         dataset: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
         preserve: bool = False, library: str = "v2", decode: str = "mean",
+        repeat_tools: bool = False,
     ) -> None:  # fmt: skip
         from gymnasium import spaces
 
@@ -324,6 +329,9 @@ class D3rlpyAgent:
         self.algo = algo
         #: DiscreteBC's greedy rule (:data:`DECODES`); the Q-learners take d3rlpy's greedy action
         self.decode = choice("decode", decode, DECODES)
+        #: call a tool the episode has called already (the raw policy); by default not
+        #: (:mod:`agents.support`)
+        self.repeat_tools = bool(repeat_tools)
         self.n_strength_bins = int(n_strength_bins)
         #: the action library the model was trained in (the env it plays)
         self.library = check_library(library)
@@ -434,20 +442,39 @@ class D3rlpyAgent:
     ) -> tuple[Any, Any]:  # fmt: skip
         single = np.asarray(observation["context"]).ndim == 1
         x = self.observation(observation)
+        called = None if self.decoding is None else self._called(observation)
         if not deterministic:
             act = self.algo.sample_action(x)
         elif self.algo_key == "bc" and self.decode != "flat":
             probs = self.probabilities(x)
-            act = marginal_greedy(probs, self.flat_actions)
+            act = marginal_greedy(probs, self.flat_actions, called)
             if self.decode == "mean":
                 native = self._native(act, expected_strength(probs, self.flat_actions, act))
                 if single:
                     native = {k: (v[0] if k != "strength" else v[0].reshape(1)) for k, v in native.items()}  # fmt: skip
                 return native, state
+        elif called is not None and called.any():
+            scores = self.probabilities(x) if self.algo_key == "bc" else greedy_scores(self.algo, x)
+            act = support_greedy(scores, called, self.flat_actions)
         else:
             act = self.algo.predict(x)
         act = np.asarray(act, np.int64).reshape(-1)
         return (act[0] if single else act), state
+
+    @property
+    def decoding(self) -> str | None:
+        """``"no-repeat-tools"`` where the greedy action stays within the data's support
+        (:data:`agents.support.DECODING`), None for the raw policy."""
+        from .support import DECODING, applies
+
+        return None if self.repeat_tools or not applies(self.library) else DECODING
+
+    def _called(self, observation: Any) -> np.ndarray:
+        """``(B, n_tools)``: the tools each episode of ``observation`` has called."""
+        from .support import called_tools
+
+        history = np.asarray(observation["history"], np.float32)
+        return called_tools(history if history.ndim == 3 else history[None], self.library)
 
     def _native(self, flat_index: np.ndarray, strength: np.ndarray) -> dict[str, np.ndarray]:
         """Native actions of flat indices with their strengths replaced (region ``all``)."""

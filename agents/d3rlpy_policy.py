@@ -1,6 +1,7 @@
 """How DiscreteBC's flat policy is read: its greedy action decoded field by field as the
-embedded planner decodes its heads (:func:`marginal_greedy`, :func:`expected_strength`), and the
-held-out metrics a d3rlpy run records per epoch (:func:`validation_metrics`).
+embedded planner decodes its heads (:func:`marginal_greedy`, :func:`expected_strength`), the
+Q-learners' greedy action within the data's support (:func:`greedy_scores`,
+:func:`support_greedy`: no tool twice, :mod:`agents.support`), and the held-out metrics a d3rlpy run records per epoch (:func:`validation_metrics`).
 
 Split from :mod:`agents.d3rlpy_agents`, which re-exports every name: the agent and the trainer
 use these, and the validation metrics read a model's greedy action as the agent would decode it.
@@ -19,8 +20,10 @@ __all__ = [
     "VALIDATION_METRICS",
     "ValidationRows",
     "expected_strength",
+    "greedy_scores",
     "imitator_logits",
     "marginal_greedy",
+    "support_greedy",
     "validation_metrics",
     "validation_rows",
 ]
@@ -34,7 +37,7 @@ __all__ = [
 DECODES: tuple[str, ...] = ("mean", "marginal", "flat")
 
 
-def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
+def marginal_greedy(probs: np.ndarray, flat: Any, called: np.ndarray | None = None) -> np.ndarray:
     """The greedy flat actions ``(B,)`` of a policy's flat probabilities ``probs (B, flat.size)``,
     decoded as the planner decodes its factorized heads: the most probable tool (STOP, or a tool
     with the summed probability of all its values, strengths and preserve sets), then that
@@ -45,7 +48,10 @@ def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
     (x preserve sets) while STOP is one action, so the single most probable flat action is STOP
     whenever ``p(STOP)`` exceeds every single ``(row, bin)``, even where calling a tool is far
     more probable than stopping (measured: DiscreteBC stopped before any call in 8% of Simple's
-    test episodes, S in 0.5%)."""
+    test episodes, S in 0.5%).
+
+    ``called`` ``(B, n_tools)``: the tools each episode has called; their summed probability
+    goes to STOP before the tool is chosen (:func:`agents.support.merge_repeats_np`)."""
     from styling_env.tools.library_tables import row_tables
 
     p = np.asarray(probs, np.float64)
@@ -58,6 +64,10 @@ def marginal_greedy(probs: np.ndarray, flat: Any) -> np.ndarray:
     tool_p = np.zeros((len(p), flat.tool_stop + 1))
     np.add.at(tool_p.T, tool_of_row, row_p.T)
     tool_p[:, flat.tool_stop] = p[:, stop]
+    if called is not None:
+        from .support import merge_repeats_np
+
+        tool_p = merge_repeats_np(tool_p, called)
     tool = tool_p.argmax(1)
     row = np.where(tool_of_row[None, :] == tool[:, None], row_p, -1.0).argmax(1)
     inner = per_row[np.arange(len(p)), row].argmax(1)
@@ -121,6 +131,43 @@ def validation_rows(mdp: Any) -> ValidationRows:
     ti = getattr(mdp, "transition_info", None)
     flat = FlatActions(ti.n_strength_bins, ti.flat_preserve, ti.library) if ti else None
     return ValidationRows(obs if width > 1 else obs[0], np.concatenate(acts).astype(np.int64), flat)
+
+
+def greedy_scores(algo: Any, x: Any) -> np.ndarray:
+    """``(B, action_size)``: what d3rlpy's greedy action of a DiscreteCQL (DQN's rule) or a
+    DiscreteBCQ takes the argmax of, on d3rlpy observations ``x``: the expected Q, and for BCQ
+    the Q shifted positive and zeroed outside the imitator's flexible set
+    (``DiscreteBCQImpl.inner_predict_best_action`` of d3rlpy 2.8, recomputed so that actions can
+    be left out of the argmax; a test pins the argmax to ``algo.predict``)."""
+    import torch
+    import torch.nn.functional as F
+    from d3rlpy.torch_utility import convert_to_torch_recursively
+
+    impl = algo.impl
+    with torch.no_grad():
+        t = convert_to_torch_recursively(x, impl.device)
+        value = impl._q_func_forwarder.compute_expected_q(t)
+        if hasattr(impl.modules, "imitator"):  # DiscreteBCQ
+            log_probs = F.log_softmax(impl.modules.imitator(t).logits, dim=1)
+            ratio = log_probs - log_probs.max(dim=1, keepdim=True).values
+            mask = (ratio > math.log(algo.config.action_flexibility)).float()
+            value = (value - value.min(dim=1, keepdim=True).values + 1e-5) * mask
+        return value.float().cpu().numpy()
+
+
+def support_greedy(scores: np.ndarray, called: np.ndarray, flat: Any) -> np.ndarray:
+    """The argmax ``(B,)`` of ``scores`` over the flat actions whose tool the episode has not
+    called (STOP always stays)."""
+    from styling_env.tools.library_tables import row_tables
+
+    from .support import called_flat_actions
+
+    tool_of_row = np.asarray(row_tables(flat.library)["tool_of_row"], np.int64)
+    per_row = flat.stop // len(tool_of_row)
+    tool_of_action = np.append(np.repeat(tool_of_row, per_row), flat.tool_stop)
+    out = np.array(scores, np.float64)
+    out[called_flat_actions(called, tool_of_action)] = -np.inf
+    return out.argmax(1).astype(np.int64)
 
 
 def imitator_logits(algo: Any, x: Any) -> Any:

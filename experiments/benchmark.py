@@ -545,10 +545,13 @@ class Runner:
             old = json.loads(done.read_text())
             if reusable(old, cell, self.preset, checksum):
                 missing = self.missing_splits(old)
+                agent = self.reload(cell, folder)
+                decoding = getattr(agent, "decoding", None)
+                if decoding != old.get("decoding"):  # evaluated under another decoding rule
+                    missing = list(self.preset.eval_splits)
                 if not missing:
                     return old
-                agent = self.reload(cell, folder)
-                if agent is not None:  # evaluate the new splits only: no retraining
+                if agent is not None:  # evaluate those splits only: no retraining
                     self.log(f"cell {cell.key}: evaluating on {', '.join(missing)}")
                     self.evaluate(agent, cell, folder, old, missing)
                     return self.save(old, done)
@@ -593,10 +596,14 @@ class Runner:
     ) -> None:
         """Evaluate ``agent`` on each split into ``eval[_<split>].json`` and ``record``. A
         baseline starts each split afresh (a random agent's stream would otherwise depend on
-        the splits evaluated before it, and differ from a cell that adds the split later)."""
+        the splits evaluated before it, and differ from a cell that adds the split later).
+        ``record["decoding"]`` notes the agent's decoding rule (``agent.decoding``, e.g.
+        ``"no-repeat-tools"`` of :mod:`agents.support`): a finished cell whose rule differs from
+        its reloaded agent's is evaluated again, not trained again."""
         from agents.evaluate import evaluate
 
         m = registry.get(cell.method)
+        record["decoding"] = getattr(agent, "decoding", None)
         for i, split in enumerate(splits):
             key = split_key(split)
             if i > 0 and not m.trainable:

@@ -191,6 +191,36 @@ def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkey
         assert (run / "cells" / key / "eval_free.json").exists()
 
 
+def test_a_cell_evaluated_under_another_decoding_rule_is_evaluated_again(tiny_run, monkeypatch):
+    """Cells written before the planners decoded within the data's support (agents.support)
+    hold no ``decoding``: their checkpoints are evaluated again, never retrained; a baseline
+    (no decoding rule) is left alone."""
+    import shutil
+
+    root, path = tiny_run
+    run = root / "run-decoding"
+    shutil.copytree(root / "run", run)
+    before = {c["key"]: c for c in json.loads(path.read_text())["cells"]}
+    assert before["main/simple/s/seed0"]["decoding"] == "no-repeat-tools"
+    assert before["main/simple/bc/seed0"]["decoding"] == "no-repeat-tools"
+    assert before["main/simple/edit-only/seed0"]["decoding"] is None
+    for key in ("main/simple/s/seed0", "main/simple/edit-only/seed0"):
+        done = run / "cells" / key / "cell.json"
+        rec = json.loads(done.read_text())
+        del rec["decoding"]  # as recorded before the rule
+        rec["eval"]["overall"] = -1.0  # a stale number, to see it replaced
+        done.write_text(json.dumps(rec))
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    monkeypatch.setattr(B.Runner, "run_cell", lambda *a, **k: pytest.fail("retrained"))
+    after = {c["key"]: c for c in json.loads(B.run(TINY, run, progress=False, report=False).read_text())["cells"]}  # fmt: skip
+    s = after["main/simple/s/seed0"]
+    assert s["decoding"] == "no-repeat-tools"
+    old = before["main/simple/s/seed0"]
+    for split in ("eval", "eval_free"):  # evaluated again: the stale number replaced
+        assert s[split]["overall"] == pytest.approx(old[split]["overall"])
+    assert after["main/simple/edit-only/seed0"]["eval"]["overall"] == -1.0  # not evaluated again
+
+
 def test_shards_partition_the_run(tiny_run, monkeypatch):
     paper = B.PRESETS["paper"]
     todo = B.cells(paper, {k: v[0] for k, v in B.dataset_plan(paper).items()})

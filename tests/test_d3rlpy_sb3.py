@@ -64,6 +64,34 @@ def test_each_algorithm_learns_and_writes_no_logs(algo, small_datasets, tmp_path
     assert agent.dataset["id"] == small_datasets["simple"] and agent.dataset["checksum"]
     assert agent.action_space.n == 171 * 4 + 1 and agent.observation_mode == "image"
     assert d3rlpy.__version__.startswith("2.8")
+    _check_support_decoding(agent)
+
+
+def _check_support_decoding(agent) -> None:
+    """Greedy actions stay within the data's support: a tool the episode called is not chosen
+    again (agents.support); the recomputed Q-learner scores give d3rlpy's own argmax."""
+    from agents.d3rlpy_policy import greedy_scores
+
+    def tools_of(act):
+        return np.asarray(
+            act["tool"] if isinstance(act, dict) else agent.flat_actions.decode(act)["tool"]
+        )
+
+    obs = _vector_obs(n=6)
+    if agent.algo_key != "bc":
+        x = agent.observation(obs)
+        np.testing.assert_array_equal(greedy_scores(agent.algo, x).argmax(1), agent.algo.predict(x))
+    tools = tools_of(agent.predict(obs)[0])
+    calls = np.flatnonzero(tools < 10)
+    assert calls.size, "the greedy first action called no tool in any episode"
+    hist = np.array(obs["history"], copy=True)  # each episode has called that tool already
+    hist[calls, 0, 0] = tools[calls]
+    hist[calls, 0, 1:] = 0
+    again = tools_of(agent.predict(dict(obs, history=hist))[0])
+    assert not np.any(again[calls] == tools[calls])
+    assert agent.decoding == "no-repeat-tools"
+    agent.repeat_tools = True
+    assert agent.decoding is None
 
 
 def test_agent_evaluates_saves_and_loads(small_datasets, tmp_path):

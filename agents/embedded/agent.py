@@ -25,6 +25,8 @@ class EmbeddedAgent:
         deterministic: the default of :meth:`predict`'s ``deterministic``.
         seed: seeds the sampling generator (``deterministic=False``).
         region_threshold: the region head's probability a region other than "all" needs.
+        repeat_tools: call a tool the episode has called already (the raw policy); by default
+            its probability goes to STOP (:mod:`agents.support`: the data never repeats one).
     """
 
     def __init__(
@@ -34,12 +36,14 @@ class EmbeddedAgent:
         *,
         seed: int = 0,
         region_threshold: float = 0.9,
+        repeat_tools: bool = False,
     ) -> None:
         if not isinstance(planner, EmbeddedPlanner):
             raise TypeError(f"planner must be an EmbeddedPlanner, got {type(planner).__name__}")
         self.planner = planner.eval()
         self.deterministic = bool(deterministic)
         self.region_threshold = float(region_threshold)
+        self.repeat_tools = bool(repeat_tools)
         self.generator = torch.Generator().manual_seed(seed)
 
     @classmethod
@@ -58,6 +62,14 @@ class EmbeddedAgent:
             planner = EmbeddedPlanner(config)
         planner.meta = {"method": "zero-shot", "seed": seed}
         return cls(planner, seed=seed, **kwargs)
+
+    @property
+    def decoding(self) -> str | None:
+        """``"no-repeat-tools"`` where the agent decodes within the data's support
+        (:data:`agents.support.DECODING`), None for the raw policy."""
+        from agents.support import DECODING, applies
+
+        return None if self.repeat_tools or not applies(self.library) else DECODING
 
     @property
     def config(self) -> PlannerConfig:
@@ -88,6 +100,7 @@ class EmbeddedAgent:
             deterministic=det,
             generator=self.generator,
             region_threshold=self.region_threshold,
+            repeat_tools=self.repeat_tools,
         )
         acts = {
             "tool": out["tool"].cpu().numpy().astype(np.int64),

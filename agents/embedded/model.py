@@ -470,13 +470,20 @@ class EmbeddedPlanner(nn.Module):
         deterministic: bool = True,
         generator: torch.Generator | None = None,
         region_threshold: float = 0.9,
+        repeat_tools: bool = False,
     ) -> dict[str, torch.Tensor]:
         """Actions for a batch of observations: ``tool``, ``value``, ``region`` ``(B,)`` int64,
         ``strength`` ``(B, 1)`` float32 and ``preserve`` ``(B, 6)`` int64 bits (see the module
         docstring for the greedy rule; a preserve bit is set where its probability exceeds 0.5,
-        or drawn from it when not ``deterministic``)."""
+        or drawn from it when not ``deterministic``). Tools the episode has called already are
+        not called again: their probability goes to STOP (:mod:`agents.support`; the data never
+        repeats a tool); ``repeat_tools=True`` decodes the raw policy."""
         h, wide = self._encode(b)
         tool_logits = self._tool_logits(h)
+        if not repeat_tools:
+            from agents.support import called_tools, merge_repeats
+
+            tool_logits = merge_repeats(tool_logits, called_tools(b.history, self.tables.library))
 
         def pick(logits: torch.Tensor) -> torch.Tensor:
             if deterministic:
