@@ -815,6 +815,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="hash:DIM or minilm: the instruction encoder of an SB3 model that does not record it",
     )
+    p.add_argument(
+        "--repeat-tools", action="store_true",
+        help="decode the raw policy, which may call a tool twice (default for the embedded planner "
+        "and d3rlpy's agents: no tool twice, agents.support)",
+    )  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="let dependencies print their notices")
     args = p.parse_args(argv)
     if not args.verbose:
@@ -823,6 +828,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet()
     try:
         agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
+        if args.repeat_tools:
+            if not hasattr(agent, "repeat_tools"):
+                raise ValueError(
+                    f"--repeat-tools: {type(agent).__name__} has no decoding rule to turn off (only "
+                    "the embedded planner and d3rlpy's agents decode without repeated tools)"
+                )
+            agent.repeat_tools = True
         if args.agent == "random" and args.library not in (None, DEFAULT_LIBRARY):
             from .baselines import RandomAgent
 

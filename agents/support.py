@@ -15,8 +15,15 @@ called in the episode goes to STOP (:func:`merge_repeats`; "more of what I did" 
 greedy action skips the called tools' actions instead (:func:`called_flat_actions`). Which tools
 were called is read from the observation's ``history`` (invalid calls, which change nothing, do
 not count). The ``normal`` library is exempt: a ``conditional_transform ... then_else`` may call
-one tool in each branch, and its rules repeat by design. Every agent of this project that decodes
-a policy has ``repeat_tools=False`` by default and ``repeat_tools=True`` to see the raw policy.
+one tool in each branch, and its rules repeat by design.
+
+Who decodes so: the embedded planner (:class:`~agents.embedded.agent.EmbeddedAgent`: the paper's
+five methods, S text-only and the call-level methods) and d3rlpy's agents
+(:class:`~agents.d3rlpy_agents.D3rlpyAgent`, greedy actions), each with ``repeat_tools=False`` by
+default and ``repeat_tools=True`` for the raw policy; their ``decoding`` attribute says which
+(:data:`DECODING` or None). Not the chat planners (Qwen3-VL, endpoints), which read their own
+calls in the prompt and whose replies are passed to the env as written, nor SB3's online agents,
+which learn in the env (where a repeat costs reward) rather than from the data.
 """
 
 from __future__ import annotations

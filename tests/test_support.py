@@ -111,3 +111,19 @@ def test_the_v3_teacher_never_repeats_an_action(library_datasets):
     for ep in D.episodes(ds, range(24)):
         tools = [int(t) for t in np.asarray(ep.actions["tool"]).reshape(-1) if t < stop]
         assert len(tools) == len(set(tools)), tools
+
+
+def test_evaluate_cli_turns_the_rule_off_or_names_why_it_cannot(tmp_path, capsys):
+    from agents.evaluate import main
+
+    path = tmp_path / "planner.pt"
+    EmbeddedAgent.zero_shot(SMALL, seed=0).planner.save(path)
+    args = ["--tasks", "2", "--image-size", "32", "--out", str(tmp_path / "e.json")]
+    assert main([str(path), "--repeat-tools", *args]) == 0
+    episodes = json.loads((tmp_path / "e.json").read_text())["episodes"]
+    tools = [
+        [json.loads(c)["action_id"] for c in e["calls"] if c.startswith("{")] for e in episodes
+    ]
+    assert any(len(t) != len(set(t)) for t in tools)  # the raw untrained policy repeats
+    assert main(["edit-only", "--repeat-tools", *args]) == 1
+    assert "EditOnlyAgent has no decoding rule to turn off" in capsys.readouterr().err
