@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -159,13 +160,27 @@ class ParallelStylingVectorEnv(VectorEnv):
         conn = Connection(ours.detach())
         self._conns.append(conn)
         self._procs.append(proc)
-        conn.send(init)
+        try:
+            conn.send(init)
+        except (pickle.PicklingError, TypeError, AttributeError) as e:
+            raise ValueError(
+                f"workers > 1 sends the env's config to each worker, and it cannot be pickled "
+                f"({type(e).__name__}: {e}); a judge object must be picklable (a module-level "
+                "class, no lambdas or open handles), or use workers=1"
+            ) from e
 
     # -- messaging --------------------------------------------------------------------------
 
     def _send(self, command: str, payloads: Sequence[Any] | None = None) -> None:
         for w, conn in enumerate(self._conns):
-            conn.send((command, None if payloads is None else payloads[w]))
+            try:
+                conn.send((command, None if payloads is None else payloads[w]))
+            except OSError as e:  # a worker that died: its pipe is broken
+                code = self._procs[w].poll()
+                raise WorkerError(
+                    f"worker {w} (slots {self.blocks[w][0]}-{self.blocks[w][1] - 1}) is gone "
+                    f"(exit code {code}): {e}; close() this env and make a new one"
+                ) from e
 
     def _gather(self) -> list[Any]:
         out, error = [], None

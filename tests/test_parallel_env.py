@@ -105,6 +105,16 @@ def test_bad_input_is_named_before_or_by_the_workers_and_timings_sum_theirs():
         make_vector_env(2, 1, threads=2, **SMALL)
     with pytest.raises(ValueError, match="tier"):  # refused here, before any process starts
         ParallelStylingVectorEnv(2, 2, tier="medium", **SMALL)
+
+    class LocalJudge:  # a judge the workers cannot receive: it holds a lambda
+        def __init__(self):
+            self.scale = lambda x: x
+
+        def score(self, episodes):
+            return []
+
+    with pytest.raises(ValueError, match="cannot be pickled.*judge object must be picklable"):
+        ParallelStylingVectorEnv(2, 2, judge=LocalJudge(), **SMALL)
     env = ParallelStylingVectorEnv(2, 2, **SMALL)
     try:
         env.reset(seed=0)
@@ -122,3 +132,12 @@ def test_bad_input_is_named_before_or_by_the_workers_and_timings_sum_theirs():
     with pytest.raises(WorkerError, match="closed"):
         env.step([Stop(), Stop()])
     env.close()  # twice is fine
+    env = ParallelStylingVectorEnv(2, 2, **SMALL)  # a worker that dies is named, not waited on
+    try:
+        env.reset(seed=0)
+        env._procs[1].kill()
+        env._procs[1].wait()
+        with pytest.raises(WorkerError, match="worker 1"):
+            env.step([Stop(), Stop()])
+    finally:
+        env.close()
