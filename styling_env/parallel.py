@@ -47,6 +47,7 @@ from gymnasium.vector.utils import batch_space
 from .config import EnvConfig
 from .env import action_space, observation_space
 from .validation import positive_int
+from .vector import AUTORESET_MODES, ImageStylingVectorEnv, autoreset_name
 
 __all__ = ["ParallelStylingVectorEnv", "WorkerError", "make_vector_env"]
 
@@ -78,11 +79,7 @@ class ParallelStylingVectorEnv(VectorEnv):
         config, **options: the :class:`~styling_env.EnvConfig` (or its fields as keywords).
     """
 
-    metadata = {
-        "render_modes": ["rgb_array"],
-        "render_fps": 2,
-        "autoreset_mode": AutoresetMode.NEXT_STEP,
-    }
+    metadata = ImageStylingVectorEnv.metadata
 
     def __init__(
         self,
@@ -106,15 +103,8 @@ class ParallelStylingVectorEnv(VectorEnv):
         if threads is None:
             threads = max(1, torch.get_num_threads() // self.workers)
         self.threads = positive_int("threads", threads)
-        modes = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
-        mode = autoreset_mode
-        if isinstance(mode, AutoresetMode):
-            mode = {v: k for k, v in modes.items()}.get(mode, mode)
-        if mode not in modes:
-            raise ValueError(
-                f"unknown autoreset_mode {autoreset_mode!r}; expected one of {', '.join(modes)}"
-            )
-        self.metadata = {**self.metadata, "autoreset_mode": modes[mode]}
+        mode = autoreset_name(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": AUTORESET_MODES[mode]}
         self.config = config = EnvConfig.resolve(config, options)  # bad options fail here
         if config.device.startswith("cpu"):
             from .resources import check_memory
@@ -368,7 +358,5 @@ def make_vector_env(num_envs: int = 8, workers: int = 1, **kwargs: Any) -> Vecto
         if "threads" in kwargs:
             raise ValueError("threads is an option of workers > 1 (the one-process env uses "
                              "torch's threads; set them with torch.set_num_threads)")  # fmt: skip
-        from .vector import ImageStylingVectorEnv
-
         return ImageStylingVectorEnv(num_envs, **kwargs)
     return ParallelStylingVectorEnv(num_envs, workers, **kwargs)

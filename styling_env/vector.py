@@ -30,6 +30,17 @@ from .tasks import Task
 from .tools import ToolCall
 from .validation import choice, positive_int
 
+#: ``autoreset_mode`` names -> gymnasium's modes (the vector envs take either).
+AUTORESET_MODES = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
+
+
+def autoreset_name(value: str | AutoresetMode) -> str:
+    """``"next_step"`` or ``"disabled"`` of a name or an ``AutoresetMode``; anything else is a
+    ``ValueError`` that names the choices."""
+    if isinstance(value, AutoresetMode):
+        value = {v: k for k, v in AUTORESET_MODES.items()}.get(value, value)
+    return choice("autoreset_mode", value, AUTORESET_MODES)
+
 
 class ImageStylingVectorEnv(VectorEnv):
     """``num_envs`` ImageStyling episodes stepped as one batch (see the module docstring)."""
@@ -59,13 +70,9 @@ class ImageStylingVectorEnv(VectorEnv):
         *,
         config: EnvConfig | None = None,
     ) -> None:
-        modes = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
-        mode = autoreset_mode
-        if isinstance(autoreset_mode, AutoresetMode):
-            mode = {v: k for k, v in modes.items()}.get(autoreset_mode, autoreset_mode)
         self.metadata = {
             **self.metadata,
-            "autoreset_mode": modes[choice("autoreset_mode", mode, modes)],
+            "autoreset_mode": AUTORESET_MODES[autoreset_name(autoreset_mode)],
         }
         self.num_envs = positive_int("num_envs", num_envs)
         config = EnvConfig.resolve(
