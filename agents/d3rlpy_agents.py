@@ -34,9 +34,10 @@ in an env of another.
 Made comparable with the embedded planner: the vector's instruction part is the planner's
 (``D3rlpyTrainConfig.encoder="minilm+hash"``), DiscreteBC's greedy action is decoded field by
 field as the planner's (``D3rlpyAgent.decode``, :func:`marginal_greedy`), and ``validation=``
-records held-out curves (:func:`plot_training`). Every agent decodes within the data's support
-as the planner does (``repeat_tools=False``, :mod:`agents.support`): DiscreteBC's probability of
-tools the episode has called goes to STOP, the Q-learners' argmax skips those tools' actions.
+records held-out curves (:func:`plot_training`). Greedy actions stay within the data's support
+as the planner's do (``repeat_tools=False``, :mod:`agents.support`): DiscreteBC's probability of
+tools the episode has called goes to STOP, the Q-learners' argmax skips those tools' actions
+(``deterministic=False`` samples d3rlpy's own policy, unconstrained).
 Nothing else is masked: a Q-learning agent that never chooses STOP runs every episode to
 ``max_steps`` (truncation); :func:`truncation_rate` measures how often that happens.
 """

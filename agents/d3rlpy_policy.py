@@ -1,7 +1,8 @@
 """How DiscreteBC's flat policy is read: its greedy action decoded field by field as the
 embedded planner decodes its heads (:func:`marginal_greedy`, :func:`expected_strength`), the
 Q-learners' greedy action within the data's support (:func:`greedy_scores`,
-:func:`support_greedy`: no tool twice, :mod:`agents.support`), and the held-out metrics a d3rlpy run records per epoch (:func:`validation_metrics`).
+:func:`support_greedy`: no tool twice, :mod:`agents.support`), and the held-out metrics a
+d3rlpy run records per epoch (:func:`validation_metrics`).
 
 Split from :mod:`agents.d3rlpy_agents`, which re-exports every name: the agent and the trainer
 use these, and the validation metrics read a model's greedy action as the agent would decode it.

@@ -546,8 +546,9 @@ class Runner:
             if reusable(old, cell, self.preset, checksum):
                 missing = self.missing_splits(old)
                 agent = self.reload(cell, folder)
-                decoding = getattr(agent, "decoding", None)
-                if decoding != old.get("decoding"):  # evaluated under another decoding rule
+                # evaluated under another decoding rule (a cell whose checkpoint is gone keeps
+                # the results it has)
+                if agent is not None and getattr(agent, "decoding", None) != old.get("decoding"):
                     missing = list(self.preset.eval_splits)
                 if not missing:
                     return old
