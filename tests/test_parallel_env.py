@@ -141,3 +141,16 @@ def test_bad_input_is_named_before_or_by_the_workers_and_timings_sum_theirs():
             env.step([Stop(), Stop()])
     finally:
         env.close()
+
+
+def test_sb3_adapter_runs_on_worker_processes():
+    from agents.sb3_vec import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("simple", n_envs=2, image_size=32, workers=2, seed=0)
+    try:
+        assert type(venv.venv.unwrapped).__name__ == "ParallelStylingVectorEnv"
+        obs = venv.reset()
+        obs, rewards, dones, infos = venv.step(np.array([venv.action_space.sample()] * 2))
+        assert rewards.shape == (2,) and len(infos) == 2 and set(obs) >= {"image", "instruction"}
+    finally:
+        venv.close()
