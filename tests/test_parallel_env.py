@@ -154,3 +154,22 @@ def test_sb3_adapter_runs_on_worker_processes():
         assert rewards.shape == (2,) and len(infos) == 2 and set(obs) >= {"image", "instruction"}
     finally:
         venv.close()
+
+
+def test_bench_env_measures_one_process_and_workers_at_a_toy_size(tmp_path):
+    import json
+
+    from experiments.bench_env import bench, main
+
+    path = tmp_path / "bench.json"
+    rows = main(["--envs", "1", "4", "--sizes", "32", "--steps", "8", "--workers", "2", "--json", str(path)])  # fmt: skip
+    assert json.loads(path.read_text()) == rows
+    single, parallel = rows
+    assert "workers" not in single and parallel["workers"] == 2  # the single env: one process
+    for r in rows:
+        assert r["steps_per_s"] > 0 and r["tools_only_steps_per_s"] > 0
+        shares = sum(v for k, v in r.items() if k.startswith("share_"))
+        assert shares == pytest.approx(1.0, abs=0.05)  # the stages and the rest make up the time
+        assert r["env_vs_tools"] == pytest.approx(r["steps_per_s"] / r["tools_only_steps_per_s"])
+    with pytest.raises(ValueError, match="2 workers need at least 2 envs"):
+        bench(1, 8, 32, "simple", workers=2)
