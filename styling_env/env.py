@@ -289,6 +289,9 @@ class ImageStylingEnv(gym.Env):
       sets the native ``tool`` and ``value`` sizes (``v2`` 11/30, ``normal`` 21/60, ``v3``
       31/8), the history's indices, the tasks drawn and, in ``v3``, the context (30
       dimensions: the ten tools' and the twenty new ones). The default is unchanged.
+    * v0 (2026-12, unchanged id): ``gym.make_vec(..., vectorization_mode="vector_entry_point",
+      workers=N)`` steps the vector env's slots in ``N`` worker processes
+      (``styling_env.parallel``); ``workers=1``, the default, is the one-process env as before.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
