@@ -443,7 +443,8 @@ class D3rlpyAgent:
     ) -> tuple[Any, Any]:  # fmt: skip
         single = np.asarray(observation["context"]).ndim == 1
         x = self.observation(observation)
-        called = None if self.decoding is None else self._called(observation)
+        # d3rlpy's own sampler is unconstrained: the called tools matter to greedy actions only
+        called = None if not deterministic or self.decoding is None else self._called(observation)
         if not deterministic:
             act = self.algo.sample_action(x)
         elif self.algo_key == "bc" and self.decode != "flat":

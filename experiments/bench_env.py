@@ -111,20 +111,33 @@ def bench(
     t = dict(engine.timings)
     counts = dict(engine.counts)
     env.close()
-    staged = sum(t.values())
-    tools_wall = tools_only(num_envs, done, size, seed, device)
+    return _summary(
+        num_envs, size, done, wall, t, counts, tools_only(num_envs, done, size, seed, device)
+    )
+
+
+def _summary(
+    num_envs: int, size: int, done: int, wall: float, t: dict[str, float], counts: dict[str, int],
+    tools_seconds: float, workers: int = 1,
+) -> dict[str, float]:  # fmt: skip
+    """One row: throughput, the stage shares of ``t`` (seconds per stage, summed over
+    ``workers``: shares of the workers' time), resets and the tools-only comparison."""
+    busy = workers * wall
+    resets = counts.get("reset", 0)
     out = {
         "num_envs": num_envs,
+        **({"workers": workers} if workers > 1 else {}),
         "image_size": size,
         "steps": done,
         "seconds": wall,
         "steps_per_s": done / wall,
-        **{f"share_{k}": v / wall for k, v in sorted(t.items())},
-        "share_other": max(0.0, wall - staged) / wall,
-        "resets": counts.get("reset", 0),
+        **{f"share_{k}": v / busy for k, v in sorted(t.items())},
+        "share_other": max(0.0, busy - sum(t.values())) / busy,
+        "resets": resets,
         "resets_cached": counts.get("reset_cached", 0),
-        "resets_per_s": counts.get("reset", 0) / t["reset"] if t.get("reset") else 0.0,
-        "tools_only_steps_per_s": done / tools_wall,
+        # resets per second of (summed) reset time
+        "resets_per_s": resets / t["reset"] if t.get("reset") else 0.0,
+        "tools_only_steps_per_s": done / tools_seconds,
     }
     out["env_overhead"] = 1 - out.get("share_tools", 0.0)
     out["env_vs_tools"] = out["steps_per_s"] / out["tools_only_steps_per_s"]
@@ -152,26 +165,9 @@ def _bench_workers(
         env.close()
     done = rounds * num_envs
     t = {k: after[k] - before.get(k, 0.0) for k in after}
-    busy = workers * wall  # worker seconds: the stage shares are of the workers' time
-    resets = counts1.get("reset", 0) - counts0.get("reset", 0)
-    out = {
-        "num_envs": num_envs,
-        "workers": workers,
-        "image_size": size,
-        "steps": done,
-        "seconds": wall,
-        "steps_per_s": done / wall,
-        **{f"share_{k}": v / busy for k, v in sorted(t.items())},
-        "share_other": max(0.0, busy - sum(t.values())) / busy,
-        "resets": resets,
-        "resets_cached": counts1.get("reset_cached", 0) - counts0.get("reset_cached", 0),
-        # resets per second of (summed) reset time, as the one-process row
-        "resets_per_s": resets / t["reset"] if t.get("reset") else 0.0,
-        "tools_only_steps_per_s": done / tools_only_parallel(num_envs, done, size, seed, device, workers),
-    }  # fmt: skip
-    out["env_overhead"] = 1 - out.get("share_tools", 0.0)
-    out["env_vs_tools"] = out["steps_per_s"] / out["tools_only_steps_per_s"]
-    return out
+    counts = {k: counts1.get(k, 0) - counts0.get(k, 0) for k in counts1}
+    tools_seconds = tools_only_parallel(num_envs, done, size, seed, device, workers)
+    return _summary(num_envs, size, done, wall, t, counts, tools_seconds, workers)
 
 
 def _tools_only_task(args: tuple[int, int, int, int, str, int]) -> float:
