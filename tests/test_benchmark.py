@@ -162,6 +162,27 @@ def test_resume_skips_finished_cells(tiny_run, monkeypatch):
     assert calls == ["main/simple/s-text/seed0"]
 
 
+def test_a_run_resumes_from_its_records_without_checkpoints(tiny_run, monkeypatch):
+    from experiments import records
+
+    root, path = tiny_run
+    before = json.loads(path.read_text())
+    written, _ = records.pack(root / "run", root / "records")
+    assert written == len(before["cells"])
+    assert records.unpack(root / "records", root / "restored") == (written, 0)
+    assert not list((root / "restored").rglob("*.pt"))  # no checkpoint came back
+
+    def boom(*a, **k):
+        raise AssertionError("a recorded cell was recomputed")
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    monkeypatch.setattr(B.Runner, "run_cell", boom)
+    monkeypatch.setattr(B.Runner, "evaluate", boom)
+    after = json.loads(B.run(TINY, root / "restored", progress=False, report=False).read_text())
+    assert [c["key"] for c in after["cells"]] == [c["key"] for c in before["cells"]]
+    assert [c["episodes"] for c in after["cells"]] == [c["episodes"] for c in before["cells"]]
+
+
 def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
     import shutil
 

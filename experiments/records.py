@@ -1,0 +1,221 @@
+"""A benchmark run's results without its checkpoints: one compressed record per finished cell.
+
+    python -m experiments.records pack runs/benchmark/paper docs/results/judge-v2-lex/records
+    python -m experiments.records unpack docs/results/judge-v2-lex/records runs/benchmark/paper
+
+A run folder (:mod:`experiments.benchmark`) weighs what its checkpoints weigh; what its report
+and the error breakdown read is much smaller: each cell's ``cell.json`` (summary, fingerprint,
+timings), ``eval.json`` and ``eval_free.json`` (every evaluated episode) and
+``train_log.jsonl``. :func:`pack` writes those files of every finished cell, byte for byte, into
+one xz-compressed JSON file per cell, ``<study>/<tier>/<method>/seed<k>.json.xz`` (about 80 KB
+for a Complex cell of 200 + 105 episodes). The same files give the same bytes, so packing a run
+again rewrites only the cells that changed, and a folder of records kept under version control
+grows by its new cells only.
+
+:func:`unpack` puts them back into a run folder. With the same datasets (the canonical tiers are
+generated with fixed checksums), the cells are finished cells of the benchmark: ``--report-only``
+rebuilds the report from them, ``experiments.breakdown`` reads them, and a run of the same
+preset computes only the cells that are missing. A record has no checkpoint, so a cell that
+would need one (evaluated on a split it lacks) is trained again, and a cell whose agent's
+decoding rule changed keeps the results it has (the benchmark's rule for a missing checkpoint).
+
+A record names only those four files; anything else in it, a path that is not
+``<study>/<tier>/<method>/seed<k>``, or a cell already in the run folder with other contents
+(unless ``force``) is a named error before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+__all__ = ["FILES", "FORMAT", "RecordError", "pack", "read_record", "unpack"]
+
+FORMAT = "image-styling-cell-record/1"
+#: The files of a cell folder a record holds (``cell.json`` is the marker of a finished cell).
+FILES = ("cell.json", "eval.json", "eval_free.json", "train_log.jsonl")
+SUFFIX = ".json.xz"
+_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SEED = re.compile(r"^seed\d+$")
+
+
+class RecordError(ValueError):
+    """A record that cannot be read or written as asked (named file, named reason)."""
+
+
+def _cells(run_dir: Path) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """``(study, tier, method, seed<k>)`` and folder of each finished cell of ``run_dir``."""
+    for done in sorted((run_dir / "cells").glob("*/*/*/seed*/cell.json")):
+        folder = done.parent
+        yield tuple(folder.relative_to(run_dir / "cells").parts), folder
+
+
+def _payload(folder: Path) -> bytes:
+    files = {}
+    for name in FILES:
+        path = folder / name
+        if path.exists():
+            files[name] = path.read_text(encoding="utf-8")
+    json.loads(files["cell.json"])  # a half-written marker is not a finished cell
+    return json.dumps({"format": FORMAT, "files": files}, sort_keys=True).encode("utf-8")
+
+
+def _compress(payload: bytes) -> bytes:
+    return lzma.compress(payload, format=lzma.FORMAT_XZ, preset=9)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def read_record(path: str | Path) -> dict[str, str]:
+    """The files of the record at ``path``: ``{name: text}``, ``cell.json`` among them.
+
+    Raises:
+        RecordError: not an xz file of this format, or it holds a file outside :data:`FILES`.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
+    except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RecordError(f"{path}: not a cell record (xz-compressed JSON): {e}") from e
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise RecordError(f"{path}: format {found!r}, expected {FORMAT!r}")
+    files = doc.get("files")
+    if not isinstance(files, dict) or "cell.json" not in files:
+        raise RecordError(f"{path}: the record holds no cell.json")
+    extra = sorted(set(files) - set(FILES))
+    if extra or not all(isinstance(v, str) for v in files.values()):
+        raise RecordError(
+            f"{path}: a record holds only {', '.join(FILES)} as text; found {extra or 'non-text'}"
+        )
+    try:
+        json.loads(files["cell.json"])
+    except json.JSONDecodeError as e:
+        raise RecordError(f"{path}: its cell.json is not JSON: {e}") from e
+    return files
+
+
+def pack(run_dir: str | Path, dest: str | Path) -> tuple[int, int]:
+    """Write a record of every finished cell of ``run_dir`` into ``dest``; returns
+    ``(written, unchanged)``: a record whose files did not change is left as it is."""
+    run_dir, dest = Path(run_dir), Path(dest)
+    if not (run_dir / "cells").is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a benchmark run folder (it has no cells/)")
+    written = unchanged = 0
+    for parts, folder in _cells(run_dir):
+        try:
+            payload = _payload(folder)
+        except json.JSONDecodeError as e:
+            raise RecordError(f"{folder / 'cell.json'} is not JSON: {e}") from e
+        path = dest.joinpath(*parts[:-1], parts[-1] + SUFFIX)
+        if path.exists():
+            try:
+                same = lzma.decompress(path.read_bytes()) == payload
+            except lzma.LZMAError:
+                same = False  # a damaged record is replaced
+            if same:
+                unchanged += 1
+                continue
+        _write(path, _compress(payload))
+        written += 1
+    if written + unchanged == 0:
+        raise RecordError(f"{run_dir} has no finished cell (no cells/*/*/*/seed*/cell.json)")
+    return written, unchanged
+
+
+def _records(src: Path) -> list[tuple[tuple[str, ...], Path]]:
+    out = []
+    for path in sorted(src.rglob("*" + SUFFIX)):
+        parts = path.relative_to(src).parts
+        parts = (*parts[:-1], parts[-1][: -len(SUFFIX)])
+        if len(parts) != 4 or not _SEED.match(parts[3]) or not all(_PART.match(p) for p in parts):
+            raise RecordError(
+                f"{path}: a record's path is <study>/<tier>/<method>/seed<k>{SUFFIX}, got "
+                f"{'/'.join(parts)}"
+            )
+        out.append((parts, path))
+    return out
+
+
+def unpack(src: str | Path, run_dir: str | Path, *, force: bool = False) -> tuple[int, int]:
+    """Write the cells recorded in ``src`` into ``run_dir``; returns ``(written, unchanged)``.
+    Every record is read and checked before anything is written.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist.
+        RecordError: no records, a malformed one, or (without ``force``) a cell of ``run_dir``
+            that exists with other contents.
+    """
+    src, run_dir = Path(src), Path(run_dir)
+    if not src.is_dir():
+        raise FileNotFoundError(f"no records folder {src}")
+    found = _records(src)
+    if not found:
+        raise RecordError(f"{src} holds no cell records (*{SUFFIX})")
+    plan = []
+    for parts, path in found:
+        files = read_record(path)
+        folder = run_dir.joinpath("cells", *parts)
+        have = {n: (folder / n).read_text(encoding="utf-8") for n in FILES if (folder / n).exists()}
+        if have == files:
+            plan.append((folder, None))
+            continue
+        if "cell.json" in have and not force:
+            raise RecordError(
+                f"cell {'/'.join(parts)} exists in {run_dir} with other contents; unpack into "
+                "another folder, or pass force=True (--force) to replace it"
+            )
+        plan.append((folder, files))
+    written = 0
+    for folder, files in plan:
+        if files is None:
+            continue
+        (folder / "cell.json").unlink(missing_ok=True)  # unfinished until its marker is back
+        for name in FILES:
+            if name not in files:
+                (folder / name).unlink(missing_ok=True)
+        for name in sorted(files, key=lambda n: n == "cell.json"):  # the marker last
+            _write(folder / name, files[name].encode("utf-8"))
+        written += 1
+    return written, len(plan) - written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m experiments.records", description=__doc__.split("\n\n")[0]
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("pack", help="every finished cell of a run folder -> one record per cell")
+    a.add_argument("run_dir", type=Path)
+    a.add_argument("dest", type=Path)
+    b = sub.add_parser("unpack", help="records -> finished cells of a run folder")
+    b.add_argument("src", type=Path)
+    b.add_argument("run_dir", type=Path)
+    b.add_argument("--force", action="store_true", help="replace cells that differ")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "pack":
+            written, same = pack(args.run_dir, args.dest)
+            print(f"{written} records written, {same} unchanged, in {args.dest}")
+        else:
+            written, same = unpack(args.src, args.run_dir, force=args.force)
+            print(f"{written} cells written, {same} already there, in {args.run_dir}/cells")
+    except (OSError, RecordError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
