@@ -17,7 +17,9 @@ def _cell(run, key="main/simple/s/seed0", overall=50.0, log=True):
     if log:
         (folder / "train_log.jsonl").write_text('{"step": 1}\n{"step": 2}\n')
     (folder / "model.pt").write_bytes(b"\0" * 64)  # checkpoints stay out of a record
-    (folder / "cell.json").write_text(json.dumps({"key": key, "eval": {"overall": overall}}, indent=1))
+    (folder / "cell.json").write_text(
+        json.dumps({"key": key, "eval": {"overall": overall}}, indent=1)
+    )
     return folder
 
 
