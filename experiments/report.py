@@ -108,7 +108,8 @@ def aggregate(results: Mapping[str, Any]) -> list[Row]:
         groups.items(), key=lambda kv: (kv[0][0] != "main", kv[0][0], kv[0][1], order.get(kv[0][2], 99))
     ):  # fmt: skip
         cs = sorted(cs, key=lambda c: c["seed"])
-        metrics = (*SCORE_NAMES, "overall", "normalized", *PLANNING_NAMES, "steps", "invalid_calls")
+        metrics = (*SCORE_NAMES, "overall", "normalized", *PLANNING_NAMES, "steps", "invalid_calls",
+                   "violated")  # fmt: skip
         per_seed: dict[str, list[float]] = defaultdict(list)
         per_ep: dict[str, list[float]] = defaultdict(list)  # every seed's episodes
         first_ep: dict[str, list[float]] = {}  # the first seed's episodes
@@ -119,6 +120,8 @@ def aggregate(results: Mapping[str, Any]) -> list[Row]:
             for k in metrics:
                 if k == "normalized":
                     vals = [100.0 * (e["overall"] - rnd) / max(orc - rnd, 1e-9) for e in eps]
+                elif k == "violated":  # the share of episodes that broke a constraint
+                    vals = [float(bool(e["violations"])) for e in eps if "violations" in e]
                 else:
                     vals = [float(e[k]) for e in eps if k in e]
                 if vals:
@@ -245,6 +248,25 @@ def study_table(rows: Sequence[Row], prefix: str) -> str:
 
 #: Quality target: the best offline method's normalized score per tier on held-out templates.
 QUALITY_TARGETS: Mapping[str, float] = {"simple": 90.0, "regular": 85.0, "complex": 80.0}
+#: ... and its margin over the teacher's mean (normalized points, with the CIs apart).
+TEACHER_MARGIN = 5.0
+#: Complex: the best offline method breaks a constraint in at most this share of episodes.
+MAX_VIOLATED = 0.10
+#: A trained cell's training stage at most this long, its process peak at most this much.
+MAX_TRAIN_SECONDS = 600.0
+MAX_PEAK_MB = 8192.0
+
+
+def call_level_methods() -> tuple[str, ...]:
+    """The call-level methods on the embedded planner with images (IQL, CQL, AWAC): trained by
+    :mod:`agents.calllevel`, not text-only."""
+    out = []
+    for m in registry.names():
+        spec = registry.get(m)
+        text_only = dict(spec.defaults or {}).get("planner", {}).get("text_only", False)
+        if spec.kind == "embedded" and (spec.trainer or "").startswith("agents.calllevel") and not text_only:  # fmt: skip
+            out.append(m)
+    return tuple(out)
 
 
 def best_offline_method(rows: Sequence[Row], tier: str) -> str | None:
@@ -275,14 +297,53 @@ def targets_table(rows: Sequence[Row]) -> str:
     def verdict(ok: bool | None) -> str:
         return "–" if ok is None else ("met" if ok else "missed")
 
-    lines: dict[str, list[str]] = {k: [] for k in ("best", "rwsw", "teacher", "edit", "vision")}
-    apart_tiers = 0
+    keys = ("best", "margin", "rwsw", "teacher", "edit", "vision", "violated", "call", "call_te", "time")  # fmt: skip
+    lines: dict[str, list[str]] = {k: [] for k in keys}
+    apart_tiers = call_apart = 0
+    calls = call_level_methods()
     for t in tiers:
         bm = best_offline_method(rows, t)
         assert bm is not None  # S is an offline method and this tier has it
-        b = by[(t, bm)].stats["normalized"][0]
+        b, blo, _ = by[(t, bm)].stats["normalized"]
         goal = QUALITY_TARGETS.get(t)
         lines["best"].append(f"{METHODS[bm][0]} {b:.1f} vs {goal:.0f}: {verdict(b >= goal) if goal else '–'}")  # fmt: skip
+        te = norm(t, "teacher")
+        if te:
+            ok = b - te[0] >= TEACHER_MARGIN and blo > te[2]
+            state = "apart" if blo > te[2] else "overlap"
+            lines["margin"].append(f"{b - te[0]:+.1f}, CIs {state}: {verdict(ok)}")
+        else:
+            lines["margin"].append("–")
+        share = by[(t, bm)].stats.get("violated", (math.nan,) * 3)[0]
+        if t == "complex" and not math.isnan(share):
+            lines["violated"].append(f"{100 * share:.1f}%: {verdict(share <= MAX_VIOLATED)}")
+        else:
+            lines["violated"].append("–")
+        rw = norm(t, "rw")
+        found = [(norm(t, m), m) for m in calls if norm(t, m) is not None]
+        if found and rw:
+            (c, clo, _), cm = max(found, key=lambda x: x[0][0])  # type: ignore[index]
+            apart = clo > rw[2]
+            call_apart += apart
+            lines["call"].append(f"{METHODS[cm][0]} {c - rw[0]:+.1f} over RW, CIs {'apart' if apart else 'overlap'}")  # fmt: skip
+            lines["call_te"].append(f"{c:.1f} vs {te[0]:.1f}: {verdict(c > te[0])}" if te else "–")
+        else:
+            lines["call"].append("–")
+            lines["call_te"].append("–")
+        trained = [
+            r for (tt, m), r in by.items()
+            if tt == t and r.train_seconds is not None and m in METHODS and registry.get(m).trainable
+        ]  # fmt: skip
+        if trained:
+            slow = max(trained, key=lambda r: r.train_seconds or 0.0)
+            peak = max((r.peak_rss_mb or 0.0) for r in trained)
+            ok = (slow.train_seconds or 0.0) <= MAX_TRAIN_SECONDS and peak <= MAX_PEAK_MB
+            lines["time"].append(
+                f"slowest {slow.label} {(slow.train_seconds or 0.0) / 60:.1f} min, peak "
+                f"{peak / 1024:.1f} GB: {verdict(ok)}"
+            )
+        else:
+            lines["time"].append("–")
         s = norm(t, "s")
         assert s is not None
         weighted = [(norm(t, m), m) for m in ("rw", "sw") if norm(t, m) is not None]
@@ -291,7 +352,6 @@ def targets_table(rows: Sequence[Row]) -> str:
             apart = wlo > s[2]
             apart_tiers += apart
             lines["rwsw"].append(f"{METHODS[wm][0]} {w - s[0]:+.1f} over S, CIs {'apart' if apart else 'overlap'}")  # fmt: skip
-            te = norm(t, "teacher")
             lines["teacher"].append(
                 f"{METHODS[wm][0]} {w:.1f} vs {te[0]:.1f}: {verdict(w > te[0])}" if te else "–"
             )
@@ -310,10 +370,15 @@ def targets_table(rows: Sequence[Row]) -> str:
     head = ["quality target", *(t.capitalize() for t in tiers)]
     body = [
         ["best offline method >= 90 / 85 / 80", *lines["best"]],
+        [f"... and above the teacher's mean by >= {TEACHER_MARGIN:.0f}, CIs apart", *lines["margin"]],
         [f"RW or SW above S, CIs apart (needed on 2 tiers; on {apart_tiers} here)", *lines["rwsw"]],
         ["... and above the teacher's mean", *lines["teacher"]],
         ["best offline method >= Edit-Only + 10", *lines["edit"]],
         ["vision (S) above text-only (S text-only), CIs apart", *lines["vision"]],
+        [f"Complex: best offline method breaks a constraint in <= {100 * MAX_VIOLATED:.0f}% of episodes", *lines["violated"]],
+        [f"a call-level method above RW, CIs apart (needed on 2 tiers; on {call_apart} here)", *lines["call"]],
+        ["... and above the teacher's mean", *lines["call_te"]],
+        [f"training <= {MAX_TRAIN_SECONDS / 60:.0f} min, peak <= {MAX_PEAK_MB / 1024:.0f} GB (as the cells ran)", *lines["time"]],
     ]  # fmt: skip
     return _md_table(head, body)
 
