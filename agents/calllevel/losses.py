@@ -98,5 +98,10 @@ def conservative_penalty(q_discrete: torch.Tensor, taken: torch.Tensor) -> torch
 @torch.no_grad()
 def soft_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     """Polyak averaging ``target <- (1 - tau) target + tau online`` (d3rlpy's ``soft_sync``)."""
-    for p_t, p in zip(target.parameters(), online.parameters(), strict=True):
-        p_t.mul_(1.0 - tau).add_(tau * p)
+    targets, online_params = list(target.parameters()), list(online.parameters())
+    if len(targets) != len(online_params):
+        raise ValueError(
+            f"soft_update: the target has {len(targets)} parameters, the online network "
+            f"{len(online_params)}"
+        )
+    torch._foreach_lerp_(targets, online_params, tau)  # one pass per tensor, not three

@@ -17,6 +17,7 @@ from agents.embedded.model import EmbeddedPlanner
 from agents.embedded.training import (
     Optimizer,
     PreparedData,
+    adamw,
     with_pixel_statistics,
     with_rewordings,
 )
@@ -82,7 +83,7 @@ def transitions(d: PreparedData) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 def _adam(params: Any, lr: float) -> torch.optim.Optimizer:
     # d3rlpy's critics use Adam without weight decay (AdamW's default would add 0.01)
-    return torch.optim.AdamW([p for p in params if p.requires_grad], lr=lr, weight_decay=0.0)
+    return adamw([p for p in params if p.requires_grad], lr, 0.0)
 
 
 def fit_critic(
