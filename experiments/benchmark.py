@@ -497,10 +497,7 @@ class Runner:
                 ref.checkpoint or ""
             )
             if not reference.exists():
-                raise FileNotFoundError(
-                    f"{m.label}'s reference {reference} is missing: the {m.reference} cell must "
-                    "run first"
-                )
+                reference = self.retrain_reference(cell, folder, record)
         job = registry.TrainJob(
             m, config, cell.seed, folder, dataset=cell.dataset, episodes=cell.episodes,
             tier=cell.tier, image_size=64, reference=reference, progress=self.progress,
@@ -576,6 +573,35 @@ class Runner:
             + ")"
         )
         return record
+
+    def retrain_reference(self, cell: Cell, folder: Path, record: dict[str, Any]) -> Path:
+        """The checkpoint of ``cell``'s reference (DPO's S) when its cell is finished but has no
+        checkpoint (restored from :mod:`experiments.records`): trained again as that cell
+        trained (same method, config, seed and data) into ``folder/reference``; the reference
+        cell itself is left as it is. ``record["reference_retrained"]`` says so (with the
+        seconds it took, outside the cell's own stages).
+
+        Raises:
+            FileNotFoundError: the reference cell is not finished (it must run first).
+        """
+        m = registry.get(cell.method)
+        assert m.reference is not None
+        ref_cell = dataclasses.replace(cell, method=m.reference)
+        ref = registry.get(m.reference)
+        if finished_record(ref_cell, self.preset, self.out, record.get("dataset_checksum"), complete=False) is None:  # fmt: skip
+            raise FileNotFoundError(
+                f"{m.label}'s reference {ref_cell.folder(self.out) / (ref.checkpoint or '')} is "
+                f"missing: the {m.reference} cell must run first"
+            )
+        scratch = folder / "reference"
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.log(
+            f"cell {cell.key}: its reference {ref_cell.key} has no checkpoint; training it again"
+        )
+        t0 = time.perf_counter()
+        self.run_cell(ref_cell, scratch, {})
+        record["reference_retrained"] = {"seconds": round(time.perf_counter() - t0, 1)}
+        return scratch / (ref.checkpoint or "")
 
     def missing_splits(self, record: Mapping[str, Any]) -> list[str]:
         """The preset's evaluation splits a finished cell's record lacks."""

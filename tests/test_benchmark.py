@@ -183,6 +183,34 @@ def test_a_run_resumes_from_its_records_without_checkpoints(tiny_run, monkeypatc
     assert [c["episodes"] for c in after["cells"]] == [c["episodes"] for c in before["cells"]]
 
 
+def test_dpo_trains_its_reference_again_when_the_s_cell_came_without_a_checkpoint(tiny_run, monkeypatch):  # fmt: skip
+    import shutil
+
+    root, _ = tiny_run
+    run = root / "run-dpo"
+    shutil.copytree(root / "run", run)
+    s_cell = run / "cells/main/simple/s/seed0"
+    s_record = (s_cell / "cell.json").read_bytes()
+    for ckpt in s_cell.glob("*.pt"):
+        ckpt.unlink()  # as experiments.records restores it
+    shutil.rmtree(run / "cells/main/simple/dpo/seed0")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    only = dataclasses.replace(TINY, methods=("s", "dpo"), qualities=(), sizes=())
+    res = json.loads(B.run(only, run, progress=False, report=False).read_text())
+    dpo = next(c for c in res["cells"] if c["method"] == "dpo")
+    assert dpo["reference_retrained"]["seconds"] > 0
+    assert (run / "cells/main/simple/dpo/seed0/reference").is_dir()
+    assert (s_cell / "cell.json").read_bytes() == s_record  # the S cell is left as it was
+    # without the S cell's record, DPO still needs S to run first
+    shutil.rmtree(s_cell)
+    shutil.rmtree(run / "cells/main/simple/dpo/seed0")
+    with pytest.raises(FileNotFoundError, match="the s cell must run first"):
+        B.Runner(only, run, progress=False).run_cell(
+            B.Cell("main", "simple", "dpo", 0, dpo["dataset"], dpo["episodes"]),
+            run / "cells/main/simple/dpo/seed0", {"dataset_checksum": dpo["dataset_checksum"]},
+        )  # fmt: skip
+
+
 def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
     import shutil
 
