@@ -91,3 +91,24 @@ def test_default_library_requests_are_written_as_recorded():
         assert task.task_id == task_id
         assert hashlib.sha256(task.instruction.encode()).hexdigest()[:16] == digest, task_id
     assert {"three", "pan", "shoot"} <= wording.lexicon_words("normal") - wording.lexicon_words()
+
+
+def test_canonical_recipe_with_other_content_warns(minari_root, monkeypatch):
+    """A canonical id generated with its canonical recipe but other content (another torch
+    thread count) says so: results on it are not on the published dataset."""
+    import warnings
+
+    from offline_data import canonical as C
+    from offline_data.generate import NonCanonicalWarning
+
+    did = "image-styling/tinycanon-v0"
+    entry = {"recipe": Recipe("simple", 4, 0, 32).to_dict(), "checksum": "0" * 64}
+    monkeypatch.setitem(C.EXTRA_RECIPES, did, entry)
+    kw = dict(image_size=32, num_envs=4, ref_episodes=0, progress=False, did=did)
+    with pytest.warns(NonCanonicalWarning, match="other content than the canonical dataset"):
+        path = generate("simple", 4, 0, **kw)
+    got = json.loads((path / "data" / "metadata.json").read_text())[META_KEY]["checksum"]
+    entry["checksum"] = got  # the recorded content: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NonCanonicalWarning)
+        generate("simple", 4, 0, overwrite=True, **kw)
