@@ -340,6 +340,28 @@ def dataset_plan(preset: Preset) -> dict[tuple[str, str], tuple[str, int, float 
     return plan
 
 
+@contextmanager
+def canonical_threads(did: str) -> Iterator[None]:
+    """Torch at :data:`offline_data.canonical.CANONICAL_THREADS` threads while a canonical id
+    is generated (restored after), whatever this process runs at: a benchmark process at one
+    thread (``OMP_NUM_THREADS=1``, ``--shard``) would otherwise write another sample of the
+    recipe than the published dataset, and its cells' fingerprints would not match a run on the
+    published data."""
+    import torch
+
+    from offline_data.canonical import CANONICAL_THREADS, canonical_recipes
+
+    if did not in canonical_recipes() or torch.get_num_threads() == CANONICAL_THREADS:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(CANONICAL_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def ensure_dataset(
     did: str, tier: str, episodes: int, image_size: int, clean: float | None, log: Callable,
     generate: Callable[..., Any] | None = None,
@@ -357,8 +379,9 @@ def ensure_dataset(
         log(f"generating {did} ({episodes} episodes, {image_size} px)")
         profile = None if clean is None else NoiseProfile(clean=clean)
         ref = min(100, max(10, episodes // 10))
-        generate(tier, episodes, 0, image_size=image_size, profile=profile, did=did,
-                 progress=False, ref_episodes=ref)  # fmt: skip
+        with canonical_threads(did):
+            generate(tier, episodes, 0, image_size=image_size, profile=profile, did=did,
+                     progress=False, ref_episodes=ref)  # fmt: skip
     ds = D.load(did)
     info = D.info(ds)
     recipe = info.get("recipe", {})

@@ -546,3 +546,23 @@ def test_make_demo_runs_the_demo_preset_a_trained_planner_beside_edit_only():
     kinds = {B.METHODS[m][1] for m in p.methods}
     assert "edit-only" in p.methods and "embedded" in kinds and p.episodes >= 3000
     assert p.eval_tasks >= 100  # a CI narrow enough to tell the two apart
+
+
+def test_canonical_ids_are_generated_at_the_canonical_thread_count():
+    import torch
+
+    from offline_data.canonical import CANONICAL_THREADS
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with B.canonical_threads("image-styling/complex-v0"):
+            assert torch.get_num_threads() == CANONICAL_THREADS == 2
+        assert torch.get_num_threads() == 1  # restored
+        with B.canonical_threads("image-styling/mine-v0"):  # not canonical: as the process runs
+            assert torch.get_num_threads() == 1
+        with pytest.raises(RuntimeError), B.canonical_threads("image-styling/simple-v0"):
+            raise RuntimeError("generation failed")
+        assert torch.get_num_threads() == 1  # restored on failure too
+    finally:
+        torch.set_num_threads(before)
