@@ -37,7 +37,7 @@ from styling_env.tools.vocabulary import VALUES
 from styling_env.validation import nonnegative_int, positive_int
 from styling_env.vector import ImageStylingVectorEnv
 
-from .canonical import canonical_recipes
+from .canonical import CANONICAL_THREADS, canonical_recipes
 from .dataset import (
     FORMAT_VERSION,
     META_KEY,
@@ -595,7 +595,8 @@ def generate(
             raise DatasetError(
                 f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
             )
-        canonical = not warn_noncanonical(did, recipe)
+        canonical = recipe_diff(did, recipe) == {}
+        warn_noncanonical(did, recipe)
         path = _generate(did, recipe, teacher, tier, seed, image_size, ref_episodes, num_envs,
                          shards, episodes, overwrite, progress, device)  # fmt: skip
     if canonical:
@@ -607,19 +608,25 @@ class NonCanonicalWarning(UserWarning):
     """A dataset written under a canonical id with another recipe than the canonical one."""
 
 
-def warn_noncanonical(did: str, recipe: Recipe) -> bool:
-    """Warn (:class:`NonCanonicalWarning`) when ``did`` is a canonical id (``image-styling/
-    simple-v0``, ...) and ``recipe`` is not its canonical recipe: results on it are not
-    comparable with published ones. Returns whether it warned (False: not a canonical id, or
-    its canonical recipe)."""
+def recipe_diff(did: str, recipe: Recipe) -> dict[str, Any] | None:
+    """The fields of ``recipe`` that differ from ``did``'s canonical recipe (``{}``: the
+    canonical recipe); None when ``did`` is not a canonical id."""
     entry = canonical_recipes().get(did)
     want = entry.get("recipe") if isinstance(entry, dict) else None
     if not isinstance(want, dict):
-        return True
+        return None
     got = recipe.to_dict()
     # an empty canonical profile means the tier's default one
-    diff = {k: got.get(k) for k, v in want.items() if got.get(k) != v and (v or k != "profile")}
+    return {k: got.get(k) for k, v in want.items() if got.get(k) != v and (v or k != "profile")}
+
+
+def warn_noncanonical(did: str, recipe: Recipe) -> None:
+    """Warn (:class:`NonCanonicalWarning`) when ``did`` is a canonical id (``image-styling/
+    simple-v0``, ...) and ``recipe`` is not its canonical recipe: results on it are not
+    comparable with published ones."""
+    diff = recipe_diff(did, recipe)
     if diff:
+        want = canonical_recipes()[did]["recipe"]
         changed = ", ".join(f"{k}={v!r} (canonical {want[k]!r})" for k, v in diff.items())
         warnings.warn(
             f"{did!r} is a canonical dataset id but this recipe differs from the canonical one: "
@@ -628,8 +635,6 @@ def warn_noncanonical(did: str, recipe: Recipe) -> bool:
             NonCanonicalWarning,
             stacklevel=3,
         )
-        return True
-    return False
 
 
 def warn_canonical_content(did: str, path: Path) -> None:
@@ -660,7 +665,7 @@ def warn_canonical_content(did: str, path: Path) -> None:
             f"{did!r} was generated with its canonical recipe but holds other content than the "
             f"canonical dataset (checksum {got[:12]}..., canonical {want[:12]}...): it was "
             f"generated at {torch.get_num_threads()} torch thread(s) on {platform.processor() or platform.machine()}; "
-            "the canonical checksums at 2 threads in one process, and another thread count or "
+            f"the canonical checksums at {CANONICAL_THREADS} threads in one process, and another thread count or "
             "another CPU rounds some float sums differently (python -m experiments.check_canonical "
             "checks a machine). Results on it are a valid sample of the recipe, not on the "
             "published dataset",
