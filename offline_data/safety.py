@@ -1,8 +1,9 @@
 """Ids are not paths, one writer per dataset (or benchmark cell), and clear write errors.
 
-- :func:`check_dataset_id`: a dataset id must match Minari's grammar ``[namespace/]name-vN``
-  (letters, digits, ``_ . -`` in each part, no part starting with a dot, no ``..``, not
-  absolute); checked before any work is done.
+- :func:`check_dataset_id`: a dataset id must be ``[namespace/]name-vN`` (letters, digits,
+  ``_ . -`` in each part, no part starting with a dot, no ``..``, not absolute) and one that
+  Minari itself accepts (no ``.`` in a name or namespace, a namespace of two characters or
+  more): checked before any work is done, not when the finished episodes are written.
 - :func:`inside`: a path resolved under a root (datasets root, mirror, run folder) must stay
   in it, so nothing outside a root is ever written or removed.
 - :func:`exclusive`: an advisory lock (``flock``) per dataset id or per benchmark cell; a
@@ -49,6 +50,15 @@ def check_dataset_id(did: object) -> str:
             "image-styling/simple-v0 or mydata-v0): letters, digits, '_', '.', '-' in each part, "
             "no part starting with '.', no '..', not an absolute path"
         )
+    from minari.dataset.minari_dataset import parse_dataset_id
+
+    try:  # Minari's own grammar is narrower; it would refuse the id only when writing
+        parse_dataset_id(did)
+    except ValueError:
+        raise InvalidIdError(
+            f"invalid dataset id {did!r}: Minari refuses it (no '.' in the name or namespace, "
+            "a namespace of at least two characters, e.g. image-styling/simple-v0)"
+        ) from None
     return did
 
 
