@@ -1,9 +1,9 @@
 """Ids are not paths, one writer per dataset (or benchmark cell), and clear write errors.
 
 - :func:`check_dataset_id`: a dataset id must be ``[namespace/]name-vN`` (letters, digits,
-  ``_ . -`` in each part, no part starting with a dot, no ``..``, not absolute) and one that
-  Minari itself accepts (no ``.`` in a name or namespace, a namespace of two characters or
-  more): checked before any work is done, not when the finished episodes are written.
+  ``_`` and ``-`` in each part, not absolute) and one that Minari itself accepts (a namespace
+  of two characters or more): checked before any work is done, not when the finished
+  episodes are written.
 - :func:`inside`: a path resolved under a root (datasets root, mirror, run folder) must stay
   in it, so nothing outside a root is ever written or removed.
 - :func:`exclusive`: an advisory lock (``flock``) per dataset id or per benchmark cell; a
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from .errors import DatasetError
 
-#: Minari's dataset id grammar: optional (nested) namespace, a name, a version.
-ID_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_.\-]*/)*[A-Za-z0-9_][A-Za-z0-9_.\-]*-v\d+")
+#: A dataset id: optional (nested) namespace, a name, a version (Minari's grammar, ASCII only).
+ID_PATTERN = re.compile(r"(?:[A-Za-z0-9_][A-Za-z0-9_\-]*/)*[A-Za-z0-9_][A-Za-z0-9_\-]*-v\d+")
 
 
 class InvalidIdError(DatasetError, ValueError):
@@ -47,8 +47,8 @@ def check_dataset_id(did: object) -> str:
     if not isinstance(did, str) or not ID_PATTERN.fullmatch(did) or ".." in did:
         raise InvalidIdError(
             f"invalid dataset id {did!r}: expected [namespace/]name-vN (e.g. "
-            "image-styling/simple-v0 or mydata-v0): letters, digits, '_', '.', '-' in each part, "
-            "no part starting with '.', no '..', not an absolute path"
+            "image-styling/simple-v0 or mydata-v0): letters, digits, '_' and '-' in each part, "
+            "not an absolute path"
         )
     from minari.dataset.minari_dataset import parse_dataset_id
 
@@ -56,8 +56,8 @@ def check_dataset_id(did: object) -> str:
         parse_dataset_id(did)
     except ValueError:
         raise InvalidIdError(
-            f"invalid dataset id {did!r}: Minari refuses it (no '.' in the name or namespace, "
-            "a namespace of at least two characters, e.g. image-styling/simple-v0)"
+            f"invalid dataset id {did!r}: Minari refuses it (a namespace needs at least two "
+            "characters, e.g. image-styling/simple-v0)"
         ) from None
     return did
 
