@@ -541,8 +541,9 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     """The call-level critics' step-level diagnostics (``diagnostics.json`` in each main-study
     cell folder under ``run``): per tier and method, the share of the teacher's mistaken calls
     with a negative advantage, of correct calls with a positive one, and of mistaken calls
-    ranked below the oracle's call from the same state; mean over seeds. "" when no cell has
-    them."""
+    ranked below the oracle's call from the same state; mean over seeds; and the mistake kind
+    the critic ranks worst from the same state (cells whose diagnostics have per-kind pair
+    rankings). "" when no cell has them."""
     keys = ("mistaken_negative", "correct_positive", "pair_ranking")
     found: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for c in results["cells"]:
@@ -570,10 +571,28 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
         for k in keys:
             vals = [float(d[k]) for d in ds if d.get(k) is not None]
             cells.append(f"{100 * float(np.mean(vals)):.0f}%" if vals else "–")
+        cells.append(_weakest_kind(ds))
         body.append(cells)
     header = ["tier", "method", "seeds", "mistaken calls", "mistaken: A < 0", "correct: A > 0",
-              "same state: mistaken < oracle's call"]  # fmt: skip
+              "same state: mistaken < oracle's call", "worst-ranked kind (same state)"]  # fmt: skip
     return _md_table(header, body)
+
+
+def _weakest_kind(ds: Sequence[Mapping[str, Any]]) -> str:
+    """The mistake kind with the lowest same-state pair ranking (mean over the seeds that have
+    per-kind rankings), as "wrong order: 59% of 190 pairs"; "–" when none has them."""
+    shares: dict[str, list[float]] = defaultdict(list)
+    pairs: dict[str, list[int]] = defaultdict(list)
+    for d in ds:
+        for kind, v in (d.get("by_kind") or {}).items():
+            if isinstance(v, Mapping) and v.get("pair_ranking") is not None and v.get("pairs"):
+                shares[kind].append(float(v["pair_ranking"]))
+                pairs[kind].append(int(v["pairs"]))
+    if not shares:
+        return "–"
+    kind = min(shares, key=lambda k: (float(np.mean(shares[k])), k))
+    n = round(float(np.mean(pairs[kind])))
+    return f"{kind.replace('_', ' ')}: {100 * float(np.mean(shares[kind])):.0f}% of {n} pairs"
 
 
 DIAGNOSTICS_NOTE = (

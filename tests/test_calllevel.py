@@ -247,6 +247,11 @@ def test_trains_saves_reloads_evaluates(small_datasets, tmp_path, key):
         and diag["mistaken_calls"] > 0
     )
     assert 0.0 <= diag["mistaken_negative"] <= 1.0 and 0.0 <= diag["correct_positive"] <= 1.0
+    # the pair ranking per mistake kind: its pairs weighted back give the overall share
+    ranked = [v for v in diag["by_kind"].values() if v["pairs"]]
+    assert ranked and sum(v["pairs"] for v in diag["by_kind"].values()) == diag["pairs"] > 0
+    weighted = sum(v["pairs"] * v["pair_ranking"] for v in ranked) / diag["pairs"]
+    assert weighted == pytest.approx(diag["pair_ranking"], abs=1e-3)
     assert json.loads((tmp_path / key / "diagnostics.json").read_text()) == diag
     agent = load_agent(str(job.checkpoint))
     assert agent.planner.meta["method"] == key
@@ -345,16 +350,23 @@ def test_report_diagnostics_table(tmp_path):
     cells = [{"study": "main", "tier": "simple", "method": "iql", "seed": s} for s in (0, 1)] + [
         {"study": "main", "tier": "simple", "method": "rw", "seed": 0}
     ]
+    # seed 1's diagnostics rank per kind (seed 0's predate that): wrong orders worst
+    by_kind = {
+        "wrong_order": {"calls": 5, "negative": 0.4, "pairs": 4, "pair_ranking": 0.5},
+        "bad_strength": {"calls": 7, "negative": 0.6, "pairs": 6, "pair_ranking": 0.8333},
+    }
     for s, (neg, pos, rank) in enumerate(((0.8, 0.6, 0.9), (0.6, 0.4, 0.7))):
         folder = tmp_path / "cells" / "main" / "simple" / "iql" / f"seed{s}"
         folder.mkdir(parents=True)
         d = {"mistaken_calls": 12, "mistaken_negative": neg, "correct_positive": pos, "pair_ranking": rank}  # fmt: skip
+        if s == 1:
+            d["by_kind"] = by_kind
         (folder / "diagnostics.json").write_text(json.dumps(d))
     table = diagnostics_table({"cells": cells}, tmp_path)
     lines = table.strip().splitlines()
     assert len(lines) == 3  # header, rule, one row: RW has no critic
     assert [c.strip() for c in lines[2].strip("|").split("|")] == [
-        "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%",
+        "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%", "wrong order: 50% of 4 pairs",
     ]  # fmt: skip
     assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
 

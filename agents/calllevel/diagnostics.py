@@ -12,7 +12,8 @@ constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). For a crit
   state* has the higher ``Q`` (so the higher advantage: ``V(s)`` is shared). The oracle's call
   from a state is the first call of the episode's oracle plan whose tool has not been called yet
   (STOP once every planned tool has been); pairs where it equals the mistaken call are skipped;
-- the same shares per mistake kind, and the counts behind every share.
+- the same shares per mistake kind (``by_kind``: ``negative``, ``pairs`` and
+  ``pair_ranking``), and the counts behind every share.
 """
 
 from __future__ import annotations
@@ -140,4 +141,8 @@ def diagnose(
     ok = torch.cat(better).numpy() if better else np.zeros(0, bool)
     out["pairs"] = int(ok.size)
     out["pair_ranking"] = _share(ok)
+    kinds = tags[idx_all.numpy()]
+    for kind, entry in out["by_kind"].items():
+        entry["pairs"] = int((kinds == kind).sum())
+        entry["pair_ranking"] = _share(ok[kinds == kind])
     return out
