@@ -686,25 +686,57 @@ def run(
     and, with ``report``, the tables, plots and HTML report. Returns the results path.
 
     ``shard_of=(k, n)`` computes only shard ``k`` of ``n`` (:func:`shard`); its results and
-    report then hold every finished cell in ``out``, whichever shard computed it."""
-    from offline_data.safety import writable
+    report then hold every finished cell in ``out``, whichever shard computed it.
+
+    Raises:
+        CellsSkippedError: after the results and the report are written, when cells were left
+            out because another process was computing them (or their reference)."""
+    from offline_data.safety import ConcurrentWriteError, writable
 
     writable(out)  # a read-only or unwritable --out is a clear error before any work
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
     todo, infos, timings = prepare(preset, out, runner.log, shard_of=shard_of)
     records = []
+    skipped: list[str] = []
     for i, c in enumerate(todo):
         later = {x.dataset for x in todo[i:] if x.dataset}
         runner.release(later)  # free a tier's cached tensors once no later cell needs them
-        records.append(runner.cell(c, infos[c.dataset]["checksum"] if c.dataset else None))
-    if shard_of is not None:
+        ref = registry.get(c.method).reference
+        if ref is not None and dataclasses.replace(c, method=ref).key in skipped:
+            runner.log(f"cell {c.key}: skipped, its reference is being computed elsewhere")
+            skipped.append(c.key)
+            continue
+        try:
+            records.append(runner.cell(c, infos[c.dataset]["checksum"] if c.dataset else None))
+        except ConcurrentWriteError:  # another process computes it: go on with the others
+            runner.log(f"cell {c.key}: skipped, another process is computing it")
+            skipped.append(c.key)
+    if shard_of is not None or skipped:  # every finished cell, whoever computed it
         path = collect(preset, out)
     else:
         path = write_results(out, preset, records, infos, timings, time.perf_counter() - t0)
     if report:
         build(path, out)
+    if skipped:
+        raise CellsSkippedError(skipped, path)
     return path
+
+
+class CellsSkippedError(RuntimeError):
+    """A run that computed every cell it could, but left out cells another process was
+    computing (each cell has one writer) and the cells that need them (DPO after its S).
+    ``results.json`` (and the report) hold every finished cell; run again to add the rest."""
+
+    def __init__(self, keys: Sequence[str], results: Path) -> None:
+        self.keys = list(keys)
+        self.results = results
+        shown = ", ".join(self.keys[:4]) + (f" and {len(self.keys) - 4} more" if len(self.keys) > 4 else "")  # fmt: skip
+        super().__init__(
+            f"{len(self.keys)} cell(s) left out because another process was computing them or "
+            f"their reference: {shown}; run the same command again once that process is done "
+            "(finished cells are reused)"
+        )
 
 
 def prepare(
@@ -1061,6 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from offline_data.dataset import DatasetError
 
     failed: list[Any] = []
+    incomplete = False
     try:
         preset = preset_from_args(args)
         if args.address is not None and not args.ray:
@@ -1085,6 +1118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sh = parse_shard(args.shard) if args.shard else None
             run(preset, out, progress=not args.quiet, shard_of=sh)
             index = out / "report.html"
+    except CellsSkippedError as e:  # the report of what is finished, and exit status 3
+        print(f"incomplete: {e}", file=sys.stderr)
+        index, incomplete = out / "report.html", True
     # OSError: a full disk, a read-only folder; ImportError: --ray without ray installed
     except (DatasetError, ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1092,7 +1128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"report: {Path(index).resolve()}")
     for line in headline(out):
         print(line)
-    return 1 if failed else 0
+    return 3 if incomplete else 1 if failed else 0
 
 
 def headline(out: Path) -> list[str]:

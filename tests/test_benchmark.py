@@ -297,6 +297,52 @@ def test_shards_partition_the_run(tiny_run, monkeypatch):
         B.shard(todo, 3, 3)
 
 
+def test_a_cell_another_process_computes_is_skipped_not_fatal(
+    tiny_run, tmp_path, monkeypatch, capsys
+):
+    """Two benchmark processes on one run folder: the cell the other one holds (and the DPO
+    cell that needs it) is left out, every other cell is computed, the results hold every
+    finished cell, and the command exits 3 so that a script can run it again."""
+    import fcntl
+    import os
+    import shutil
+
+    from offline_data.safety import lock_path
+
+    root, _ = tiny_run
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    cells = run / "cells" / "main" / "simple"
+    for m in ("s", "dpo", "random"):  # not finished: to compute again
+        (cells / m / "seed0" / "cell.json").unlink()
+    computed = []
+    real = B.Runner.run_cell
+
+    def spy(self, cell, folder, record):
+        computed.append(cell.key)
+        return real(self, cell, folder, record)
+
+    monkeypatch.setattr(B.Runner, "run_cell", spy)
+    fd = os.open(lock_path(cells / "s" / "seed0"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process is computing S
+    try:
+        with pytest.raises(B.CellsSkippedError, match="main/simple/s/seed0, main/simple/dpo/seed0") as e:  # fmt: skip
+            B.run(TINY, run, progress=False, report=False)
+    finally:
+        os.close(fd)
+    assert e.value.keys == ["main/simple/s/seed0", "main/simple/dpo/seed0"]
+    assert computed == ["main/simple/random/seed0"]
+    keys = {c["key"] for c in json.loads(e.value.results.read_text())["cells"]}
+    assert "main/simple/random/seed0" in keys and "main/simple/sw-task/seed0" in keys
+    assert not keys & set(e.value.keys)
+    # the command line: the report of what is finished, exit status 3
+    monkeypatch.setattr(B, "run", lambda *a, **k: (_ for _ in ()).throw(e.value))
+    monkeypatch.setattr(B, "headline", lambda out: [])
+    assert B.main(["--preset", "quick", "--out", str(run), "--quiet"]) == 3
+    assert "incomplete: 2 cell(s) left out" in capsys.readouterr().err
+
+
 def test_the_paper_preset_runs_five_seeds_where_its_comparisons_rest():
     paper = B.PRESETS["paper"]
     todo = [c for c in B.cells(paper, {k: v[0] for k, v in B.dataset_plan(paper).items()}) if c.study == "main"]  # fmt: skip
