@@ -275,7 +275,9 @@ def test_killed_run_resumes(ray_local):
         t0 = time.monotonic()
         while not (random_done.exists() and (scratch / "slow-started").exists()):
             assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-            assert time.monotonic() - t0 < 180, "the run did not get going"
+            # a guard against a hung start, not a speed test: generous for a loaded machine
+            # (under six processes on two cores the start took over 180 s)
+            assert time.monotonic() - t0 < 600, "the run did not get going in 10 minutes"
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGKILL)
