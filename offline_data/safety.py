@@ -44,7 +44,7 @@ class WriteError(DatasetError, OSError):
 
 def check_dataset_id(did: object) -> str:
     """``did`` if it is a valid dataset id, else :class:`InvalidIdError` saying why."""
-    if not isinstance(did, str) or not ID_PATTERN.fullmatch(did) or ".." in did:
+    if not isinstance(did, str) or not ID_PATTERN.fullmatch(did):  # no "." at all: no ".."
         raise InvalidIdError(
             f"invalid dataset id {did!r}: expected [namespace/]name-vN (e.g. "
             "image-styling/simple-v0 or mydata-v0): letters, digits, '_' and '-' in each part, "

@@ -336,8 +336,12 @@ def test_a_cell_another_process_computes_is_skipped_not_fatal(
     keys = {c["key"] for c in json.loads(e.value.results.read_text())["cells"]}
     assert "main/simple/random/seed0" in keys and "main/simple/sw-task/seed0" in keys
     assert not keys & set(e.value.keys)
+
     # the command line: the report of what is finished, exit status 3
-    monkeypatch.setattr(B, "run", lambda *a, **k: (_ for _ in ()).throw(e.value))
+    def run_meeting_a_locked_cell(*args, **kwargs):
+        raise e.value
+
+    monkeypatch.setattr(B, "run", run_meeting_a_locked_cell)
     monkeypatch.setattr(B, "headline", lambda out: [])
     assert B.main(["--preset", "quick", "--out", str(run), "--quiet"]) == 3
     assert "incomplete: 2 cell(s) left out" in capsys.readouterr().err
