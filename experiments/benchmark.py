@@ -126,6 +126,13 @@ class Preset:
     """Task sets every cell is evaluated on: ``test`` (held-out templates, ``eval_tasks`` of
     them; always first) and ``free`` (the free-text set: ``min(eval_tasks, its size)`` requests
     in people's words, never trained on), stored as ``eval.json`` / ``eval_free.json``."""
+    other_samples: bool = False
+    """Also reuse finished cells trained on another sample of a dataset: the same id and recipe
+    generated on another machine, whose floats came out differently (another checksum). A cell
+    is reused when its fingerprint matches with its own recorded checksum, so the method, its
+    config, budget, test set and judge are still the run's; the results list the checksums each
+    dataset's cells trained on (``samples``). A DPO cell computed here trains its reference
+    again when the reference cell came from another sample. Off: only this data's cells count."""
 
     def __post_init__(self) -> None:
         bad = [t for t in (*self.tiers, self.study_tier) if t not in TIERS]
@@ -183,6 +190,8 @@ class Preset:
             raise ValueError(f"sizes must lie in (0, episodes={self.episodes}), got {self.sizes}")
         if any(not 0.0 <= p <= 1.0 for p in self.qualities):
             raise ValueError(f"qualities are probabilities in [0, 1], got {self.qualities}")
+        if not isinstance(self.other_samples, bool):
+            raise ValueError(f"other_samples must be True or False, got {self.other_samples!r}")
 
     def seeds_of(self, method: str) -> int:
         """How many seeds ``method`` runs in the main study."""
@@ -461,12 +470,22 @@ def reusable(rec: Mapping[str, Any], cell: Cell, preset: Preset, checksum: str |
     """Whether the finished record ``rec`` (a ``cell.json``) stands for ``cell`` now: its
     fingerprint is the cell's, or it was written before fingerprints held the method's config
     (its legacy fingerprint matches) and the config it recorded is the one the method trains
-    with now (a baseline records none)."""
+    with now (a baseline records none). With ``preset.other_samples``, a record trained on
+    another sample of the dataset (another recorded checksum) is judged by its own checksum."""
+    own = rec.get("dataset_checksum")
+    if preset.other_samples and cell.dataset is not None and own and own != checksum:
+        checksum = own  # everything but the data's floats must still be this cell's
     if rec.get("fingerprint") == fingerprint(cell, preset, checksum):
         return True
     return rec.get("fingerprint") == fingerprint(cell, preset, checksum, legacy=True) and rec.get(
         "config"
     ) == method_config(cell, preset)
+
+
+def _sample(folder: Path) -> str | None:
+    """The dataset checksum the finished cell in ``folder`` trained on (None: not finished)."""
+    done = folder / "cell.json"
+    return json.loads(done.read_text()).get("dataset_checksum") if done.exists() else None
 
 
 def _curve(path: Path, keys: Sequence[str] = ("loss", "nll", "loss_dpo")) -> list[dict[str, float]]:
@@ -516,10 +535,10 @@ class Runner:
         reference = None
         if m.reference is not None:
             ref = registry.get(m.reference)
-            reference = dataclasses.replace(cell, method=m.reference).folder(self.out) / (
-                ref.checkpoint or ""
-            )
-            if not reference.exists():
+            ref_folder = dataclasses.replace(cell, method=m.reference).folder(self.out)
+            reference = ref_folder / (ref.checkpoint or "")
+            other = _sample(ref_folder) not in (None, record.get("dataset_checksum"))
+            if other or not reference.exists():  # DPO starts from an S of this data
                 reference = self.retrain_reference(cell, folder, record)
         job = registry.TrainJob(
             m, config, cell.seed, folder, dataset=cell.dataset, episodes=cell.episodes,
@@ -599,9 +618,10 @@ class Runner:
 
     def retrain_reference(self, cell: Cell, folder: Path, record: dict[str, Any]) -> Path:
         """The checkpoint of ``cell``'s reference (DPO's S) when its cell is finished but has no
-        checkpoint (restored from :mod:`experiments.records`): trained again as that cell
-        trained (same method, config, seed and data) into ``folder/reference``; the reference
-        cell itself is left as it is. ``record["reference_retrained"]`` says so (with the
+        checkpoint (restored from :mod:`experiments.records`) or was trained on another sample
+        of the data (``Preset.other_samples``): trained again as that cell trained (same method,
+        config and seed, on this data) into ``folder/reference``; the reference cell itself is
+        left as it is. ``record["reference_retrained"]`` says so (with the
         seconds it took, outside the cell's own stages).
 
         Raises:
@@ -618,9 +638,9 @@ class Runner:
             )
         scratch = folder / "reference"
         scratch.mkdir(parents=True, exist_ok=True)
-        self.log(
-            f"cell {cell.key}: its reference {ref_cell.key} has no checkpoint; training it again"
-        )
+        other = _sample(ref_cell.folder(self.out)) not in (None, record.get("dataset_checksum"))
+        why = "was trained on another sample of the data" if other else "has no checkpoint"
+        self.log(f"cell {cell.key}: its reference {ref_cell.key} {why}; training it again")
         t0 = time.perf_counter()
         self.run_cell(ref_cell, scratch, {})
         record["reference_retrained"] = {"seconds": round(time.perf_counter() - t0, 1)}
@@ -974,6 +994,7 @@ def write_results(
             "code": code_version(),
         },  # fmt: skip
         "cells": cells_out,
+        "samples": samples(records),
     }
     if failed:
         doc["failed"] = [dict(f) for f in failed]
@@ -982,6 +1003,17 @@ def write_results(
     tmp.write_text(json.dumps(doc, default=float))
     tmp.replace(path)
     return path
+
+
+def samples(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Dataset id -> {checksum: cells trained on it}: more than one checksum per id means the
+    run pooled cells trained on several samples of that dataset (``Preset.other_samples``)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        if r.get("dataset") and r.get("dataset_checksum"):
+            per = out.setdefault(r["dataset"], {})
+            per[r["dataset_checksum"]] = per.get(r["dataset_checksum"], 0) + 1
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1037,6 +1069,11 @@ def _parser() -> argparse.ArgumentParser:
         "--memory-gb-per-cell", type=float, default=0.0,
         help="with --ray: memory a cell reserves on its node (a 10K tier's cells peak at ~6 GB)",
     )  # fmt: skip
+    p.add_argument(
+        "--other-samples", action="store_true",
+        help="also reuse finished cells trained on another sample of the same dataset (its "
+        "recipe generated on another machine: another checksum); the report lists the samples",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--verbose",
@@ -1076,6 +1113,8 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
         over["method_seeds"] = {m: n for m, n in base.method_seeds.items() if m in over["methods"]}
     if getattr(args, "eval_splits", None):
         over["eval_splits"] = tuple(args.eval_splits)
+    if getattr(args, "other_samples", False):
+        over["other_samples"] = True
     if args.no_studies:
         over.update(sizes=(), qualities=())
     elif "episodes" in over:

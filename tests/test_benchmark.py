@@ -211,6 +211,46 @@ def test_dpo_trains_its_reference_again_when_the_s_cell_came_without_a_checkpoin
         )  # fmt: skip
 
 
+def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, monkeypatch):
+    """A run resumed on another machine, whose generation of the same recipe came out with
+    another checksum: its recorded cells are recomputed by default, reused with
+    ``other_samples`` (still not when their config differs), and a DPO computed here trains
+    its reference S again on this data. The results say which samples the cells trained on."""
+    import shutil
+
+    root, path = tiny_run
+    run = root / "run-samples"
+    shutil.copytree(root / "run", run)
+    real = {c["key"]: c["dataset_checksum"] for c in json.loads(path.read_text())["cells"]}
+    for done in (run / "cells").rglob("cell.json"):  # as if generated on another machine
+        rec = json.loads(done.read_text())
+        cell = B.Cell(rec["study"], rec["tier"], rec["method"], rec["seed"], rec["dataset"], rec["episodes"])  # fmt: skip
+        rec["dataset_checksum"] = "f" * 64
+        rec["fingerprint"] = B.fingerprint(cell, TINY, rec["dataset_checksum"])
+        done.write_text(json.dumps(rec))
+    s_cell = B.Cell("main", "simple", "s", 0, "image-styling/bench-simple-e24-px32-v0")
+    checksum = real[s_cell.key]
+    pooled = dataclasses.replace(TINY, other_samples=True)
+    assert B.finished_record(s_cell, TINY, run, checksum) is None
+    assert B.finished_record(s_cell, pooled, run, checksum) is not None
+    other_budget = dataclasses.replace(pooled, steps={**TINY.steps, "s": 9})
+    assert B.finished_record(s_cell, other_budget, run, checksum) is None  # not the same cell
+
+    shutil.rmtree(run / "cells/main/simple/dpo/seed0")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    only = dataclasses.replace(pooled, methods=("random", "s", "dpo"), qualities=(), sizes=())
+    res = json.loads(B.run(only, run, progress=False, report=False).read_text())
+    by = {c["key"]: c for c in res["cells"]}
+    assert by["main/simple/s/seed0"]["dataset_checksum"] == "f" * 64  # reused, not recomputed
+    dpo = by["main/simple/dpo/seed0"]
+    assert dpo["dataset_checksum"] == checksum and dpo["reference_retrained"]["seconds"] > 0
+    assert res["samples"] == {s_cell.dataset: {"f" * 64: 2, checksum: 1}}
+    with pytest.raises(ValueError, match="other_samples must be True or False"):
+        dataclasses.replace(TINY, other_samples="yes")
+    args = B._parser().parse_args(["--preset", "quick", "--other-samples"])
+    assert B.preset_from_args(args).other_samples is True
+
+
 def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
     import shutil
 
