@@ -34,13 +34,17 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["FILES", "FORMAT", "RecordError", "pack", "read_record", "unpack"]
+__all__ = ["FILES", "FORMAT", "RecordError", "compare", "pack", "read_record", "sample", "unpack"]
 
 FORMAT = "image-styling-cell-record/1"
 #: The files of a cell folder a record holds (``cell.json`` is the marker of a finished cell).
 FILES = ("cell.json", "eval.json", "eval_free.json", "train_log.jsonl")
 SUFFIX = ".json.xz"
+SAMPLE_FORMAT = "image-styling-dataset-sample/1"
+SAMPLE_SUFFIX = ".digests.xz"
+DIGEST_CHARS = 16
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SEED = re.compile(r"^seed\d+$")
 
@@ -191,6 +195,73 @@ def unpack(src: str | Path, run_dir: str | Path, *, force: bool = False) -> tupl
     return written, len(plan) - written
 
 
+# --------------------------------------------------------------------------------------------
+# Samples: which episodes of a dataset another machine generated differently
+
+
+def _episode_digests(did: str) -> list[str]:
+    """The content digest of each episode of the local dataset ``did``, in order (read from
+    its episodes' metadata, no observation decoded)."""
+    from offline_data import dataset as D
+
+    ds = D.load(did)
+    data = Path(ds.storage.data_path)
+    out = []
+    for i in range(ds.total_episodes):
+        meta = json.loads((data / str(i) / "metadata.json").read_text())
+        if "digest" not in meta:
+            raise RecordError(f"dataset {did!r}: episode {i} has no content digest")
+        out.append(meta["digest"])
+    return out
+
+
+def sample(did: str, dest: str | Path) -> Path:
+    """Record which sample of ``did`` this machine holds: its checksum and every episode's
+    digest (its first 16 hex digits: 64 bits tell copies apart), as
+    ``dest/samples/<name>-<checksum[:12]>.digests.xz`` (about 90 KB for 10,000 episodes). On another machine, :func:`compare` then counts the episodes that differ."""
+    from offline_data import dataset as D
+
+    info = D.info(D.load(did))
+    digests = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
+    checksum = str(info.get("checksum"))
+    doc = {"format": SAMPLE_FORMAT, "dataset": did, "checksum": checksum,
+           "recipe": info.get("recipe", {}), "digests": digests}  # fmt: skip
+    path = Path(dest) / "samples" / f"{did.replace('/', '--')}-{checksum[:12]}{SAMPLE_SUFFIX}"
+    _write(path, _compress(json.dumps(doc, sort_keys=True).encode("utf-8")))
+    return path
+
+
+def compare(did: str, src: str | Path) -> list[dict[str, Any]]:
+    """Each sample of ``did`` recorded in ``src/samples`` (:func:`sample`) against the local
+    dataset: ``{"checksum", "episodes", "differ"}`` (``differ``: episodes whose digest is not
+    the local one's, plus any length difference).
+
+    Raises:
+        RecordError: no sample of ``did`` is recorded there, or one is malformed.
+    """
+    local = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
+    out = []
+    for path in sorted((Path(src) / "samples").glob(f"{did.replace('/', '--')}-*{SAMPLE_SUFFIX}")):
+        try:
+            doc = json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
+        except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise RecordError(f"{path}: not a sample record (xz-compressed JSON): {e}") from e
+        if (
+            not isinstance(doc, dict)
+            or doc.get("format") != SAMPLE_FORMAT
+            or doc.get("dataset") != did
+        ):
+            raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r}")
+        theirs = doc["digests"]
+        differ = sum(a != b for a, b in zip(local, theirs, strict=False)) + abs(
+            len(local) - len(theirs)
+        )
+        out.append({"checksum": doc["checksum"], "episodes": len(theirs), "differ": differ})
+    if not out:
+        raise RecordError(f"no sample of {did!r} recorded in {Path(src) / 'samples'}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m experiments.records", description=__doc__.split("\n\n")[0]
@@ -203,15 +274,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("src", type=Path)
     b.add_argument("run_dir", type=Path)
     b.add_argument("--force", action="store_true", help="replace cells that differ")
+    c = sub.add_parser("sample", help="record the episode digests of a local dataset's sample")
+    c.add_argument("dataset")
+    c.add_argument("dest", type=Path)
+    d = sub.add_parser("compare", help="count the episodes a local dataset differs in from the recorded samples")  # fmt: skip
+    d.add_argument("dataset")
+    d.add_argument("src", type=Path)
     args = p.parse_args(argv)
+    from offline_data.dataset import DatasetError
+
     try:
         if args.command == "pack":
             written, same = pack(args.run_dir, args.dest)
             print(f"{written} records written, {same} unchanged, in {args.dest}")
+        elif args.command == "sample":
+            print(f"wrote {sample(args.dataset, args.dest)}")
+        elif args.command == "compare":
+            for r in compare(args.dataset, args.src):
+                print(f"{args.dataset}: sample {r['checksum'][:12]}: {r['differ']} of "
+                      f"{r['episodes']} episodes differ from the local one")  # fmt: skip
         else:
             written, same = unpack(args.src, args.run_dir, force=args.force)
             print(f"{written} cells written, {same} already there, in {args.run_dir}/cells")
-    except (OSError, RecordError) as e:
+    except (OSError, RecordError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -32,7 +32,7 @@ import json
 import math
 import shutil
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -537,6 +537,28 @@ def judge_note(results: Mapping[str, Any]) -> str:
     return f"Scored by judge v{', v'.join(map(str, versions)) or '?'}."
 
 
+def samples_note(results: Mapping[str, Any]) -> str:
+    """Which samples of each dataset the cells trained on, when a run pooled several (the same
+    recipe generated on different machines, ``--other-samples``); "" when each dataset's cells
+    share one checksum."""
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in results["cells"]:
+        if c.get("dataset") and c.get("dataset_checksum"):
+            per[c["dataset"]][c["dataset_checksum"]] += 1
+    pooled = {did: n for did, n in per.items() if len(n) > 1}
+    if not pooled:
+        return ""
+    return (
+        " Cells pooled from several samples of their dataset (its recipe generated on "
+        "different machines; cells per dataset checksum): "
+        + "; ".join(
+            f"{did}: " + ", ".join(f"{k[:12]} {v}" for k, v in sorted(n.items()))
+            for did, n in sorted(pooled.items())
+        )
+        + "."
+    )
+
+
 def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     """The call-level critics' step-level diagnostics (``diagnostics.json`` in each main-study
     cell folder under ``run``): per tier and method, the share of the teacher's mistaken calls
@@ -649,7 +671,8 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
         f"{_compute_minutes(results):.0f} min in all."
         + _threads_note(results)
         + " "
-        + judge_note(results),
+        + judge_note(results)
+        + samples_note(results),
         "",
         "Scores 0–100: IF instruction following, VQ visual quality, TS transformation strength, "
         "Coh coherence, SA semantic accuracy, TE technical execution; overall = their mean. "

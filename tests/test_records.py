@@ -103,3 +103,31 @@ def test_bad_records_are_named_errors_before_anything_is_written(tmp_path, capsy
         R.pack(tmp_path / "empty", tmp_path / "dest")
     assert R.main(["unpack", str(src), str(out)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_recorded_sample_tells_how_many_episodes_another_copy_differs_in(small_datasets, tmp_path, capsys):  # fmt: skip
+    """What a run pooled across machines needs to know: which episodes of a dataset another
+    machine generated differently. Recorded here, compared with the local copy."""
+    did = small_datasets["simple"]
+    path = R.sample(did, tmp_path)
+    assert path.parent == tmp_path / "samples" and path.name.endswith(".digests.xz")
+    [same] = R.compare(did, tmp_path)
+    assert same == {"checksum": same["checksum"], "episodes": 24, "differ": 0}
+    assert R._records(tmp_path) == []  # a sample is not a cell record: unpack ignores it
+    doc = json.loads(lzma.decompress(path.read_bytes()))
+    doc["digests"][3] = "0" * 16  # as if another machine's floats had changed episode 3
+    doc["digests"].pop()  # and it held one episode fewer
+    other = path.with_name(path.name.replace(doc["checksum"][:12], "f" * 12))
+    doc["checksum"] = "f" * 64
+    other.write_bytes(lzma.compress(json.dumps(doc).encode()))
+    by = {r["checksum"]: r for r in R.compare(did, tmp_path)}
+    assert by["f" * 64] == {"checksum": "f" * 64, "episodes": 23, "differ": 2}
+    assert R.main(["compare", did, str(tmp_path)]) == 0
+    assert "2 of 23 episodes differ" in capsys.readouterr().out
+    with pytest.raises(R.RecordError, match="no sample of"):
+        R.compare(small_datasets["regular"], tmp_path)
+    other.write_bytes(b"not xz")
+    with pytest.raises(R.RecordError, match="not a sample record"):
+        R.compare(did, tmp_path)
+    assert R.main(["sample", "image-styling/nothing-v0", str(tmp_path)]) == 2
+    assert "error:" in capsys.readouterr().err
