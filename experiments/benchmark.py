@@ -717,6 +717,9 @@ def run(
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
     todo, infos, timings = prepare(preset, out, runner.log, shard_of=shard_of)
+    note = other_sample_note(todo, preset, out, {d: i["checksum"] for d, i in infos.items()})
+    if note:
+        runner.log(f"note: {note}")
     records = []
     skipped: list[str] = []
     for i, c in enumerate(todo):
@@ -801,7 +804,11 @@ def collect(preset: Preset, out: Path) -> Path:
             infos[did] = {"id": did, "checksum": info.get("checksum"),
                           "recipe": info.get("recipe", {})}  # fmt: skip
     records = []
-    for c in cells(preset, datasets):
+    every = cells(preset, datasets)
+    note = other_sample_note(every, preset, out, {d: i["checksum"] for d, i in infos.items()})
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    for c in every:
         if c.dataset not in infos:
             continue
         rec = finished_record(c, preset, out, infos[c.dataset]["checksum"], complete=False)
@@ -810,6 +817,31 @@ def collect(preset: Preset, out: Path) -> Path:
     if not records:
         raise FileNotFoundError(f"no finished cells of this preset in {out}")
     return write_results(out, preset, records, infos, {}, 0.0)
+
+
+def other_sample_note(
+    todo: Sequence[Cell], preset: Preset, out: Path, checksums: Mapping[str, str | None]
+) -> str | None:
+    """A note when finished cells of ``todo`` in ``out`` count only as cells of another sample
+    of their dataset (another recorded checksum) and ``preset.other_samples`` is off: they are
+    left out (and computed again by a run). None when there are none, or they count anyway."""
+    if preset.other_samples:
+        return None
+    pooled = dataclasses.replace(preset, other_samples=True)
+    found = [
+        c.key
+        for c in todo
+        if c.dataset in checksums
+        and finished_record(c, preset, out, checksums[c.dataset], complete=False) is None
+        and finished_record(c, pooled, out, checksums[c.dataset], complete=False) is not None
+    ]
+    if not found:
+        return None
+    return (
+        f"{len(found)} finished cell(s) in {out} were trained on another sample of their dataset "
+        f"(another checksum, e.g. {found[0]}); they do not count for this data: pass "
+        "--other-samples to pool them (see the README's Benchmark section)"
+    )
 
 
 def finished_record(

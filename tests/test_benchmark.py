@@ -211,7 +211,7 @@ def test_dpo_trains_its_reference_again_when_the_s_cell_came_without_a_checkpoin
         )  # fmt: skip
 
 
-def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, monkeypatch):
+def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, monkeypatch, capsys):
     """A run resumed on another machine, whose generation of the same recipe came out with
     another checksum: its recorded cells are recomputed by default, reused with
     ``other_samples`` (still not when their config differs), and a DPO computed here trains
@@ -235,9 +235,12 @@ def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, mon
     assert B.finished_record(s_cell, pooled, run, checksum) is not None
     other_budget = dataclasses.replace(pooled, steps={**TINY.steps, "s": 9})
     assert B.finished_record(s_cell, other_budget, run, checksum) is None  # not the same cell
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
+    with pytest.raises(FileNotFoundError, match="no finished cells"):
+        B.collect(TINY, run)  # without the flag nothing counts, and the user is told why
+    assert "trained on another sample of their dataset" in capsys.readouterr().err
 
     shutil.rmtree(run / "cells/main/simple/dpo/seed0")
-    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "minari"))
     only = dataclasses.replace(pooled, methods=("random", "s", "dpo"), qualities=(), sizes=())
     res = json.loads(B.run(only, run, progress=False, report=False).read_text())
     by = {c["key"]: c for c in res["cells"]}
