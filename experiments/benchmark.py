@@ -58,7 +58,7 @@ from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 from styling_env.validation import positive_int
 
-from .report import build
+from .report import build, samples
 
 #: method key -> (table label, kind): a live view of :mod:`agents.registry` (every method the
 #: benchmark can run is registered there).
@@ -1035,17 +1035,6 @@ def write_results(
     tmp.write_text(json.dumps(doc, default=float))
     tmp.replace(path)
     return path
-
-
-def samples(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Dataset id -> {checksum: cells trained on it}: more than one checksum per id means the
-    run pooled cells trained on several samples of that dataset (``Preset.other_samples``)."""
-    out: dict[str, dict[str, int]] = {}
-    for r in records:
-        if r.get("dataset") and r.get("dataset_checksum"):
-            per = out.setdefault(r["dataset"], {})
-            per[r["dataset_checksum"]] = per.get(r["dataset_checksum"], 0) + 1
-    return out
 
 
 # --------------------------------------------------------------------------------------------

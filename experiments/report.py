@@ -537,15 +537,21 @@ def judge_note(results: Mapping[str, Any]) -> str:
     return f"Scored by judge v{', v'.join(map(str, versions)) or '?'}."
 
 
+def samples(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Dataset id -> {checksum: cells trained on it}: more than one checksum per id means the
+    run pooled cells trained on several samples of that dataset (``--other-samples``)."""
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in cells:
+        if c.get("dataset") and c.get("dataset_checksum"):
+            per[c["dataset"]][c["dataset_checksum"]] += 1
+    return {did: dict(n) for did, n in per.items()}
+
+
 def samples_note(results: Mapping[str, Any]) -> str:
     """Which samples of each dataset the cells trained on, when a run pooled several (the same
     recipe generated on different machines, ``--other-samples``); "" when each dataset's cells
     share one checksum."""
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for c in results["cells"]:
-        if c.get("dataset") and c.get("dataset_checksum"):
-            per[c["dataset"]][c["dataset_checksum"]] += 1
-    pooled = {did: n for did, n in per.items() if len(n) > 1}
+    pooled = {did: n for did, n in samples(results["cells"]).items() if len(n) > 1}
     if not pooled:
         return ""
     return (
