@@ -58,7 +58,8 @@ from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 from styling_env.validation import positive_int
 
-from .report import build, samples
+from .report import build
+from .samples import other_sample_note, samples, trained_on
 
 #: method key -> (table label, kind): a live view of :mod:`agents.registry` (every method the
 #: benchmark can run is registered there).
@@ -127,12 +128,9 @@ class Preset:
     them; always first) and ``free`` (the free-text set: ``min(eval_tasks, its size)`` requests
     in people's words, never trained on), stored as ``eval.json`` / ``eval_free.json``."""
     other_samples: bool = False
-    """Also reuse finished cells trained on another sample of a dataset: the same id and recipe
-    generated on another machine, whose floats came out differently (another checksum). A cell
-    is reused when its fingerprint matches with its own recorded checksum, so the method, its
-    config, budget, test set and judge are still the run's; the results list the checksums each
-    dataset's cells trained on (``samples``). A DPO cell computed here trains its reference
-    again when the reference cell came from another sample. Off: only this data's cells count."""
+    """Also reuse finished cells trained on another sample of a dataset (same id and recipe,
+    another machine's checksum) whose fingerprint matches with the checksum they recorded
+    (:mod:`experiments.samples`). Off: only this data's cells count."""
 
     def __post_init__(self) -> None:
         bad = [t for t in (*self.tiers, self.study_tier) if t not in TIERS]
@@ -482,12 +480,6 @@ def reusable(rec: Mapping[str, Any], cell: Cell, preset: Preset, checksum: str |
     ) == method_config(cell, preset)
 
 
-def _sample(folder: Path) -> str | None:
-    """The dataset checksum the finished cell in ``folder`` trained on (None: not finished)."""
-    done = folder / "cell.json"
-    return json.loads(done.read_text()).get("dataset_checksum") if done.exists() else None
-
-
 def _curve(path: Path, keys: Sequence[str] = ("loss", "nll", "loss_dpo")) -> list[dict[str, float]]:
     """The logged training curve, thinned to at most 200 points."""
     if not path.exists():
@@ -537,7 +529,7 @@ class Runner:
             ref = registry.get(m.reference)
             ref_folder = dataclasses.replace(cell, method=m.reference).folder(self.out)
             reference = ref_folder / (ref.checkpoint or "")
-            other = _sample(ref_folder) not in (None, record.get("dataset_checksum"))
+            other = trained_on(ref_folder) not in (None, record.get("dataset_checksum"))
             if other or not reference.exists():  # DPO starts from an S of this data
                 reference = self.retrain_reference(cell, folder, record)
         job = registry.TrainJob(
@@ -638,7 +630,7 @@ class Runner:
             )
         scratch = folder / "reference"
         scratch.mkdir(parents=True, exist_ok=True)
-        other = _sample(ref_cell.folder(self.out)) not in (None, record.get("dataset_checksum"))
+        other = trained_on(ref_cell.folder(self.out)) not in (None, record.get("dataset_checksum"))
         why = "was trained on another sample of the data" if other else "has no checkpoint"
         self.log(f"cell {cell.key}: its reference {ref_cell.key} {why}; training it again")
         t0 = time.perf_counter()
@@ -717,7 +709,7 @@ def run(
     runner = Runner(preset, out, progress=progress)
     t0 = time.perf_counter()
     todo, infos, timings = prepare(preset, out, runner.log, shard_of=shard_of)
-    note = other_sample_note(todo, preset, out, {d: i["checksum"] for d, i in infos.items()})
+    note = other_sample_note(todo, preset, out, {d: i["checksum"] for d, i in infos.items()}, finished_record)  # fmt: skip
     if note:
         runner.log(f"note: {note}")
     records = []
@@ -805,7 +797,7 @@ def collect(preset: Preset, out: Path) -> Path:
                           "recipe": info.get("recipe", {})}  # fmt: skip
     records = []
     every = cells(preset, datasets)
-    note = other_sample_note(every, preset, out, {d: i["checksum"] for d, i in infos.items()})
+    note = other_sample_note(every, preset, out, {d: i["checksum"] for d, i in infos.items()}, finished_record)  # fmt: skip
     if note:
         print(f"note: {note}", file=sys.stderr)
     for c in every:
@@ -817,31 +809,6 @@ def collect(preset: Preset, out: Path) -> Path:
     if not records:
         raise FileNotFoundError(f"no finished cells of this preset in {out}")
     return write_results(out, preset, records, infos, {}, 0.0)
-
-
-def other_sample_note(
-    todo: Sequence[Cell], preset: Preset, out: Path, checksums: Mapping[str, str | None]
-) -> str | None:
-    """A note when finished cells of ``todo`` in ``out`` count only as cells of another sample
-    of their dataset (another recorded checksum) and ``preset.other_samples`` is off: they are
-    left out (and computed again by a run). None when there are none, or they count anyway."""
-    if preset.other_samples:
-        return None
-    pooled = dataclasses.replace(preset, other_samples=True)
-    found = [
-        c.key
-        for c in todo
-        if c.dataset in checksums
-        and finished_record(c, preset, out, checksums[c.dataset], complete=False) is None
-        and finished_record(c, pooled, out, checksums[c.dataset], complete=False) is not None
-    ]
-    if not found:
-        return None
-    return (
-        f"{len(found)} finished cell(s) in {out} were trained on another sample of their dataset "
-        f"(another checksum, e.g. {found[0]}); they do not count for this data: pass "
-        "--other-samples to pool them (see the README's Benchmark section)"
-    )
 
 
 def finished_record(

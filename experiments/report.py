@@ -32,7 +32,7 @@ import json
 import math
 import shutil
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,8 @@ from agents.evaluate import decode_call
 from agents.registry import METHODS
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 from styling_env.tasks import TIERS
+
+from .samples import samples_note
 
 SHORT = {
     "instruction_following": "IF", "visual_quality": "VQ", "transformation_strength": "TS",
@@ -535,34 +537,6 @@ def judge_note(results: Mapping[str, Any]) -> str:
     """Which judge version scored the cells (cells from before the field: judge v1)."""
     versions = sorted({int(c.get("judge_version", 1)) for c in results["cells"]})
     return f"Scored by judge v{', v'.join(map(str, versions)) or '?'}."
-
-
-def samples(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Dataset id -> {checksum: cells trained on it}: more than one checksum per id means the
-    run pooled cells trained on several samples of that dataset (``--other-samples``)."""
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for c in cells:
-        if c.get("dataset") and c.get("dataset_checksum"):
-            per[c["dataset"]][c["dataset_checksum"]] += 1
-    return {did: dict(n) for did, n in per.items()}
-
-
-def samples_note(results: Mapping[str, Any]) -> str:
-    """Which samples of each dataset the cells trained on, when a run pooled several (the same
-    recipe generated on different machines, ``--other-samples``); "" when each dataset's cells
-    share one checksum."""
-    pooled = {did: n for did, n in samples(results["cells"]).items() if len(n) > 1}
-    if not pooled:
-        return ""
-    return (
-        " Cells pooled from several samples of their dataset (its recipe generated on "
-        "different machines; cells per dataset checksum): "
-        + "; ".join(
-            f"{did}: " + ", ".join(f"{k[:12]} {v}" for k, v in sorted(n.items()))
-            for did, n in sorted(pooled.items())
-        )
-        + "."
-    )
 
 
 def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:

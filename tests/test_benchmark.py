@@ -13,6 +13,7 @@ import pytest
 
 from experiments import benchmark as B
 from experiments import report as R
+from experiments import samples as S
 from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
 
 TINY = B.Preset(
@@ -249,8 +250,8 @@ def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, mon
     assert dpo["dataset_checksum"] == checksum and dpo["reference_retrained"]["seconds"] > 0
     assert res["samples"] == {s_cell.dataset: {"f" * 64: 2, checksum: 1}}
     note = f"{s_cell.dataset}: {min('f' * 12, checksum[:12])}"
-    assert note in R.tables_markdown(res, R.aggregate(res)) and "ffffffffffff 2" in R.samples_note(res)  # fmt: skip
-    assert R.samples_note(json.loads(path.read_text())) == ""  # one sample: nothing to say
+    assert note in R.tables_markdown(res, R.aggregate(res)) and "ffffffffffff 2" in S.samples_note(res)  # fmt: skip
+    assert S.samples_note(json.loads(path.read_text())) == ""  # one sample: nothing to say
     with pytest.raises(ValueError, match="other_samples must be True or False"):
         dataclasses.replace(TINY, other_samples="yes")
     args = B._parser().parse_args(["--preset", "quick", "--other-samples"])
