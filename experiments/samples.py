@@ -7,7 +7,9 @@ episodes). A finished cell's fingerprint holds the checksum it trained on, so by
 cell counts only on its own sample. ``Preset.other_samples`` (``--other-samples``) lets
 :func:`experiments.benchmark.reusable` judge a cell by the checksum *it* recorded, so that the
 method, config, budget, test set and judge must still be the run's and only the data's sample
-may differ; the run then pools the samples, and the functions here say so.
+may differ; the run then pools the samples, and the functions here say so. The checksum then
+no longer proves the recipe: the dataset id and the preset do (a canonical id holds the
+canonical recipe unless another was generated under it, which ``generate`` warns about).
 """
 
 from __future__ import annotations
