@@ -19,6 +19,13 @@ preset computes only the cells that are missing. A record has no checkpoint, so 
 would need one (evaluated on a split it lacks) is trained again, and a cell whose agent's
 decoding rule changed keeps the results it has (the benchmark's rule for a missing checkpoint).
 
+:func:`sample` records which sample of a dataset this machine holds (every episode's digest),
+and :func:`compare` counts the episodes a local copy differs in from each recorded sample: the
+same recipe can come out slightly differently on another CPU (:mod:`experiments.samples`).
+
+    python -m experiments.records sample image-styling/simple-v0 docs/results/judge-v2-lex/records
+    python -m experiments.records compare image-styling/simple-v0 docs/results/judge-v2-lex/records
+
 A record names only those four files; anything else in it, a path that is not
 ``<study>/<tier>/<method>/seed<k>``, or a cell already in the run folder with other contents
 (unless ``force``) is a named error before anything is written.
@@ -218,7 +225,8 @@ def _episode_digests(did: str) -> list[str]:
 def sample(did: str, dest: str | Path) -> Path:
     """Record which sample of ``did`` this machine holds: its checksum and every episode's
     digest (its first 16 hex digits: 64 bits tell copies apart), as
-    ``dest/samples/<name>-<checksum[:12]>.digests.xz`` (about 90 KB for 10,000 episodes). On another machine, :func:`compare` then counts the episodes that differ."""
+    ``dest/samples/<name>-<checksum[:12]>.digests.xz`` (about 90 KB for 10,000 episodes). On
+    another machine, :func:`compare` then counts the episodes that differ."""
     from offline_data import dataset as D
 
     info = D.info(D.load(did))
@@ -250,8 +258,9 @@ def compare(did: str, src: str | Path) -> list[dict[str, Any]]:
             not isinstance(doc, dict)
             or doc.get("format") != SAMPLE_FORMAT
             or doc.get("dataset") != did
+            or not isinstance(doc.get("digests"), list)
         ):
-            raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r}")
+            raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r} with digests")
         theirs = doc["digests"]
         differ = sum(a != b for a, b in zip(local, theirs, strict=False)) + abs(
             len(local) - len(theirs)

@@ -129,5 +129,8 @@ def test_a_recorded_sample_tells_how_many_episodes_another_copy_differs_in(small
     other.write_bytes(b"not xz")
     with pytest.raises(R.RecordError, match="not a sample record"):
         R.compare(did, tmp_path)
+    other.write_bytes(lzma.compress(json.dumps({"format": R.SAMPLE_FORMAT, "dataset": did}).encode()))  # fmt: skip
+    with pytest.raises(R.RecordError, match="with digests"):
+        R.compare(did, tmp_path)
     assert R.main(["sample", "image-styling/nothing-v0", str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err
