@@ -33,7 +33,22 @@ from offline_data.remote import CANONICAL, CANONICAL_FILE
 from offline_data.teachers import NoiseProfile
 from styling_env.judge import JUDGE_VERSION
 
+from .records import differ_from, write_sample
+
 TIERS = ("simple", "regular", "complex")
+#: Every episode's digest of the published datasets (``experiments.records.write_sample``),
+#: beside ``canonical.json``: a machine that generates another checksum learns by how much.
+DIGESTS = CANONICAL_FILE.parent / "canonical_digests"
+HOW_FAR = (
+    "a few (tens in 10,000) are floats rounded the other way on another CPU or thread count, "
+    "a valid sample of the recipe (a benchmark pools such samples with --other-samples); "
+    "many mean another recipe or code"
+)
+
+
+def digests_file(did: str) -> Path:
+    """The published episode digests of ``did`` (exists for the tiers recorded with them)."""
+    return DIGESTS / f"{did.replace('/', '--')}.digests.xz"
 
 
 def canonical_recipe(tier: str) -> Recipe:
@@ -103,10 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if not same:
                 differ.append(did)
+                if digests_file(did).exists():  # how far from the published episodes
+                    with datasets_path(root):
+                        d = differ_from(did, digests_file(did))
+                    if d["checksum"] == old.get("checksum"):  # digests of the recorded content
+                        print(f"  {d['differ']} of {d['episodes']} episodes differ from the "
+                              f"published dataset's: {HOW_FAR}")  # fmt: skip
             if args.write:
                 entry.pop("seconds")
                 recorded[did] = entry
                 CANONICAL_FILE.write_text(json.dumps(recorded, indent=2) + "\n")
+                with datasets_path(root):
+                    write_sample(did, digests_file(did))
     if args.write:
         print(f"recorded {', '.join(args.tiers)} in {CANONICAL_FILE}")
         return 0

@@ -43,7 +43,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILES", "FORMAT", "RecordError", "compare", "pack", "read_record", "sample", "unpack"]
+__all__ = [
+    "FILES", "FORMAT", "RecordError", "compare", "differ_from", "pack", "read_record", "sample",
+    "unpack", "write_sample",
+]  # fmt: skip
 
 FORMAT = "image-styling-cell-record/1"
 #: The files of a cell folder a record holds (``cell.json`` is the marker of a finished cell).
@@ -222,53 +225,68 @@ def _episode_digests(did: str) -> list[str]:
     return out
 
 
+def write_sample(did: str, path: str | Path) -> Path:
+    """Write the sample record of the local dataset ``did`` (its checksum, recipe and every
+    episode's digest, their first 16 hex digits: 64 bits tell copies apart) to ``path``."""
+    from offline_data import dataset as D
+
+    info = D.info(D.load(did))
+    doc = {"format": SAMPLE_FORMAT, "dataset": did, "checksum": str(info.get("checksum")),
+           "recipe": info.get("recipe", {}),
+           "digests": [d[:DIGEST_CHARS] for d in _episode_digests(did)]}  # fmt: skip
+    _write(Path(path), _compress(json.dumps(doc, sort_keys=True).encode("utf-8")))
+    return Path(path)
+
+
 def sample(did: str, dest: str | Path) -> Path:
-    """Record which sample of ``did`` this machine holds: its checksum and every episode's
-    digest (its first 16 hex digits: 64 bits tell copies apart), as
+    """Record which sample of ``did`` this machine holds (:func:`write_sample`) as
     ``dest/samples/<name>-<checksum[:12]>.digests.xz`` (about 90 KB for 10,000 episodes). On
     another machine, :func:`compare` then counts the episodes that differ."""
     from offline_data import dataset as D
 
-    info = D.info(D.load(did))
-    digests = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
-    checksum = str(info.get("checksum"))
-    doc = {"format": SAMPLE_FORMAT, "dataset": did, "checksum": checksum,
-           "recipe": info.get("recipe", {}), "digests": digests}  # fmt: skip
-    path = Path(dest) / "samples" / f"{did.replace('/', '--')}-{checksum[:12]}{SAMPLE_SUFFIX}"
-    _write(path, _compress(json.dumps(doc, sort_keys=True).encode("utf-8")))
-    return path
+    checksum = str(D.info(D.load(did)).get("checksum"))
+    name = f"{did.replace('/', '--')}-{checksum[:12]}{SAMPLE_SUFFIX}"
+    return write_sample(did, Path(dest) / "samples" / name)
+
+
+def differ_from(did: str, path: str | Path) -> dict[str, Any]:
+    """The local dataset ``did`` against the sample record at ``path``: ``{"checksum",
+    "episodes", "differ"}`` (``differ``: episodes whose digest is not the local one's, plus any
+    length difference).
+
+    Raises:
+        RecordError: not a sample record of ``did``.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
+    except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RecordError(f"{path}: not a sample record (xz-compressed JSON): {e}") from e
+    if (
+        not isinstance(doc, dict)
+        or doc.get("format") != SAMPLE_FORMAT
+        or doc.get("dataset") != did
+        or not isinstance(doc.get("digests"), list)
+    ):
+        raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r} with digests")
+    local = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
+    theirs = doc["digests"]
+    differ = sum(a != b for a, b in zip(local, theirs, strict=False))
+    differ += abs(len(local) - len(theirs))
+    return {"checksum": doc.get("checksum"), "episodes": len(theirs), "differ": differ}
 
 
 def compare(did: str, src: str | Path) -> list[dict[str, Any]]:
     """Each sample of ``did`` recorded in ``src/samples`` (:func:`sample`) against the local
-    dataset: ``{"checksum", "episodes", "differ"}`` (``differ``: episodes whose digest is not
-    the local one's, plus any length difference).
+    dataset (:func:`differ_from`).
 
     Raises:
         RecordError: no sample of ``did`` is recorded there, or one is malformed.
     """
-    local = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
-    out = []
-    for path in sorted((Path(src) / "samples").glob(f"{did.replace('/', '--')}-*{SAMPLE_SUFFIX}")):
-        try:
-            doc = json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
-        except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise RecordError(f"{path}: not a sample record (xz-compressed JSON): {e}") from e
-        if (
-            not isinstance(doc, dict)
-            or doc.get("format") != SAMPLE_FORMAT
-            or doc.get("dataset") != did
-            or not isinstance(doc.get("digests"), list)
-        ):
-            raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r} with digests")
-        theirs = doc["digests"]
-        differ = sum(a != b for a, b in zip(local, theirs, strict=False)) + abs(
-            len(local) - len(theirs)
-        )
-        out.append({"checksum": doc["checksum"], "episodes": len(theirs), "differ": differ})
-    if not out:
+    found = sorted((Path(src) / "samples").glob(f"{did.replace('/', '--')}-*{SAMPLE_SUFFIX}"))
+    if not found:
         raise RecordError(f"no sample of {did!r} recorded in {Path(src) / 'samples'}")
-    return out
+    return [differ_from(did, path) for path in found]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -112,3 +112,50 @@ def test_canonical_recipe_with_other_content_warns(minari_root, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", NonCanonicalWarning)
         generate("simple", 4, 0, overwrite=True, **kw)
+
+
+def test_check_canonical_says_how_many_episodes_differ_from_the_published_ones(tmp_path, monkeypatch, capsys):  # fmt: skip
+    """``make check-canonical`` on a machine that generates another checksum: the published
+    episode digests beside ``canonical.json`` say by how many episodes (a few: floats rounded
+    the other way; many: another recipe or code). ``--write`` records them with the checksum."""
+    import lzma
+    import warnings
+
+    from experiments import check_canonical as C
+    from offline_data.dataset import datasets_path
+
+    def small(tier, root, num_envs=8):  # the canonical tier, at a test's size
+        with datasets_path(root), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # not the canonical recipe: it warns
+            path = generate(tier, 6, 0, image_size=32, num_envs=4, ref_episodes=0,
+                            progress=False, did=f"image-styling/{tier}-v0", overwrite=True)  # fmt: skip
+        meta = json.loads((path / "data" / "metadata.json").read_text())[META_KEY]
+        return {"checksum": meta["checksum"], "r_mean": meta["r_mean"], "episodes": 6,
+                "share_r_ge_4": meta["share_r_ge_4"], "seconds": 1.0}  # fmt: skip
+
+    monkeypatch.setattr(C, "regenerate", small)
+    monkeypatch.setattr(C, "CANONICAL_FILE", tmp_path / "canonical.json")
+    monkeypatch.setattr(C, "DIGESTS", tmp_path / "canonical_digests")
+    keep = ["--tiers", "simple", "--keep", str(tmp_path / "data")]
+    assert C.main([*keep, "--write"]) == 0
+    did = "image-styling/simple-v0"
+    assert C.digests_file(did).exists()
+    assert C.main(keep) == 0 and "matches the record" in capsys.readouterr().out
+    # the published content as another machine recorded it: one episode rounded the other way
+    doc = json.loads(lzma.decompress(C.digests_file(did).read_bytes()))
+    doc["digests"][2] = "0" * 16
+    doc["checksum"] = "e" * 64
+    C.digests_file(did).write_bytes(lzma.compress(json.dumps(doc).encode()))
+    rec = json.loads(C.CANONICAL_FILE.read_text())
+    rec[did]["checksum"] = "e" * 64
+    C.CANONICAL_FILE.write_text(json.dumps(rec))
+    assert C.main(keep) == 1
+    assert "1 of 6 episodes differ from the published dataset's" in capsys.readouterr().out
+    # digests of other content than the recorded checksum say nothing
+    rec[did]["checksum"] = "d" * 64
+    C.CANONICAL_FILE.write_text(json.dumps(rec))
+    assert C.main(keep) == 1 and "episodes differ" not in capsys.readouterr().out
+    # the shipped digests are those of the recorded published checksum
+    shipped = json.loads(lzma.decompress((CANONICAL_FILE.parent / "canonical_digests" / "image-styling--simple-v0.digests.xz").read_bytes()))  # fmt: skip
+    assert shipped["checksum"] == json.loads(CANONICAL_FILE.read_text())[did]["checksum"]
+    assert len(shipped["digests"]) == 10_000
