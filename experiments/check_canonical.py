@@ -7,8 +7,11 @@ The maintainer's check before a release: each tier's canonical recipe (10,000 ep
 128 px, the noisy-oracle teacher with the tier's profile, this code's judge) is generated into
 a scratch datasets folder and its checksum compared with the recorded one. ``--write`` records
 the checksums, statistics, format and judge versions, the code version and the platform that
-produced them (run it after a deliberate change of the content, see ``tests/test_canonical.py``).
-Exit status 1 when a checked tier differs.
+produced them (run it after a deliberate change of the content, see ``tests/test_canonical.py``),
+and every episode's digest in ``offline_data/canonical_digests/``. Exit status 1 when a checked
+tier differs; where its published digests are there, the check also says how many episodes
+differ (a few: floats rounded the other way on another CPU or thread count; many: another
+recipe or code).
 """
 
 from __future__ import annotations
