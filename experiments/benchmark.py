@@ -531,7 +531,7 @@ class Runner:
             reference = ref_folder / (ref.checkpoint or "")
             other = trained_on(ref_folder) not in (None, record.get("dataset_checksum"))
             if other or not reference.exists():  # DPO starts from an S of this data
-                reference = self.retrain_reference(cell, folder, record)
+                reference = self.retrain_reference(cell, folder, record, other_sample=other)
         job = registry.TrainJob(
             m, config, cell.seed, folder, dataset=cell.dataset, episodes=cell.episodes,
             tier=cell.tier, image_size=64, reference=reference, progress=self.progress,
@@ -608,13 +608,15 @@ class Runner:
         )
         return record
 
-    def retrain_reference(self, cell: Cell, folder: Path, record: dict[str, Any]) -> Path:
+    def retrain_reference(
+        self, cell: Cell, folder: Path, record: dict[str, Any], *, other_sample: bool = False
+    ) -> Path:
         """The checkpoint of ``cell``'s reference (DPO's S) when its cell is finished but has no
         checkpoint (restored from :mod:`experiments.records`) or was trained on another sample
         of the data (``Preset.other_samples``): trained again as that cell trained (same method,
         config and seed, on this data) into ``folder/reference``; the reference cell itself is
-        left as it is. ``record["reference_retrained"]`` says so (with the
-        seconds it took, outside the cell's own stages).
+        left as it is. ``record["reference_retrained"]`` says so (with the seconds it took,
+        outside the cell's own stages); ``other_sample`` names the second reason in the log.
 
         Raises:
             FileNotFoundError: the reference cell is not finished (it must run first).
@@ -630,8 +632,7 @@ class Runner:
             )
         scratch = folder / "reference"
         scratch.mkdir(parents=True, exist_ok=True)
-        other = trained_on(ref_cell.folder(self.out)) not in (None, record.get("dataset_checksum"))
-        why = "was trained on another sample of the data" if other else "has no checkpoint"
+        why = "was trained on another sample of the data" if other_sample else "has no checkpoint"
         self.log(f"cell {cell.key}: its reference {ref_cell.key} {why}; training it again")
         t0 = time.perf_counter()
         self.run_cell(ref_cell, scratch, {})

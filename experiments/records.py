@@ -39,7 +39,7 @@ import lzma
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -209,55 +209,47 @@ def unpack(src: str | Path, run_dir: str | Path, *, force: bool = False) -> tupl
 # Samples: which episodes of a dataset another machine generated differently
 
 
-def _episode_digests(did: str) -> list[str]:
-    """The content digest of each episode of the local dataset ``did``, in order (read from
-    its episodes' metadata, no observation decoded)."""
+def _local_sample(did: str) -> dict[str, Any]:
+    """The sample record of the local dataset ``did``: its checksum, recipe and every episode's
+    digest in order (their first 16 hex digits: 64 bits tell copies apart), read from the
+    episodes' metadata with no observation decoded."""
     from offline_data import dataset as D
 
     ds = D.load(did)
+    info = D.info(ds)
     data = Path(ds.storage.data_path)
-    out = []
+    digests = []
     for i in range(ds.total_episodes):
         meta = json.loads((data / str(i) / "metadata.json").read_text())
         if "digest" not in meta:
             raise RecordError(f"dataset {did!r}: episode {i} has no content digest")
-        out.append(meta["digest"])
-    return out
+        digests.append(meta["digest"][:DIGEST_CHARS])
+    return {"format": SAMPLE_FORMAT, "dataset": did, "checksum": str(info.get("checksum")),
+            "recipe": info.get("recipe", {}), "digests": digests}  # fmt: skip
+
+
+def _write_sample(doc: Mapping[str, Any], path: Path) -> Path:
+    _write(path, _compress(json.dumps(doc, sort_keys=True).encode("utf-8")))
+    return path
 
 
 def write_sample(did: str, path: str | Path) -> Path:
-    """Write the sample record of the local dataset ``did`` (its checksum, recipe and every
-    episode's digest, their first 16 hex digits: 64 bits tell copies apart) to ``path``."""
-    from offline_data import dataset as D
-
-    info = D.info(D.load(did))
-    doc = {"format": SAMPLE_FORMAT, "dataset": did, "checksum": str(info.get("checksum")),
-           "recipe": info.get("recipe", {}),
-           "digests": [d[:DIGEST_CHARS] for d in _episode_digests(did)]}  # fmt: skip
-    _write(Path(path), _compress(json.dumps(doc, sort_keys=True).encode("utf-8")))
-    return Path(path)
+    """Write the sample record of the local dataset ``did`` (:func:`_local_sample`) to
+    ``path``."""
+    return _write_sample(_local_sample(did), Path(path))
 
 
 def sample(did: str, dest: str | Path) -> Path:
     """Record which sample of ``did`` this machine holds (:func:`write_sample`) as
     ``dest/samples/<name>-<checksum[:12]>.digests.xz`` (about 90 KB for 10,000 episodes). On
     another machine, :func:`compare` then counts the episodes that differ."""
-    from offline_data import dataset as D
-
-    checksum = str(D.info(D.load(did)).get("checksum"))
-    name = f"{did.replace('/', '--')}-{checksum[:12]}{SAMPLE_SUFFIX}"
-    return write_sample(did, Path(dest) / "samples" / name)
+    doc = _local_sample(did)
+    name = f"{did.replace('/', '--')}-{doc['checksum'][:12]}{SAMPLE_SUFFIX}"
+    return _write_sample(doc, Path(dest) / "samples" / name)
 
 
-def differ_from(did: str, path: str | Path) -> dict[str, Any]:
-    """The local dataset ``did`` against the sample record at ``path``: ``{"checksum",
-    "episodes", "differ"}`` (``differ``: episodes whose digest is not the local one's, plus any
-    length difference).
-
-    Raises:
-        RecordError: not a sample record of ``did``.
-    """
-    path = Path(path)
+def _differ(did: str, path: Path, local: Sequence[str]) -> dict[str, Any]:
+    """The digests ``local`` against the sample record of ``did`` at ``path``."""
     try:
         doc = json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
     except (lzma.LZMAError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -269,16 +261,26 @@ def differ_from(did: str, path: str | Path) -> dict[str, Any]:
         or not isinstance(doc.get("digests"), list)
     ):
         raise RecordError(f"{path}: not a {SAMPLE_FORMAT} record of {did!r} with digests")
-    local = [d[:DIGEST_CHARS] for d in _episode_digests(did)]
     theirs = doc["digests"]
     differ = sum(a != b for a, b in zip(local, theirs, strict=False))
     differ += abs(len(local) - len(theirs))
     return {"checksum": doc.get("checksum"), "episodes": len(theirs), "differ": differ}
 
 
+def differ_from(did: str, path: str | Path) -> dict[str, Any]:
+    """The local dataset ``did`` against the sample record at ``path``: ``{"checksum",
+    "episodes", "differ"}`` (``differ``: episodes whose digest is not the local one's, plus any
+    length difference).
+
+    Raises:
+        RecordError: not a sample record of ``did``.
+    """
+    return _differ(did, Path(path), _local_sample(did)["digests"])
+
+
 def compare(did: str, src: str | Path) -> list[dict[str, Any]]:
     """Each sample of ``did`` recorded in ``src/samples`` (:func:`sample`) against the local
-    dataset (:func:`differ_from`).
+    dataset (:func:`differ_from`; the local digests are read once).
 
     Raises:
         RecordError: no sample of ``did`` is recorded there, or one is malformed.
@@ -286,7 +288,8 @@ def compare(did: str, src: str | Path) -> list[dict[str, Any]]:
     found = sorted((Path(src) / "samples").glob(f"{did.replace('/', '--')}-*{SAMPLE_SUFFIX}"))
     if not found:
         raise RecordError(f"no sample of {did!r} recorded in {Path(src) / 'samples'}")
-    return [differ_from(did, path) for path in found]
+    local = _local_sample(did)["digests"]
+    return [_differ(did, path, local) for path in found]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
