@@ -26,7 +26,7 @@ from .context import LibraryContext
 from .judge import Episode, MeasuredJudge, Scores
 from .libraries import DEFAULT_LIBRARY, library_plan
 from .libraries import library as get_library
-from .oracle import Reference, task_references
+from .oracle import Reference, source_references, task_sources
 from .tasks import Task
 from .tools import REGIONS, ToolCall, apply_calls
 from .tools.vocabulary import GEOMETRIC_REGIONS
@@ -185,8 +185,10 @@ class Engine:
         self._cache: OrderedDict[Task, _Start] = OrderedDict()
         self._cache_sizes: dict[Task, int] = {}
         self._cached_bytes = 0
-        #: seconds spent per stage since creation (reset, tools, context, judge): the benchmark
-        #: reads them to split step time into tool ops and the rest
+        #: seconds spent per stage since creation (reset, tools, context, judge), and parts of
+        #: a stage as ``stage/part``: ``reset/sources`` (rendering new tasks' source images) and
+        #: ``reset/references`` (solving and rendering their oracle references); the benchmark
+        #: reads them to split step time into image work and the environment's own work
         self.timings: dict[str, float] = defaultdict(float)
         #: events since creation: ``reset`` (episodes started), ``reset_cached`` (of them, started
         #: without building anything: from the cache of returning tasks, or a twin in the batch)
@@ -256,7 +258,10 @@ class Engine:
         return out  # type: ignore[return-value]
 
     def _build(self, tasks: Sequence[Task]) -> list[_Start]:
-        batch, refs = task_references(tasks, self.image_size, self.device)
+        with self._clock("reset/sources"):
+            batch = task_sources(tasks, self.image_size, self.device)
+        with self._clock("reset/references"):
+            refs = source_references(tasks, batch)
         pixels, masks, known = batch.pixels, batch.masks, batch.has_masks
         context = self.context.predict(pixels)
         flags = known.tolist()  # one host copy for the batch

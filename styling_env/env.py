@@ -168,16 +168,19 @@ def history_array(
 
 
 def build_observation(
-    slot: Slot, max_steps: int, mode: str, library: str = DEFAULT_LIBRARY
+    slot: Slot, max_steps: int, mode: str, library: str = DEFAULT_LIBRARY, copy: bool = True
 ) -> dict[str, Any]:
+    """The observation of ``slot``. ``copy=False`` hands out the slot's cached frames
+    themselves, for a caller that copies them anyway (the vector env stacks them into one
+    batch): an observation must never alias the engine's state."""
     obs: dict[str, Any] = {}
     if mode == "image":
         if slot.image_u8 is None:
             slot.image_u8 = to_uint8(slot.image)
-        obs["image"] = slot.image_u8.copy()
+        obs["image"] = slot.image_u8.copy() if copy else slot.image_u8
         if slot.source_u8 is None:
             slot.source_u8 = to_uint8(slot.source)
-        obs["source"] = slot.source_u8.copy()
+        obs["source"] = slot.source_u8.copy() if copy else slot.source_u8
     obs["context"] = np.array(slot.context, dtype=np.int64)  # a copy: observations never alias
     obs["instruction"] = printable(slot.task.instruction, CHARSET)[:MAX_INSTRUCTION]
     obs["history"] = history_array(slot.history, max_steps, library)

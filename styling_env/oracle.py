@@ -345,15 +345,27 @@ def task_references(
     tasks: Sequence[Task], size: int = 128, device="cpu"
 ) -> tuple[ImageBatch, list[Reference]]:
     """The tasks' source images as one batch, and each task's reference (conditionals resolved
-    on its source, constraints turned into preserved regions)."""
-    batch = ImageBatch.cat([t.source_image(size, device) for t in tasks])
+    on its source, constraints turned into preserved regions): :func:`task_sources`, then
+    :func:`source_references`."""
+    batch = task_sources(tasks, size, device)
+    return batch, source_references(tasks, batch)
+
+
+def task_sources(tasks: Sequence[Task], size: int = 128, device="cpu") -> ImageBatch:
+    """The tasks' source images (rendered, bundled or the user's) as one batch."""
+    return ImageBatch.cat([t.source_image(size, device) for t in tasks])
+
+
+def source_references(tasks: Sequence[Task], batch: ImageBatch) -> list[Reference]:
+    """Each task's reference on its source ``batch.pixels[i]`` (see :func:`task_references`)."""
+    if batch.pixels.shape[0] != len(tasks):
+        raise ValueError(f"got {batch.pixels.shape[0]} source images for {len(tasks)} tasks")
     targets = [t.resolved_targets(batch.pixels[i]) for i, t in enumerate(tasks)]
     preserve = [t.preserved_regions() for t in tasks]
     conditional = [conditional_branches(t, batch.pixels[i]) for i, t in enumerate(tasks)]
-    refs = build_references(
+    return build_references(
         batch.pixels, targets, batch.masks, batch.has_masks, preserve, conditional
     )
-    return batch, refs
 
 
 def conditional_branches(task: Task, image: Tensor) -> list[tuple[Target | None, Target | None]]:

@@ -188,8 +188,8 @@ class ImageStylingVectorEnv(VectorEnv):
     def _observations(self) -> dict[str, Any]:
         if self.observation_mode == "image":
             self.engine.frames()  # every slot's picture converted in one batch
-        per = [
-            build_observation(s, self.max_steps, self.observation_mode, self.library)
+        per = [  # the frames uncopied: np.stack below copies them into the batch
+            build_observation(s, self.max_steps, self.observation_mode, self.library, copy=False)
             for s in self.engine.slots
         ]
         out: dict[str, Any] = {}

@@ -506,6 +506,30 @@ def test_vector_env_disabled_autoreset_resets_only_masked_slots():
         nxt.reset(options={"reset_mask": np.array([True, False])})
 
 
+def test_observations_never_alias_the_engine_state():
+    """Writing into an observation (an agent normalizing in place) changes nothing the env
+    holds: the single env copies its frames, the vector env stacks them into new arrays."""
+    from styling_env.engine import Stop
+    from styling_env.vector import ImageStylingVectorEnv
+
+    venv = ImageStylingVectorEnv(2, tier="simple", image_size=32)
+    obs, _ = venv.reset(seed=0)
+    keep = {k: obs[k].copy() for k in ("image", "source", "context", "history")}
+    for k in keep:
+        obs[k][...] = 0
+    again = venv._observations()
+    for k, v in keep.items():
+        np.testing.assert_array_equal(again[k], v)
+    venv.step([Stop(), Stop()])
+    env = gym.make("ImageStyling-v0", tier="simple", image_size=32)
+    obs, _ = env.reset(seed=0)
+    before = obs["image"].copy()
+    obs["image"][...] = 0
+    obs["source"][...] = 0
+    np.testing.assert_array_equal(env.unwrapped.engine.slots[0].image_u8, before)
+    assert env.unwrapped.engine.slots[0].source_u8.any()
+
+
 # --------------------------------------------------------------------------------------------
 # A user's first hour: episode end, constructor arguments, own requests, wrappers, parsing
 

@@ -168,8 +168,15 @@ def test_bench_env_measures_one_process_and_workers_at_a_toy_size(tmp_path):
     assert "workers" not in single and parallel["workers"] == 2  # the single env: one process
     for r in rows:
         assert r["steps_per_s"] > 0 and r["tools_only_steps_per_s"] > 0
-        shares = sum(v for k, v in r.items() if k.startswith("share_"))
+        parts = r["share_sources"] + r["share_references"]  # parts of the reset's share
+        shares = sum(v for k, v in r.items() if k.startswith("share_")) - parts
         assert shares == pytest.approx(1.0, abs=0.05)  # the stages and the rest make up the time
+        assert 0 <= parts <= r.get("share_reset", 0.0) + 1e-9
+        assert (parts > 0) == (r["resets"] > r["resets_cached"])  # built starts render
         assert r["env_vs_tools"] == pytest.approx(r["steps_per_s"] / r["tools_only_steps_per_s"])
+        image = r["share_tools"] + parts  # the image work; the rest is the env's own
+        assert r["env_own_work"] == pytest.approx(1 - image)
+        assert r["env_vs_tools_ceiling"] == pytest.approx(r["env_vs_tools"] / image)
+        assert r["env_vs_tools"] < r["env_vs_tools_ceiling"]
     with pytest.raises(ValueError, match="2 workers need at least 2 envs"):
         bench(1, 8, 32, "simple", workers=2)
