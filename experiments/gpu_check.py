@@ -135,9 +135,10 @@ def check_env(device: str, num_envs: int, size: int, steps: int) -> dict[str, fl
     from experiments.bench_env import bench
 
     r = bench(num_envs, steps, size, "simple", device=device)
-    keep = ("steps", "steps_per_s", "tools_only_steps_per_s", "env_vs_tools", "resets_per_s")
-    return {k: r[k] for k in keep} | {f"share_{k}": r.get(f"share_{k}", 0.0) for k in
-                                      ("tools", "reset", "judge", "context", "other")}  # fmt: skip
+    keep = ("steps", "steps_per_s", "tools_only_steps_per_s", "env_vs_tools", "resets_per_s",
+            "env_own_work", "env_vs_tools_ceiling")  # fmt: skip
+    stages = ("tools", "reset", "sources", "references", "judge", "context", "other")
+    return {k: r[k] for k in keep} | {f"share_{k}": r.get(f"share_{k}", 0.0) for k in stages}
 
 
 def check_judge(device: str, n: int, size: int, repeats: int) -> dict[str, float]:

@@ -88,6 +88,7 @@ def test_gpu_check_runs_on_cpu_at_toy_sizes(tmp_path):
     assert {(r["num_envs"], r["size"]) for r in saved["env"]} == {(4, 32), (2, 64)}
     for r in saved["env"]:
         assert r["steps_per_s"] > 0 and r["env_vs_tools"] > 0
+        assert 0 < r["env_own_work"] < 1 and r["env_vs_tools_ceiling"] > r["env_vs_tools"]
     assert saved["judge"][0]["judge_ms"] > 0
     (lora,) = saved["lora"]
     assert lora["shape"] == "toy" and lora["tokens_per_s"] > 0 and lora["trainable"] > 0
