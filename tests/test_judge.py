@@ -301,3 +301,19 @@ def test_call_log_constraints_follow_the_task_rules():
     assert violations(blue, ToolCall("color_grading", "cool_blue", 0.5)) == (
         "avoid_tool:color_grading",
     )
+
+
+def test_task_references_are_its_sources_then_their_references():
+    """``task_references`` is ``task_sources`` then ``source_references`` (the engine times the
+    two apart); a batch of another length than the tasks is refused by name."""
+    from styling_env.oracle import source_references, task_references, task_sources
+    from styling_env.tasks import sample_task
+
+    tasks = [sample_task("complex", s) for s in range(3)]
+    batch, refs = task_references(tasks, 32)
+    again = task_sources(tasks, 32)
+    assert torch.equal(batch.pixels, again.pixels) and torch.equal(batch.masks, again.masks)
+    for a, b in zip(refs, source_references(tasks, again), strict=True):
+        assert a.plan == b.plan and torch.equal(a.work, b.work) and torch.equal(a.basis, b.basis)
+    with pytest.raises(ValueError, match="got 3 source images for 2 tasks"):
+        source_references(tasks[:2], again)
