@@ -783,8 +783,8 @@ def prepare(
 def collect(preset: Preset, out: Path) -> Path:
     """Rewrite ``results.json`` from the finished cells of ``preset`` in ``out`` (those whose
     ``cell.json`` has the current fingerprint), computing nothing: the report of a run that was
-    stopped, or whose cells were computed by several runs. Datasets that do not exist locally
-    are skipped with their cells."""
+    stopped, or whose cells were computed by several runs. A dataset missing here leaves its
+    cells out, unless ``preset.other_samples`` (each cell judged by the checksum it recorded)."""
     from offline_data import dataset as D
 
     datasets: dict[tuple[str, str], str] = {}
@@ -794,8 +794,9 @@ def collect(preset: Preset, out: Path) -> Path:
         datasets[key] = did
         if did not in infos and D.dataset_path(did).exists():
             info = D.info(D.load(did))
-            infos[did] = {"id": did, "checksum": info.get("checksum"),
-                          "recipe": info.get("recipe", {})}  # fmt: skip
+            infos[did] = {"id": did, "checksum": info.get("checksum"), "recipe": info.get("recipe", {})}  # fmt: skip
+        elif did not in infos and preset.other_samples:  # cells judged by their own checksums
+            infos[did] = {"id": did, "checksum": None, "recipe": {}}
     records = []
     every = cells(preset, datasets)
     note = other_sample_note(every, preset, out, {d: i["checksum"] for d, i in infos.items()}, finished_record)  # fmt: skip

@@ -256,6 +256,13 @@ def test_cells_of_another_sample_of_the_data_count_only_when_asked(tiny_run, mon
         dataclasses.replace(TINY, other_samples="yes")
     args = B._parser().parse_args(["--preset", "quick", "--other-samples"])
     assert B.preset_from_args(args).other_samples is True
+    # the tables rebuilt from records on a machine without the datasets: pooled, every cell
+    # counts by the checksum it recorded; without the flag a missing dataset leaves them out
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root / "no-datasets"))
+    res = json.loads(B.collect(pooled, run).read_text())
+    assert {c["key"] for c in res["cells"]} == {c["key"] for c in json.loads(path.read_text())["cells"]}  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="no finished cells"):
+        B.collect(TINY, run)
 
 
 def test_a_cell_without_free_results_is_evaluated_on_them_alone(tiny_run, monkeypatch):
