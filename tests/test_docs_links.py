@@ -6,6 +6,7 @@ replace them); a link that points nowhere is what a newcomer finds first.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -34,8 +35,10 @@ def slug(heading: str) -> str:
     return "".join(out)
 
 
-def anchors(path: Path) -> set[str]:
-    """The anchors of ``path``'s headings, with GitHub's ``-1``, ``-2`` for repeats."""
+@functools.cache
+def anchors(path: Path) -> frozenset[str]:
+    """The anchors of ``path``'s headings, with GitHub's ``-1``, ``-2`` for repeats (each file
+    read once, however many links point into it)."""
     seen: dict[str, int] = {}
     out = set()
     for line in FENCE.sub("", path.read_text()).splitlines():
@@ -46,7 +49,7 @@ def anchors(path: Path) -> set[str]:
         n = seen.get(base, 0)
         seen[base] = n + 1
         out.add(base if n == 0 else f"{base}-{n}")
-    return out
+    return frozenset(out)
 
 
 def links(path: Path) -> list[str]:
