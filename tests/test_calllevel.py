@@ -253,10 +253,35 @@ def test_trains_saves_reloads_evaluates(small_datasets, tmp_path, key):
     weighted = sum(v["pairs"] * v["pair_ranking"] for v in ranked) / diag["pairs"]
     assert weighted == pytest.approx(diag["pair_ranking"], abs=1e-3)
     assert json.loads((tmp_path / key / "diagnostics.json").read_text()) == diag
+    # the training weight on mistaken calls: S's share is the mistaken calls' share
+    share = diag["weight_on_mistaken"]
+    assert share["s"] == pytest.approx(diag["mistaken_calls"] / info["calls"], abs=1e-4)
+    assert all(0.0 <= share[k] <= 1.0 for k in ("method", "s", "rw") if share[k] is not None)
+    assert set(share["by_kind"]) == set(diag["by_kind"])
     agent = load_agent(str(job.checkpoint))
     assert agent.planner.meta["method"] == key
     res = evaluate(agent, "simple", 2, (0,), image_size=32)
     assert len(res.episodes) == 2
+
+
+def test_weight_on_mistakes_by_hand():
+    import numpy as np
+
+    from agents.calllevel.diagnostics import StepLabels, weight_on_mistakes
+
+    # two trajectories: r = 4.5 (calls: correct, wrong order) and r = 2 (calls: wrong tool, correct)
+    labels = StepLabels(["", "wrong_order", "wrong_tool", ""], {})
+    r = np.array([4.5, 4.5, 2.0, 2.0])
+    out = weight_on_mistakes(labels, r, np.array([1.0, 0.5, 0.25, 0.25]))
+    # method: (0.5 + 0.25) / 2; S: 2 of 4 calls; RL and RW keep only the first trajectory
+    assert (out["method"], out["s"], out["rl"], out["rw"]) == (0.375, 0.5, 0.5, 0.5)
+    assert out["by_kind"] == {"wrong_order": {"method": 0.25, "rw": 0.5},
+                              "wrong_tool": {"method": 0.125, "rw": 0.0}}  # fmt: skip
+    assert weight_on_mistakes(labels, r, np.zeros(4))["method"] is None
+    with pytest.raises(ValueError, match="4 labels, 3 weights and 4 qualities"):
+        weight_on_mistakes(labels, r, np.ones(3))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        weight_on_mistakes(labels, r, np.array([1.0, -1.0, 0.0, 0.0]))
 
 
 def test_iql_critic_separates_mistakes_with_a_budget(small_datasets, tmp_path):
@@ -361,12 +386,14 @@ def test_report_diagnostics_table(tmp_path):
         d = {"mistaken_calls": 12, "mistaken_negative": neg, "correct_positive": pos, "pair_ranking": rank}  # fmt: skip
         if s == 1:
             d["by_kind"] = by_kind
+            d["weight_on_mistaken"] = {"method": 0.051, "s": 0.2, "rl": 0.04, "rw": 0.0312}
         (folder / "diagnostics.json").write_text(json.dumps(d))
     table = diagnostics_table({"cells": cells}, tmp_path)
     lines = table.strip().splitlines()
     assert len(lines) == 3  # header, rule, one row: RW has no critic
     assert [c.strip() for c in lines[2].strip("|").split("|")] == [
         "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%", "wrong order: 50% of 4 pairs",
+        "5.1% / 3.1% / 20.0%",
     ]  # fmt: skip
     assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
 

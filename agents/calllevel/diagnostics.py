@@ -14,6 +14,12 @@ constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). For a crit
   (STOP once every planned tool has been); pairs where it equals the mistaken call are skipped;
 - the same shares per mistake kind (``by_kind``: ``negative``, ``pairs`` and
   ``pair_ranking``), and the counts behind every share.
+
+:func:`weight_on_mistakes` says how much a critic *can* add: the share of a method's total
+training weight that falls on the teacher's mistaken calls, for the call-level method's own
+weights beside the trajectory methods' (S: every call 1, RL: ``r >= 4``, RW: ``max(r - 3, 0)``)
+on the same calls. Where RW already puts little weight on mistaken calls (the trajectory's
+``r`` drops the episodes that hold them), a perfect critic can move little of RW's weight.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from styling_env.tools.call import REGIONS, ToolCall
 
 from .critic import CallCritic
 
-__all__ = ["StepLabels", "diagnose", "step_labels"]
+__all__ = ["StepLabels", "diagnose", "step_labels", "weight_on_mistakes"]
 
 
 @dataclass
@@ -145,4 +151,43 @@ def diagnose(
     for kind, entry in out["by_kind"].items():
         entry["pairs"] = int((kinds == kind).sum())
         entry["pair_ranking"] = _share(ok[kinds == kind])
+    return out
+
+
+def weight_on_mistakes(labels: StepLabels, r: Any, weights: Any) -> dict[str, float | None]:
+    """The share of each weighting's total on the mistaken calls (module docstring).
+
+    Args:
+        labels: the rows' mistake tags (:func:`step_labels`).
+        r: ``(N,)`` each row's trajectory quality.
+        weights: ``(N,)`` the call-level method's weight of each row (0 for a row its
+            extraction leaves out).
+
+    Returns:
+        ``{"method": share, "s": ..., "rl": ..., "rw": ...}`` (``None`` where a weighting sums
+        to 0) and ``"by_kind"``: ``{kind: {"method": share, "rw": share}}``.
+    """
+    from offline_data.weights import sample_weights
+
+    tags = np.asarray(labels.mistake)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    r = np.asarray(r, dtype=np.float64).reshape(-1)
+    if not len(tags) == len(w) == len(r):
+        raise ValueError(
+            f"got {len(tags)} labels, {len(w)} weights and {len(r)} qualities: one per row each"
+        )
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be finite and >= 0")
+    each = {"method": w, **{m: sample_weights(m, r) for m in ("s", "rl", "rw")}}
+
+    def share(x: np.ndarray, sel: np.ndarray) -> float | None:
+        total = float(x.sum())
+        return round(float(x[sel].sum()) / total, 4) if total > 0 else None
+
+    wrong = tags != ""
+    out: dict[str, Any] = {name: share(x, wrong) for name, x in each.items()}
+    out["by_kind"] = {
+        kind: {"method": share(w, tags == kind), "rw": share(each["rw"], tags == kind)}
+        for kind in sorted(set(tags[wrong].tolist()))
+    }
     return out

@@ -25,8 +25,15 @@ from agents.training import MetricLog, peak_memory_mb
 
 from .config import CallLevelConfig
 from .critic import CallCritic, load_critic
-from .diagnostics import diagnose, step_labels
-from .training import algorithm, extract_policy, fit_critic, row_advantages, transitions
+from .diagnostics import diagnose, step_labels, weight_on_mistakes
+from .training import (
+    algorithm,
+    extract_policy,
+    fit_critic,
+    row_advantages,
+    row_weights,
+    transitions,
+)  # fmt: skip
 
 __all__ = ["critic_stage", "load", "train"]
 
@@ -109,6 +116,10 @@ def critic_stage(
     t_diag = time.perf_counter()
     labels = step_labels(_records(job), d)
     diag = diagnose(adv, labels, target=target, d=d) if labels is not None else None
+    if diag is not None:
+        diag["weight_on_mistaken"] = weight_on_mistakes(
+            labels, d.rows.r.numpy(), row_weights(adv, d, config).numpy()
+        )
     info["diagnostics"] = diag
     info["diagnostics_seconds"] = round(time.perf_counter() - t_diag, 1)
     (job.out / "diagnostics.json").write_text(json.dumps(diag, indent=1))

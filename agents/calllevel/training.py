@@ -160,6 +160,21 @@ def row_advantages(
     return out
 
 
+def row_weights(adv: torch.Tensor, d: PreparedData, config: CallLevelConfig) -> torch.Tensor:
+    """Each dataset call's weight in the extraction ``(N,)``: the algorithm's ``weights`` of its
+    advantage (AWAC's softmax taken over every call, where the extraction takes it over each
+    minibatch of 256 drawn from them: the same weights up to the minibatch's normalizer), times
+    the trajectory weight (:attr:`~.config.CallLevelConfig.trajectory`; 0 leaves a call out)."""
+    from offline_data.weights import sample_weights
+
+    w = algorithm(config).weights(adv.reshape(-1).float(), config).detach()
+    if config.trajectory != "s":
+        w = w * torch.as_tensor(
+            sample_weights(config.trajectory, d.rows.r.double().numpy()), dtype=w.dtype
+        )
+    return w
+
+
 def extract_policy(
     d: PreparedData, adv: torch.Tensor, config: CallLevelConfig, *, seed: int = 0,
     log: MetricLog | None = None, progress: bool = False, device: str | torch.device = "cpu",
