@@ -604,10 +604,8 @@ def _mistaken_weight(ds: Sequence[Mapping[str, Any]]) -> str:
     on the same data (mean over the seeds that have it), as "3.1% / 3.2% / 13.5%"; "–" when
     none has it."""
     found = [d["weight_on_mistaken"] for d in ds if isinstance(d.get("weight_on_mistaken"), Mapping)]  # fmt: skip
-    parts = []
-    for k in ("method", "rw", "s"):
-        vals = [float(w[k]) for w in found if w.get(k) is not None]
-        parts.append(f"{100 * float(np.mean(vals)):.1f}%" if vals else "–")
+    vals = [[float(w[k]) for w in found if w.get(k) is not None] for k in ("method", "rw", "s")]
+    parts = [f"{100 * float(np.mean(v)):.1f}%" if v else "–" for v in vals]
     return " / ".join(parts) if found else "–"
 
 

@@ -258,6 +258,14 @@ def test_trains_saves_reloads_evaluates(small_datasets, tmp_path, key):
     assert share["s"] == pytest.approx(diag["mistaken_calls"] / info["calls"], abs=1e-4)
     assert all(0.0 <= share[k] <= 1.0 for k in ("method", "s", "rw") if share[k] is not None)
     assert set(share["by_kind"]) == set(diag["by_kind"])
+    # the script measures the same shares from the saved critic
+    from experiments import mistake_weight
+
+    res = mistake_weight.measure(small_datasets["simple"], str(tmp_path / key / "critic.pt"))
+    algo = {"iql": "IQL", "cql-planner": "CQL", "awac": "AWAC"}[key]
+    assert res["weights"][algo]["share"] == pytest.approx(share["method"], abs=1e-4)
+    assert [res["weights"][m]["share"] for m in ("S", "RL", "RW")] == [share[m] for m in ("s", "rl", "rw")]  # fmt: skip
+    assert res["calls"] == info["calls"] and res["inside_r4"]["mistaken_calls"] >= 0
     agent = load_agent(str(job.checkpoint))
     assert agent.planner.meta["method"] == key
     res = evaluate(agent, "simple", 2, (0,), image_size=32)
@@ -367,6 +375,35 @@ def test_critic_of_another_dataset(small_datasets, tmp_path, monkeypatch):
     same = registry.TrainJob(m, m.make_config(_options(critic=critic)), 0, tmp_path / "d", dataset=small_datasets["simple"], progress=False)  # fmt: skip
     info = m.train(same).info
     assert info["critic"] == critic and "critic_steps" not in info
+
+
+def test_mistake_weight_script(small_datasets, tmp_path, capsys):
+    """From the data alone: S's share is the mistaken calls' share; a critic of another dataset,
+    a dataset without mistake tags and a bad --episodes are named errors."""
+    from types import SimpleNamespace
+
+    from agents import registry
+    from experiments import mistake_weight
+
+    assert mistake_weight.main([small_datasets["simple"], "--json", str(tmp_path / "w.json")]) == 0
+    out = capsys.readouterr().out
+    res = json.loads((tmp_path / "w.json").read_text())
+    assert set(res["weights"]) == {"S", "RL", "RW"}
+    assert res["weights"]["S"]["share"] == pytest.approx(res["mistaken_calls"] / res["calls"], abs=1e-4)  # fmt: skip
+    assert res["weights"]["RW"]["kept"] < 1.0 and "| RW |" in out and "wrong tool" in out
+    m = registry.get("awac")
+    job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "a", dataset=small_datasets["simple"], progress=False)  # fmt: skip
+    m.train(job)
+    critic = str(tmp_path / "a" / "critic.pt")
+    assert mistake_weight.main([small_datasets["regular"], "--critic", critic]) == 2
+    assert "fitted on dataset 'image-styling/simple-v0'" in capsys.readouterr().err
+    assert mistake_weight.main([small_datasets["simple"], "--episodes", "999"]) == 2
+    assert "holds 24 episodes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        mistake_weight.main([small_datasets["simple"], "--episodes", "0"])
+    untagged = SimpleNamespace(id=3, actions={"tool": [0, 1]}, infos={}, meta={"r": 4.0})
+    with pytest.raises(ValueError, match="episode 3 carries no mistake tags"):
+        mistake_weight._tags_and_r([untagged])
 
 
 def test_report_diagnostics_table(tmp_path):

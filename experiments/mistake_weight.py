@@ -1,0 +1,183 @@
+"""How much of each method's training weight lands on the teacher's mistaken calls.
+
+A call-level method (:mod:`agents.calllevel`) can only beat a trajectory-weighted one (RW, RL)
+by the calls it weights differently. The datasets tag every call the teacher got wrong (step
+info ``mistake``); this script measures, on one dataset, the share of the total training
+weight that falls on those calls:
+
+- for the paper's trajectory weightings (S: every call 1; RL: ``r >= 4``; RW: ``max(r - 3, 0)``),
+  from the data alone;
+- with ``--critic``, for the call-level method that critic belongs to (its weights of each
+  call's advantage, :func:`agents.calllevel.training.row_weights`), and, inside the
+  trajectories RL keeps (``r >= 4``: the mistakes a trajectory weight cannot drop), the mean
+  weight of a mistaken call against a correct one.
+
+Where RW already puts a few percent of its weight on mistaken calls, no critic can move more
+than that few percent of it. Usage::
+
+    python -m experiments.mistake_weight image-styling/simple-v0
+    python -m experiments.mistake_weight image-styling/simple-v0 --critic runs/paper/cells/main/simple/awac/seed0/critic.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main", "measure"]
+
+#: Trajectory weightings measured from the data alone.
+TRAJECTORY = ("s", "rl", "rw")
+
+
+def _records(dataset: str, episodes: int | None) -> list[Any]:
+    from offline_data import dataset as D
+
+    ds = D.load(dataset)
+    if episodes is not None and episodes > ds.total_episodes:
+        raise ValueError(f"--episodes {episodes}: {dataset!r} holds {ds.total_episodes} episodes")
+    return list(D.episodes(ds, None if episodes is None else range(episodes)))
+
+
+def _tags_and_r(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per call: the teacher's mistake tag (``""``: correct) and its trajectory's ``r``."""
+    tags: list[str] = []
+    r: list[float] = []
+    for rec in records:
+        n = len(rec.actions["tool"])
+        raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
+        if raw is None or len(raw) < n:
+            raise ValueError(
+                f"episode {rec.id} carries no mistake tags (step info 'mistake'): this dataset "
+                "was not written by the noisy-oracle teacher, so its mistakes are unknown"
+            )
+        tags += [str(x) for x in raw[:n]]
+        r += [float(rec.meta["r"])] * n
+    return np.asarray(tags), np.asarray(r, dtype=np.float64)
+
+
+def _critic_weights(
+    dataset: str, records: Sequence[Any], episodes: int | None, critic_path: str
+) -> tuple[str, np.ndarray]:
+    """(the critic's algorithm, each call's weight in that algorithm's extraction)."""
+    from agents.calllevel.critic import load_critic
+    from agents.calllevel.diagnostics import step_labels
+    from agents.calllevel.training import ALGORITHMS, row_advantages, row_weights
+    from agents.embedded.training import prepare
+    from offline_data import dataset as D
+
+    checksum = D.info(D.load(dataset)).get("checksum") or dataset
+    key = checksum if episodes is None else f"{checksum}:first{episodes}"
+    critic = load_critic(critic_path, dataset_checksum=key)  # another dataset's: a named error
+    sibling = Path(critic_path).with_name("critic_target.pt")
+    target = load_critic(sibling, dataset_checksum=key) if sibling.is_file() else critic
+    algo = str(critic.meta.get("algorithm", ""))
+    if algo not in ALGORITHMS:
+        raise ValueError(f"critic {critic_path!r} names no known algorithm ({algo!r})")
+    mod = ALGORITHMS[algo]
+    config_cls = next(getattr(mod, n) for n in mod.__all__ if n.endswith("Config"))
+    config = config_cls.from_dict(critic.meta["config"])
+    d = prepare(list(records), critic.planner_config)
+    step_labels(list(records), d)  # the rows line up with the records' calls
+    adv = row_advantages(critic, target, d, config)
+    return algo, row_weights(adv, d, config).numpy()
+
+
+def measure(dataset: str, critic: str | None = None, episodes: int | None = None) -> dict[str, Any]:
+    """The shares of the module docstring for ``dataset`` (its first ``episodes``)."""
+    from agents.calllevel.diagnostics import StepLabels, weight_on_mistakes
+    from offline_data.weights import sample_weights
+
+    records = _records(dataset, episodes)
+    tags, r = _tags_and_r(records)
+    labels = StepLabels(tags.tolist(), {})
+    out: dict[str, Any] = {
+        "dataset": dataset,
+        "calls": int(len(tags)),
+        "mistaken_calls": int((tags != "").sum()),
+        "weights": {},
+    }
+    each = {m.upper(): sample_weights(m, r) for m in TRAJECTORY}
+    if critic is not None:
+        algo, w = _critic_weights(dataset, records, episodes, critic)
+        each[algo.upper()] = w
+        kept = r >= 4.0
+        wrong = tags != ""
+        out["inside_r4"] = {
+            "mistaken_calls": int((kept & wrong).sum()),
+            "mean_weight_mistaken": _mean(w[kept & wrong]),
+            "mean_weight_correct": _mean(w[kept & ~wrong]),
+        }
+    for name, w in each.items():
+        share = weight_on_mistakes(labels, r, w)
+        out["weights"][name] = {
+            "share": share["method"],
+            "kept": round(float((w > 0).mean()), 4),
+            "by_kind": {k: v["method"] for k, v in share["by_kind"].items()},
+        }
+    return out
+
+
+def _mean(x: np.ndarray) -> float | None:
+    return round(float(x.mean()), 4) if x.size else None
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def markdown(res: dict[str, Any]) -> str:
+    """The measurement as a markdown table and a line on the calls inside ``r >= 4``."""
+    kinds = sorted({k for w in res["weights"].values() for k in w["by_kind"]})
+    head = ["weighting", "calls kept", "weight on mistaken calls", *(k.replace("_", " ") for k in kinds)]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for name, w in res["weights"].items():
+        row = [name, _pct(w["kept"]), _pct(w["share"]), *(_pct(w["by_kind"].get(k)) for k in kinds)]  # fmt: skip
+        lines.append("| " + " | ".join(row) + " |")
+    text = (
+        f"{res['dataset']}: {res['calls']:,} calls, {res['mistaken_calls']:,} of them mistaken\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    inside = res.get("inside_r4")
+    if inside:
+        text += (
+            f"\nInside trajectories with r >= 4 ({inside['mistaken_calls']:,} mistaken calls): mean "
+            f"weight of a mistaken call {inside['mean_weight_mistaken']}, of a correct one "
+            f"{inside['mean_weight_correct']}\n"
+        )
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m experiments.mistake_weight", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("dataset", help="dataset id (e.g. image-styling/simple-v0)")
+    p.add_argument("--critic", help="a call-level run's critic.pt fitted on this dataset")
+    p.add_argument("--episodes", type=int, help="only the first N episodes (as the critic's run)")
+    p.add_argument("--json", type=Path, help="also write the measurement here")
+    a = p.parse_args(argv)
+    if a.episodes is not None and a.episodes < 1:
+        p.error(f"--episodes must be >= 1, got {a.episodes}")
+    from offline_data.errors import DatasetError
+
+    try:
+        res = measure(a.dataset, a.critic, a.episodes)
+    except (ValueError, FileNotFoundError, DatasetError) as e:  # the critic's mismatch too
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(markdown(res), end="")
+    if a.json is not None:
+        a.json.write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
