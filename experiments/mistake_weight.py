@@ -7,13 +7,16 @@ weight that falls on those calls:
 
 - for the paper's trajectory weightings (S: every call 1; RL: ``r >= 4``; RW: ``max(r - 3, 0)``),
   from the data alone;
+- in the trajectories RL keeps (``r >= 4``), the mean ``r`` of those with a mistake against
+  those without (what a mistake a trajectory weight cannot drop costs);
 - with ``--critic``, for the call-level method that critic belongs to (its weights of each
   call's advantage, :func:`agents.calllevel.training.row_weights`), and, inside the
   trajectories RL keeps (``r >= 4``: the mistakes a trajectory weight cannot drop), the mean
   weight of a mistaken call against a correct one.
 
-Where RW already puts a few percent of its weight on mistaken calls, no critic can move more
-than that few percent of it. Usage::
+Where RW already puts a few percent of its weight on mistaken calls, dropping mistakes moves at
+most those few percent of it; what else a critic can add lies in how it weights correct calls
+against each other (a jittered strength nearer the solved one, say). Usage::
 
     python -m experiments.mistake_weight image-styling/simple-v0
     python -m experiments.mistake_weight image-styling/simple-v0 --critic runs/paper/cells/main/simple/awac/seed0/critic.pt
@@ -97,10 +100,21 @@ def measure(dataset: str, critic: str | None = None, episodes: int | None = None
     records = _records(dataset, episodes)
     tags, r = _tags_and_r(records)
     labels = StepLabels(tags.tolist(), {})
+    ep_r = np.asarray([float(rec.meta["r"]) for rec in records])
+    ends = np.cumsum([len(rec.actions["tool"]) for rec in records])
+    ep_wrong = np.asarray([bool((t != "").any()) for t in np.split(tags, ends[:-1])])
+    kept = ep_r >= 4.0
     out: dict[str, Any] = {
         "dataset": dataset,
         "calls": int(len(tags)),
         "mistaken_calls": int((tags != "").sum()),
+        # what a mistake costs in the trajectories a trajectory weight keeps
+        "episodes_r4": {
+            "clean": int((kept & ~ep_wrong).sum()),
+            "clean_mean_r": _mean(ep_r[kept & ~ep_wrong]),
+            "with_mistake": int((kept & ep_wrong).sum()),
+            "with_mistake_mean_r": _mean(ep_r[kept & ep_wrong]),
+        },
         "weights": {},
     }
     each = {m.upper(): sample_weights(m, r) for m in TRAJECTORY}
@@ -145,14 +159,24 @@ def markdown(res: dict[str, Any]) -> str:
         + "\n".join(lines)
         + "\n"
     )
+    e = res["episodes_r4"]
+    text += (
+        f"\nTrajectories with r >= 4: {e['clean']:,} without a mistake (mean r "
+        f"{_num(e['clean_mean_r'])}), {e['with_mistake']:,} with one (mean r "
+        f"{_num(e['with_mistake_mean_r'])})\n"
+    )
     inside = res.get("inside_r4")
     if inside:
         text += (
-            f"\nInside trajectories with r >= 4 ({inside['mistaken_calls']:,} mistaken calls): mean "
-            f"weight of a mistaken call {inside['mean_weight_mistaken']}, of a correct one "
-            f"{inside['mean_weight_correct']}\n"
+            f"Inside them ({inside['mistaken_calls']:,} mistaken calls), the critic's weight of a "
+            f"mistaken call: {_num(inside['mean_weight_mistaken'])} on average, of a correct "
+            f"one: {_num(inside['mean_weight_correct'])}\n"
         )
     return text
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -391,6 +391,11 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     assert set(res["weights"]) == {"S", "RL", "RW"}
     assert res["weights"]["S"]["share"] == pytest.approx(res["mistaken_calls"] / res["calls"], abs=1e-4)  # fmt: skip
     assert res["weights"]["RW"]["kept"] < 1.0 and "| RW |" in out and "wrong tool" in out
+    e = res["episodes_r4"]
+    assert e["clean"] + e["with_mistake"] == sum(  # the episodes RL keeps
+        1 for rec in mistake_weight._records(small_datasets["simple"], None) if rec.meta["r"] >= 4
+    )
+    assert "Trajectories with r >= 4:" in out
     m = registry.get("awac")
     job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "a", dataset=small_datasets["simple"], progress=False)  # fmt: skip
     m.train(job)
