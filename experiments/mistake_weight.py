@@ -12,7 +12,8 @@ weight that falls on those calls:
 - with ``--critic``, for the call-level method that critic belongs to (its weights of each
   call's advantage, :func:`agents.calllevel.training.row_weights`), and, inside the
   trajectories RL keeps (``r >= 4``: the mistakes a trajectory weight cannot drop), the mean
-  weight of a mistaken call against a correct one.
+  weight of a mistaken call against a correct one; and whether the critic prefers, among
+  correct calls, the strength nearest the solved one (the teacher jitters every strength).
 
 Where RW already puts a few percent of its weight on mistaken calls, dropping mistakes moves at
 most those few percent of it; what else a critic can add lies in how it weights correct calls
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from styling_env.actions import STOP
 
 __all__ = ["main", "measure"]
 
@@ -67,8 +70,9 @@ def _tags_and_r(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 def _critic_weights(
     dataset: str, records: Sequence[Any], episodes: int | None, critic_path: str
-) -> tuple[str, np.ndarray]:
-    """(the critic's algorithm, each call's weight in that algorithm's extraction)."""
+) -> tuple[str, np.ndarray, dict[str, Any]]:
+    """(the critic's algorithm, each call's weight in that algorithm's extraction, how its
+    advantage follows a correct call's strength: :func:`_strength_rank`)."""
     from agents.calllevel.critic import load_critic
     from agents.calllevel.diagnostics import step_labels
     from agents.calllevel.training import ALGORITHMS, row_advantages, row_weights
@@ -87,9 +91,35 @@ def _critic_weights(
     config_cls = next(getattr(mod, n) for n in mod.__all__ if n.endswith("Config"))
     config = config_cls.from_dict(critic.meta["config"])
     d = prepare(list(records), critic.planner_config)
-    step_labels(list(records), d)  # the rows line up with the records' calls
+    labels = step_labels(list(records), d)  # the rows line up with the records' calls
     adv = row_advantages(critic, target, d, config)
-    return algo, row_weights(adv, d, config).numpy()
+    return algo, row_weights(adv, d, config).numpy(), _strength_rank(adv.numpy(), labels, d)
+
+
+def _strength_rank(adv: np.ndarray, labels: Any, d: Any) -> dict[str, Any]:
+    """Among the correct calls that are the oracle's call from their state (same tool and
+    value), whose strengths differ from the solved one only by the teacher's jitter: the rank
+    correlation (Spearman) of the advantage with the strength's error ``|log(s / s*)|``, and
+    the mean advantage of the quarter nearest the solved strength and of the farthest."""
+    rows = d.rows
+    same = (labels.oracle["tool"] == rows.tool) & (labels.oracle["value"] == rows.value)
+    ok = (np.asarray(labels.mistake) == "") & same.numpy() & (rows.tool.numpy() < STOP)
+    s = rows.strength.reshape(-1).numpy()[ok].astype(np.float64)
+    star = labels.oracle["strength"].numpy()[ok].astype(np.float64)
+    err = np.abs(np.log(np.maximum(s, 1e-3) / np.maximum(star, 1e-3)))
+    a = adv[ok]
+    if a.size < 4:
+        return {"calls": int(a.size)}
+    rank = lambda x: np.argsort(np.argsort(x, kind="stable"), kind="stable")  # noqa: E731
+    rho = float(np.corrcoef(rank(a), rank(err))[0, 1])
+    lo, hi = np.quantile(err, [0.25, 0.75])
+    return {
+        "calls": int(a.size),
+        "median_log_error": round(float(np.median(err)), 4),
+        "spearman": round(rho, 4),
+        "mean_advantage_nearest_quarter": _mean(a[err <= lo]),
+        "mean_advantage_farthest_quarter": _mean(a[err >= hi]),
+    }
 
 
 def measure(dataset: str, critic: str | None = None, episodes: int | None = None) -> dict[str, Any]:
@@ -119,7 +149,7 @@ def measure(dataset: str, critic: str | None = None, episodes: int | None = None
     }
     each = {m.upper(): sample_weights(m, r) for m in TRAJECTORY}
     if critic is not None:
-        algo, w = _critic_weights(dataset, records, episodes, critic)
+        algo, w, out["strength"] = _critic_weights(dataset, records, episodes, critic)
         each[algo.upper()] = w
         kept = r >= 4.0
         wrong = tags != ""
@@ -171,6 +201,15 @@ def markdown(res: dict[str, Any]) -> str:
             f"Inside them ({inside['mistaken_calls']:,} mistaken calls), the critic's weight of a "
             f"mistaken call: {_num(inside['mean_weight_mistaken'])} on average, of a correct "
             f"one: {_num(inside['mean_weight_correct'])}\n"
+        )
+    st = res.get("strength")
+    if st and "spearman" in st:
+        text += (
+            f"Correct calls that are the oracle's call ({st['calls']:,}; median strength error "
+            f"|log(s / s*)| {_num(st['median_log_error'])}): rank correlation of the advantage "
+            f"with that error {_num(st['spearman'])}; mean advantage of the nearest quarter "
+            f"{_num(st['mean_advantage_nearest_quarter'])}, of the farthest "
+            f"{_num(st['mean_advantage_farthest_quarter'])}\n"
         )
     return text
 

@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         "--teacher", default="noisy-oracle", choices=("noisy-oracle", "oracle", "random")
     )
     g.add_argument(
+        "--clean", type=float, default=None, metavar="FRACTION",
+        help="share of the noisy oracle's episodes made without a mistake (default: the tier's "
+        "calibrated share, about 65%% of trajectories at r >= 4); lower makes a noisier teacher",
+    )  # fmt: skip
+    g.add_argument(
         "--split", default="train",
         help="task split the episodes are drawn from: only train (test and free are evaluation "
         "sets, refused)",
@@ -190,7 +195,13 @@ def _run(args: argparse.Namespace) -> int:
         check_training_split(args.split)  # before any work: evaluation tasks are never trained on
         from .teachers import NoiseProfile, NoisyOracle
 
-        teacher = None
+        teacher = profile = None
+        if args.clean is not None:
+            if args.teacher != "noisy-oracle":
+                raise ValueError(
+                    f"--clean is an option of --teacher noisy-oracle, not {args.teacher}"
+                )
+            profile = NoiseProfile(clean=args.clean)  # refuses a share outside [0, 1] by name
         if args.teacher == "oracle":
             teacher = NoisyOracle(NoiseProfile(clean=1.0, jitter=0.0), name="oracle")
         elif args.teacher == "random":
@@ -201,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         kw = dict(
             image_size=args.image_size, teacher=teacher, did=args.id, num_envs=args.num_envs,
             overwrite=args.overwrite, progress=not args.quiet, ref_episodes=args.ref_episodes,
-            per_task=args.per_task,
+            per_task=args.per_task, profile=profile,
         )  # fmt: skip
         if args.ray:  # the shards as Ray tasks (offline_data.ray_generate)
             from .ray_generate import generate_on_ray

@@ -8,6 +8,7 @@ import json
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -266,6 +267,8 @@ def test_trains_saves_reloads_evaluates(small_datasets, tmp_path, key):
     assert res["weights"][algo]["share"] == pytest.approx(share["method"], abs=1e-4)
     assert [res["weights"][m]["share"] for m in ("S", "RL", "RW")] == [share[m] for m in ("s", "rl", "rw")]  # fmt: skip
     assert res["calls"] == info["calls"] and res["inside_r4"]["mistaken_calls"] >= 0
+    st = res["strength"]
+    assert 0 < st["calls"] <= diag["correct_calls"] and -1.0 <= st["spearman"] <= 1.0
     agent = load_agent(str(job.checkpoint))
     assert agent.planner.meta["method"] == key
     res = evaluate(agent, "simple", 2, (0,), image_size=32)
@@ -380,8 +383,6 @@ def test_critic_of_another_dataset(small_datasets, tmp_path, monkeypatch):
 def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     """From the data alone: S's share is the mistaken calls' share; a critic of another dataset,
     a dataset without mistake tags and a bad --episodes are named errors."""
-    from types import SimpleNamespace
-
     from agents import registry
     from experiments import mistake_weight
 
@@ -409,6 +410,26 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     untagged = SimpleNamespace(id=3, actions={"tool": [0, 1]}, infos={}, meta={"r": 4.0})
     with pytest.raises(ValueError, match="episode 3 carries no mistake tags"):
         mistake_weight._tags_and_r([untagged])
+
+
+def test_strength_rank_by_hand():
+    """A critic whose advantage falls as the strength leaves the solved one ranks at -1; a
+    mistaken call or another call than the oracle's is left out."""
+    from agents.calllevel.diagnostics import StepLabels
+    from experiments.mistake_weight import _strength_rank
+
+    strength = torch.tensor([0.5, 0.55, 0.6, 0.7, 0.9, 0.5, 0.5])
+    rows = SimpleNamespace(tool=torch.tensor([1, 1, 1, 1, 1, 1, 2]), value=torch.zeros(7, dtype=torch.long), strength=strength)  # fmt: skip
+    oracle = {"tool": torch.ones(7, dtype=torch.long), "value": torch.zeros(7, dtype=torch.long), "strength": torch.full((7,), 0.5)}  # fmt: skip
+    labels = StepLabels(["", "", "", "", "", "bad_strength", ""], oracle)
+    adv = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 9.0, 9.0])
+    out = _strength_rank(adv, labels, SimpleNamespace(rows=rows))
+    assert out["calls"] == 5 and out["spearman"] == pytest.approx(-1.0)
+    assert (
+        out["mean_advantage_nearest_quarter"] == 4.5
+        and out["mean_advantage_farthest_quarter"] == 1.5
+    )
+    assert _strength_rank(adv[:3], StepLabels([""] * 3, {k: v[:3] for k, v in oracle.items()}), SimpleNamespace(rows=SimpleNamespace(tool=rows.tool[:3], value=rows.value[:3], strength=strength[:3]))) == {"calls": 3}  # fmt: skip
 
 
 def test_report_diagnostics_table(tmp_path):

@@ -292,6 +292,28 @@ def test_cli_generate_show_list_and_minari_cli(minari_root, capsys):
     assert listed.returncode == 0 and "Number of datasets: 1" in listed.stdout
 
 
+def test_cli_clean_makes_a_noisier_teacher(minari_root, capsys):
+    """--clean sets the noisy oracle's share of mistake-free episodes, recorded in the recipe;
+    a share outside [0, 1] or --clean with another teacher is refused by name."""
+    from offline_data import dataset as D
+
+    base = ["generate", "--tier", "simple", "--episodes", "6", "--image-size", "32",
+            "--ref-episodes", "0", "--num-envs", "3", "--quiet"]  # fmt: skip
+    assert cli([*base, "--clean", "0", "--id", "image-styling/noisy-v0"]) == 0
+    ds = D.load("image-styling/noisy-v0")
+    assert D.info(ds)["recipe"]["profile"]["clean"] == 0.0
+    noise = [m["noise"] for m in ds.storage.get_episode_metadata(range(ds.total_episodes))]
+    assert all(n["n_mistakes"] >= 1 for n in noise)  # no mistake-free episode
+    capsys.readouterr()
+    assert cli([*base, "--clean", "1.5", "--id", "image-styling/bad-v0"]) == 2
+    assert "clean must be a number in [0, 1], got 1.5" in capsys.readouterr().err
+    assert (
+        cli([*base, "--clean", "0.5", "--teacher", "oracle", "--id", "image-styling/bad-v0"]) == 2
+    )
+    assert "--clean is an option of --teacher noisy-oracle" in capsys.readouterr().err
+    assert not (minari_root / "image-styling" / "bad-v0").exists()
+
+
 def test_any_agent_can_be_the_teacher(minari_root):
     """An agent with SB3's predict writes a dataset; its invalid actions are stored raw."""
     from agents.baselines import EditOnlyAgent
