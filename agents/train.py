@@ -120,9 +120,10 @@ def _parser() -> argparse.ArgumentParser:
         "--image-size", type=int, default=64, help="work resolution of the planner's CNN"
     )
     p.add_argument(
-        "--encoder", default="minilm+hash", choices=ENCODERS,
-        help="instruction encoder (agents.embedded.PlannerConfig; the minilm-tokens ones read "
-        "the request token by token, one attention query per head)",
+        "--encoder", default=None, choices=ENCODERS,
+        help="instruction encoder (default: agents.embedded.PlannerConfig's, lex+minilm+hash, "
+        "as the benchmark trains; the minilm-tokens ones read the request token by token, one "
+        "attention query per head)",
     )  # fmt: skip
     p.add_argument(
         "--reference", default=None, help="DPO: the frozen S checkpoint (default: train S first)"

@@ -46,3 +46,21 @@ def test_train_cli_errors(small_datasets, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--method", "magic"])
     assert eval_main(["nonsense-agent", "--tasks", "1"]) == 1
+
+
+def test_cli_defaults_are_the_method_configs():
+    """Flags not given leave the registry's defaults (the benchmark's): the planner's encoder
+    is PlannerConfig's, not a weaker one the command line would pick; a flag given is kept."""
+    from agents import registry
+    from agents.embedded.config import PlannerConfig
+    from agents.train import _merge_settings, _parser, options
+
+    for method in ("rw", "awac"):
+        m = registry.get(method)
+        args = _parser().parse_args(["--method", method, "--dataset", "image-styling/simple-v0"])
+        config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
+        assert config.planner == m.make_config().planner
+        assert config.planner.encoder == PlannerConfig().encoder
+        args = _parser().parse_args(["--method", method, "--encoder", "hash", "--steps", "7"])
+        config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
+        assert config.planner.encoder == "hash" and config.training.steps == 7

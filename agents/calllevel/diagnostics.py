@@ -154,7 +154,7 @@ def diagnose(
     return out
 
 
-def weight_on_mistakes(labels: StepLabels, r: Any, weights: Any) -> dict[str, float | None]:
+def weight_on_mistakes(labels: StepLabels, r: Any, weights: Any) -> dict[str, Any]:
     """The share of each weighting's total on the mistaken calls (module docstring).
 
     Args:
