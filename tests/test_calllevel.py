@@ -296,18 +296,18 @@ def test_weight_on_mistakes_by_hand():
 
 
 def test_iql_critic_separates_mistakes_with_a_budget(small_datasets, tmp_path):
-    """With a few hundred updates on 24 episodes the critic ranks most mistaken calls below
-    the oracle's call from the same state (a sanity check, not the issue's 80% target)."""
+    """With 150 updates on 24 episodes the critic gives most mistaken calls a negative advantage,
+    below the correct calls' mean (a sanity check, not the 80% ranking target)."""
     from agents import registry
 
     m = registry.get("iql")
     job = registry.TrainJob(
-        m, m.make_config({**_options(), "critic_steps": 300}), seed=0, out=tmp_path / "iql",
+        m, m.make_config({**_options(), "critic_steps": 150}), seed=0, out=tmp_path / "iql",
         dataset=small_datasets["simple"], progress=False,
     )  # fmt: skip
     diag = m.train(job).info["diagnostics"]
     assert diag["mean_advantage_mistaken"] < diag["mean_advantage_correct"]
-    assert diag["mistaken_negative"] >= 0.5
+    assert diag["mistaken_negative"] >= 0.5, diag
 
 
 # --------------------------------------------------------------------------------------------
