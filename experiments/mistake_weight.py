@@ -87,6 +87,8 @@ def _critic_weights(
     algo = str(critic.meta.get("algorithm", ""))
     if algo not in ALGORITHMS:
         raise ValueError(f"critic {critic_path!r} names no known algorithm ({algo!r})")
+    if not isinstance(critic.meta.get("config"), dict):
+        raise ValueError(f"critic {critic_path!r} records no config of its run (meta 'config')")
     mod = ALGORITHMS[algo]
     config_cls = next(getattr(mod, n) for n in mod.__all__ if n.endswith("Config"))
     config = config_cls.from_dict(critic.meta["config"])

@@ -403,6 +403,13 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     critic = str(tmp_path / "a" / "critic.pt")
     assert mistake_weight.main([small_datasets["regular"], "--critic", critic]) == 2
     assert "fitted on dataset 'image-styling/simple-v0'" in capsys.readouterr().err
+    from agents.calllevel import load_critic
+
+    bare = load_critic(critic)  # a critic whose run recorded no config: named, not a KeyError
+    bare.meta = {k: v for k, v in bare.meta.items() if k != "config"}
+    bare.save(tmp_path / "bare" / "critic.pt")
+    assert mistake_weight.main([small_datasets["simple"], "--critic", str(tmp_path / "bare" / "critic.pt")]) == 2  # fmt: skip
+    assert "records no config of its run" in capsys.readouterr().err
     assert mistake_weight.main([small_datasets["simple"], "--episodes", "999"]) == 2
     assert "holds 24 episodes" in capsys.readouterr().err
     with pytest.raises(SystemExit):
