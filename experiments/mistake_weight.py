@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from styling_env.actions import STOP
 
@@ -42,34 +43,32 @@ __all__ = ["main", "measure"]
 TRAJECTORY = ("s", "rl", "rw")
 
 
-def _records(dataset: str, episodes: int | None) -> list[Any]:
+def _records(ds: Any, dataset: str, episodes: int | None) -> list[Any]:
     from offline_data import dataset as D
 
-    ds = D.load(dataset)
     if episodes is not None and episodes > ds.total_episodes:
         raise ValueError(f"--episodes {episodes}: {dataset!r} holds {ds.total_episodes} episodes")
     return list(D.episodes(ds, None if episodes is None else range(episodes)))
 
 
-def _tags_and_r(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Per call: the teacher's mistake tag (``""``: correct) and its trajectory's ``r``."""
-    tags: list[str] = []
-    r: list[float] = []
+def _tags(records: Sequence[Any]) -> list[list[str]]:
+    """Per episode, the teacher's mistake tag of each call (``""``: correct)."""
+    from agents.calllevel.diagnostics import mistake_tags
+
+    out = []
     for rec in records:
-        n = len(rec.actions["tool"])
-        raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
-        if raw is None or len(raw) < n:
+        tags = mistake_tags(rec)
+        if tags is None:
             raise ValueError(
                 f"episode {rec.id} carries no mistake tags (step info 'mistake'): this dataset "
                 "was not written by the noisy-oracle teacher, so its mistakes are unknown"
             )
-        tags += [str(x) for x in raw[:n]]
-        r += [float(rec.meta["r"])] * n
-    return np.asarray(tags), np.asarray(r, dtype=np.float64)
+        out.append(tags)
+    return out
 
 
 def _critic_weights(
-    dataset: str, records: Sequence[Any], episodes: int | None, critic_path: str
+    ds: Any, dataset: str, records: list[Any], episodes: int | None, critic_path: str
 ) -> tuple[str, np.ndarray, dict[str, Any]]:
     """(the critic's algorithm, each call's weight in that algorithm's extraction, how its
     advantage follows a correct call's strength: :func:`_strength_rank`)."""
@@ -79,7 +78,7 @@ def _critic_weights(
     from agents.embedded.training import prepare
     from offline_data import dataset as D
 
-    checksum = D.info(D.load(dataset)).get("checksum") or dataset
+    checksum = D.info(ds).get("checksum") or dataset
     key = checksum if episodes is None else f"{checksum}:first{episodes}"
     critic = load_critic(critic_path, dataset_checksum=key)  # another dataset's: a named error
     sibling = Path(critic_path).with_name("critic_target.pt")
@@ -92,8 +91,8 @@ def _critic_weights(
     mod = ALGORITHMS[algo]
     config_cls = next(getattr(mod, n) for n in mod.__all__ if n.endswith("Config"))
     config = config_cls.from_dict(critic.meta["config"])
-    d = prepare(list(records), critic.planner_config)
-    labels = step_labels(list(records), d)  # the rows line up with the records' calls
+    d = prepare(records, critic.planner_config)
+    labels = step_labels(records, d)  # the rows line up with the records' calls
     adv = row_advantages(critic, target, d, config)
     return algo, row_weights(adv, d, config).numpy(), _strength_rank(adv.numpy(), labels, d)
 
@@ -112,8 +111,7 @@ def _strength_rank(adv: np.ndarray, labels: Any, d: Any) -> dict[str, Any]:
     a = adv[ok]
     if a.size < 4:
         return {"calls": int(a.size)}
-    rank = lambda x: np.argsort(np.argsort(x, kind="stable"), kind="stable")  # noqa: E731
-    rho = float(np.corrcoef(rank(a), rank(err))[0, 1])
+    rho = float(spearmanr(a, err).statistic)  # ties (strengths are rounded) share a rank
     lo, hi = np.quantile(err, [0.25, 0.75])
     return {
         "calls": int(a.size),
@@ -126,46 +124,48 @@ def _strength_rank(adv: np.ndarray, labels: Any, d: Any) -> dict[str, Any]:
 
 def measure(dataset: str, critic: str | None = None, episodes: int | None = None) -> dict[str, Any]:
     """The shares of the module docstring for ``dataset`` (its first ``episodes``)."""
-    from agents.calllevel.diagnostics import StepLabels, weight_on_mistakes
+    from agents.calllevel.diagnostics import mistake_shares
+    from offline_data import dataset as D
     from offline_data.weights import sample_weights
 
-    records = _records(dataset, episodes)
-    tags, r = _tags_and_r(records)
-    labels = StepLabels(tags.tolist(), {})
+    ds = D.load(dataset)
+    records = _records(ds, dataset, episodes)
+    per_episode = _tags(records)
+    tags = np.asarray([t for ep in per_episode for t in ep])
+    wrong = tags != ""
     ep_r = np.asarray([float(rec.meta["r"]) for rec in records])
-    ends = np.cumsum([len(rec.actions["tool"]) for rec in records])
-    ep_wrong = np.asarray([bool((t != "").any()) for t in np.split(tags, ends[:-1])])
-    kept = ep_r >= 4.0
+    r = np.repeat(ep_r, [len(ep) for ep in per_episode])  # each call's trajectory r
+    ep_wrong = np.asarray([any(ep) for ep in per_episode])
+    ep_kept = ep_r >= 4.0
     out: dict[str, Any] = {
         "dataset": dataset,
         "calls": int(len(tags)),
-        "mistaken_calls": int((tags != "").sum()),
+        "mistaken_calls": int(wrong.sum()),
         # what a mistake costs in the trajectories a trajectory weight keeps
         "episodes_r4": {
-            "clean": int((kept & ~ep_wrong).sum()),
-            "clean_mean_r": _mean(ep_r[kept & ~ep_wrong]),
-            "with_mistake": int((kept & ep_wrong).sum()),
-            "with_mistake_mean_r": _mean(ep_r[kept & ep_wrong]),
+            "clean": int((ep_kept & ~ep_wrong).sum()),
+            "clean_mean_r": _mean(ep_r[ep_kept & ~ep_wrong]),
+            "with_mistake": int((ep_kept & ep_wrong).sum()),
+            "with_mistake_mean_r": _mean(ep_r[ep_kept & ep_wrong]),
         },
         "weights": {},
     }
     each = {m.upper(): sample_weights(m, r) for m in TRAJECTORY}
     if critic is not None:
-        algo, w, out["strength"] = _critic_weights(dataset, records, episodes, critic)
+        algo, w, out["strength"] = _critic_weights(ds, dataset, records, episodes, critic)
         each[algo.upper()] = w
         kept = r >= 4.0
-        wrong = tags != ""
         out["inside_r4"] = {
             "mistaken_calls": int((kept & wrong).sum()),
             "mean_weight_mistaken": _mean(w[kept & wrong]),
             "mean_weight_correct": _mean(w[kept & ~wrong]),
         }
     for name, w in each.items():
-        share = weight_on_mistakes(labels, r, w)
+        shares = mistake_shares(tags, np.asarray(w, dtype=np.float64))
         out["weights"][name] = {
-            "share": share["method"],
+            "share": shares["share"],
             "kept": round(float((w > 0).mean()), 4),
-            "by_kind": {k: v["method"] for k, v in share["by_kind"].items()},
+            "by_kind": shares["by_kind"],
         }
     return out
 

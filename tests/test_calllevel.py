@@ -385,6 +385,7 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     a dataset without mistake tags and a bad --episodes are named errors."""
     from agents import registry
     from experiments import mistake_weight
+    from offline_data import dataset as D
 
     assert mistake_weight.main([small_datasets["simple"], "--json", str(tmp_path / "w.json")]) == 0
     out = capsys.readouterr().out
@@ -394,7 +395,7 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     assert res["weights"]["RW"]["kept"] < 1.0 and "| RW |" in out and "wrong tool" in out
     e = res["episodes_r4"]
     assert e["clean"] + e["with_mistake"] == sum(  # the episodes RL keeps
-        1 for rec in mistake_weight._records(small_datasets["simple"], None) if rec.meta["r"] >= 4
+        1 for rec in D.episodes(D.load(small_datasets["simple"])) if rec.meta["r"] >= 4
     )
     assert "Trajectories with r >= 4:" in out
     m = registry.get("awac")
@@ -416,7 +417,7 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
         mistake_weight.main([small_datasets["simple"], "--episodes", "0"])
     untagged = SimpleNamespace(id=3, actions={"tool": [0, 1]}, infos={}, meta={"r": 4.0})
     with pytest.raises(ValueError, match="episode 3 carries no mistake tags"):
-        mistake_weight._tags_and_r([untagged])
+        mistake_weight._tags([untagged])
 
 
 def test_strength_rank_by_hand():

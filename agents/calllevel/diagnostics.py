@@ -37,7 +37,10 @@ from styling_env.tools.call import REGIONS, ToolCall
 
 from .critic import CallCritic
 
-__all__ = ["StepLabels", "diagnose", "step_labels", "weight_on_mistakes"]
+__all__ = [
+    "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "step_labels",
+    "weight_on_mistakes",
+]  # fmt: skip
 
 
 @dataclass
@@ -56,6 +59,14 @@ def _oracle_call(plan: list[ToolCall], made: set[int]) -> tuple[int, int, float,
     return STOP, 0, 0.0, 0
 
 
+def mistake_tags(rec: Any) -> list[str] | None:
+    """Episode ``rec``'s mistake tag per call (``""``: a correct call); ``None`` when its steps
+    carry none (a dataset of another teacher)."""
+    n = len(rec.actions["tool"])
+    raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
+    return None if raw is None or len(raw) < n else [str(x) for x in raw[:n]]
+
+
 def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
     """The labels of ``d``'s rows, read from the dataset ``data`` (an id, a Minari dataset or
     records) the rows were prepared from; ``None`` when its steps carry no mistake tags (a
@@ -67,19 +78,18 @@ def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
     oracle: list[tuple[int, int, float, int]] = []
     ep_ids: list[int] = []
     for rec in records:
-        n = len(rec.actions["tool"])
-        raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
-        if raw is None or len(raw) < n:
+        raw = mistake_tags(rec)
+        if raw is None:
             return None
         plan = [ToolCall.from_dict(c) for c in rec.meta.get("oracle_plan", [])]
         tools = np.asarray(rec.actions["tool"]).reshape(-1)
         made: set[int] = set()
-        for t in range(n):
-            tags.append(str(raw[t]))
+        for t, tag in enumerate(raw):
+            tags.append(tag)
             oracle.append(_oracle_call(plan, made))
             if int(tools[t]) < STOP:
                 made.add(int(tools[t]))
-        ep_ids += [int(rec.id)] * n
+        ep_ids += [int(rec.id)] * len(raw)
     rows = d.rows
     if len(ep_ids) != len(rows) or not torch.equal(torch.as_tensor(ep_ids), rows.episode):
         raise ValueError(
@@ -178,16 +188,23 @@ def weight_on_mistakes(labels: StepLabels, r: Any, weights: Any) -> dict[str, An
         )
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("weights must be finite and >= 0")
-    each = {"method": w, **{m: sample_weights(m, r) for m in ("s", "rl", "rw")}}
-
-    def share(x: np.ndarray, sel: np.ndarray) -> float | None:
-        total = float(x.sum())
-        return round(float(x[sel].sum()) / total, 4) if total > 0 else None
-
-    wrong = tags != ""
-    out: dict[str, Any] = {name: share(x, wrong) for name, x in each.items()}
+    shares = {"method": mistake_shares(tags, w)}
+    shares.update((m, mistake_shares(tags, sample_weights(m, r))) for m in ("s", "rl", "rw"))
+    out: dict[str, Any] = {name: sh["share"] for name, sh in shares.items()}
     out["by_kind"] = {
-        kind: {"method": share(w, tags == kind), "rw": share(each["rw"], tags == kind)}
-        for kind in sorted(set(tags[wrong].tolist()))
+        kind: {"method": share, "rw": shares["rw"]["by_kind"][kind]}
+        for kind, share in shares["method"]["by_kind"].items()
     }
     return out
+
+
+def mistake_shares(tags: np.ndarray, weights: np.ndarray) -> dict[str, Any]:
+    """The share of ``weights``' total on the calls tagged as mistakes, overall (``"share"``)
+    and per kind (``"by_kind"``); ``None`` shares where the weights sum to 0."""
+    total = float(weights.sum())
+
+    def share(sel: np.ndarray) -> float | None:
+        return round(float(weights[sel].sum()) / total, 4) if total > 0 else None
+
+    kinds = sorted(set(tags[tags != ""].tolist()))
+    return {"share": share(tags != ""), "by_kind": {k: share(tags == k) for k in kinds}}

@@ -165,14 +165,17 @@ def row_weights(adv: torch.Tensor, d: PreparedData, config: CallLevelConfig) -> 
     advantage (AWAC's softmax taken over every call, where the extraction takes it over each
     minibatch of 256 drawn from them: the same weights up to the minibatch's normalizer), times
     the trajectory weight (:attr:`~.config.CallLevelConfig.trajectory`; 0 leaves a call out)."""
+    w = algorithm(config).weights(adv.reshape(-1).float(), config).detach()
+    return w * trajectory_weights(d, config) if config.trajectory != "s" else w
+
+
+def trajectory_weights(d: PreparedData, config: CallLevelConfig) -> torch.Tensor:
+    """Each row's trajectory weight ``(N,)`` under :attr:`~.config.CallLevelConfig.trajectory`
+    (:func:`offline_data.weights.sample_weights` of the row's ``r``)."""
     from offline_data.weights import sample_weights
 
-    w = algorithm(config).weights(adv.reshape(-1).float(), config).detach()
-    if config.trajectory != "s":
-        w = w * torch.as_tensor(
-            sample_weights(config.trajectory, d.rows.r.double().numpy()), dtype=w.dtype
-        )
-    return w
+    r = d.rows.r.double().numpy()
+    return torch.as_tensor(sample_weights(config.trajectory, r), dtype=torch.float32)
 
 
 def extract_policy(
@@ -188,13 +191,9 @@ def extract_policy(
     epochs and learning rate): the same optimizer, schedule and gradient clipping, and each
     request in one of its ``rewordings`` drawn per minibatch row (the advantages were scored on
     the dataset's own words; a reworded row keeps its call's weight)."""
-    from offline_data.weights import sample_weights
-
     algo = algorithm(config)
     run = config.training.resolved("rw")  # the paper's weighted methods' epochs and lr
-    traj = torch.as_tensor(
-        sample_weights(config.trajectory, d.rows.r.double().numpy()), dtype=torch.float32
-    )
+    traj = trajectory_weights(d, config)
     keep = torch.nonzero(traj > 0).reshape(-1)  # rows a trajectory weight of 0 drops (RL, RW)
     if keep.numel() == 0:
         raise ValueError(
