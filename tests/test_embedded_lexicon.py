@@ -166,7 +166,7 @@ def test_config_and_the_direct_paths():
     # another row's cues reach the strength head only through the trunk, which reads the whole
     # instruction vector: without that, they are not read
     with torch.no_grad():
-        model.text[0].weight[:, :LEX_WIDTH] = 0.0
+        model.text[0].weight_dense[:, :LEX_WIDTH] = 0.0  # the hashed words' layer (hashed.py)
     other = ROWS.index(("color_grading", "cool_blue")) - offset
     cues[:, row] = 0.0
     h, _ = model._encode(b)

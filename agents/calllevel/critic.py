@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.embedded.config import CheckpointError, PlannerConfig
+from agents.embedded.hashed import SparseTailLinear, read_words
 from agents.embedded.model import EmbeddedPlanner, PlannerBatch
 from styling_env.actions import STOP, VALUE_OFFSETS
 from styling_env.tools.call import REGIONS
@@ -95,7 +96,7 @@ class CallCritic(nn.Module):
         self.discrete = nn.ModuleList(nn.Linear(hidden, N_CALLS) for _ in range(n_critics))
         self.wide = None
         if planner.wide and "hash" in planner.encoder.split("+"):
-            self.wide = nn.Linear(planner.hash_dim, N_CALLS)
+            self.wide = SparseTailLinear(planner.hash_dim, N_CALLS, planner.hash_dim)
         self.call_embed = nn.Embedding(N_CALLS, 16)
         n_in = hidden + 16 + 1 + len(REGIONS)
         self.continuous = nn.ModuleList(
@@ -110,10 +111,14 @@ class CallCritic(nn.Module):
     def encode(self, b: PlannerBatch) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The trunk ``(B, hidden)`` and the wide path's ``(B, N_CALLS)`` (or None)."""
         wide = None
+        words = self.encoder.hashed_words(b)  # found once for the trunk and the wide path
         if self.wide is not None:
             cfg = self.planner_config
-            wide = self.wide(b.text[:, -cfg.hash_dim :].float() * cfg.wide_scale)
-        return self.encoder.features(b), wide
+            scaled = None if words is None else (words[0], words[1] * cfg.wide_scale)
+            wide = read_words(
+                self.wide, scaled, lambda: b.text[:, -cfg.hash_dim :].float() * cfg.wide_scale
+            )
+        return self.encoder.features(b, words), wide
 
     def discrete_q(self, h: torch.Tensor, wide: torch.Tensor | None) -> list[torch.Tensor]:
         """Per critic, ``D_i(s)`` ``(B, N_CALLS)``."""

@@ -43,6 +43,7 @@ from .config import (
     PlannerConfig,
     head_tables,
 )
+from .hashed import HashedWords, SparseTailLinear, hashed_words, read_words
 from .pixels import N_PIXEL_STATISTICS, RunningStandardize, pixel_statistics
 from .text import instruction_encoder
 
@@ -157,7 +158,15 @@ class EmbeddedPlanner(nn.Module):
             self.pixel_norm = RunningStandardize(N_PIXEL_STATISTICS)
             self.pixel = nn.Sequential(nn.Linear(N_PIXEL_STATISTICS, cfg.pixel_dim), nn.ReLU())
             n_in += cfg.pixel_dim
-        self.text = nn.Sequential(nn.Linear(cfg.text_in, cfg.text_dim), nn.ReLU())
+        # the hashed words are the text's last hash_dim columns, a few dozen of them non-zero:
+        # the layers that read them skip the zeros (agents.embedded.hashed)
+        self._hashed = "hash" in cfg.encoder.split("+")
+        text_in = (
+            SparseTailLinear(cfg.text_in, cfg.text_dim, cfg.hash_dim)
+            if self._hashed
+            else nn.Linear(cfg.text_in, cfg.text_dim)
+        )
+        self.text = nn.Sequential(text_in, nn.ReLU())
         n_in += cfg.text_dim
         # the library's Stage-1 dimensions (v2 and normal: the ten tools'; v3: thirty)
         self._context_nvec = context_nvec(cfg.action_library)
@@ -222,10 +231,10 @@ class EmbeddedPlanner(nn.Module):
             rows = [v2.get((t, v), LEX_DIM) for t, vs in library_values(tables.library) for v in vs]  # fmt: skip
             self.register_buffer("_lex_rows", torch.tensor(rows, dtype=torch.int64), persistent=False)  # fmt: skip
         self.wide_value = self.wide_tool = None
-        if cfg.wide and "hash" in cfg.encoder.split("+"):
-            self.wide_value = nn.Linear(cfg.hash_dim, tables.n_rows)
+        if cfg.wide and self._hashed:
+            self.wide_value = SparseTailLinear(cfg.hash_dim, tables.n_rows, cfg.hash_dim)
             if cfg.wide_tool:
-                self.wide_tool = nn.Linear(cfg.hash_dim, tables.n_tools)
+                self.wide_tool = SparseTailLinear(cfg.hash_dim, tables.n_tools, cfg.hash_dim)
         # the taken tool's slice of the (tool, value) logits; STOP gets one dummy value
         index = np.zeros((tables.n_tools, tables.max_values), np.int64)
         mask = np.zeros((tables.n_tools, tables.max_values), bool)
@@ -240,8 +249,17 @@ class EmbeddedPlanner(nn.Module):
     # ---------------------------------------------------------------------------------------
     # Forward pieces
 
-    def features(self, b: PlannerBatch) -> torch.Tensor:
-        """The trunk ``(B, hidden)`` of a batch's observations."""
+    def hashed_words(self, b: PlannerBatch) -> HashedWords | None:
+        """The batch's hashed words as sparse entries (:func:`~.hashed.hashed_words`), found once
+        for every layer that reads them; None without a hash encoder, and on CUDA (the layers
+        stay dense there)."""
+        if not self._hashed or b.text.is_cuda:
+            return None
+        return hashed_words(b.text[:, -self.config.hash_dim :].float())
+
+    def features(self, b: PlannerBatch, words: HashedWords | None = None) -> torch.Tensor:
+        """The trunk ``(B, hidden)`` of a batch's observations (``words``: its
+        :meth:`hashed_words`, when the caller has them already)."""
         parts = []
         if not self.config.text_only:
             if b.images is None:
@@ -251,7 +269,8 @@ class EmbeddedPlanner(nn.Module):
             if self.pixel is not None and self.pixel_norm is not None:
                 stats = b.pixels if b.pixels is not None else pixel_statistics(b.images)
                 parts.append(self.pixel(self.pixel_norm(stats.float())))
-        parts.append(self.text(b.text.float()))
+        words = self.hashed_words(b) if words is None else words
+        parts.append(self.text[1](read_words(self.text[0], words, lambda: b.text.float())))
         parts += [emb(b.context[:, i]) for i, emb in enumerate(self.context)]
         parts.append(self._history(b.history))
         parts.append(self.steps_left(b.steps_left.clamp(0, self.config.max_steps)))
@@ -296,10 +315,15 @@ class EmbeddedPlanner(nn.Module):
             keep = (torch.rand(len(b), 1, device=b.text.device) >= p).to(b.text.dtype)
             n = self.config.hash_dim
             b = replace(b, text=torch.cat([b.text[:, :-n], b.text[:, -n:] * keep], dim=1))
+        words = self.hashed_words(b)
         if self.wide_value is not None:
-            words = b.text[:, -self.config.hash_dim :].float() * self.config.wide_scale
-            wide = self.wide_value(words)
-            self._wide_tool = None if self.wide_tool is None else self.wide_tool(words)
+            scale, n = self.config.wide_scale, self.config.hash_dim
+            scaled = None if words is None else (words[0], words[1] * scale)
+            wide = read_words(self.wide_value, scaled, lambda: b.text[:, -n:].float() * scale)
+            if self.wide_tool is not None:
+                self._wide_tool = read_words(
+                    self.wide_tool, scaled, lambda: b.text[:, -n:].float() * scale
+                )
         if self.lex_value is not None and self.lex_tool is not None:
             # relative to the request's best match, scaled so that the 0.1-0.3 gaps between a
             # named value and its neighbours reach the logits at the trunk's learning rate
@@ -319,7 +343,7 @@ class EmbeddedPlanner(nn.Module):
             levels = F.pad(levels, (0, 0, 0, 1), value=-1.0)[:, self._lex_rows]  # (B, n_rows, L)
             self._lex_levels = (levels - 0.5) * (LEX_SCALE / 2)
         self._reading = self._read(b)
-        return self.features(b), wide
+        return self.features(b, words), wide
 
     def _read(self, b: PlannerBatch) -> _Reading | None:
         """The token keys and states (token encoders) and the FiLM condition (``film``)."""

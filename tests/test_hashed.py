@@ -1,0 +1,120 @@
+"""The sparse hashed-words layers: the same numbers, gradients and checkpoints as nn.Linear."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from agents.embedded.config import PlannerConfig
+from agents.embedded.hashed import SparseTailLinear, hashed_words
+from agents.embedded.model import EmbeddedPlanner, PlannerBatch
+
+
+def _sparse_input(b: int, dense: int, tail: int, nnz: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(b, dense + tail)
+    x[:, :dense] = torch.randn(b, dense, generator=g)
+    for i in range(b):
+        cols = torch.randperm(tail, generator=g)[: (i * 7) % (nnz + 1)]  # row 0: no words
+        x[i, dense + cols] = torch.randn(len(cols), generator=g)
+    return x
+
+
+def test_hashed_words_by_hand():
+    tail = torch.tensor([[0.0, 2.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0]])
+    index, value = hashed_words(tail)
+    assert index.tolist() == [[1, 3], [0, 0], [0, 0]]
+    assert value.tolist() == [[2.0, -1.0], [0.0, 0.0], [5.0, 0.0]]
+    index, value = hashed_words(torch.zeros(3, 5))
+    assert index.shape == (3, 1) and not value.any()
+    with pytest.raises(ValueError, match=r"must be \(B, n\)"):
+        hashed_words(torch.zeros(4))
+
+
+@pytest.mark.parametrize("dense", [0, 12])
+def test_sparse_tail_linear_is_nn_linear(dense):
+    tail, out = 64, 9
+    torch.manual_seed(3)
+    sparse = SparseTailLinear(dense + tail, out, tail)
+    torch.manual_seed(3)
+    linear = nn.Linear(dense + tail, out)
+    # nn.Linear's initialization, draw for draw, and its state_dict
+    assert torch.equal(sparse.full_weight(), linear.weight) and torch.equal(
+        sparse.bias, linear.bias
+    )
+    assert {k: v.shape for k, v in sparse.state_dict().items()} == {
+        k: v.shape for k, v in linear.state_dict().items()
+    }
+    x = _sparse_input(6, dense, tail, nnz=10)
+    y_sparse, y_linear = sparse(x), linear(x)
+    torch.testing.assert_close(y_sparse, y_linear, rtol=1e-5, atol=1e-6)
+    # the words found once and passed, scaled: as the dense layer on the scaled tail
+    index, value = hashed_words(x[:, dense:])
+    scaled = torch.cat([x[:, :dense], x[:, dense:] * 12.0], 1)
+    torch.testing.assert_close(
+        sparse(x[:, :dense], (index, value * 12.0)), linear(scaled), rtol=1e-5, atol=1e-5
+    )
+    # gradients of every weight, the zero tail columns included
+    y_sparse.square().sum().backward()
+    y_linear.square().sum().backward()
+    if dense:
+        torch.testing.assert_close(sparse.weight_dense.grad, linear.weight.grad[:, :dense])
+    torch.testing.assert_close(sparse.weight_tail.grad, linear.weight.grad[:, dense:].t())
+    torch.testing.assert_close(sparse.bias.grad, linear.bias.grad)
+
+
+def test_sparse_tail_linear_checkpoints_are_nn_linears():
+    linear = nn.Linear(20, 5)
+    sparse = SparseTailLinear(20, 5, 16)
+    sparse.load_state_dict(linear.state_dict())
+    assert torch.equal(sparse.full_weight(), linear.weight)
+    back = nn.Linear(20, 5)
+    back.load_state_dict(sparse.state_dict())
+    assert torch.equal(back.weight, linear.weight)
+    with pytest.raises(RuntimeError, match=r"size mismatch for weight"):
+        sparse.load_state_dict(nn.Linear(21, 5).state_dict())
+    with pytest.raises(ValueError, match="expected 20 input columns, got 19"):
+        sparse(torch.zeros(2, 19))
+    with pytest.raises(ValueError, match="tail must be in"):
+        SparseTailLinear(20, 5, 21)
+
+
+def test_planner_reads_the_hashed_words_sparsely_and_as_before():
+    """The planner's text projection and wide paths skip the zeros and compute what the dense
+    layers computed: a planner rebuilt with plain nn.Linear layers from the same weights gives
+    the same log-probabilities and gradients."""
+    cfg = PlannerConfig(image_size=16, text_only=True, encoder="minilm+hash", hash_dim=256)
+    torch.manual_seed(0)
+    model = EmbeddedPlanner(cfg).train()
+    assert isinstance(model.text[0], SparseTailLinear) and model.text[0].tail == 256
+    assert isinstance(model.wide_value, SparseTailLinear)
+    dense = EmbeddedPlanner(cfg).train()
+    for name in ("wide_value", "wide_tool"):
+        layer = getattr(model, name)
+        setattr(dense, name, nn.Linear(layer.in_features, layer.out_features))
+    dense.text[0] = nn.Linear(cfg.text_in, cfg.text_dim)
+    dense.load_state_dict(model.state_dict())  # the same keys and shapes as nn.Linear's
+    n = 8
+    b = PlannerBatch(
+        images=None,
+        text=_sparse_input(n, 384, 256, nnz=20, seed=1),
+        context=torch.zeros(n, 10, dtype=torch.long),
+        history=torch.full((n, cfg.max_steps, 5), -1.0),
+        steps_left=torch.full((n,), cfg.max_steps),
+        tool=torch.arange(n) % 10,
+        value=torch.zeros(n, dtype=torch.long),
+        strength=torch.full((n,), 0.5),
+        region=torch.zeros(n, dtype=torch.long),
+        preserve=torch.zeros(n, 6),
+    )
+    for m in (model, dense):
+        m.eval()
+    a, _ = model.step_log_prob(b)
+    c, _ = dense.step_log_prob(b)
+    torch.testing.assert_close(a["nll"], c["nll"], rtol=1e-5, atol=1e-5)
+    a["nll"].sum().backward()
+    c["nll"].sum().backward()
+    torch.testing.assert_close(
+        model.text[0].weight_tail.grad.t(), dense.text[0].weight.grad[:, 384:], rtol=1e-4, atol=1e-6
+    )
