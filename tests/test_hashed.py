@@ -78,6 +78,11 @@ def test_sparse_tail_linear_checkpoints_are_nn_linears():
         sparse(torch.zeros(2, 19))
     with pytest.raises(ValueError, match="tail must be in"):
         SparseTailLinear(20, 5, 21)
+    words = hashed_words(torch.zeros(2, 16))
+    with pytest.raises(ValueError, match="x is needed"):
+        sparse(None, words)  # the 4 dense columns are in x
+    only_words = SparseTailLinear(16, 5, 16)  # a layer over the words alone needs no x
+    assert torch.equal(only_words(None, words), only_words.bias.expand(2, 5))  # no words: b
 
 
 def test_planner_reads_the_hashed_words_sparsely_and_as_before():
