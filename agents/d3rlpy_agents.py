@@ -156,13 +156,15 @@ def _algo_key(algo: Any) -> str:
     raise ValueError(f"{name} is not one of {', '.join(_ALGO_NAMES.values())}")
 
 
-def make_config(algo: str, **overrides: Any) -> Any:
+def make_config(algo: str, *, sparse_tail: int = 0, **overrides: Any) -> Any:
     """The d3rlpy config of ``algo`` (``"cql"``, ``"bcq"``, ``"bc"``): :data:`DEFAULT_CONFIGS`
     updated with ``overrides`` (any config field; ``encoder_factory`` defaults to
-    :class:`~offline_data.loaders.TupleEncoderFactory` with :data:`DEFAULT_ENCODER`)."""
+    :class:`~agents.d3rlpy_encoder.HashedTupleEncoderFactory` with :data:`DEFAULT_ENCODER`, whose
+    vector layer reads the vector's last ``sparse_tail`` columns, the instruction's hashed
+    words, sparsely: :func:`hashed_tail`)."""
     import d3rlpy
 
-    from offline_data import loaders
+    from agents.d3rlpy_encoder import HashedTupleEncoderFactory
 
     key = _check_algo(algo)
     cls = {
@@ -171,7 +173,9 @@ def make_config(algo: str, **overrides: Any) -> Any:
         "bc": d3rlpy.algos.DiscreteBCConfig,
     }[key]
     kw = {**DEFAULT_CONFIGS[key], **overrides}
-    kw.setdefault("encoder_factory", loaders.TupleEncoderFactory(**DEFAULT_ENCODER))
+    kw.setdefault(
+        "encoder_factory", HashedTupleEncoderFactory(**DEFAULT_ENCODER, sparse_tail=sparse_tail)
+    )
     unknown = sorted(set(kw) - set(cls.__dataclass_fields__))
     if unknown:
         raise ValueError(f"{cls.__name__} has no field(s) {unknown}")
@@ -267,6 +271,18 @@ def encoder_spec(encoder: Any) -> dict[str, Any]:
             return {"kind": "hash", "dim": encoder.hash_dim}
         return both(encoder.hash_dim) if encoder.name == "minilm+hash" else encoder_spec("minilm")
     return {"kind": "custom", "type": type(encoder).__name__, "dim": getattr(encoder, "dim", None)}
+
+
+def hashed_tail(spec: Mapping[str, Any]) -> int:
+    """How many of the observation vector's last columns are hashed words under instruction
+    encoder ``spec`` (:func:`encoder_spec`; the instruction ends the vector): all of ``"hash"``'s,
+    ``"minilm+hash"``'s ``hash_dim``, none of ``"minilm"``'s."""
+    kind = spec.get("kind")
+    if kind == "hash":
+        return int(spec["dim"])
+    if kind == "minilm+hash":
+        return int(spec["hash_dim"])
+    return 0
 
 
 def _make_encoder(spec: dict[str, Any], encoder: Any = None) -> Any:
@@ -650,7 +666,7 @@ class D3rlpyAgent:
                 f"{side} has format version {meta.get('format_version')!r}; this code reads "
                 f"versions 1 and {FORMAT_VERSION}: retrain the model or use the code that wrote it"
             )
-        import offline_data.loaders.d3rlpy  # noqa: F401  (registers TupleEncoderFactory with d3rlpy)
+        import agents.d3rlpy_encoder  # noqa: F401  (registers the encoder factories with d3rlpy)
 
         algo = cls._read_algo(path, device, trust)
         if type(algo).__name__ != meta.get("algo_class"):
@@ -932,7 +948,8 @@ def train_d3rlpy(
             _check_compatible(init, shapes, dinfo.action_size, n_strength_bins, spec, with_source, text_only, library)  # fmt: skip
             learner = init.algo
         else:
-            learner = make_config(key, **dict(config or {})).create(device=device)
+            learner = make_config(key, sparse_tail=hashed_tail(spec), **dict(config or {}))
+            learner = learner.create(device=device)
         val_rows = None
         if validation is not None:
             if not isinstance(validation, ReplayBufferBase):

@@ -123,3 +123,42 @@ def test_planner_reads_the_hashed_words_sparsely_and_as_before():
     torch.testing.assert_close(
         model.text[0].weight_tail.grad.t(), dense.text[0].weight.grad[:, 384:], rtol=1e-4, atol=1e-6
     )
+
+
+def test_d3rlpy_encoder_reads_the_hashed_words_sparsely_and_as_before():
+    """d3rlpy's encoder (agents.d3rlpy_encoder): the same initialization, state_dict and
+    features as the plain factory's, its vector layer a SparseTailLinear over the hashed words;
+    the tail each instruction encoder gives."""
+    from agents.d3rlpy_agents import encoder_spec, hashed_tail, make_config
+    from agents.d3rlpy_encoder import HashedTupleEncoderFactory
+    from offline_data.loaders import TupleEncoderFactory
+
+    assert [hashed_tail(encoder_spec(e)) for e in ("hash", "minilm", "minilm+hash")] == [
+        256,
+        0,
+        8192,
+    ]
+    cfg = make_config("bc", sparse_tail=8192)
+    assert isinstance(cfg.encoder_factory, HashedTupleEncoderFactory)
+    assert cfg.encoder_factory.sparse_tail == 8192
+    shape = [(6, 16, 16), (40 + 64,)]
+    kw = dict(feature_size=32, hidden_size=16, channels=(4, 8))
+    torch.manual_seed(5)
+    plain = TupleEncoderFactory(**kw).create_with_action(shape, 7, True)
+    torch.manual_seed(5)
+    hashed = HashedTupleEncoderFactory(**kw, sparse_tail=64).create_with_action(shape, 7, True)
+    assert isinstance(hashed.trunk.mlp[0], SparseTailLinear)
+    a, b = plain.state_dict(), hashed.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    image = torch.randint(0, 255, (5, 6, 16, 16), dtype=torch.uint8)
+    vector = _sparse_input(5, 40, 64, nnz=8, seed=2)
+    action = torch.arange(5)
+    torch.testing.assert_close(
+        hashed([image, vector], action), plain([image, vector], action), rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="sparse_tail=200 but the observation vector has 104"):
+        HashedTupleEncoderFactory(**kw, sparse_tail=200).create(shape)
+    # without a vector (image observations alone) there is nothing to read sparsely
+    assert not hasattr(
+        HashedTupleEncoderFactory(**kw, sparse_tail=64).create([(6, 16, 16)]).trunk, "mlp"
+    )

@@ -68,6 +68,17 @@ class SparseTailLinear(nn.Module):
         self.weight_tail = nn.Parameter(full.weight.detach()[:, dense:].t().contiguous())
         self.bias = nn.Parameter(full.bias.detach().clone())
 
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, tail: int) -> SparseTailLinear:
+        """The layer with ``linear``'s weights (copied; no random draw, so replacing a built
+        model's ``nn.Linear`` leaves every other initialization as it was)."""
+        if linear.bias is None:
+            raise ValueError("SparseTailLinear has a bias: the linear layer has none")
+        with torch.random.fork_rng(devices=[]):  # the constructor's draws are thrown away
+            layer = cls(linear.in_features, linear.out_features, tail)
+        layer.load_state_dict(linear.state_dict())
+        return layer.to(linear.weight.device)
+
     def full_weight(self) -> torch.Tensor:
         """The ``(out, in)`` weight ``nn.Linear`` would hold, as a new tensor (the parameters are
         ``weight_dense`` ``(out, in - tail)`` and ``weight_tail`` ``(tail, out)``)."""

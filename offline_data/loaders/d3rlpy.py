@@ -278,9 +278,10 @@ class _Trunk(nn.Module):
         xs = list(x) if isinstance(x, list | tuple) else [x]
         parts = []
         for kind, part in zip(self.order, xs, strict=True):
-            parts.append(
-                self.cnn(part.float() / 255.0) if kind == "image" else self.mlp(part.float())
-            )
+            if kind == "image":  # one float copy divided in place: the same numbers as "/ 255.0"
+                parts.append(self.cnn(part.to(torch.float32, copy=True).div_(255.0)))
+            else:
+                parts.append(self.mlp(part.float()))
         if extra is not None:
             parts.append(extra)
         return self.head(torch.cat(parts, dim=1))
