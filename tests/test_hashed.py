@@ -91,10 +91,10 @@ def test_planner_reads_the_hashed_words_sparsely_and_as_before():
     the same log-probabilities and gradients."""
     cfg = PlannerConfig(image_size=16, text_only=True, encoder="minilm+hash", hash_dim=256)
     torch.manual_seed(0)
-    model = EmbeddedPlanner(cfg).train()
+    model = EmbeddedPlanner(cfg)
     assert isinstance(model.text[0], SparseTailLinear) and model.text[0].tail == 256
     assert isinstance(model.wide_value, SparseTailLinear)
-    dense = EmbeddedPlanner(cfg).train()
+    dense = EmbeddedPlanner(cfg)
     for name in ("wide_value", "wide_tool"):
         layer = getattr(model, name)
         setattr(dense, name, nn.Linear(layer.in_features, layer.out_features))

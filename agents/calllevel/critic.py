@@ -95,7 +95,7 @@ class CallCritic(nn.Module):
         hidden = enc.hidden
         self.discrete = nn.ModuleList(nn.Linear(hidden, N_CALLS) for _ in range(n_critics))
         self.wide = None
-        if planner.wide and "hash" in planner.encoder.split("+"):
+        if planner.wide and planner.hashed:
             self.wide = SparseTailLinear(planner.hash_dim, N_CALLS, planner.hash_dim)
         self.call_embed = nn.Embedding(N_CALLS, 16)
         n_in = hidden + 16 + 1 + len(REGIONS)

@@ -230,7 +230,7 @@ class PlannerConfig(Config):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v < 1.0:
                 raise ValueError(f"PlannerConfig.{name} must be in [0, 1), got {v!r}")
-        if self.hash_dropout and "hash" not in self.encoder.split("+"):
+        if self.hash_dropout and not self.hashed:
             raise ValueError(
                 f"PlannerConfig.hash_dropout drops hashed words; encoder {self.encoder!r} has none"
             )
@@ -249,6 +249,12 @@ class PlannerConfig(Config):
     def text_in(self) -> int:
         """Dimension of the instruction embedding (the sentence vector ++ hashed words)."""
         return encoder_dim(self.encoder, self.hash_dim)
+
+    @property
+    def hashed(self) -> bool:
+        """Whether the instruction vector ends with the ``hash_dim`` hashed words (a ``hash``
+        encoder)."""
+        return "hash" in self.encoder.split("+")
 
     @property
     def lex(self) -> bool:

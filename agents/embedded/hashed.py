@@ -12,8 +12,9 @@ it load unchanged, and its initialization is ``nn.Linear``'s. The sum equals the
 up to float rounding (its terms are added in another order).
 
 :func:`hashed_words` finds a batch's non-zero entries once; the planner passes them to every layer
-that reads the same words. On CUDA the planner keeps the dense product (finding the non-zeros
-needs their count on the host, a device sync; a dense product is cheap there).
+that reads the same words. On a GPU (any device but the CPU) the layers keep the dense product
+(finding the non-zeros needs their count on the host, a device sync; a dense product is cheap
+there).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class SparseTailLinear(nn.Module):
             assert x is not None
             if x.shape[-1] != self.in_features:
                 raise ValueError(f"expected {self.in_features} input columns, got {x.shape[-1]}")
-            if x.is_cuda:
+            if x.device.type != "cpu":  # dense on a GPU (module docstring)
                 return F.linear(x, self.full_weight(), self.bias)
             words = hashed_words(x[:, dense:])
         index, value = words

@@ -7,6 +7,7 @@ The heads' sizes follow the planner's action library (``PlannerConfig.library``,
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -160,10 +161,9 @@ class EmbeddedPlanner(nn.Module):
             n_in += cfg.pixel_dim
         # the hashed words are the text's last hash_dim columns, a few dozen of them non-zero:
         # the layers that read them skip the zeros (agents.embedded.hashed)
-        self._hashed = "hash" in cfg.encoder.split("+")
         text_in = (
             SparseTailLinear(cfg.text_in, cfg.text_dim, cfg.hash_dim)
-            if self._hashed
+            if cfg.hashed
             else nn.Linear(cfg.text_in, cfg.text_dim)
         )
         self.text = nn.Sequential(text_in, nn.ReLU())
@@ -231,7 +231,7 @@ class EmbeddedPlanner(nn.Module):
             rows = [v2.get((t, v), LEX_DIM) for t, vs in library_values(tables.library) for v in vs]  # fmt: skip
             self.register_buffer("_lex_rows", torch.tensor(rows, dtype=torch.int64), persistent=False)  # fmt: skip
         self.wide_value = self.wide_tool = None
-        if cfg.wide and self._hashed:
+        if cfg.wide and cfg.hashed:
             self.wide_value = SparseTailLinear(cfg.hash_dim, tables.n_rows, cfg.hash_dim)
             if cfg.wide_tool:
                 self.wide_tool = SparseTailLinear(cfg.hash_dim, tables.n_tools, cfg.hash_dim)
@@ -251,9 +251,9 @@ class EmbeddedPlanner(nn.Module):
 
     def hashed_words(self, b: PlannerBatch) -> HashedWords | None:
         """The batch's hashed words as sparse entries (:func:`~.hashed.hashed_words`), found once
-        for every layer that reads them; None without a hash encoder, and on CUDA (the layers
-        stay dense there)."""
-        if not self._hashed or b.text.is_cuda:
+        for every layer that reads them; None without a hash encoder, and off the CPU (the layers
+        stay dense on a GPU)."""
+        if not self.config.hashed or b.text.device.type != "cpu":
             return None
         return hashed_words(b.text[:, -self.config.hash_dim :].float())
 
@@ -321,11 +321,10 @@ class EmbeddedPlanner(nn.Module):
         if self.wide_value is not None:
             scale, n = self.config.wide_scale, self.config.hash_dim
             scaled = None if words is None else (words[0], words[1] * scale)
-            wide = read_words(self.wide_value, scaled, lambda: b.text[:, -n:].float() * scale)
+            dense = functools.cache(lambda: b.text[:, -n:].float() * scale)  # built at most once
+            wide = read_words(self.wide_value, scaled, dense)
             if self.wide_tool is not None:
-                self._wide_tool = read_words(
-                    self.wide_tool, scaled, lambda: b.text[:, -n:].float() * scale
-                )
+                self._wide_tool = read_words(self.wide_tool, scaled, dense)
         if self.lex_value is not None and self.lex_tool is not None:
             # relative to the request's best match, scaled so that the 0.1-0.3 gaps between a
             # named value and its neighbours reach the logits at the trunk's learning rate
