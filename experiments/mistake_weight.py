@@ -9,7 +9,9 @@ weight that falls on those calls:
   from the data alone;
 - in the trajectories RL keeps (``r >= 4``), the mean ``r`` of those with a mistake against
   those without (what a mistake a trajectory weight cannot drop costs);
-- with ``--critic``, for the call-level method that critic belongs to (its weights of each
+- with ``--critic``, the critic's step-level diagnostics (the same-state ranking of
+  :func:`agents.calllevel.diagnostics.diagnose`: re-diagnoses any saved critic), and for the
+  call-level method that critic belongs to (its weights of each
   call's advantage, :func:`agents.calllevel.training.row_weights`), and, inside the
   trajectories RL keeps (``r >= 4``: the mistakes a trajectory weight cannot drop), the mean
   weight of a mistaken call against a correct one; and whether the critic prefers, among
@@ -69,11 +71,12 @@ def _tags(records: Sequence[Any]) -> list[list[str]]:
 
 def _critic_weights(
     ds: Any, dataset: str, records: list[Any], episodes: int | None, critic_path: str
-) -> tuple[str, np.ndarray, dict[str, Any]]:
+) -> tuple[str, np.ndarray, dict[str, Any], dict[str, Any]]:
     """(the critic's algorithm, each call's weight in that algorithm's extraction, how its
-    advantage follows a correct call's strength: :func:`_strength_rank`)."""
+    advantage follows a correct call's strength (:func:`_strength_rank`), its step-level
+    diagnostics (:func:`agents.calllevel.diagnostics.diagnose`, the same-state pairs included))."""
     from agents.calllevel.critic import load_critic
-    from agents.calllevel.diagnostics import step_labels
+    from agents.calllevel.diagnostics import diagnose, step_labels
     from agents.calllevel.training import ALGORITHMS, row_advantages, row_weights
     from agents.embedded.training import prepare
     from offline_data import dataset as D
@@ -94,7 +97,8 @@ def _critic_weights(
     d = prepare(records, critic.planner_config)
     labels = step_labels(records, d)  # the rows line up with the records' calls
     adv = row_advantages(critic, target, d, config)
-    return algo, row_weights(adv, d, config).numpy(), _strength_rank(adv.numpy(), labels, d)
+    diag = diagnose(adv, labels, target=target, d=d)
+    return algo, row_weights(adv, d, config).numpy(), _strength_rank(adv.numpy(), labels, d), diag
 
 
 def _strength_rank(adv: np.ndarray, labels: Any, d: Any) -> dict[str, Any]:
@@ -152,7 +156,9 @@ def measure(dataset: str, critic: str | None = None, episodes: int | None = None
     }
     each = {m.upper(): sample_weights(m, r) for m in TRAJECTORY}
     if critic is not None:
-        algo, w, out["strength"] = _critic_weights(ds, dataset, records, episodes, critic)
+        algo, w, out["strength"], out["critic"] = _critic_weights(
+            ds, dataset, records, episodes, critic
+        )
         each[algo.upper()] = w
         kept = r >= 4.0
         out["inside_r4"] = {
@@ -203,6 +209,18 @@ def markdown(res: dict[str, Any]) -> str:
             f"Inside them ({inside['mistaken_calls']:,} mistaken calls), the critic's weight of a "
             f"mistaken call: {_num(inside['mean_weight_mistaken'])} on average, of a correct "
             f"one: {_num(inside['mean_weight_correct'])}\n"
+        )
+    diag = res.get("critic")
+    if diag and diag.get("pairs"):
+        kinds = ", ".join(
+            f"{k.replace('_', ' ')} {_pct(e.get('pair_ranking'))} of {e.get('pairs', 0):,}"
+            for k, e in diag["by_kind"].items()
+        )
+        text += (
+            f"Same state: the oracle's call above the mistaken one in "
+            f"{_pct(diag['pair_ranking'])} of {diag['pairs']:,} pairs ({kinds}); mistaken calls "
+            f"with A < 0: {_pct(diag['mistaken_negative'])}, correct calls with A > 0: "
+            f"{_pct(diag['correct_positive'])}\n"
         )
     st = res.get("strength")
     if st and "spearman" in st:

@@ -4,6 +4,7 @@ registered methods end to end, and the named errors for bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ from torch import nn
 from agents.calllevel import losses as L
 from agents.calllevel.critic import N_CALLS, STOP_CALL, CallCritic, call_index
 from agents.embedded import PlannerConfig
+from agents.embedded.config import CheckpointError
 from styling_env.actions import STOP, VALUE_OFFSETS
 
 # --------------------------------------------------------------------------------------------
@@ -137,9 +139,10 @@ def test_soft_update_is_d3rlpys_soft_sync():
 # The hybrid critic
 
 
-def _batch(n: int, tool, value, strength, region, *, hash_dim: int = 64):
+def _batch(n: int, tool, value, strength, region, *, hash_dim: int = 64, preserve=None):
     from agents.embedded.model import PlannerBatch
 
+    preserve = torch.zeros(n, 6) if preserve is None else torch.as_tensor(preserve).float()
     return PlannerBatch(
         images=torch.randint(0, 255, (n, 6, 32, 32), dtype=torch.uint8),
         text=torch.randn(n, 384 + hash_dim),
@@ -148,6 +151,7 @@ def _batch(n: int, tool, value, strength, region, *, hash_dim: int = 64):
         steps_left=torch.full((n,), 8, dtype=torch.int64),
         tool=torch.as_tensor(tool), value=torch.as_tensor(value),
         strength=torch.as_tensor(strength, dtype=torch.float32), region=torch.as_tensor(region),
+        preserve=preserve,
     )  # fmt: skip
 
 
@@ -174,6 +178,46 @@ def test_call_index_and_critic_shapes():
     q2 = critic.q_values(b2)["q"][0]
     assert q2[2].item() == pytest.approx(out["q"][0][2].item())
     assert not torch.allclose(q2[:2], out["q"][0][:2])
+    # so are the preserved regions: a call that keeps the sky is another action than one that
+    # does not (an ignored constraint differs from the right call only there)
+    b3 = _batch(3, [0, 3, STOP], [2, 1, 0], [0.5, 0.9, 0.0], [0, 1, 0], preserve=[[1, 0, 0, 0, 0, 0]] * 3)  # fmt: skip
+    b3.images, b3.text = b.images, b.text
+    q3 = critic.q_values(b3)["q"][0]
+    assert q3[2].item() == pytest.approx(out["q"][0][2].item())
+    assert not torch.allclose(q3[:2], out["q"][0][:2])
+    with pytest.raises(ValueError, match="preserve"):
+        critic.q_values(dataclasses.replace(b, preserve=None))
+
+
+def test_a_version_1_critic_loads_blind_to_preserve(tmp_path):
+    """A critic saved before the preserve bits were an input loads with zero weights on them:
+    the same Q as the version-1 network for every action, whatever the bits."""
+    from agents.calllevel.critic import load_critic
+
+    torch.manual_seed(0)
+    critic = CallCritic(PlannerConfig(image_size=32, encoder="minilm+hash", hash_dim=64))
+    critic.save(tmp_path / "critic.pt")
+    blob = torch.load(tmp_path / "critic.pt", weights_only=True)
+    for i in range(critic.n_critics):  # what version 1 wrote: no columns for the bits
+        blob["state_dict"][f"continuous.{i}.0.weight"] = blob["state_dict"][f"continuous.{i}.0.weight"][:, :-6]  # fmt: skip
+    blob["version"] = 1
+    torch.save(blob, tmp_path / "v1.pt")
+    old = load_critic(tmp_path / "v1.pt")
+    b = _batch(3, [0, 3, STOP], [2, 1, 0], [0.5, 0.9, 0.0], [0, 1, 0], preserve=[[1, 1, 0, 0, 0, 1]] * 3)  # fmt: skip
+    x = torch.cat([critic.encode(b)[0], critic.call_embed(call_index(b.tool, b.value)),
+                   b.strength.reshape(-1, 1), torch.nn.functional.one_hot(b.region, 8).float()], 1)  # fmt: skip
+    with torch.no_grad():
+        h = critic.encode(b)[0]
+        for i in range(critic.n_critics):
+            first = critic.continuous[i][0]
+            v1 = critic.continuous[i][2](torch.relu(x @ first.weight[:, :-6].T + first.bias))
+            got = old.continuous_q(h, call_index(b.tool, b.value), b.strength, b.region, b.preserve)[i]  # fmt: skip
+            want = -torch.nn.functional.softplus(v1.reshape(-1)) * (b.tool != STOP).float()
+            assert torch.allclose(got, want, atol=1e-6)
+    blob["version"] = 7
+    torch.save(blob, tmp_path / "v7.pt")
+    with pytest.raises(CheckpointError, match="critic version 7; this code reads versions 1 to 2"):
+        load_critic(tmp_path / "v7.pt")
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,6 +239,59 @@ def test_diagnose_shares():
     assert d["correct_positive"] == pytest.approx(2 / 3, abs=1e-4)  # 0.5, 0.2 (not -0.1)
     assert d["by_kind"]["sibling_value"] == {"calls": 2, "negative": 1.0}
     assert d["by_kind"]["wrong_tool"] == {"calls": 1, "negative": 0.0}
+
+
+def test_order_mistakes_are_read_per_state():
+    """The teacher tags every call of a reordered episode ``wrong_order``; per state only the
+    calls that jump ahead of the oracle's next call are order mistakes, the others are the
+    oracle's call from their state. Other tags are kept as stored."""
+    from agents.calllevel.diagnostics import mistake_tags, oracle_calls
+    from styling_env.tools import ToolCall
+
+    plan = [ToolCall("season_cycle", "winter_bare", 0.6), ToolCall("time_of_day", "night_moonlit", 0.7),
+            ToolCall("color_grading", "cool_blue", 0.5, params={"preserve": ("sky",)})]  # fmt: skip
+    t = [c.tool_index for c in plan]
+
+    def rec(tools, tags):
+        return SimpleNamespace(id=0, actions={"tool": np.asarray(tools)}, infos={"mistake": tags + [""]},
+                               meta={"oracle_plan": [c.to_dict() for c in plan]})  # fmt: skip
+
+    swapped = rec([t[1], t[0], t[2], STOP], ["wrong_order"] * 3 + [""])  # [1, 0, 2]
+    assert mistake_tags(swapped) == ["wrong_order", "", "", ""]
+    assert [None if c is None else c.tool for c in oracle_calls(swapped)] == [
+        "season_cycle", "season_cycle", "color_grading", None,
+    ]  # fmt: skip
+    # [1, 2, 0]: two calls jump ahead of the season; a sibling value keeps its own tag
+    rotated = rec([t[1], t[2], t[0], STOP], ["wrong_order", "sibling_value", "wrong_order", ""])
+    assert mistake_tags(rotated) == ["wrong_order", "sibling_value", "", ""]
+    # an episode in the plan's order keeps its tags as they are
+    assert mistake_tags(rec([t[0], t[1], STOP], ["", "bad_strength", ""])) == ["", "bad_strength", ""]  # fmt: skip
+    assert mistake_tags(SimpleNamespace(actions={"tool": [0]}, infos={})) is None
+
+
+def test_diagnose_pairs_the_oracle_call_with_its_preserved_regions():
+    """An ignored constraint is the oracle's call without its preserved regions: it makes a
+    same-state pair, compared with the oracle's bits; a call equal to the oracle's in every part
+    makes none."""
+    from agents.calllevel.diagnostics import StepLabels, diagnose
+
+    torch.manual_seed(0)
+    critic = CallCritic(PlannerConfig(image_size=32, encoder="minilm+hash", hash_dim=64))
+    keep = [[1, 0, 0, 0, 0, 0]]
+    b = _batch(2, [0, 0], [2, 2], [0.5, 0.5], [0, 0], preserve=[[0] * 6, keep[0]])
+    rows = SimpleNamespace(tool=b.tool, value=b.value, strength=b.strength, preserve=b.preserve)
+    d = SimpleNamespace(rows=rows, batch=lambda idx, images=True: dataclasses.replace(
+        b, **{f: getattr(b, f)[idx] for f in ("images", "text", "context", "history", "steps_left",
+                                                "tool", "value", "strength", "region", "preserve")}))  # fmt: skip
+    oracle = {"tool": b.tool, "value": b.value, "strength": b.strength, "region": b.region,
+              "preserve": torch.tensor(keep * 2, dtype=torch.float32)}  # fmt: skip
+    labels = StepLabels(["ignore_constraint", "ignore_constraint"], oracle)
+    out = diagnose(torch.zeros(2), labels, target=critic, d=d)
+    assert out["pairs"] == 1 and out["by_kind"]["ignore_constraint"]["pairs"] == 1
+    with torch.no_grad():
+        q = [torch.stack(critic.q_values(dataclasses.replace(b, preserve=p))["q"]).min(0).values[0]
+             for p in (b.preserve[:1].repeat(2, 1), torch.tensor(keep * 2).float())]  # fmt: skip
+    assert out["pair_ranking"] == float(q[0] < q[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,6 +499,12 @@ def test_mistake_weight_script(small_datasets, tmp_path, capsys):
     job = registry.TrainJob(m, m.make_config(_options()), 0, tmp_path / "a", dataset=small_datasets["simple"], progress=False)  # fmt: skip
     m.train(job)
     critic = str(tmp_path / "a" / "critic.pt")
+    # a saved critic re-diagnosed: the run's own diagnostics, the same-state pairs included
+    assert mistake_weight.main([small_datasets["simple"], "--critic", critic, "--json", str(tmp_path / "c.json")]) == 0  # fmt: skip
+    run = json.loads((tmp_path / "a" / "diagnostics.json").read_text())
+    again = json.loads((tmp_path / "c.json").read_text())["critic"]
+    assert {k: again[k] for k in ("pairs", "pair_ranking", "mistaken_negative")} == {k: run[k] for k in ("pairs", "pair_ranking", "mistaken_negative")}  # fmt: skip
+    assert "Same state: the oracle's call above the mistaken one in" in capsys.readouterr().out
     assert mistake_weight.main([small_datasets["regular"], "--critic", critic]) == 2
     assert "fitted on dataset 'image-styling/simple-v0'" in capsys.readouterr().err
     from agents.calllevel import load_critic

@@ -1,15 +1,18 @@
 """The call-level critic: ``Q(s, a)`` over the planner's factorized hybrid action, and ``V(s)``.
 
-A call ``a = (tool, value, strength, region)`` has a discrete part, the call ``k`` (one of the
-171 (tool, value) pairs, or STOP: :data:`N_CALLS` = 172 choices), and a continuous part
-(strength in [0, 1], region). d3rlpy's critics are either discrete (one output per action,
+A call ``a = (tool, value, strength, region, preserve)`` has a discrete part, the call ``k``
+(one of the 171 (tool, value) pairs, or STOP: :data:`N_CALLS` = 172 choices), and the rest
+(strength in [0, 1], region, the six preserve bits). d3rlpy's critics are either discrete (one output per action,
 DiscreteCQL) or continuous (the action is an input, IQL and AWAC); this action is both, so the
 critic splits ``Q`` in two::
 
-    Q_i(s, a) = D_i(s)[k] + C_i(s, k, strength, region),   C_i = -softplus(MLP(h, emb(k), strength, onehot(region))) <= 0
+    Q_i(s, a) = D_i(s)[k] + C_i(s, k, strength, region, preserve),
+    C_i = -softplus(MLP(h, emb(k), strength, onehot(region), preserve bits)) <= 0
 
-``D_i(s)[k]`` is the value of choosing call ``k`` with the best strength and region, and
-``C_i <= 0`` what a worse strength or region loses (0 for STOP). Then ``max_a Q(s, a) =
+``D_i(s)[k]`` is the value of choosing call ``k`` with the best strength, region and preserved
+regions, and ``C_i <= 0`` what a worse choice of them loses (0 for STOP). The six ``preserve``
+bits (the regions a call keeps untouched) are part of the call: a call that ignores a "keep the
+sky" constraint differs from the right one only there. Then ``max_a Q(s, a) =
 max_k D(s)[k]`` and a soft maximum over actions is a ``logsumexp`` over the discrete part:
 DiscreteCQL's penalty and a greedy target need no search over strengths. ``V(s)`` is a separate
 head (IQL's value function, AWAC's behaviour value).
@@ -41,7 +44,7 @@ from torch import nn
 from agents.embedded.config import CheckpointError, PlannerConfig
 from agents.embedded.hashed import SparseTailLinear, read_words
 from agents.embedded.model import EmbeddedPlanner, PlannerBatch
-from styling_env.actions import STOP, VALUE_OFFSETS
+from styling_env.actions import MASK_NAMES, STOP, VALUE_OFFSETS
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import VALUES
 
@@ -55,7 +58,9 @@ __all__ = [
 ]
 
 CRITIC_FORMAT = "image-styling/call-critic"
-CRITIC_VERSION = 1
+#: 2: the continuous part reads the call's ``preserve`` bits (a version-1 critic loads with zero
+#: weights on them: it scores as it did, blind to ``preserve``).
+CRITIC_VERSION = 2
 #: Discrete calls: the 171 (tool, value) pairs, then STOP.
 N_CALLS = len(VALUES) + 1
 STOP_CALL = N_CALLS - 1
@@ -98,7 +103,7 @@ class CallCritic(nn.Module):
         if planner.wide and planner.hashed:
             self.wide = SparseTailLinear(planner.hash_dim, N_CALLS, planner.hash_dim)
         self.call_embed = nn.Embedding(N_CALLS, 16)
-        n_in = hidden + 16 + 1 + len(REGIONS)
+        n_in = hidden + 16 + 1 + len(REGIONS) + len(MASK_NAMES)
         self.continuous = nn.ModuleList(
             nn.Sequential(nn.Linear(n_in, head_hidden), nn.ReLU(), nn.Linear(head_hidden, 1))
             for _ in range(n_critics)
@@ -125,15 +130,22 @@ class CallCritic(nn.Module):
         return [d(h) if wide is None else d(h) + wide for d in self.discrete]
 
     def continuous_q(
-        self, h: torch.Tensor, k: torch.Tensor, strength: torch.Tensor, region: torch.Tensor
+        self,
+        h: torch.Tensor,
+        k: torch.Tensor,
+        strength: torch.Tensor,
+        region: torch.Tensor,
+        preserve: torch.Tensor,
     ) -> list[torch.Tensor]:
-        """Per critic, ``C_i(s, k, strength, region)`` ``(B,)``: <= 0, and 0 for STOP."""
+        """Per critic, ``C_i(s, k, strength, region, preserve)`` ``(B,)``: <= 0, and 0 for
+        STOP; ``preserve`` ``(B, 6)`` bits in ``MASK_NAMES`` order."""
         x = torch.cat(
             [
                 h,
                 self.call_embed(k),
                 strength.float().reshape(-1, 1),
                 F.one_hot(region.long().clamp(0, len(REGIONS) - 1), len(REGIONS)).float(),
+                preserve.float().reshape(-1, len(MASK_NAMES)),
             ],
             dim=1,
         )
@@ -145,13 +157,16 @@ class CallCritic(nn.Module):
     ) -> dict[str, Any]:
         """Everything the losses need for a batch with actions: ``q`` (list of ``(B,)``, one per
         critic), ``discrete`` (list of ``(B, N_CALLS)``), ``k`` ``(B,)``, ``v`` ``(B,)``."""
-        if b.tool is None or b.value is None or b.strength is None or b.region is None:
-            raise ValueError("the critic needs a batch with the taken actions")
+        if any(x is None for x in (b.tool, b.value, b.strength, b.region, b.preserve)):
+            raise ValueError(
+                "the critic needs a batch with the taken actions (tool, value, strength, region "
+                "and preserve)"
+            )
         if h is None:
             h, wide = self.encode(b)
         k = call_index(b.tool, b.value)
         disc = self.discrete_q(h, wide)
-        cont = self.continuous_q(h, k, b.strength, b.region)
+        cont = self.continuous_q(h, k, b.strength, b.region, b.preserve)
         q = [d.gather(1, k.reshape(-1, 1)).reshape(-1) + c for d, c in zip(disc, cont, strict=True)]
         return {"q": q, "discrete": disc, "k": k, "v": self.value(h).reshape(-1), "h": h}
 
@@ -223,10 +238,10 @@ def load_critic(
             f"{str(path)!r} is not a call-level critic checkpoint (format {fmt!r}, expected "
             f"{CRITIC_FORMAT!r})"
         )
-    if blob.get("version") != CRITIC_VERSION:
+    if blob.get("version") not in (1, CRITIC_VERSION):
         raise CheckpointError(
             f"{str(path)!r} has critic version {blob.get('version')!r}; this code reads "
-            f"{CRITIC_VERSION}: fit it again"
+            f"versions 1 to {CRITIC_VERSION}: fit it again"
         )
     meta = dict(blob.get("meta") or {})
     if dataset_checksum is not None and meta.get("dataset_checksum") != dataset_checksum:
@@ -250,8 +265,22 @@ def load_critic(
             )
     critic = CallCritic(config, int(blob.get("n_critics", 2)), int(blob.get("head_hidden", 128)))
     try:
-        critic.load_state_dict(blob["state_dict"])
+        state = blob["state_dict"]
+        if blob["version"] == 1:  # before the preserve bits: zero weights on them
+            state = _without_preserve(state, critic.n_critics)
+        critic.load_state_dict(state)
     except (KeyError, RuntimeError) as e:
         raise CheckpointError(f"{str(path)!r}: the weights do not fit its config ({e})") from e
     critic.meta = meta
     return critic.eval()
+
+
+def _without_preserve(state: dict[str, torch.Tensor], n_critics: int) -> dict[str, torch.Tensor]:
+    """A version-1 ``state_dict`` (its continuous heads read no ``preserve`` bits) with zero
+    weights on the bits appended: the same ``Q`` for every action."""
+    state = dict(state)
+    for i in range(n_critics):
+        key = f"continuous.{i}.0.weight"
+        w = state[key]
+        state[key] = torch.cat([w, w.new_zeros(w.shape[0], len(MASK_NAMES))], dim=1)
+    return state

@@ -3,7 +3,9 @@ correct ones?
 
 The datasets tag every step the noisy-oracle teacher got wrong (step info ``mistake``: a wrong
 tool, a sibling value, a bad strength, a wrong order, an extra step, an early STOP, an ignored
-constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). For a critic's advantages
+constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). The tags are read per
+state (:func:`mistake_tags`): the teacher tags every call of a reordered episode, but only the
+calls that jump ahead of the oracle's call are order mistakes. For a critic's advantages
 ``A(s, a)`` of every dataset call, :func:`diagnose` reports:
 
 - ``mistaken_negative``: the share of mistaken calls with ``A < 0``;
@@ -11,7 +13,8 @@ constraint; ``""`` for a correct call; :mod:`offline_data.teachers`). For a crit
 - ``pair_ranking``: over the mistaken calls, the share where the oracle's call from the *same
   state* has the higher ``Q`` (so the higher advantage: ``V(s)`` is shared). The oracle's call
   from a state is the first call of the episode's oracle plan whose tool has not been called yet
-  (STOP once every planned tool has been); pairs where it equals the mistaken call are skipped;
+  (STOP once every planned tool has been), with its strength, region and preserved regions;
+  pairs where it equals the mistaken call are skipped;
 - the same shares per mistake kind (``by_kind``: ``negative``, ``pairs`` and
   ``pair_ranking``), and the counts behind every share.
 
@@ -32,39 +35,63 @@ import numpy as np
 import torch
 
 from agents.embedded.training import PreparedData
-from styling_env.actions import STOP
+from styling_env.actions import MASK_NAMES, STOP
 from styling_env.tools.call import REGIONS, ToolCall
 
 from .critic import CallCritic
 
 __all__ = [
-    "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "step_labels",
+    "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "oracle_calls", "step_labels",
     "weight_on_mistakes",
 ]  # fmt: skip
 
 
 @dataclass
 class StepLabels:
-    """Per prepared row: the teacher's mistake tag (``""``: a correct call) and the oracle's
-    call from the same state (native ``tool``, ``value``, ``strength``, ``region``)."""
+    """Per prepared row: the mistake tag read per state (:func:`mistake_tags`; ``""``: a
+    correct call) and the oracle's call from the same state (native ``tool``, ``value``,
+    ``strength``, ``region``, and ``preserve`` ``(N, 6)`` bits)."""
 
     mistake: list[str]
     oracle: dict[str, torch.Tensor]
 
 
-def _oracle_call(plan: list[ToolCall], made: set[int]) -> tuple[int, int, float, int]:
-    for c in plan:
-        if c.tool_index not in made:
-            return c.tool_index, c.value_index, float(c.strength), REGIONS.index(c.region)
-    return STOP, 0, 0.0, 0
+def oracle_calls(rec: Any) -> list[ToolCall | None]:
+    """Per action of episode ``rec``, the oracle's call from that action's state: the first call
+    of the episode's oracle plan whose tool has not been called yet (``None``: STOP, every
+    planned tool has been)."""
+    plan = [ToolCall.from_dict(c) for c in rec.meta.get("oracle_plan", [])]
+    tools = np.asarray(rec.actions["tool"]).reshape(-1)
+    made: set[int] = set()
+    out: list[ToolCall | None] = []
+    for t in tools.tolist():
+        out.append(next((c for c in plan if c.tool_index not in made), None))
+        if int(t) < STOP:
+            made.add(int(t))
+    return out
 
 
 def mistake_tags(rec: Any) -> list[str] | None:
-    """Episode ``rec``'s mistake tag per call (``""``: a correct call); ``None`` when its steps
-    carry none (a dataset of another teacher)."""
+    """Episode ``rec``'s mistake tag per action, read per state (``""``: a correct call);
+    ``None`` when its steps carry none (a dataset of another teacher).
+
+    The teacher tags *every* call of an episode it reordered ``wrong_order``. Per state, only a
+    call that jumps ahead of the oracle's call (a call of another tool than the first planned
+    one not called yet) is an order mistake; the others are the oracle's call from their state
+    (after a jump, calling the skipped tool is the best that is left) and count as correct here.
+    Every other kind is the teacher's tag as stored."""
     n = len(rec.actions["tool"])
     raw = rec.infos.get("mistake") if isinstance(rec.infos, dict) else None
-    return None if raw is None or len(raw) < n else [str(x) for x in raw[:n]]
+    if raw is None or len(raw) < n:
+        return None
+    tags = [str(x) for x in raw[:n]]
+    if "wrong_order" in tags:
+        tools = np.asarray(rec.actions["tool"]).reshape(-1)
+        tags = [
+            "" if tag == "wrong_order" and o is not None and int(tool) == o.tool_index else tag
+            for tag, tool, o in zip(tags, tools.tolist(), oracle_calls(rec), strict=True)
+        ]
+    return tags
 
 
 def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
@@ -76,19 +103,21 @@ def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
     records, _, _ = source(data)
     tags: list[str] = []
     oracle: list[tuple[int, int, float, int]] = []
+    keep: list[np.ndarray] = []
     ep_ids: list[int] = []
+    none = np.zeros(len(MASK_NAMES), np.int8)
     for rec in records:
         raw = mistake_tags(rec)
         if raw is None:
             return None
-        plan = [ToolCall.from_dict(c) for c in rec.meta.get("oracle_plan", [])]
-        tools = np.asarray(rec.actions["tool"]).reshape(-1)
-        made: set[int] = set()
-        for t, tag in enumerate(raw):
-            tags.append(tag)
-            oracle.append(_oracle_call(plan, made))
-            if int(tools[t]) < STOP:
-                made.add(int(tools[t]))
+        tags += raw
+        for c in oracle_calls(rec):
+            if c is None:
+                oracle.append((STOP, 0, 0.0, 0))
+                keep.append(none)
+            else:
+                oracle.append((c.tool_index, c.value_index, float(c.strength), REGIONS.index(c.region)))  # fmt: skip
+                keep.append(c.preserve_bits)
         ep_ids += [int(rec.id)] * len(raw)
     rows = d.rows
     if len(ep_ids) != len(rows) or not torch.equal(torch.as_tensor(ep_ids), rows.episode):
@@ -104,6 +133,7 @@ def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
             "value": torch.from_numpy(o[:, 1].astype(np.int64)),
             "strength": torch.from_numpy(o[:, 2].astype(np.float32)),
             "region": torch.from_numpy(o[:, 3].astype(np.int64)),
+            "preserve": torch.from_numpy(np.asarray(keep, np.float32).reshape(-1, len(MASK_NAMES))),
         },
     )
 
@@ -138,10 +168,12 @@ def diagnose(
     rows = d.rows
     o = labels.oracle
     idx_all = torch.from_numpy(np.flatnonzero(wrong))
+    stop = o["tool"][idx_all] == STOP
     same = (
         (o["tool"][idx_all] == rows.tool[idx_all])
-        & ((o["tool"][idx_all] == STOP) | (o["value"][idx_all] == rows.value[idx_all]))
-        & ((o["tool"][idx_all] == STOP) | ((o["strength"][idx_all] - rows.strength[idx_all].reshape(-1)).abs() < 1e-6))
+        & (stop | (o["value"][idx_all] == rows.value[idx_all]))
+        & (stop | ((o["strength"][idx_all] - rows.strength[idx_all].reshape(-1)).abs() < 1e-6))
+        & (stop | (o["preserve"][idx_all] == rows.preserve[idx_all].float()).all(dim=1))
     )  # fmt: skip
     idx_all = idx_all[~same]
     target.eval()
@@ -151,7 +183,7 @@ def diagnose(
         idx = idx_all[i : i + chunk]
         b = d.batch(idx, images=images)
         q_taken = torch.stack(target.q_values(b)["q"]).min(dim=0).values
-        cf = replace(b, tool=o["tool"][idx], value=o["value"][idx], strength=o["strength"][idx], region=o["region"][idx])  # fmt: skip
+        cf = replace(b, tool=o["tool"][idx], value=o["value"][idx], strength=o["strength"][idx], region=o["region"][idx], preserve=o["preserve"][idx])  # fmt: skip
         q_oracle = torch.stack(target.q_values(cf)["q"]).min(dim=0).values
         better.append(q_taken < q_oracle)
     ok = torch.cat(better).numpy() if better else np.zeros(0, bool)
