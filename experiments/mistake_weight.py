@@ -54,7 +54,8 @@ def _records(ds: Any, dataset: str, episodes: int | None) -> list[Any]:
 
 
 def _tags(records: Sequence[Any]) -> list[list[str]]:
-    """Per episode, the teacher's mistake tag of each call (``""``: correct)."""
+    """Per episode, the mistake tag of each call, read per state (``""``: correct;
+    :func:`agents.calllevel.diagnostics.mistake_tags`)."""
     from agents.calllevel.diagnostics import mistake_tags
 
     out = []

@@ -612,8 +612,8 @@ def _mistaken_weight(ds: Sequence[Mapping[str, Any]]) -> str:
 DIAGNOSTICS_NOTE = (
     "Does the critic tell the teacher's mistaken calls (tagged in the dataset, read per state: "
     "of a reordered plan, only the calls that jump ahead of the oracle's next call) from its "
-    "correct ones? The share of mistaken calls with a negative advantage A = Q - V, of correct calls "
-    "with a positive one, and of mistaken calls whose Q is below that of the oracle's call from "
+    "correct ones? The share of mistaken calls with a negative advantage A = Q - V, of correct "
+    "calls with a positive one, and of mistaken calls whose Q is below that of the oracle's call from "
     "the same state (target: 80%). Mean over seeds. The last column is how much a critic can "
     "add: the share of the method's total training weight on the teacher's mistaken calls, "
     "beside RW's and S's on the same calls (RW's trajectory weight already leaves out most "

@@ -2,9 +2,9 @@
 
 A call ``a = (tool, value, strength, region, preserve)`` has a discrete part, the call ``k``
 (one of the 171 (tool, value) pairs, or STOP: :data:`N_CALLS` = 172 choices), and the rest
-(strength in [0, 1], region, the six preserve bits). d3rlpy's critics are either discrete (one output per action,
-DiscreteCQL) or continuous (the action is an input, IQL and AWAC); this action is both, so the
-critic splits ``Q`` in two::
+(strength in [0, 1], region, the six preserve bits). d3rlpy's critics are either discrete (one
+output per action, DiscreteCQL) or continuous (the action is an input, IQL and AWAC); this
+action is both, so the critic splits ``Q`` in two::
 
     Q_i(s, a) = D_i(s)[k] + C_i(s, k, strength, region, preserve),
     C_i = -softplus(MLP(h, emb(k), strength, onehot(region), preserve bits)) <= 0
