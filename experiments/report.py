@@ -545,7 +545,9 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     with a negative advantage, of correct calls with a positive one, and of mistaken calls
     ranked below the oracle's call from the same state; mean over seeds; and the mistake kind
     the critic ranks worst from the same state (cells whose diagnostics have per-kind pair
-    rankings). "" when no cell has them."""
+    rankings). A row whose diagnostics predate the per-state reading of the tags
+    (:data:`agents.calllevel.diagnostics.TAGS_READING`) says "tags as stored" beside its count.
+    "" when no cell has them."""
     keys = ("mistaken_negative", "correct_positive", "pair_ranking")
     found: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for c in results["cells"]:
@@ -564,11 +566,14 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     tiers = {t: i for i, t in enumerate(("simple", "regular", "complex"))}
     body = []
     for (tier, method), ds in sorted(found.items(), key=lambda kv: (tiers.get(kv[0][0], 9), order.get(kv[0][1], 99))):  # fmt: skip
+        # diagnostics written before the tags were read per state count every call of a
+        # reordered plan as a wrong order: said in the row, not mixed silently
+        stored = any("tags" not in d for d in ds)
         cells = [
             tier,
             METHODS.get(method, (method, ""))[0],
             str(len(ds)),
-            str(ds[0].get("mistaken_calls", "")),
+            str(ds[0].get("mistaken_calls", "")) + (" (tags as stored)" if stored else ""),
         ]
         for k in keys:
             vals = [float(d[k]) for d in ds if d.get(k) is not None]

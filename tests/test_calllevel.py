@@ -234,7 +234,7 @@ def test_diagnose_shares():
         tags, {"tool": zeros, "value": zeros, "strength": zeros.float(), "region": zeros}
     )
     d = diagnose(adv, labels)
-    assert d["mistaken_calls"] == 3 and d["correct_calls"] == 3
+    assert d["mistaken_calls"] == 3 and d["correct_calls"] == 3 and d["tags"] == "per-state"
     assert d["mistaken_negative"] == pytest.approx(2 / 3, abs=1e-4)  # -1.0, -0.4 (not 0.3)
     assert d["correct_positive"] == pytest.approx(2 / 3, abs=1e-4)  # 0.5, 0.2 (not -0.1)
     assert d["by_kind"]["sibling_value"] == {"calls": 2, "negative": 1.0}
@@ -566,9 +566,15 @@ def test_report_diagnostics_table(tmp_path):
     lines = table.strip().splitlines()
     assert len(lines) == 3  # header, rule, one row: RW has no critic
     assert [c.strip() for c in lines[2].strip("|").split("|")] == [
-        "simple", "IQL (call-level)", "2", "12", "70%", "50%", "80%", "wrong order: 50% of 4 pairs",
-        "5.1% / 3.1% / 20.0%",
+        "simple", "IQL (call-level)", "2", "12 (tags as stored)", "70%", "50%", "80%",
+        "wrong order: 50% of 4 pairs", "5.1% / 3.1% / 20.0%",
     ]  # fmt: skip
+    # diagnostics that read the tags per state (every run of this release) carry no marker
+    for s in (0, 1):
+        path = tmp_path / "cells" / "main" / "simple" / "iql" / f"seed{s}" / "diagnostics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "tags": "per-state"}))
+    row = diagnostics_table({"cells": cells}, tmp_path).strip().splitlines()[2]
+    assert [c.strip() for c in row.strip("|").split("|")][3] == "12"
     assert diagnostics_table({"cells": cells[2:]}, tmp_path) == ""
 
 

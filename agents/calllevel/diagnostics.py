@@ -16,7 +16,9 @@ calls that jump ahead of the oracle's call are order mistakes. For a critic's ad
   (STOP once every planned tool has been), with its strength, region and preserved regions;
   pairs where it equals the mistaken call are skipped;
 - the same shares per mistake kind (``by_kind``: ``negative``, ``pairs`` and
-  ``pair_ranking``), and the counts behind every share.
+  ``pair_ranking``), and the counts behind every share;
+- ``tags``: ``"per-state"``, how the tags were read (diagnostics written before this field
+  read them as stored, every call of a reordered plan a wrong order).
 
 :func:`weight_on_mistakes` says how much a critic *can* add: the share of a method's total
 training weight that falls on the teacher's mistaken calls, for the call-level method's own
@@ -41,9 +43,13 @@ from styling_env.tools.call import REGIONS, ToolCall
 from .critic import CallCritic
 
 __all__ = [
-    "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "oracle_calls", "step_labels",
+    "TAGS_READING", "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "oracle_calls", "step_labels",
     "weight_on_mistakes",
 ]  # fmt: skip
+
+
+#: How :func:`diagnose` reads the teacher's tags (recorded in its output as ``tags``).
+TAGS_READING = "per-state"
 
 
 @dataclass
@@ -160,6 +166,7 @@ def diagnose(
         "mean_advantage_mistaken": round(float(a[wrong].mean()), 4) if wrong.any() else None,
         "mean_advantage_correct": round(float(a[~wrong].mean()), 4) if (~wrong).any() else None,
         "by_kind": {},
+        "tags": TAGS_READING,
     }
     for kind, n in sorted(Counter(tags[wrong].tolist()).items()):
         out["by_kind"][kind] = {"calls": n, "negative": _share(a[tags == kind] < 0)}
