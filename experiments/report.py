@@ -543,11 +543,9 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     """The call-level critics' step-level diagnostics (``diagnostics.json`` in each main-study
     cell folder under ``run``): per tier and method, the share of the teacher's mistaken calls
     with a negative advantage, of correct calls with a positive one, and of mistaken calls
-    ranked below the oracle's call from the same state; mean over seeds; and the mistake kind
-    the critic ranks worst from the same state (cells whose diagnostics have per-kind pair
-    rankings). A row whose diagnostics predate the per-state reading of the tags
-    (:data:`agents.calllevel.diagnostics.TAGS_READING`) says "tags as stored" beside its count.
-    "" when no cell has them."""
+    ranked below the oracle's call from the same state (mean over seeds; "tags as stored" by the
+    count of diagnostics older than the tags' per-state reading); the kind the critic ranks
+    worst from the same state (diagnostics with per-kind rankings). "" when no cell has any."""
     keys = ("mistaken_negative", "correct_positive", "pair_ranking")
     found: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
     for c in results["cells"]:
@@ -566,9 +564,7 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
     tiers = {t: i for i, t in enumerate(("simple", "regular", "complex"))}
     body = []
     for (tier, method), ds in sorted(found.items(), key=lambda kv: (tiers.get(kv[0][0], 9), order.get(kv[0][1], 99))):  # fmt: skip
-        # diagnostics written before the tags were read per state count every call of a
-        # reordered plan as a wrong order: said in the row, not mixed silently
-        stored = any("tags" not in d for d in ds)
+        stored = any("tags" not in d for d in ds)  # written before the per-state reading
         cells = [
             tier,
             METHODS.get(method, (method, ""))[0],
@@ -615,14 +611,13 @@ def _mistaken_weight(ds: Sequence[Mapping[str, Any]]) -> str:
 
 
 DIAGNOSTICS_NOTE = (
-    "Does the critic tell the teacher's mistaken calls (tagged in the dataset, read per state: "
-    "of a reordered plan, only the calls that jump ahead of the oracle's next call) from its "
-    "correct ones? The share of mistaken calls with a negative advantage A = Q - V, of correct "
-    "calls with a positive one, and of mistaken calls whose Q is below that of the oracle's call from "
-    "the same state (target: 80%). Mean over seeds. The last column is how much a critic can "
-    "add: the share of the method's total training weight on the teacher's mistaken calls, "
-    "beside RW's and S's on the same calls (RW's trajectory weight already leaves out most "
-    "episodes that hold a mistake)."
+    "Does the critic tell the teacher's mistaken calls (the dataset's tags, read per state) from "
+    "its correct ones? The share of mistaken calls with a negative advantage A = Q - V, of "
+    "correct calls with a positive one, and of mistaken calls whose Q is below that of the "
+    "oracle's call from the same state (target: 80%). Mean over seeds. The last column is how "
+    "much a critic can add: the share of the method's total training weight on the teacher's "
+    "mistaken calls, beside RW's and S's on the same calls (RW's trajectory weight already "
+    "leaves out most episodes that hold a mistake)."
 )
 
 
