@@ -204,10 +204,10 @@ def test_a_version_1_critic_loads_blind_to_preserve(tmp_path):
     torch.save(blob, tmp_path / "v1.pt")
     old = load_critic(tmp_path / "v1.pt")
     b = _batch(3, [0, 3, STOP], [2, 1, 0], [0.5, 0.9, 0.0], [0, 1, 0], preserve=[[1, 1, 0, 0, 0, 1]] * 3)  # fmt: skip
-    x = torch.cat([critic.encode(b)[0], critic.call_embed(call_index(b.tool, b.value)),
-                   b.strength.reshape(-1, 1), torch.nn.functional.one_hot(b.region, 8).float()], 1)  # fmt: skip
     with torch.no_grad():
-        h = critic.encode(b)[0]
+        h = critic.encode(b)[0]  # what version 1's continuous heads read: no preserve bits
+        x = torch.cat([h, critic.call_embed(call_index(b.tool, b.value)),
+                       b.strength.reshape(-1, 1), torch.nn.functional.one_hot(b.region, 8).float()], 1)  # fmt: skip
         for i in range(critic.n_critics):
             first = critic.continuous[i][0]
             v1 = critic.continuous[i][2](torch.relu(x @ first.weight[:, :-6].T + first.bias))
