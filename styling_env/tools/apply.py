@@ -190,6 +190,7 @@ def apply_recipe(
     masks: Tensor | None = None,
     has_masks: Tensor | None = None,
     weights: Tensor | None = None,
+    positive: bool = False,
 ) -> Tensor:
     """Render ``tool``'s ``value`` on every image, differentiably in ``images`` and ``strength``.
 
@@ -199,6 +200,8 @@ def apply_recipe(
         masks: ``(B, 6, H, W)`` semantic masks (``styling_env.images.MASK_NAMES`` order) or None.
         has_masks: ``(B,)`` bool, which images' masks are known (default: all, when masks given).
         weights: ``(B, 1, H, W)`` in [0, 1], where the edit applies (default everywhere).
+        positive: the caller has checked that every strength is above 0 in the images' dtype,
+            so no image needs to be returned as it was (saves a pass over the batch).
 
     Returns:
         ``(B, 3, H, W)`` in [0, 1]; an image with strength 0 is returned bit for bit.
@@ -209,10 +212,13 @@ def apply_recipe(
     t = t.view(b, 1, 1, 1)
     if masks is not None and has_masks is None:
         has_masks = torch.ones(b, dtype=torch.bool, device=images.device)
-    ctx = OpContext(sky=_sky_weights(masks, has_masks, b, h, w, images))
+    steps = recipe(tool, value)
+    ctx = None
+    if any(OPS[step.op].uses_ctx for step in steps):  # most recipes never read the sky
+        ctx = OpContext(sky=_sky_weights(masks, has_masks, b, h, w, images))
     seed = recipe_seed(tool, value)
     y = images
-    for step in recipe(tool, value):
+    for step in steps:
         spec = OPS[step.op]
         kwargs = step.kwargs()
         if "seed" in spec.params:
@@ -223,6 +229,8 @@ def apply_recipe(
     y = y.clamp(0, 1)
     if weights is not None:
         y = images + (y - images) * weights
+    if positive:  # the caller knows every strength is > 0 (in the images' dtype)
+        return y
     return torch.where(t > 0, y, images)
 
 
@@ -300,16 +308,22 @@ def apply_calls(
             groups[(c.tool, c.value)].append(i)
     out = images.clone()
     for (tool, value), idx in groups.items():
-        sel = torch.tensor(idx, device=images.device)
+        # a run of neighbours (a lone image, a whole batch of one call) is a view, not a copy
+        sel = (
+            slice(idx[0], idx[-1] + 1)
+            if idx[-1] - idx[0] == len(idx) - 1
+            else torch.tensor(idx, device=images.device)
+        )
         sub_masks = masks[sel] if masks is not None else None
         sub_known = has_masks[sel] if masks is not None else None
         weights = _region_weights(
             [calls[i].region for i in idx], [calls[i].preserved_regions for i in idx],
             sub_masks, sub_known, images[sel],
         )  # fmt: skip
-        strength = torch.tensor(
-            [calls[i].strength for i in idx], dtype=images.dtype, device=images.device
-        )
+        # built on the host, checked there (no device sync), then moved
+        strength = torch.tensor([calls[i].strength for i in idx], dtype=images.dtype)
+        positive = bool((strength > 0).all())
+        strength = strength.to(images.device)
         if tool == "graduated_effect":
             start = torch.tensor(
                 [float(dict(calls[i].params).get("intensity_start", 0.0)) for i in idx],
@@ -328,6 +342,7 @@ def apply_calls(
             masks=sub_masks,
             has_masks=sub_known,
             weights=weights,
+            positive=positive,
         )
     return out
 
