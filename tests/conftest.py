@@ -1,9 +1,11 @@
 """Shared fixtures: a private Minari root per test, and small generated datasets shared by the
-dataset, loader and training tests (generated once per session, ~10 s)."""
+dataset, loader and training tests (generated once per session and shared by the xdist
+workers, ~10 s)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,47 +32,59 @@ def minari_root(tmp_path, monkeypatch):
     return root
 
 
-@pytest.fixture(scope="session")
-def _small_root(tmp_path_factory):
+def _generated_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``build(root)`` fills, generated once per test session: under pytest-xdist the
+    workers share one copy (the first to ask builds it under a file lock, the others wait and
+    read it), instead of each worker generating the same datasets again."""
     import torch
+    from filelock import FileLock
 
-    from offline_data.dataset import datasets_path
-    from offline_data.generate import generate
-
-    root = tmp_path_factory.mktemp("small-datasets")
-    # one torch thread: a dataset's content depends on the thread count (a few float reductions
-    # round differently), and tests pin what these datasets hold on every machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with datasets_path(root):
-            for tier, n in SMALL.items():
-                generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder every worker's temporary folder is in
+    root, done = base / name, base / f"{name}.done"
+    with FileLock(str(base / f"{name}.lock")):
+        if not done.exists():
+            # one torch thread: a dataset's content depends on the thread count (a few float
+            # reductions round differently), and tests pin what these datasets hold
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                root.mkdir(exist_ok=True)
+                build(root)
+            finally:
+                torch.set_num_threads(threads)
+            done.touch()
     return root
 
 
 @pytest.fixture(scope="session")
-def _library_root(tmp_path_factory):
-    import torch
-
+def _small_root(tmp_path_factory):
     from offline_data.dataset import datasets_path
     from offline_data.generate import generate
 
-    root = tmp_path_factory.mktemp("library-datasets")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a dataset's content depends on the thread count
-    try:
+    def build(root):
+        with datasets_path(root):
+            for tier, n in SMALL.items():
+                generate(tier, n, seed=0, image_size=32, num_envs=8, ref_episodes=8, progress=False)
+
+    return _generated_once(tmp_path_factory, "small-datasets", build)
+
+
+@pytest.fixture(scope="session")
+def _library_root(tmp_path_factory):
+    from offline_data.dataset import datasets_path
+    from offline_data.generate import generate
+
+    def build(root):
         with datasets_path(root):
             for lib in LIBRARIES:
                 generate(
                     "complex", 24, seed=0, image_size=32, num_envs=8, ref_episodes=4,
                     progress=False, library=lib,
                 )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
-    return root
+
+    return _generated_once(tmp_path_factory, "library-datasets", build)
 
 
 @pytest.fixture
@@ -120,3 +134,15 @@ def live_actions():
             env.close()
 
     return check
+
+
+#: The modules that take longest (seconds of a full run), collected first: under ``-n 2 --dist
+#: loadfile`` a module runs whole on one worker in collection order, and a long module that
+#: starts last keeps the other worker idle at the end (the Ray module alone runs ~2 minutes
+#: beside the other worker). Longest first evens the two workers out.
+SLOW_FIRST = ("test_ray", "test_parallel_env", "test_d3rlpy_sb3", "test_embedded", "test_datasets")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: k for k, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda it: rank.get(it.module.__name__.rsplit(".", 1)[-1], len(rank)))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import inspect
 import math
-from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import kornia
 import torch
