@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -150,6 +151,40 @@ def test_batched_equals_per_image(batch):
             x[i : i + 1], tool, value, s[i : i + 1], masks=m[i : i + 1], has_masks=k[i : i + 1]
         )
         torch.testing.assert_close(y[i : i + 1], y1, atol=2e-5, rtol=0, msg=f"{tool}/{value}")
+
+
+def test_fast_paths_give_the_general_paths_bits(batch):
+    """What ``apply_calls`` skips is exactly what it would have computed: a group of
+    neighbouring images runs on a view (the input untouched), a recipe with only positive
+    strengths skips the strength-0 pass, and ``blur`` with its cached taps equals kornia's
+    ``gaussian_blur2d`` (the function it stands in for), at a small and a large size."""
+    import kornia
+
+    from styling_env.tools.ops import blur
+
+    x, m, k = batch
+    x0 = x.clone()
+    calls = [ToolCall("weather_conditions", "fog_dense", s) for s in (0.3, 0.6, 0.9)]
+    calls += [ToolCall("time_of_day", "golden_hour_sunset", 0.5), None, calls[0]]
+    together = apply_calls(x, calls, masks=m, has_masks=k)  # runs [0:3] and [3:4] are views
+    assert torch.equal(x, x0)
+    for i, c in enumerate(calls):
+        ref = x[i] if c is None else apply_recipe(
+            x[i : i + 1], c.tool, c.value, c.strength, masks=m[i : i + 1], has_masks=k[i : i + 1]
+        )[0]  # fmt: skip
+        torch.testing.assert_close(together[i], ref, atol=2e-5, rtol=0)
+    s = torch.linspace(0.2, 1.0, x.shape[0])
+    for tool, value in ALL_VALUES[::7]:
+        a = apply_recipe(x, tool, value, s, masks=m, has_masks=k)
+        b = apply_recipe(x, tool, value, s, masks=m, has_masks=k, positive=True)
+        assert torch.equal(a, b), (tool, value)
+    for size, sigma in ((48, 1.5), (48, 3.0), (300, 2.5)):
+        img = torch.rand(2, 3, size, size)
+        kk = 2 * math.ceil(2.5 * sigma) + 1
+        want = kornia.filters.gaussian_blur2d(
+            img.contiguous(memory_format=torch.channels_last), (kk, kk), (sigma, sigma), "reflect"
+        )
+        assert torch.equal(blur(img, sigma), want.contiguous()), (size, sigma)
 
 
 def test_regions_restrict_the_edit_to_the_mask(batch):
