@@ -29,6 +29,7 @@ from .libraries import library as get_library
 from .oracle import Reference, source_references, task_sources
 from .tasks import Task
 from .tools import REGIONS, ToolCall, apply_calls
+from .tools.apply import reads_masks
 from .tools.vocabulary import GEOMETRIC_REGIONS
 from .validation import positive_int
 
@@ -327,8 +328,10 @@ class Engine:
         moved = [k for k, c in enumerate(calls) if c is not None]
         if moved:
             imgs = torch.stack([slots[k].image for k in moved])
-            masks = torch.stack([slots[k].masks for k in moved])
-            known = torch.tensor([slots[k].has_masks for k in moved])
+            masks = known = None
+            if self.library.name == "normal" or any(reads_masks(calls[k]) for k in moved):
+                masks = torch.stack([slots[k].masks for k in moved])
+                known = torch.tensor([slots[k].has_masks for k in moved])
             with self._clock("tools"):
                 if self.library.name == "normal":
                     new = self._compose(slots, calls, moved, imgs, masks, known, errors)

@@ -28,6 +28,7 @@ from .images import ImageBatch
 from .signatures import pixel_distance, value_change
 from .tasks import Target, Task
 from .tools import ToolCall, apply_calls, apply_recipe
+from .tools.apply import reads_masks
 from .tools.vocabulary import CALL_ORDER, GEOMETRIC_REGIONS
 
 Tensor = torch.Tensor
@@ -312,12 +313,14 @@ def render_shared(
         keys = list(level)  # insertion order = node ids
         parent = torch.tensor([p for _, p, _ in keys], dtype=torch.long, device=images.device)
         row = torch.tensor([r for r, _, _ in keys], dtype=torch.long, device=images.device)
+        calls = [c for _, _, c in keys]
+        known = masks is not None and any(reads_masks(c) for c in calls)  # else not gathered
         states.append(
             apply_calls(
                 states[d][parent],
-                [c for _, _, c in keys],
-                None if masks is None else masks[row],
-                None if has_masks is None else has_masks[row],
+                calls,
+                masks[row] if known else None,
+                has_masks[row] if known and has_masks is not None else None,
             )
         )
     if not plans:

@@ -12,7 +12,13 @@ from styling_env import TOOLS, ToolCall, apply_calls, make_images
 from styling_env.images import MASK_NAMES
 from styling_env.tools import OPS, RECIPES, REGIONS, SIGNATURE_ONLY, apply_plan, apply_recipe
 from styling_env.tools.recipes import ALL_RECIPES
-from styling_env.tools.vocabulary import ALL_TOOLS, MAX_VALUES, N_VALUES, VALUE_PARAMS
+from styling_env.tools.vocabulary import (
+    ALL_TOOLS,
+    MAX_VALUES,
+    N_VALUES,
+    RENDERED_TOOLS,
+    VALUE_PARAMS,
+)
 
 ALL_VALUES = [(tool, value) for tool, values in TOOLS.items() for value in values]
 SIZE = 48
@@ -185,6 +191,31 @@ def test_fast_paths_give_the_general_paths_bits(batch):
             img.contiguous(memory_format=torch.channels_last), (kk, kk), (sigma, sigma), "reflect"
         )
         assert torch.equal(blur(img, sigma), want.contiguous()), (size, sigma)
+
+
+def test_calls_that_read_no_masks_render_the_same_without_them(batch):
+    """``reads_masks`` is what lets the env and the oracle skip gathering masks: every rendered
+    value of every library it says reads none renders the same bits with ``masks=None``; a
+    region, a preserved region or a sky-aware recipe does read them."""
+    from styling_env.tools.apply import reads_masks
+
+    x, m, k = batch
+    values = [(t, v) for t in RENDERED_TOOLS for v in ALL_TOOLS[t]]
+    blind = 0
+    for tool, value in values:
+        call = ToolCall(tool, value, 0.7)
+        if reads_masks(call):
+            continue
+        blind += 1
+        with_masks = apply_calls(x, call, masks=m, has_masks=k)
+        assert torch.equal(apply_calls(x, call), with_masks), (tool, value)
+    assert 0 < blind < len(values)
+    assert reads_masks(ToolCall("weather_conditions", "fog_dense", 0.5))  # haze reads the sky
+    assert reads_masks(ToolCall("time_of_day", "golden_hour_sunset", 0.5))  # a sky gradient
+    city = ToolCall("location_setting", "urban_city", 0.5)
+    assert not reads_masks(city)
+    assert reads_masks(ToolCall(city.tool, city.value, 0.5, region="subject"))
+    assert reads_masks(ToolCall(city.tool, city.value, 0.5, params=(("preserve", "sky"),)))
 
 
 def test_regions_restrict_the_edit_to_the_mask(batch):

@@ -181,6 +181,25 @@ def _graduated(
     return torch.where((end > 0) | (begin > 0), y, images)
 
 
+def reads_masks(call: ToolCall) -> bool:
+    """Whether rendering ``call`` reads the images' semantic masks: a region, a preserved
+    region, or a recipe step that knows where the sky is. :func:`apply_calls` of calls that
+    read none gives the same bits with ``masks=None``, so a caller can skip gathering them."""
+    if call.region != "all" or call.preserved_regions:
+        return True
+    tool, value = call.tool, call.value
+    if tool == "graduated_effect":
+        source = GRADUATED_EFFECTS[value.split("/")[0]]
+        if not isinstance(source[1], str):  # a primitive op, run without the sky
+            return False
+        tool, value = source
+    return _recipe_reads_sky(tool, value)
+
+
+def _recipe_reads_sky(tool: str, value: str) -> bool:
+    return any(OPS[step.op].uses_ctx for step in recipe(tool, value))
+
+
 def apply_recipe(
     images: Tensor,
     tool: str,
@@ -212,13 +231,12 @@ def apply_recipe(
     t = t.view(b, 1, 1, 1)
     if masks is not None and has_masks is None:
         has_masks = torch.ones(b, dtype=torch.bool, device=images.device)
-    steps = recipe(tool, value)
     ctx = None
-    if any(OPS[step.op].uses_ctx for step in steps):  # most recipes never read the sky
+    if _recipe_reads_sky(tool, value):  # most recipes never do
         ctx = OpContext(sky=_sky_weights(masks, has_masks, b, h, w, images))
     seed = recipe_seed(tool, value)
     y = images
-    for step in steps:
+    for step in recipe(tool, value):
         spec = OPS[step.op]
         kwargs = step.kwargs()
         if "seed" in spec.params:
@@ -367,4 +385,4 @@ def apply_plan(
     return out
 
 
-__all__ = ["REGIONS", "apply_calls", "apply_plan", "apply_recipe", "check_images"]
+__all__ = ["REGIONS", "apply_calls", "apply_plan", "apply_recipe", "check_images", "reads_masks"]
