@@ -37,9 +37,8 @@ def replay_calls(
 ) -> Replayed:
     """Step ``calls`` (results-file strings) through ``env`` on ``task``; with ``preserve``,
     every tool call also keeps the task's preserved regions untouched."""
+    from agents.evaluate import decode_call
     from styling_env.tools import ToolCall
-
-    from .report import decode_call
 
     keep = tuple(task.preserved_regions()) if preserve else ()
     _, info = env.reset(seed=seed, options={"task": task})

@@ -17,9 +17,8 @@ more (the variation that matters when comparing training methods), else over the
 (marked ``ep``). Normalized scores are ``100 * (overall - random) / (oracle - random)`` with
 the random-plan and oracle means measured on the same tasks (0 = random, 100 = oracle).
 
-Filmstrips replay a stored episode's calls in the environment (the env is deterministic given
-the task, the seed and the calls), so they need no model: source, the image after each call
-with its reason, and the oracle's reference.
+Plots and filmstrips (stored episodes replayed in the environment, so they need no model) are
+drawn by :mod:`experiments.report_figures`.
 """
 
 from __future__ import annotations
@@ -34,136 +33,29 @@ import shutil
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agents import registry
-from agents.evaluate import decode_call
 from agents.registry import METHODS
-from styling_env.judge import PLANNING_NAMES, SCORE_NAMES
+from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import TIERS
 
+from .report_figures import (
+    Frame,
+    _tiers,
+    filmstrip_png,
+    pick,
+    plot_curves,
+    plot_dimensions,
+    plot_normalized,
+    plot_study,
+    replay,
+)
+from .report_rows import SHORT, Row, _ci, aggregate
 from .samples import samples_note
-
-SHORT = {
-    "instruction_following": "IF", "visual_quality": "VQ", "transformation_strength": "TS",
-    "coherence": "Coh", "semantic_accuracy": "SA", "technical_execution": "TE",
-}  # fmt: skip
-
-
-def _ci(values: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, low, high): :func:`agents.evaluate.ci95` with the mean in front."""
-    from agents.evaluate import ci95
-
-    lo, hi = ci95(values)
-    return float(np.mean(values)) if len(values) else math.nan, lo, hi
-
-
-@dataclass
-class Row:
-    """One (study, tier, method) of the results: its statistics over seeds."""
-
-    study: str
-    tier: str
-    method: str
-    label: str
-    seeds: list[int]
-    stats: dict[str, tuple[float, float, float]]  # metric -> (mean, lo, hi)
-    ci_over: str  # "seeds" or "ep" (episodes)
-    train_seconds: float | None
-    peak_rss_mb: float | None  # median over seeds of each cell's process peak
-    eval_seconds: float | None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def fmt(self, metric: str, digits: int = 1) -> str:
-        m, lo, hi = self.stats[metric]
-        if math.isnan(m):
-            return "–"
-        if hi - lo < 10 ** (-digits):
-            return f"{m:.{digits}f}"
-        return f"{m:.{digits}f} ± {(hi - lo) / 2:.{digits}f}"
-
-
-def _mean_of(cells: Sequence[Mapping[str, Any]], path: Sequence[str]) -> float | None:
-    """The mean of the number at ``path`` (nested keys) over ``cells`` that have one."""
-    vals = []
-    for c in cells:
-        v: Any = c
-        for p in path:
-            v = v.get(p) if isinstance(v, Mapping) else None
-        if isinstance(v, int | float):
-            vals.append(float(v))
-    return float(np.mean(vals)) if vals else None
-
-
-def aggregate(results: Mapping[str, Any]) -> list[Row]:
-    """The results' cells grouped per (study, tier, method), in :data:`METHODS` order."""
-    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
-    for c in results["cells"]:
-        groups[(c["study"], c["tier"], c["method"])].append(c)
-    order = {m: i for i, m in enumerate(METHODS)}
-    rows = []
-    for (study, tier, method), cs in sorted(
-        groups.items(), key=lambda kv: (kv[0][0] != "main", kv[0][0], kv[0][1], order.get(kv[0][2], 99))
-    ):  # fmt: skip
-        cs = sorted(cs, key=lambda c: c["seed"])
-        metrics = (*SCORE_NAMES, "overall", "normalized", *PLANNING_NAMES, "steps", "invalid_calls",
-                   "violated")  # fmt: skip
-        per_seed: dict[str, list[float]] = defaultdict(list)
-        per_ep: dict[str, list[float]] = defaultdict(list)  # every seed's episodes
-        first_ep: dict[str, list[float]] = {}  # the first seed's episodes
-        for c in cs:
-            eps = c.get("episodes") or []
-            ev = c.get("eval", {})
-            rnd, orc = ev.get("random_overall", 0.0), ev.get("oracle_overall", 100.0)
-            for k in metrics:
-                if k == "normalized":
-                    vals = [100.0 * (e["overall"] - rnd) / max(orc - rnd, 1e-9) for e in eps]
-                elif k == "violated":  # the share of episodes that broke a constraint
-                    vals = [float(bool(e["violations"])) for e in eps if "violations" in e]
-                else:
-                    vals = [float(e[k]) for e in eps if k in e]
-                if vals:
-                    per_seed[k].append(float(np.mean(vals)))
-                    per_ep[k] += vals
-                    first_ep.setdefault(k, vals)
-        over = "seeds" if len(cs) >= 2 else "ep"
-        src = per_seed if over == "seeds" else per_ep
-        if over == "seeds" and np.ptp(per_seed.get("overall") or [math.nan]) < 1e-6:
-            # a deterministic agent (edit-only, oracle) scores the fixed test tasks identically
-            # on every seed: a CI over seeds would have zero width, so show the one over the
-            # episodes of one seed (the others repeat them, up to float noise of ~1e-8)
-            over, src = "ep", first_ep
-        stats = {k: _ci(src[k]) if src.get(k) else (math.nan,) * 3 for k in metrics}
-
-        # each cell's peak: the process's resident peak while it ran (with the tier's loaded
-        # data); the median over seeds keeps one seed's outlier process from standing for all
-        peaks = []
-        for c in cs:
-            ps = [s.get("peak_rss_mb") for s in (c.get("stages") or {}).values()]
-            ps = [p for p in ps if p is not None]
-            if ps:
-                peaks.append(max(ps))
-        rows.append(
-            Row(
-                study,
-                tier,
-                method,
-                METHODS.get(method, (method, ""))[0],
-                [c["seed"] for c in cs],
-                stats,
-                over,
-                _mean_of(cs, ("stages", "train", "seconds")),
-                float(np.median(peaks)) if peaks else None,
-                _mean_of(cs, ("stages", "eval", "seconds")),
-                {"samples_per_s": _mean_of(cs, ("train", "samples_per_s"))},
-            )  # fmt: skip
-        )
-    return rows
-
 
 # --------------------------------------------------------------------------------------------
 # Tables
@@ -694,277 +586,6 @@ def tables_markdown(results: Mapping[str, Any], rows: Sequence[Row]) -> str:
     if free:
         out += ["", free]
     return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------------------------
-# Plots
-
-
-def _tiers(rows: Sequence[Row]) -> list[str]:
-    """The tiers of the main study, in the order simple, regular, complex."""
-    return [t for t in TIERS if any(r.tier == t and r.study == "main" for r in rows)]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
-    """Normalized score per method per tier, with 95% CIs."""
-    plt = _plt()
-    tiers = _tiers(rows)
-    methods = list(dict.fromkeys(r.method for r in rows if r.study == "main"))
-    fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.8 * len(methods))), 4.0))
-    width = 0.8 / max(1, len(tiers))
-    for j, t in enumerate(tiers):
-        xs, ms, errs = [], [], [[], []]
-        for i, m in enumerate(methods):
-            r = next((r for r in rows if r.study == "main" and r.tier == t and r.method == m), None)
-            if r is None:
-                continue
-            mu, lo, hi = r.stats["normalized"]
-            xs.append(i + (j - (len(tiers) - 1) / 2) * width)
-            ms.append(mu)
-            errs[0].append(mu - lo)
-            errs[1].append(hi - mu)
-        ax.bar(xs, ms, width, yerr=errs, capsize=2, label=t)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.axhline(100, color="k", lw=0.6, ls="--")
-    ax.set_xticks(range(len(methods)))
-    ax.set_xticklabels(
-        [METHODS.get(m, (m,))[0] for m in methods], rotation=35, ha="right", fontsize=8
-    )
-    ax.set_ylabel("normalized score (0 random, 100 oracle)")
-    ax.legend(fontsize=8, ncol=len(tiers))
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_dimensions(rows: Sequence[Row], path: Path) -> Path:
-    """The six scores per method, one panel per tier: where each method gains or loses."""
-    plt = _plt()
-    tiers = _tiers(rows)
-    fig, axes = plt.subplots(len(tiers), 1, figsize=(9, 2.6 * len(tiers)), squeeze=False)
-    for ax, t in zip(axes[:, 0], tiers, strict=True):
-        rs = [r for r in rows if r.study == "main" and r.tier == t]
-        width = 0.8 / len(SCORE_NAMES)
-        for j, k in enumerate(SCORE_NAMES):
-            xs = [i + (j - (len(SCORE_NAMES) - 1) / 2) * width for i in range(len(rs))]
-            ax.bar(xs, [r.stats[k][0] for r in rs], width, label=SHORT[k])
-        ax.set_xticks(range(len(rs)))
-        ax.set_xticklabels([r.label for r in rs], rotation=30, ha="right", fontsize=7)
-        ax.set_ylim(0, 100)
-        ax.set_ylabel(f"{t}: score")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncol=len(SCORE_NAMES), loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def plot_study(
-    rows: Sequence[Row], prefix: str, full: Mapping[str, Any], path: Path
-) -> Path | None:
-    """Normalized score vs dataset size (``size``) or teacher quality (``quality``)."""
-    pts: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
-    for r in rows:
-        if r.study.startswith(prefix + "-"):
-            x = float(r.study.split("-", 1)[1])
-            pts[r.method].append((x, *r.stats["normalized"]))
-    if not pts:
-        return None
-    tier = full.get("study_tier", "simple")
-    # the tier's own dataset is a point of each curve: the main study is the full size; the
-    # size subset of the quality datasets' length is the default quality (the main teacher)
-    from offline_data.teachers import TIER_CLEAN
-
-    same = f"size-{full.get('quality_episodes')}"
-    for r in rows:
-        if r.tier != tier or r.method not in pts:
-            continue
-        if prefix == "size" and r.study == "main":
-            pts[r.method].append((float(full["episodes"]), *r.stats["normalized"]))
-        elif prefix == "quality" and (
-            r.study == same or (r.study == "main" and r.method == "teacher")
-        ):
-            pts[r.method].append((TIER_CLEAN[tier], *r.stats["normalized"]))
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for m, p in pts.items():
-        p.sort()
-        x = [a[0] for a in p]
-        y = [a[1] for a in p]
-        ax.errorbar(x, y, yerr=[[a[1] - a[2] for a in p], [a[3] - a[1] for a in p]], marker="o",
-                    capsize=2, label=METHODS.get(m, (m,))[0])  # fmt: skip
-    if prefix == "size":
-        ax.set_xscale("log")
-        ax.set_xlabel(f"training episodes ({tier})")
-    else:
-        ax.set_xlabel(f"teacher's mistake-free probability ({tier})")
-    ax.set_ylabel("normalized score")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_curves(results: Mapping[str, Any], path: Path) -> Path | None:
-    """Training loss per method (seed 0, main study), one panel per tier."""
-    cs = [c for c in results["cells"] if c["study"] == "main" and c["seed"] == 0 and c.get("curve")]
-    if not cs:
-        return None
-    tiers = [t for t in TIERS if any(c["tier"] == t for c in cs)]
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(tiers), figsize=(4.2 * len(tiers), 3.2), squeeze=False)
-    for ax, t in zip(axes[0], tiers, strict=True):
-        for c in cs:
-            if c["tier"] != t:
-                continue
-            key = next((k for k in ("loss", "loss_dpo", "nll") if k in c["curve"][0]), None)
-            key = key or next((k for k in c["curve"][0] if "loss" in k), None)
-            if key is None:
-                continue
-            x = [p["step"] for p in c["curve"] if key in p]
-            y = [p[key] for p in c["curve"] if key in p]
-            ax.plot(x, y, label=f"{METHODS.get(c['method'], (c['method'],))[0]} ({key})", lw=1)
-        ax.set_title(t)
-        ax.set_xlabel("step")
-        ax.set_ylabel("training loss")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-# --------------------------------------------------------------------------------------------
-# Filmstrips
-
-
-@dataclass
-class Frame:
-    image: np.ndarray  # (H, W, 3) uint8
-    title: str
-    text: str = ""
-
-
-def _words(call: Any) -> str:
-    from styling_env.engine import Stop
-    from styling_env.tools import ToolCall
-
-    if isinstance(call, ToolCall):
-        return f"{call.tool}: {call.value} @ {call.strength:.2f}" + (
-            f" ({call.region})" if call.region != "all" else ""
-        )
-    return "STOP" if isinstance(call, Stop) else f"invalid: {getattr(call, 'error', call)}"
-
-
-def replay(episode: Mapping[str, Any], tier: str, image_size: int, n_tasks: int) -> tuple[list[Frame], float, bool]:  # fmt: skip
-    """Replay ``episode`` (a results episode) in the env: the source, the image after each
-    call with its reason, and the oracle reference. Returns the frames, the replayed overall
-    score and whether reasons were templated (the policy gave none)."""
-    import gymnasium as gym
-
-    import styling_env  # noqa: F401
-    from offline_data.teachers import reason
-    from styling_env.engine import Stop
-    from styling_env.env import to_uint8
-    from styling_env.tasks import test_tasks
-    from styling_env.tools import ToolCall
-
-    tasks = {t.task_id: t for t in test_tasks(tier, n_tasks)}
-    task = tasks.get(episode["task_id"])
-    if task is None:
-        raise ValueError(
-            f"task {episode['task_id']!r} is not among {tier}'s first {n_tasks} test tasks"
-        )
-    env = gym.make("ImageStyling-v0", tier=tier, image_size=image_size, split="test",
-                   disable_env_checker=True)  # fmt: skip
-    obs, info = env.reset(seed=int(episode.get("seed", 0)), options={"task": task})
-    slot = env.unwrapped.slot
-    frames = [Frame(to_uint8(slot.source), "source", episode["instruction"])]
-    reasons = list(episode.get("reasons") or [])
-    templated = not any(reasons)
-    requested = {c.tool: c.value for c in slot.reference.plan}
-    rng = np.random.default_rng(0)
-    made: list[ToolCall] = []
-    overall = float(info.get("overall", 0.0))
-    for k, call in enumerate(episode["calls"]):
-        a = decode_call(call)
-        why = reasons[k] if k < len(reasons) and reasons[k] else ""
-        if not why:
-            why = reason(a, task, requested, obs["context"], len(made), rng, made)
-        obs, _, term, trunc, info = env.step(a)
-        overall = float(info["overall"])
-        if not isinstance(a, Stop):
-            frames.append(Frame(to_uint8(slot.image), f"{k + 1}. {_words(a)}", why))
-        if isinstance(a, ToolCall):
-            made.append(a)
-        if term or trunc:
-            break
-    frames.append(
-        Frame(
-            to_uint8(slot.reference.image),
-            "oracle reference",
-            "; ".join(_words(c) for c in slot.reference.plan),
-        )  # fmt: skip
-    )
-    env.close()
-    return frames, overall, templated
-
-
-def pick(episodes: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """The best, median and worst episode by overall score (ties: the first)."""
-    order = sorted(range(len(episodes)), key=lambda i: episodes[i]["overall"])
-    return {
-        "best": episodes[order[-1]], "median": episodes[order[len(order) // 2]],
-        "worst": episodes[order[0]],
-    }  # fmt: skip
-
-
-def filmstrip_png(frames: Sequence[Frame], header: str, path: Path, tile: int = 160) -> Path:
-    """The frames side by side with their titles and wrapped reasons under each."""
-    import textwrap
-
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=10)
-    head = ImageFont.load_default(size=12)
-    wrap = max(16, tile // 6)
-    texts = [textwrap.wrap(f.text, wrap)[:12] for f in frames]
-    titles = [textwrap.wrap(f.title, wrap)[:3] for f in frames]
-    text_h = 12 * (max(len(t) for t in titles) + max(len(t) for t in texts)) + 8
-    pad = 6
-    w = len(frames) * (tile + pad) + pad
-    h = 22 + tile + text_h + pad
-    sheet = Image.new("RGB", (w, h), (250, 250, 248))
-    d = ImageDraw.Draw(sheet)
-    d.text((pad, 4), header[:160], fill=(20, 20, 20), font=head)
-    for i, f in enumerate(frames):
-        x = pad + i * (tile + pad)
-        sheet.paste(Image.fromarray(f.image).resize((tile, tile)), (x, 22))
-        y = 22 + tile + 4
-        for line in titles[i]:
-            d.text((x, y), line, fill=(10, 10, 90), font=font)
-            y += 12
-        for line in texts[i]:
-            d.text((x, y), line, fill=(60, 60, 60), font=font)
-            y += 12
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path)
-    return path
 
 
 # --------------------------------------------------------------------------------------------
