@@ -5,6 +5,7 @@ workers, ~10 s)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def _generated_once(tmp_path_factory, name: str, build) -> Path:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                root.mkdir(exist_ok=True)
+                shutil.rmtree(root, ignore_errors=True)  # what a failed build left
+                root.mkdir()
                 build(root)
             finally:
                 torch.set_num_threads(threads)
@@ -145,4 +147,4 @@ SLOW_FIRST = ("test_ray", "test_parallel_env", "test_d3rlpy_sb3", "test_embedded
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: k for k, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda it: rank.get(it.module.__name__.rsplit(".", 1)[-1], len(rank)))
+    items.sort(key=lambda it: rank.get(Path(it.nodeid.split("::")[0]).stem, len(rank)))

@@ -216,6 +216,13 @@ def test_calls_that_read_no_masks_render_the_same_without_them(batch):
     assert not reads_masks(city)
     assert reads_masks(ToolCall(city.tool, city.value, 0.5, region="subject"))
     assert reads_masks(ToolCall(city.tool, city.value, 0.5, params=(("preserve", "sky"),)))
+    # a rule of the normal library renders nothing: asking is fine, rendering it is named
+    from styling_env.oracle import render_shared
+
+    rule = ToolCall("exclude_region", ALL_TOOLS["exclude_region"][0], 0.5)
+    assert not reads_masks(rule)
+    with pytest.raises(ValueError, match="a rule of the normal library"):
+        render_shared(x, [0], [[rule]], m, k)
 
 
 def test_regions_restrict_the_edit_to_the_mask(batch):

@@ -19,7 +19,7 @@ from . import patterns
 from .areas import GEOMETRIC_REGIONS, geometric_mask
 from .call import REGIONS, ToolCall
 from .ops import OPS, OpContext
-from .recipes import recipe, recipe_seed
+from .recipes import ALL_RECIPES, recipe, recipe_seed
 from .vocabulary import GRADIENT_DIRECTIONS, RENDERED_TOOLS
 
 Tensor = torch.Tensor
@@ -197,7 +197,8 @@ def reads_masks(call: ToolCall) -> bool:
 
 
 def _recipe_reads_sky(tool: str, value: str) -> bool:
-    return any(OPS[step.op].uses_ctx for step in recipe(tool, value))
+    steps = ALL_RECIPES.get(tool, {}).get(value, ())  # none: apply_calls names the bad call
+    return any(OPS[step.op].uses_ctx for step in steps)
 
 
 def apply_recipe(
