@@ -44,17 +44,21 @@ def test_each_algorithm_learns_and_writes_no_logs(algo, small_datasets, tmp_path
     from agents.d3rlpy_agents import D3RLPY_ALGOS
 
     monkeypatch.chdir(tmp_path)
+    # 100 updates teach BC and CQL enough; BCQ's greedy action, gated by its imitation model,
+    # still stops at once everywhere after 100 (the support check below needs a tool call)
+    steps = 200 if algo == "bcq" else 100
     log = tmp_path / "log.jsonl"
     agent = train_d3rlpy(
-        algo, small_datasets["simple"], steps=200, n_steps_per_epoch=20,
+        algo, small_datasets["simple"], steps=steps, n_steps_per_epoch=steps // 10,
         config={"batch_size": 64}, progress=False, log_path=log,
     )  # fmt: skip
     assert isinstance(agent.algo, D3RLPY_ALGOS[algo])
     tr = agent.training
-    assert tr["steps"] == 200 and len(tr["losses"]) == 10 and tr["batch_size"] == 64
+    assert tr["steps"] == steps and len(tr["losses"]) == 10 and tr["batch_size"] == 64
     assert tr["samples_per_s"] == pytest.approx(tr["updates_per_s"] * 64)
     # the loss that says whether it learns: BC/BCQ's imitation cross-entropy (from ~ln 685),
-    # CQL's conservative term (logsumexp Q - Q(data action))
+    # CQL's conservative term (logsumexp Q - Q(data action)); after 100 updates the last logged
+    # value is 0.32-0.52 of the first (0.11-0.39 after 200)
     key = PROGRESS_LOSS[algo]
     first, last = tr["losses"][0][key], tr["losses"][-1][key]
     assert (tr["first_loss"], tr["last_loss"]) == (first, last)
