@@ -39,7 +39,7 @@ def measure(
     from offline_data.loaders import to_d3rlpy
     from offline_data.loaders.records import reworded_records
 
-    from .benchmark import PeakRSS
+    from .measure import PeakRSS
 
     ds = D.load(dataset or f"image-styling/{tier}-v0")
     if episodes > ds.total_episodes:

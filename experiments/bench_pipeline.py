@@ -5,7 +5,7 @@ per method, evaluation, peak memory.
         [--json out/bench_pipeline.json] [--quick]
 
 Each stage runs in this process with its wall time, its peak resident memory
-(:class:`experiments.benchmark.PeakRSS`) and the share of the CPUs other processes used
+(:class:`experiments.measure.PeakRSS`) and the share of the CPUs other processes used
 meanwhile (:class:`experiments.bench_tools.Contention`; a stage measured under more than 10% of
 competition is flagged, its time is not the machine's):
 
@@ -49,7 +49,7 @@ FULL_EPISODES = 10_000
 
 def _measure(name: str, fn: Callable[[], Any], rows: list[dict[str, Any]]) -> tuple[Any, dict]:
     from experiments.bench_tools import CONTENDED, Contention
-    from experiments.benchmark import PeakRSS
+    from experiments.measure import PeakRSS
 
     t0 = time.perf_counter()
     with Contention() as c, PeakRSS() as mem:
