@@ -41,6 +41,14 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    """Lay ``fig`` out, write it to ``path`` at 110 dpi and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     """Normalized score per method per tier, with 95% CIs."""
     plt = _plt()
@@ -69,10 +77,7 @@ def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     ax.set_ylabel("normalized score (0 random, 100 oracle)")
     ax.legend(fontsize=8, ncol=len(tiers))
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_dimensions(rows: Sequence[Row], path: Path) -> Path:
@@ -140,10 +145,7 @@ def plot_study(
     ax.set_ylabel("normalized score")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_curves(results: Mapping[str, Any], path: Path) -> Path | None:
@@ -170,10 +172,7 @@ def plot_curves(results: Mapping[str, Any], path: Path) -> Path | None:
         ax.set_ylabel("training loss")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # --------------------------------------------------------------------------------------------
