@@ -16,6 +16,7 @@ import kornia
 import torch
 import torch.nn.functional as F
 
+from .tools.ops import box_mean as box_mean  # re-exported (its old home)
 from .tools.ops import luma
 
 Tensor = torch.Tensor
@@ -51,27 +52,6 @@ def to_work_size(x: Tensor, size: int = WORK_SIZE) -> Tensor:
     return F.interpolate(
         x, size=(size, size), mode="area" if min(x.shape[-2:]) >= size else "bilinear"
     )
-
-
-def box_mean(x: Tensor, kh: int, kw: int | None = None) -> Tensor:
-    """Mean over a ``kh x kw`` window around each pixel of ``(..., H, W)`` (odd sides, stride 1,
-    the window clipped at the border): ``F.avg_pool2d(x, (kh, kw), 1, (kh // 2, kw // 2),
-    count_include_pad=False)`` to the bit (the same additions in the same order, the same
-    division), several times faster on CPU than that kernel at the judge's sizes."""
-    kw = kh if kw is None else kw
-    if kh % 2 == 0 or kw % 2 == 0 or kh < 1 or kw < 1:
-        raise ValueError(f"box_mean needs odd window sides, got {kh}x{kw}")
-    h, w = x.shape[-2:]
-    ph, pw = kh // 2, kw // 2
-    if x.numel() <= 4096:  # one small plane: the pooling kernel's fixed cost is the lower one
-        return F.avg_pool2d(x, (kh, kw), 1, (ph, pw), count_include_pad=False)
-    p = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
-    total = None
-    for i in range(kh):  # the pooling kernel's order: window rows, then columns
-        for j in range(kw):
-            part = p[..., i : i + h, j : j + w]
-            total = part.clone() if total is None else total.add_(part)
-    return total / _window_counts(h, w, kh, kw, x.device, x.dtype)
 
 
 def row_quantiles(flat: Tensor, qs: tuple[float, ...]) -> Tensor:
@@ -150,23 +130,6 @@ def _blur_matrix(n: int, k: int, sigma: float, device, dtype) -> Tensor:
                 m[o, i] += taps[t]
         _BLUR[key] = m.to(device, dtype)
     return _BLUR[key]
-
-
-_COUNTS: dict[tuple, Tensor] = {}
-
-
-def _window_counts(h: int, w: int, kh: int, kw: int, device, dtype) -> Tensor:
-    """``(H, W)``: how many pixels of a ``kh x kw`` window clipped at the border each output
-    averages (cached per shape, device and dtype)."""
-    key = (h, w, kh, kw, str(device), dtype)
-    if key not in _COUNTS:
-
-        def side(n: int, k: int) -> Tensor:
-            o = torch.arange(n)
-            return (torch.clamp(o - k // 2 + k, max=n) - torch.clamp(o - k // 2, min=0)).double()
-
-        _COUNTS[key] = (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
-    return _COUNTS[key]
 
 
 def image_features(x: Tensor) -> Tensor:

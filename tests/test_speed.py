@@ -33,6 +33,22 @@ def test_box_mean_names_a_bad_window():
         box_mean(torch.zeros(1, 1, 8, 8), 2)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7])
+def test_window_mean_is_valid_avg_pool_to_the_bit(k):
+    """Kuwahara's box means (and the tools' region feathering through ``box_mean``): the
+    shifted sums give the pooling kernel's bits, with every window size Kuwahara uses (2-6)."""
+    from styling_env.tools.ops import window_mean
+
+    for x in (
+        torch.rand(3, 3, 70, 70, generator=torch.Generator().manual_seed(0)),
+        torch.rand(2, 1, 37, 50, generator=torch.Generator().manual_seed(1)) * 3 - 1,
+        make_images("mix", 4, 64, 3).pixels,
+    ):
+        assert torch.equal(window_mean(x, k), F.avg_pool2d(x, k, stride=1)), k
+    with pytest.raises(ValueError, match="does not fit"):
+        window_mean(torch.zeros(1, 1, 4, 8), 5)
+
+
 def test_row_quantiles_are_torch_quantile_to_the_bit():
     g = torch.Generator().manual_seed(2)
     for n in (4096, 100, 37):
