@@ -45,8 +45,8 @@ from styling_env.tasks import TIERS
 
 from .report_figures import (
     Frame,
-    _tiers,
     filmstrip_png,
+    main_tiers,
     pick,
     plot_curves,
     plot_dimensions,
@@ -524,7 +524,7 @@ def loss_tables(results: Mapping[str, Any], rows: Sequence[Row]) -> dict[str, tu
     from .breakdown import loss_section
 
     picks = {}
-    for t in _tiers(rows):
+    for t in main_tiers(rows):
         best = best_offline_method(rows, t)
         if best is not None:
             picks[t] = [best, *(m for m in LOSS_REFERENCES if m != best)]

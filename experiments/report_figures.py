@@ -27,7 +27,7 @@ from .report_rows import SHORT, Row
 # Plots
 
 
-def _tiers(rows: Sequence[Row]) -> list[str]:
+def main_tiers(rows: Sequence[Row]) -> list[str]:
     """The tiers of the main study, in the order simple, regular, complex."""
     return [t for t in TIERS if any(r.tier == t and r.study == "main" for r in rows)]
 
@@ -52,7 +52,7 @@ def _save(plt, fig, path: Path) -> Path:
 def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
     """Normalized score per method per tier, with 95% CIs."""
     plt = _plt()
-    tiers = _tiers(rows)
+    tiers = main_tiers(rows)
     methods = list(dict.fromkeys(r.method for r in rows if r.study == "main"))
     fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.8 * len(methods))), 4.0))
     width = 0.8 / max(1, len(tiers))
@@ -83,7 +83,7 @@ def plot_normalized(rows: Sequence[Row], path: Path) -> Path:
 def plot_dimensions(rows: Sequence[Row], path: Path) -> Path:
     """The six scores per method, one panel per tier: where each method gains or loses."""
     plt = _plt()
-    tiers = _tiers(rows)
+    tiers = main_tiers(rows)
     fig, axes = plt.subplots(len(tiers), 1, figsize=(9, 2.6 * len(tiers)), squeeze=False)
     for ax, t in zip(axes[:, 0], tiers, strict=True):
         rs = [r for r in rows if r.study == "main" and r.tier == t]

@@ -130,12 +130,20 @@ def box_mean(x: Tensor, kh: int, kw: int | None = None) -> Tensor:
     if x.numel() <= 4096:  # one small plane: the pooling kernel's fixed cost is the lower one
         return F.avg_pool2d(x, (kh, kw), 1, (ph, pw), count_include_pad=False)
     p = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
+    return _window_sum(p, kh, kw) / _window_counts(h, w, kh, kw, x.device, x.dtype)
+
+
+def _window_sum(x: Tensor, kh: int, kw: int) -> Tensor:
+    """Sum over each ``kh x kw`` window lying inside ``(..., H, W)`` (stride 1): shifted slices
+    added in the pooling kernel's order (window rows, then columns), so that dividing gives
+    ``F.avg_pool2d``'s bits."""
+    h, w = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
     total = None
-    for i in range(kh):  # the pooling kernel's order: window rows, then columns
+    for i in range(kh):
         for j in range(kw):
-            part = p[..., i : i + h, j : j + w]
+            part = x[..., i : i + h, j : j + w]
             total = part.clone() if total is None else total.add_(part)
-    return total / _window_counts(h, w, kh, kw, x.device, x.dtype)
+    return total
 
 
 _COUNTS: dict[tuple, Tensor] = {}
@@ -159,15 +167,9 @@ def window_mean(x: Tensor, k: int) -> Tensor:
     """Mean over each ``k x k`` window of ``(..., H, W)`` lying inside it (stride 1, no
     padding: ``(H - k + 1, W - k + 1)``): ``F.avg_pool2d(x, k, stride=1)`` to the bit (the same
     additions in the same order, the same division), several times faster on CPU."""
-    h, w = x.shape[-2] - k + 1, x.shape[-1] - k + 1
-    if k < 1 or h < 1 or w < 1:
+    if k < 1 or k > min(x.shape[-2:]):
         raise ValueError(f"a {k}x{k} window does not fit in {tuple(x.shape[-2:])}")
-    total = None
-    for i in range(k):  # the pooling kernel's order: window rows, then columns
-        for j in range(k):
-            part = x[..., i : i + h, j : j + w]
-            total = part.clone() if total is None else total.add_(part)
-    return total / (k * k)
+    return _window_sum(x, k, k) / (k * k)
 
 
 def _px(x: Tensor, frac: float) -> float:
