@@ -546,9 +546,12 @@ def test_cli_smoke_run_trains_evaluates_and_merges(small_datasets, tmp_path, cap
 
 
 def test_import_stays_light():
+    """Importing the Qwen modules loads no model library, and the environment (which every env
+    worker, Ray worker and command imports) no scipy.spatial (only Voronoi cells need it)."""
     code = (
-        "import sys, agents.qwen, agents.qwen.prompting, agents.endpoint; "
-        "heavy = [m for m in ('transformers', 'peft', 'accelerate') if m in sys.modules]; "
+        "import sys, styling_env, agents.qwen, agents.qwen.prompting, agents.endpoint; "
+        "heavy = [m for m in ('transformers', 'peft', 'accelerate', 'scipy.spatial') "
+        "if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

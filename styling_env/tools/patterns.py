@@ -13,7 +13,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.spatial import cKDTree
 
 
 def _to(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
@@ -213,6 +212,10 @@ def _cells_cpu(h: int, w: int, cells: float, kind: str, seed: int) -> tuple[torc
         rng = np.random.default_rng(seed)
         n = max(4, int(cells * cells * h * w / m**2))
         pts = rng.random((n, 2)) * np.array([h, w])
+        # imported here: scipy.spatial adds ~0.35 s to every process that imports the tools
+        # (env workers, Ray workers, each command), and only Voronoi cells need it
+        from scipy.spatial import cKDTree
+
         _, nearest = cKDTree(pts).query(np.stack([yy.ravel(), xx.ravel()], 1))
         ids = nearest.reshape(h, w)
     else:
