@@ -82,6 +82,8 @@ class PreparedData:
     wordings: torch.Tensor | None = None
     """``(U, 1 + n)`` rows of ``text`` (and ``tokens``) holding each instruction's wordings
     (column 0: its own; :func:`with_rewordings`); a training minibatch draws one per row."""
+    stored_size: int | None = None
+    """The image size the dataset was generated at (its recipe's), where known."""
     pixels: tuple[torch.Tensor, torch.Tensor] | None = None
     """The pixel statistics (:func:`with_pixel_statistics`) of ``rows.image`` ``(N, 117)`` and of
     ``rows.sources`` ``(S, 117)``, measured once; without them a ``pixel_stats`` planner
@@ -174,6 +176,36 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
     return replace(d, text=text, tokens=tokens, token_mask=mask, wordings=torch.from_numpy(table))
 
 
+#: (dataset checksum or id, rows, n, image size, stored size, seed) -> the rows with their
+#: counterfactual rows: the methods of one benchmark job share them (~1 min per Complex tier).
+_COUNTERFACTUAL: dict[tuple[Any, ...], StepTensors] = {}
+
+
+def with_counterfactual_rows(
+    d: PreparedData, n: int, config: PlannerConfig, seed: int = 0
+) -> PreparedData:
+    """``d`` with ``n`` counterfactual rows per conditional-clause row
+    (:func:`agents.embedded.counterfactual.with_counterfactuals`), rendered at the size the
+    dataset was generated at (128 px where unknown)."""
+    from .counterfactual import with_counterfactuals
+
+    if config.text_only:
+        raise ValueError(
+            "counterfactual rows differ from their originals only in the picture: a text-only "
+            "planner cannot tell them apart (set counterfactuals=0)"
+        )
+    if d.pixels is not None or d.wordings is not None:
+        raise ValueError("add counterfactual rows before pixel statistics and rewordings")
+    size = d.stored_size or 128
+    key = (d.checksum or d.dataset_id, len(d.rows), n, config.image_size, size, seed)
+    if d.checksum is None and d.dataset_id is None or key not in _COUNTERFACTUAL:
+        rows = with_counterfactuals(d.rows, n, config.image_size, size, seed)
+        if d.checksum is None and d.dataset_id is None:
+            return replace(d, rows=rows)
+        _COUNTERFACTUAL[key] = rows
+    return replace(d, rows=_COUNTERFACTUAL[key])
+
+
 def with_pixel_statistics(d: PreparedData) -> PreparedData:
     """``d`` with the pixel statistics of its images (:attr:`PreparedData.pixels`), for planners
     with ``pixel_stats``: measured once (2.5 s per 1,000 images at 64 px on one thread) and
@@ -201,6 +233,16 @@ def _dataset_info(data: Any) -> tuple[Any, str | None, str | None]:
     return data, None, None
 
 
+def _stored_size(data: Any) -> int | None:
+    """The image size a dataset was generated at (its recipe's), else None."""
+    if not (hasattr(data, "iterate_episodes") and hasattr(data, "storage")):
+        return None
+    from offline_data.dataset import info
+
+    size = (info(data).get("recipe") or {}).get("image_size")
+    return int(size) if isinstance(size, int) else None
+
+
 def prepare(
     data: Any,
     config: PlannerConfig,
@@ -211,9 +253,10 @@ def prepare(
     """Dataset -> resized tensors + instruction embeddings for :func:`train` (done once: pass
     the result as ``data`` to train several methods on one load)."""
     t0 = time.perf_counter()
-    tokens = mask = None
+    tokens = mask = stored = None
     if isinstance(data, PreparedData):
         rows, did, checksum = data.rows, data.dataset_id, data.checksum
+        stored = data.stored_size
         text, tokens, mask = data.text, data.tokens, data.token_mask
         if config.tokens and (tokens is None or data.max_tokens != config.max_tokens):
             raise ValueError(
@@ -225,6 +268,7 @@ def prepare(
             rows, did, checksum = data, None, None
         else:
             src, did, checksum = _dataset_info(data)
+            stored = _stored_size(src)
             shrink = None
             if not config.text_only:  # hold the images at the work size only, never as stored
 
@@ -287,7 +331,7 @@ def prepare(
         rows = replace(rows, weight=w, method=method)
     return PreparedData(
         rows, text, did, checksum, time.perf_counter() - t0, tokens, mask,
-        config.max_tokens if tokens is not None else None,
+        config.max_tokens if tokens is not None else None, stored_size=stored,
     )  # fmt: skip
 
 
@@ -361,6 +405,12 @@ class TrainConfig(Config):
     one prompt per pair, and cross-task pairs measured worse."""
     sw_cap: float = 5.0
     """SW only: a negative-weight sample's NLL is clamped at this value (no push past it)."""
+    counterfactuals: int = 0
+    """S, RL, RW and SW: per training row where the teacher calls a conditional clause's branch,
+    this many extra rows on other training sources whose predicate resolves the other way,
+    answered by the other branch (:mod:`agents.embedded.counterfactual`): the picture, not the
+    request, decides the branch. 0 (default) turns it off; DPO and text-only planners take
+    none."""
     rewordings: int = 2
     """Each generated train request is also shown in this many other wordings of the same spec
     (:func:`styling_env.rewording.reworded`), one drawn per minibatch row: augmentation of
@@ -387,8 +437,10 @@ class TrainConfig(Config):
         choice("schedule", self.schedule, SCHEDULES)
         positive_float("beta", self.beta)
         positive_float("sw_cap", self.sw_cap)
-        if isinstance(self.rewordings, bool) or not isinstance(self.rewordings, int) or self.rewordings < 0:  # fmt: skip
-            raise ValueError(f"rewordings must be an int >= 0, got {self.rewordings!r}")
+        for name in ("rewordings", "counterfactuals"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
         if not isinstance(self.dpo_fallback, bool):
             raise ValueError(f"dpo_fallback must be a bool, got {self.dpo_fallback!r}")
 
@@ -457,6 +509,9 @@ def train(
     prepared = prepare(data, config, method, groups=groups)
     if config.library is None and prepared.rows.library != "v2":  # the heads follow the data's
         config = config.replace(library=prepared.rows.library)
+    n_rows = len(prepared.rows)
+    if run.counterfactuals and method != "dpo":  # rows of their own, before the statistics
+        prepared = with_counterfactual_rows(prepared, run.counterfactuals, config, seed)
     if config.pixel_stats:  # before the rewordings' copy: kept on a shared prepared dataset
         prepared = with_pixel_statistics(prepared)
     if run.rewordings and method != "dpo":  # DPO reads the words its reference was scored on
@@ -502,6 +557,7 @@ def train(
         "batch_size": run.batch_size,
         "train_seconds": round(seconds, 3),
         "training": run.to_dict(),
+        "counterfactual_rows": len(prepared.rows) - n_rows,
     }
     path = model.save(checkpoint) if checkpoint is not None else None
     return TrainResult(
