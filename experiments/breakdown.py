@@ -409,6 +409,69 @@ def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
 
 
+#: A clause whose predicate's measure on the source lies within this of its threshold is "near"
+#: (a close call for the planner's 64 px view as for a person); farther, it is "clear".
+NEAR_THRESHOLD = 0.05
+
+
+def episode_task(episode: Mapping[str, Any]) -> Any:
+    """The generated task an episode record names (an id ``<tier>-train-<seed>`` or
+    ``<tier>-test-<seed>`` whose task has the record's words), else None (a free-text, another
+    library's or a user's task)."""
+    from styling_env.tasks import TIERS, sample_task
+
+    tid, words = str(episode.get("task_id", "")), episode.get("instruction")
+    for split in ("train", "test"):
+        tier, sep, seed = tid.partition(f"-{split}-")
+        if sep and tier in TIERS and seed.isdigit():
+            task = sample_task(tier, int(seed), split)
+            return task if words is None or task.instruction == words else None
+    return None
+
+
+def predicate_margin(predicate: str, image: Any) -> float:
+    """How far inside (> 0) or outside (< 0) its rules ``predicate``'s measures of ``image``
+    ``(3, H, W)`` lie: the smallest signed distance to a threshold
+    (:data:`styling_env.predicates.PREDICATE_RULES`)."""
+    from styling_env.predicates import PREDICATE_RULES, image_measures
+
+    m = image_measures(image)
+    return min((m[k] - t) * (1 if op == ">" else -1) for k, op, t in PREDICATE_RULES[predicate])
+
+
+def clause_table(
+    groups: Mapping[str, tuple[Sequence[Mapping[str, Any]], Sequence[Diagnosis]]],
+) -> str:
+    """Per method (``label -> (episodes, their diagnoses)``): the share of its conditional
+    clauses resolved the wrong way, in all, clear and near (:data:`NEAR_THRESHOLD`), where the
+    predicate holds and where not, and per predicate. Episodes whose task cannot be drawn again
+    (:func:`episode_task`) are left out."""
+    preds = ("dark", "bright", "warm", "cool", "colorful", "muted", "has_sky")
+    head = ["method", "clauses", "wrong", "clear", "near", "holds", "not", *preds]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
+    sources: dict[str, Any] = {}
+    for label, (episodes, diagnoses) in groups.items():
+        by: dict[str, list[bool]] = defaultdict(list)
+        for e, d in zip(episodes, diagnoses, strict=True):
+            task = episode_task(e)
+            if task is None or not d.clauses:
+                continue
+            if task.task_id not in sources:
+                sources[task.task_id] = task.source_image().pixels[0]
+            for cond, outcome in zip(task.conditionals, d.clauses, strict=False):
+                margin = predicate_margin(cond.predicate, sources[task.task_id])
+                w = outcome.wrong_branch
+                for key in ("all", "near" if abs(margin) < NEAR_THRESHOLD else "clear",
+                            "holds" if margin > 0 else "not", cond.predicate):  # fmt: skip
+                    by[key].append(w)
+        cells = [label, str(len(by["all"]))]
+        for key in ("all", "clear", "near", "holds", "not", *preds):
+            v = by.get(key)
+            cells.append(f"{_pct(float(np.mean(v)))} of {len(v)}" if v else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def tool_table(diagnoses: Sequence[Diagnosis]) -> str:
     """A markdown table of :func:`per_tool`."""
     head = ["tool", "targets", *(o.replace("_", " ") for o in OUTCOMES), "strength error",
@@ -530,6 +593,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--study", default="main")
     p.add_argument("--tolerance", type=float, default=STRENGTH_TOLERANCE,
                    help="strength units beyond which a right-value target is too weak/strong")  # fmt: skip
+    p.add_argument("--clauses", action="store_true",
+                   help="also the conditional clauses resolved the wrong way, per predicate and "
+                        "by how clear the source's case is")  # fmt: skip
     a = p.parse_args(argv)
     try:
         groups, size, n = load_groups(a.results, a.study)
@@ -542,16 +608,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agents.registry import METHODS
 
         for tier in dict.fromkeys(k[0] for k in keys):
-            rows, per_method = [], {}
+            rows, per_method, clauses = [], {}, {}
             for t, m in keys:
                 if t != tier:
                     continue
                 ds, bad = diagnose_group(groups[(t, m)], t, size, n, a.tolerance)
                 if bad:
                     print(f"warning: {bad} replayed {m} episodes did not reproduce their stored score", file=sys.stderr)  # fmt: skip
-                rows.append((METHODS.get(m, (m,))[0], summarize(ds)))
+                label = METHODS.get(m, (m,))[0]
+                rows.append((label, summarize(ds)))
                 per_method[m] = ds
+                clauses[label] = (groups[(t, m)], ds)
             print(f"## {tier}\n\n{summary_table(rows)}\n")
+            if a.clauses:
+                print(f"### Conditional clauses on {tier}: resolved the wrong way\n\n{clause_table(clauses)}\n")  # fmt: skip
             if a.method is not None:
                 print(f"### {a.method} on {tier}, per tool\n\n{tool_table(per_method[a.method])}\n")  # fmt: skip
     except (FileNotFoundError, ValueError) as e:

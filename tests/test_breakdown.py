@@ -220,3 +220,29 @@ def test_bad_input(tmp_path, simple_eps, capsys):
     (tmp_path / "r.json").write_text(json.dumps(_results([("rw", simple_eps)])))
     assert BD.main([str(tmp_path / "r.json"), "--tier", "complex"]) == 1
     assert "no episodes of tier complex" in capsys.readouterr().err
+
+
+def test_clause_table_by_predicate_and_how_clear_the_source_is(complex_eps, tmp_path, capsys):
+    eps = complex_eps[:4]  # tasks 4 and 10, each resolved right once and wrong once
+    ds = [BD.diagnose(e) for e in eps]
+    tasks = [BD.episode_task(e) for e in eps]
+    assert [t.task_id for t in tasks] == [_task("complex", k).task_id for k in (4, 4, 10, 10)]
+    assert BD.episode_task({"task_id": "complex-test-1", "instruction": "other words"}) is None
+    assert BD.episode_task({"task_id": "complex-free-3"}) is None
+    margins = [BD.predicate_margin(t.conditionals[0].predicate, t.source_image().pixels[0]) for t in tasks]  # fmt: skip
+    for t, m in zip(tasks, margins, strict=True):  # the sign is the predicate's truth
+        assert (m > 0) == t.conditionals[0].holds(t.source_image().pixels[0])
+    stray = {"task_id": "nope", "calls": ["STOP"]}  # a task that cannot be drawn again: left out
+    lines = BD.clause_table({"X": ([*eps, stray], [*ds, ds[0]])}).splitlines()
+    assert lines[0].startswith("| method | clauses | wrong | clear | near | holds | not | dark |")
+    cells = lines[2].split(" | ")
+    assert cells[:3] == ["| X", "4", "50% of 4"]
+    clear = sum(abs(m) >= BD.NEAR_THRESHOLD for m in margins)
+    assert (cells[3] == "–") == (clear == 0) and (cells[4] == "–") == (clear == 4)
+    holds = sum(m > 0 for m in margins)
+    assert cells[5] == ("–" if holds == 0 else f"50% of {holds}")  # each task: one right, one wrong
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"tier": "complex", "image_size": SIZE, "n_tasks": 12,
+                                "agent": "x", "episodes": eps}))  # fmt: skip
+    assert BD.main([str(path), "--clauses"]) == 0
+    assert "### Conditional clauses on complex: resolved the wrong way" in capsys.readouterr().out
