@@ -88,6 +88,11 @@ def test_training_takes_counterfactual_rows_and_refuses_them_without_images(comp
     assert train(complex_data, method="rw", config=CFG, steps=1, progress=False).planner.meta[
         "counterfactual_rows"
     ] == 0  # fmt: skip
+    # the rows are kept for the next method of the same data (one entry: they hold its images)
+    one = with_counterfactual_rows(complex_data, 1, CFG)
+    assert with_counterfactual_rows(complex_data, 1, CFG).rows is one.rows
+    assert len(with_counterfactual_rows(complex_data, 2, CFG).rows) > len(one.rows)
+    assert with_counterfactual_rows(complex_data, 1, CFG).rows is not one.rows  # evicted
     v2 = complex_data.rows
     normal = LibraryStepTensors(**{f.name: getattr(v2, f.name) for f in fields(v2)}, library="normal")  # fmt: skip
     with pytest.raises(ValueError, match="built for the v2 library.*of library 'normal'"):

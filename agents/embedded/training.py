@@ -178,6 +178,7 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
 
 #: (dataset checksum or id, rows, n, image size, stored size, seed) -> the rows with their
 #: counterfactual rows: the methods of one benchmark job share them (~1 min per Complex tier).
+#: One entry: the rows hold the tier's images again (~0.7 GB for Complex at 64 px).
 _COUNTERFACTUAL: dict[tuple[Any, ...], StepTensors] = {}
 
 
@@ -197,13 +198,15 @@ def with_counterfactual_rows(
     if d.pixels is not None or d.wordings is not None:
         raise ValueError("add counterfactual rows before pixel statistics and rewordings")
     size = d.stored_size or 128
-    key = (d.checksum or d.dataset_id, len(d.rows), n, config.image_size, size, seed)
-    if d.checksum is None and d.dataset_id is None or key not in _COUNTERFACTUAL:
-        rows = with_counterfactuals(d.rows, n, config.image_size, size, seed)
-        if d.checksum is None and d.dataset_id is None:
-            return replace(d, rows=rows)
+    name = d.checksum or d.dataset_id
+    key = (name, len(d.rows), n, config.image_size, size, seed)
+    if name is not None and key in _COUNTERFACTUAL:
+        return replace(d, rows=_COUNTERFACTUAL[key])
+    rows = with_counterfactuals(d.rows, n, config.image_size, size, seed)
+    if name is not None:  # data without a name cannot be recognized again: not kept
+        _COUNTERFACTUAL.clear()
         _COUNTERFACTUAL[key] = rows
-    return replace(d, rows=_COUNTERFACTUAL[key])
+    return replace(d, rows=rows)
 
 
 def with_pixel_statistics(d: PreparedData) -> PreparedData:
