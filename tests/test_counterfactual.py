@@ -80,7 +80,9 @@ def test_counterfactual_rows_flip_the_clause_on_another_source(complex_data):
     assert not torch.equal(other_seed.sources[e0:], out.sources[e0:])
 
 
-def test_training_takes_counterfactual_rows_and_refuses_them_without_images(complex_data):
+def test_training_takes_counterfactual_rows_and_refuses_them_without_images(
+    complex_data, small_datasets
+):
     res = train(complex_data, method="rw", config=CFG, steps=2, batch_size=16, progress=False,
                 counterfactuals=1)  # fmt: skip
     added = res.planner.meta["counterfactual_rows"]
@@ -88,6 +90,9 @@ def test_training_takes_counterfactual_rows_and_refuses_them_without_images(comp
     assert train(complex_data, method="rw", config=CFG, steps=1, progress=False).planner.meta[
         "counterfactual_rows"
     ] == 0  # fmt: skip
+    simple = prepare(small_datasets["simple"], CFG, "rw")  # no conditional clause: nothing added
+    with pytest.warns(UserWarning, match="no counterfactual rows added"):
+        assert len(with_counterfactual_rows(simple, 1, CFG).rows) == len(simple.rows)
     # the rows are kept for the next method of the same data (one entry: they hold its images)
     one = with_counterfactual_rows(complex_data, 1, CFG)
     assert with_counterfactual_rows(complex_data, 1, CFG).rows is one.rows
