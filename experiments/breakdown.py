@@ -444,8 +444,9 @@ def clause_table(
 ) -> str:
     """Per method (``label -> (episodes, their diagnoses)``): the share of its conditional
     clauses resolved the wrong way, in all, clear and near (:data:`NEAR_THRESHOLD`), where the
-    predicate holds and where not, and per predicate. Episodes whose task cannot be drawn again
-    (:func:`episode_task`) are left out."""
+    predicate holds and where not, and per predicate, the predicate measured on the task's
+    128 px source (as the oracle resolves it at the environment's default size). Episodes
+    whose task cannot be drawn again (:func:`episode_task`) are left out."""
     preds = ("dark", "bright", "warm", "cool", "colorful", "muted", "has_sky")
     head = ["method", "clauses", "wrong", "clear", "near", "holds", "not", *preds]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
