@@ -323,6 +323,10 @@ def test_defaults_written_down():
         IQLConfig(expectile=1.5)
     with pytest.raises(ValueError, match="unknown IQLConfig field"):
         IQLConfig.from_dict({"expectiles": 0.7})
+    from agents.embedded.training import TrainConfig
+
+    with pytest.raises(ValueError, match="counterfactual row does not have"):
+        AWACConfig(training=TrainConfig(counterfactuals=2))  # a call has no advantage there
 
 
 @pytest.mark.parametrize("key", ["iql", "cql-planner", "awac"])

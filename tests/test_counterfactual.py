@@ -87,6 +87,10 @@ def test_training_takes_counterfactual_rows_and_refuses_them_without_images(
                 counterfactuals=1)  # fmt: skip
     added = res.planner.meta["counterfactual_rows"]
     assert added > 0 and res.planner.meta["training"]["counterfactuals"] == 1
+    dpo = train(complex_data, method="dpo", config=CFG, steps=1, progress=False, counterfactuals=1,
+                dpo_fallback=True)  # fmt: skip
+    assert dpo.reference_result.planner.meta["counterfactual_rows"] == added  # its S reference
+    assert dpo.planner.meta["counterfactual_rows"] == 0  # DPO compares the dataset's own rows
     assert train(complex_data, method="rw", config=CFG, steps=1, progress=False).planner.meta[
         "counterfactual_rows"
     ] == 0  # fmt: skip

@@ -93,6 +93,12 @@ class CallLevelConfig(Config):
             raise ValueError(f"planner must be a PlannerConfig, got {type(self.planner).__name__}")
         if not isinstance(self.training, TrainConfig):
             raise ValueError(f"training must be a TrainConfig, got {type(self.training).__name__}")
+        if self.training.counterfactuals:
+            raise ValueError(
+                "training.counterfactuals is for S, RL, RW and SW: a call-level method weights "
+                "each dataset call by its critic's advantage, which a counterfactual row does "
+                "not have (set training.counterfactuals=0)"
+            )
         if not 0.0 <= float(self.gamma) <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not 0.0 < float(self.tau) <= 1.0:

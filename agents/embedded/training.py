@@ -412,8 +412,10 @@ class TrainConfig(Config):
     """S, RL, RW and SW: per training row where the teacher calls a conditional clause's branch,
     this many extra rows on other training sources whose predicate resolves the other way,
     answered by the other branch (:mod:`agents.embedded.counterfactual`): the picture, not the
-    request, decides the branch. 0 (default) turns it off; DPO and text-only planners take
-    none."""
+    request, decides the branch. 0 (default) turns it off. DPO compares the dataset's own rows
+    (its S reference, when trained here, takes them); a text-only planner is refused (it cannot
+    tell the rows apart), and so are the call-level methods (a counterfactual row has no critic
+    advantage)."""
     rewordings: int = 2
     """Each generated train request is also shown in this many other wordings of the same spec
     (:func:`styling_env.rewording.reworded`), one drawn per minibatch row: augmentation of
