@@ -212,7 +212,7 @@ def _cells_cpu(h: int, w: int, cells: float, kind: str, seed: int) -> tuple[torc
         rng = np.random.default_rng(seed)
         n = max(4, int(cells * cells * h * w / m**2))
         pts = rng.random((n, 2)) * np.array([h, w])
-        # imported here: scipy.spatial adds ~0.35 s to every process that imports the tools
+        # imported here: scipy.spatial added ~0.5 s to every process that imports the tools
         # (env workers, Ray workers, each command), and only Voronoi cells need it
         from scipy.spatial import cKDTree
 
