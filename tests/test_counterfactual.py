@@ -14,7 +14,7 @@ from agents.embedded.counterfactual import clause_rows, counterfactual_picks, wi
 from agents.embedded.training import TrainConfig, with_counterfactual_rows
 from agents.qwen.prompting import history_calls
 from offline_data.loaders.tensors import LibraryStepTensors
-from styling_env.actions import MASK_NAMES
+from styling_env.actions import preserve_names
 from styling_env.libraries import library
 from styling_env.oracle import solve_plans
 from styling_env.rewording import generated_train_task
@@ -69,7 +69,7 @@ def test_counterfactual_rows_flip_the_clause_on_another_source(complex_data):
         calls = history_calls(new.history[k].numpy(), "v2")
         replay = apply_plan(source, [calls])[0]
         assert torch.equal(new.image[k], (replay.clamp(0, 1) * 255 + 0.5).to(torch.uint8))
-        keep = tuple(n for n, b in zip(MASK_NAMES, new.preserve[k].tolist(), strict=True) if b)
+        keep = preserve_names(new.preserve[k].numpy())
         solved = solve_plans(source.pixels, [[other]], source.masks, source.has_masks, [keep])
         assert float(new.strength[k]) == pytest.approx(solved[0][0].strength)
     # deterministic given the seed; another seed draws other sources

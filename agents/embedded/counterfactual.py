@@ -42,7 +42,7 @@ import torch
 
 from agents.qwen.prompting import history_calls
 from offline_data.loaders import StepTensors
-from styling_env.actions import MASK_NAMES, FlatActions
+from styling_env.actions import FlatActions, preserve_names
 from styling_env.context import LibraryContext
 from styling_env.images import ImageBatch
 from styling_env.libraries import library as get_library
@@ -55,7 +55,9 @@ from styling_env.validation import positive_int
 
 from .model import resize_images
 
-__all__ = ["POOL", "Pick", "clause_rows", "counterfactual_picks", "with_counterfactuals"]
+__all__ = [
+    "POOL", "Pick", "clause_rows", "counterfactual_picks", "train_tasks", "with_counterfactuals",
+]  # fmt: skip
 
 #: Distinct training tasks whose sources make the pool the counterfactual sources are drawn from.
 POOL = 1024
@@ -71,60 +73,63 @@ def _both_calls(task: Task | None) -> Conditional | None:
     return c if c.then is not None and c.otherwise is not None else None
 
 
-def clause_rows(rows: StepTensors, size: int) -> list[tuple[int, Task, bool]]:
+def train_tasks(rows: StepTensors) -> dict[str, Task | None]:
+    """Each task id of ``rows`` -> its generated train task (None: not one this code draws with
+    these words, :func:`~styling_env.rewording.generated_train_task`). Drawn once: a Complex
+    task takes ~6 ms, so a 10,000-episode tier's ~5,000 take half a minute."""
+    out: dict[str, Task | None] = {}
+    for tid, u in zip(rows.task_id, rows.instruction_index.tolist(), strict=True):
+        if tid not in out:
+            out[tid] = generated_train_task(tid, rows.instructions[u])
+    return out
+
+
+def clause_rows(
+    rows: StepTensors, size: int, tasks: dict[str, Task | None] | None = None
+) -> list[tuple[int, Task, bool]]:
     """The rows where the teacher calls a two-call clause's tool with the branch its own source
     (rendered at ``size`` px) calls for: ``(row, task, whether the predicate holds there)``.
-    Rows of requests that are not generated train tasks of this code are left out."""
+    Rows of requests that are not generated train tasks of this code are left out. ``tasks``:
+    :func:`train_tasks` of ``rows``, when the caller has them."""
     lib = get_library(rows.library)
-    seen: dict[str, tuple[Task | None, bool]] = {}
+    tasks = train_tasks(rows) if tasks is None else tasks
+    # task id -> the (tool, value) its source calls for (None: no two-call clause)
+    chosen: dict[str, tuple[str, str] | None] = {}
+    holds: dict[str, bool] = {}
     out = []
     tools, values = rows.tool.tolist(), rows.value.tolist()
     for i, tid in enumerate(rows.task_id):
         if not 0 <= tools[i] < lib.stop:
             continue
-        if tid not in seen:
-            task = generated_train_task(tid, rows.instructions[int(rows.instruction_index[i])])
+        task = tasks[tid]
+        if tid not in chosen:
             c = _both_calls(task)
-            if task is None or c is None:
-                seen[tid] = (None, False)
+            if c is None or c.then is None or c.otherwise is None:  # (both set: _both_calls)
+                chosen[tid] = None
             else:
-                seen[tid] = (task, c.holds(task.source_image(size).pixels[0]))
-        task, holds = seen[tid]
-        if task is None:
-            continue
-        c = _both_calls(task)
-        assert c is not None and c.then is not None and c.otherwise is not None
-        chosen = c.then if holds else c.otherwise
+                holds[tid] = c.holds(task.source_image(size).pixels[0])
+                branch = c.then if holds[tid] else c.otherwise
+                chosen[tid] = (branch.tool, branch.value)
         call = lib.call(tools[i], values[i], 0.0)
-        if (call.tool, call.value) == (chosen.tool, chosen.value):
-            out.append((i, task, holds))
+        if chosen[tid] is not None and (call.tool, call.value) == chosen[tid]:
+            out.append((i, task, holds[tid]))  # type: ignore[arg-type]
     return out
 
 
 def _pool(
-    rows: StepTensors, size: int, rng: np.random.Generator
+    tasks: dict[str, Task | None], size: int, rng: np.random.Generator
 ) -> tuple[list[Task], ImageBatch, dict[str, np.ndarray]]:
-    """Up to :data:`POOL` of the data's generated training tasks, their sources (at ``size``
-    px) and, per predicate, whether it holds on each."""
-    ids = sorted({t for t in rows.task_id})
-    first = {}
-    for i, tid in enumerate(rows.task_id):
-        first.setdefault(tid, i)
+    """Up to :data:`POOL` of the data's generated training tasks (:func:`train_tasks`), their
+    sources (at ``size`` px) and, per predicate, whether it holds on each."""
+    ids = sorted(tasks)
     rng.shuffle(ids)
-    tasks = []
-    for tid in ids:
-        u = int(rows.instruction_index[first[tid]])
-        task = generated_train_task(tid, rows.instructions[u])
-        if task is not None:
-            tasks.append(task)
-        if len(tasks) == POOL:
-            break
-    batch = ImageBatch.cat([t.source_image(size) for t in tasks])
+    pool = [task for task in (tasks[t] for t in ids) if task is not None][:POOL]
+    batch = ImageBatch.cat([t.source_image(size) for t in pool])  # type: ignore[union-attr]
     truth = {
-        p: np.array([bool(f(batch.pixels[j])) for j in range(len(tasks))])
+        p: np.array([bool(f(batch.pixels[j])) for j in range(len(pool))])
         for p, f in PREDICATES.items()
     }
-    return tasks, batch, truth
+    return pool, batch, truth  # type: ignore[return-value]
 
 
 class Pick(NamedTuple):
@@ -145,11 +150,12 @@ def counterfactual_picks(
     (fewer where the pool has fewer), with the branch each calls for; and the pool's sources
     at ``size`` px (masks included; None without clause rows)."""
     positive_int("counterfactuals", n)
-    found = clause_rows(rows, size)
+    every = train_tasks(rows)
+    found = clause_rows(rows, size, every)
     if not found:
         return [], None
     rng = np.random.default_rng([seed, 0xC0F])
-    tasks, pool, truth = _pool(rows, size, rng)
+    tasks, pool, truth = _pool(every, size, rng)
     picks = []
     for i, task, holds in found:
         c = _both_calls(task)
@@ -203,7 +209,7 @@ def with_counterfactuals(
         plans = [history_calls(rows.history[p.row].numpy(), rows.library) for p in chunk]
         with torch.no_grad():
             current = apply_plan(src, plans, masks, known)
-            keep = [_preserve(rows, p.row) for p in chunk]
+            keep = [preserve_names(rows.preserve[p.row].numpy()) for p in chunk]
             solved = solve_plans(src, [[p.branch] for p in chunk], masks, known, keep)
         parts["image"].append(_to_u8(current, image_size))
         parts["source"].append(_to_u8(src, image_size))
@@ -234,9 +240,3 @@ def with_counterfactuals(
         task_id=rows.task_id + new.task_id,
         **out,
     )
-
-
-def _preserve(rows: StepTensors, i: int) -> tuple[str, ...]:
-    """Row ``i``'s preserved regions, by name."""
-    bits = rows.preserve[i].round().to(torch.int64).tolist()
-    return tuple(name for name, b in zip(MASK_NAMES, bits, strict=True) if b)

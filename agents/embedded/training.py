@@ -177,7 +177,7 @@ def with_rewordings(d: PreparedData, n: int, config: PlannerConfig) -> PreparedD
 
 
 #: (dataset checksum or id, rows, n, image size, stored size, seed) -> the rows with their
-#: counterfactual rows: the methods of one benchmark job share them (103 s at one thread for
+#: counterfactual rows: the methods of one benchmark job share them (84 s at one thread for
 #: the 10,000-episode Complex tier).
 #: One entry: the rows hold the tier's images again (~0.7 GB for Complex at 64 px).
 _COUNTERFACTUAL: dict[tuple[Any, ...], StepTensors] = {}
