@@ -28,6 +28,27 @@ def test_halving_is_the_mean_of_each_2x2_block():
     np.testing.assert_array_equal(t.numpy(), expected)
 
 
+@pytest.mark.parametrize(
+    ("h", "w", "size"),
+    [(128, 128, 64), (128, 128, 32), (96, 96, 32), (120, 120, 40), (130, 130, 65), (128, 96, 32),
+     (120, 72, 24), (32, 32, 32), (99, 99, 33)],
+)  # fmt: skip
+def test_whole_number_shrinks_keep_the_float_path_s_bits(h, w, size):
+    """Whole-number reductions sum their blocks in integers (``_block_mean``): the same bits as
+    area interpolation in float32, rounded ties-to-even, for block sizes 4, 16, 9, 12 (ties
+    resolved by parity, powers of two by a shift) and 1, on random, tie-heavy and 0/255 inputs."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(h + w + size)
+    noise = torch.randint(0, 256, (9, 3, h, w), dtype=torch.uint8, generator=g)
+    for x in (noise, (noise // 64) * 64 + 1, (noise > 127).to(torch.uint8) * 255):
+        ref = F.interpolate(x.float(), size=(size, size), mode="area").round_().clamp_(0, 255)
+        np.testing.assert_array_equal(resize_uint8(x, size).numpy(), ref.to(torch.uint8).numpy())
+        np.testing.assert_array_equal(
+            resize_uint8(x.numpy(), size, chunk=4), ref.to(torch.uint8).numpy()
+        )
+
+
 def test_doubling_is_bilinear_with_half_pixel_centres():
     img = np.array([[[[0, 100], [0, 100]]]], np.uint8)
     # output x centres map to source x -0.25, 0.25, 0.75, 1.25 (clamped to [0, 1])
