@@ -162,3 +162,45 @@ def test_d3rlpy_encoder_reads_the_hashed_words_sparsely_and_as_before():
     assert not hasattr(
         HashedTupleEncoderFactory(**kw, sparse_tail=64).create([(6, 16, 16)]).trunk, "mlp"
     )
+
+
+def test_prepared_rows_carry_their_hashed_words_and_train_as_before(small_datasets):
+    """Training rows carry their hashed words, found once per instruction row
+    (``PreparedData.sparse_words``): each minibatch's entries are the ones ``hashed_words``
+    finds in its text, and a planner (hash dropout on) and a critic trained on them end with
+    the same weights, to the bit, as when every minibatch finds them again."""
+    from dataclasses import replace
+
+    from agents.calllevel.iql import IQLConfig
+    from agents.calllevel.training import fit_critic
+    from agents.embedded.training import TrainConfig, prepare, train, with_rewordings
+
+    cfg = PlannerConfig(image_size=32, encoder="hash", hash_dim=256, hash_dropout=0.3)
+    d = with_rewordings(prepare(small_datasets["complex"], cfg), 1, cfg)
+    assert d.hash_dim == 256
+    index, value, count = d.sparse_words()
+    ref_index, ref_value = hashed_words(d.text[:, -256:].float())
+    assert torch.equal(index, ref_index) and torch.equal(value, ref_value)
+    assert torch.equal(count, (d.text[:, -256:] != 0).sum(1))
+    assert d.sparse_words()[0] is index  # found once
+    idx = torch.tensor([3, 0, 7, 7, 1])
+    b = d.batch(idx, gen=torch.Generator().manual_seed(0))
+    words = hashed_words(b.text[:, -256:].float())
+    assert torch.equal(b.words[0], words[0]) and torch.equal(b.words[1], words[1])
+    assert replace(d, text=d.text * 2).sparse_words()[1].abs().sum() == 2 * value.abs().sum()
+    assert d.batch(idx, device="meta").words is None  # off the CPU the layers stay dense
+    dense = replace(d, hash_dim=0)
+    with pytest.raises(ValueError, match="no hashed words"):
+        dense.sparse_words()
+    assert dense.batch(idx).words is None
+    run = TrainConfig(steps=6, batch_size=16, rewordings=1)
+    states = [
+        train(data, method="rw", config=cfg, training=run, progress=False).planner.state_dict()
+        for data in (d, dense)
+    ]
+    for k in states[0]:
+        assert torch.equal(states[0][k], states[1][k]), k
+    cl = IQLConfig(planner=replace(cfg, hash_dropout=0.0), critic_steps=5, critic_batch_size=16)
+    critics = [fit_critic(data, cl)[0].state_dict() for data in (d, dense)]
+    for k in critics[0]:
+        assert torch.equal(critics[0][k], critics[1][k]), k

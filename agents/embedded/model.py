@@ -81,19 +81,20 @@ class PlannerBatch:
     tokens: torch.Tensor | None = None  # (B, T, 384) MiniLM token states (token encoders)
     token_mask: torch.Tensor | None = None  # (B, T) bool, True for a real token
     pixels: torch.Tensor | None = None  # (B, 234) pixel statistics (pixel_stats; else computed)
+    words: HashedWords | None = None  # the text's hashed words, sparse (training rows on a CPU)
 
     def __len__(self) -> int:
         return int(self.context.shape[0])
 
     def to(self, device: str | torch.device) -> PlannerBatch:
-        return replace(
-            self,
-            **{
-                f.name: getattr(self, f.name).to(device)
-                for f in fields(self)
-                if isinstance(getattr(self, f.name), torch.Tensor)
-            },
-        )
+        moved: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, torch.Tensor):
+                moved[f.name] = v.to(device)
+            elif isinstance(v, tuple):  # words
+                moved[f.name] = tuple(x.to(device) for x in v)
+        return replace(self, **moved)
 
 
 #: The embedded planner resizes with the project's one resizer (area averaging when shrinking):
@@ -255,6 +256,8 @@ class EmbeddedPlanner(nn.Module):
         stay dense on a GPU)."""
         if not self.config.hashed or b.text.device.type != "cpu":
             return None
+        if b.words is not None:  # found with the training rows (PreparedData.sparse_words)
+            return b.words
         return hashed_words(b.text[:, -self.config.hash_dim :].float())
 
     def features(self, b: PlannerBatch, words: HashedWords | None = None) -> torch.Tensor:
@@ -317,6 +320,8 @@ class EmbeddedPlanner(nn.Module):
             keep = (torch.rand(len(b), 1, device=b.text.device) >= p).to(b.text.dtype)
             n = self.config.hash_dim
             b = replace(b, text=torch.cat([b.text[:, :-n], b.text[:, -n:] * keep], dim=1))
+            if b.words is not None:  # a dropped row's entries weigh 0 (as if it had none)
+                b = replace(b, words=(b.words[0], b.words[1] * keep))
         words = self.hashed_words(b)
         if self.wide_value is not None:
             scale, n = self.config.wide_scale, self.config.hash_dim

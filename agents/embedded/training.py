@@ -35,6 +35,7 @@ from styling_env.validation import choice, positive_float, positive_int
 from ..methods import default_epochs, default_lr
 from .agent import EmbeddedAgent
 from .config import PlannerConfig
+from .hashed import hashed_words
 from .model import EmbeddedPlanner, PlannerBatch, resize_images
 from .pixels import image_statistics
 from .text import instruction_encoder
@@ -88,9 +89,25 @@ class PreparedData:
     """The pixel statistics (:func:`with_pixel_statistics`) of ``rows.image`` ``(N, 117)`` and of
     ``rows.sources`` ``(S, 117)``, measured once; without them a ``pixel_stats`` planner
     measures every minibatch again."""
+    hash_dim: int = 0
+    """The last ``hash_dim`` columns of ``text`` are hashed words (a ``+hash`` encoder; 0: none).
+    A CPU minibatch then carries them as sparse entries (:attr:`PlannerBatch.words`), found once
+    per row of ``text`` (:meth:`sparse_words`) instead of in every minibatch."""
+    _words: tuple[torch.Tensor, ...] | None = field(default=None, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def sparse_words(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(index, value, count)``: every row of ``text``'s hashed words as
+        :func:`~.hashed.hashed_words` gives them (``(U, L)`` each, padded to the longest row) and
+        each row's count of them ``(U,)``; found once per ``text`` (new rewordings, new rows)."""
+        if not self.hash_dim:
+            raise ValueError("this data's text holds no hashed words (hash_dim=0)")
+        if self._words is None or self._words[0] is not self.text:
+            index, value = hashed_words(self.text[:, -self.hash_dim :].float())
+            self._words = (self.text, index, value, (value != 0).sum(1))
+        return self._words[1], self._words[2], self._words[3]
 
     def batch(
         self, index: torch.Tensor, *, images: bool = True, device: str | torch.device = "cpu",
@@ -336,6 +353,7 @@ def prepare(
     return PreparedData(
         rows, text, did, checksum, time.perf_counter() - t0, tokens, mask,
         config.max_tokens if tokens is not None else None, stored_size=stored,
+        hash_dim=config.hash_dim if config.hashed else 0,
     )  # fmt: skip
 
 
@@ -370,6 +388,10 @@ def _batch(
     )
     if d.pixels is not None and not text_only:
         b.pixels = torch.cat([d.pixels[0][idx], d.pixels[1][r.source_row[idx]]], dim=1)
+    if d.hash_dim and torch.device(device).type == "cpu":  # the layers read them sparsely there
+        index, value, count = d.sparse_words()
+        width = max(int(count[u].max()), 1) if len(u) else 1  # this batch's longest
+        b.words = (index[u, :width], value[u, :width])
     if d.tokens is not None and d.token_mask is not None:
         mask = d.token_mask[u]
         width = int(mask.any(0).nonzero().max()) + 1 if len(u) else 1  # this batch's longest
