@@ -38,7 +38,7 @@ import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -487,6 +487,52 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
             np.asarray(ep.truncations), {k: list(v) if k != "overall" else np.asarray(v) for k, v in ep.infos.items()},
             dict(meta),
         )  # fmt: skip
+
+
+def episode_steps(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeRecord]:
+    """:func:`episodes` without the observations (``observations`` is empty): the actions,
+    rewards, flags, infos and metadata, read from the episode files' other columns only, for
+    passes over the steps that never look at a picture (a Complex tier's in about a third of
+    the time). A storage other than Minari's Arrow or Parquet one reads whole episodes."""
+    idx = list(range(ds.total_episodes)) if indices is None else list(indices)
+    storage = ds.storage
+    fmt = getattr(storage, "FORMAT", None)
+    if fmt not in ("arrow", "parquet") or not hasattr(storage, "data_path"):
+        for rec in episodes(ds, idx):
+            yield replace(rec, observations={})
+        return
+    import pyarrow as pa
+    import pyarrow.dataset  # noqa: F401  (pa.dataset)
+    from minari.dataset._storages.arrow_storage import _decode_info, _decode_space
+
+    files = pa.dataset.dataset(
+        [
+            pa.dataset.dataset(
+                f"{storage.data_path}/{i}", format=fmt, ignore_prefixes=["_", ".", "metadata.json"]
+            )
+            for i in idx
+        ]
+    )  # the layout Minari 0.5's ArrowStorage.get_episodes reads: one batch per episode
+    columns = [c for c in ("actions", "rewards", "terminations", "truncations", "infos")
+               if c in files.schema.names]  # fmt: skip
+    metas = storage.get_episode_metadata(idx)
+    jpeg = bool(getattr(storage, "_jpeg_encoding", False))
+    try:
+        for i, ep, meta in zip(idx, files.to_batches(columns=columns), metas, strict=True):
+            infos = _decode_info(ep["infos"]) if "infos" in ep.column_names else {}
+            yield EpisodeRecord(
+                int(i), {}, dict(_decode_space(storage.action_space, ep["actions"][:-1], jpeg_encoding=jpeg)),
+                np.asarray(ep["rewards"])[:-1], np.asarray(ep["terminations"])[:-1],
+                np.asarray(ep["truncations"])[:-1],
+                {k: list(v) if k != "overall" else np.asarray(v) for k, v in infos.items()},
+                dict(meta),
+            )  # fmt: skip
+    except (pa.ArrowException, OSError) as e:
+        did = storage.metadata.get("dataset_id")
+        raise DatasetError(
+            f"dataset {did!r}: an episode's data cannot be read ({type(e).__name__}: {e}); it "
+            "is damaged or truncated: delete it and download or generate it again"
+        ) from e
 
 
 def _read_episodes(ds: Any, idx: list[int]) -> Iterator[Any]:

@@ -269,6 +269,36 @@ def test_order_mistakes_are_read_per_state():
     assert mistake_tags(SimpleNamespace(actions={"tool": [0]}, infos={})) is None
 
 
+def test_step_labels_read_the_steps_without_the_pictures(small_datasets):
+    """``step_labels`` reads a dataset's actions, infos and metadata only
+    (``offline_data.dataset.episode_steps``): the same records but for the observations, and
+    the same labels as from whole episodes."""
+    from agents.calllevel.diagnostics import step_labels
+    from agents.embedded.training import prepare
+    from offline_data import dataset as D
+
+    ds = D.load(small_datasets["complex"])
+    full, light = list(D.episodes(ds)), list(D.episode_steps(ds))
+    assert [r.id for r in light] == [r.id for r in full] and all(
+        r.observations == {} for r in light
+    )
+    for a, b in zip(full, light, strict=True):
+        assert a.meta == b.meta and a.infos.keys() == b.infos.keys()
+        assert all(np.array_equal(a.infos[k], b.infos[k]) for k in a.infos)
+        for k in a.actions:
+            np.testing.assert_array_equal(a.actions[k], b.actions[k])
+        for k in ("rewards", "terminations", "truncations"):
+            np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+    assert [r.id for r in D.episode_steps(ds, [5, 2])] == [5, 2]
+    d = prepare(
+        small_datasets["complex"], PlannerConfig(image_size=32, text_only=True, encoder="hash")
+    )
+    by_id, by_records = step_labels(small_datasets["complex"], d), step_labels(full, d)
+    assert by_id.mistake == by_records.mistake and len(by_id.mistake) == len(d)
+    for k in by_id.oracle:
+        assert torch.equal(by_id.oracle[k], by_records.oracle[k]), k
+
+
 def test_diagnose_pairs_the_oracle_call_with_its_preserved_regions():
     """An ignored constraint is the oracle's call without its preserved regions: it makes a
     same-state pair, compared with the oracle's bits; a call equal to the oracle's in every part

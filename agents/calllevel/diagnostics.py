@@ -104,9 +104,13 @@ def step_labels(data: Any, d: PreparedData) -> StepLabels | None:
     """The labels of ``d``'s rows, read from the dataset ``data`` (an id, a Minari dataset or
     records) the rows were prepared from; ``None`` when its steps carry no mistake tags (a
     dataset of another teacher)."""
-    from offline_data.loaders.records import source
+    from offline_data import dataset as D
+    from offline_data.loaders.records import _is_minari, source
 
-    records, _, _ = source(data)
+    if isinstance(data, str):
+        data = D.load(data)
+    # the labels read actions, infos and metadata: a dataset's pictures stay on disk
+    records = D.episode_steps(data) if _is_minari(data) else source(data)[0]
     tags: list[str] = []
     oracle: list[tuple[int, int, float, int]] = []
     keep: list[np.ndarray] = []
