@@ -367,10 +367,11 @@ def test_rewordings_show_each_request_in_several_wordings(small_datasets):
         g.text[g.wordings[u, 1]], e.text[e.wordings[u, 1]]
     )
     # a minibatch draws among the wordings; without a generator it reads the dataset's words
-    idx = torch.arange(len(d.rows))
-    own = _batch(e, idx, True, "cpu").text
+    # (whole rows of text: hash_dim=0, else a CPU batch holds its hashed words sparsely)
+    idx, whole = torch.arange(len(d.rows)), replace(e, hash_dim=0)
+    own = _batch(whole, idx, True, "cpu").text
     assert torch.equal(own, d.text[d.rows.instruction_index])
-    drawn = _batch(e, idx, True, "cpu", torch.Generator().manual_seed(0)).text
+    drawn = _batch(whole, idx, True, "cpu", torch.Generator().manual_seed(0)).text
     assert not torch.equal(drawn, own)
     res = train(
         d, method="s", config=TEXT_CFG, steps=4, batch_size=32, rewordings=2, progress=False

@@ -184,15 +184,19 @@ def test_prepared_rows_carry_their_hashed_words_and_train_as_before(small_datase
     assert torch.equal(count, (d.text[:, -256:] != 0).sum(1))
     assert d.sparse_words()[0] is index  # found once
     idx = torch.tensor([3, 0, 7, 7, 1])
-    b = d.batch(idx, gen=torch.Generator().manual_seed(0))
-    words = hashed_words(b.text[:, -256:].float())
+    dense = replace(d, hash_dim=0)
+    b, full = (data.batch(idx, gen=torch.Generator().manual_seed(0)) for data in (d, dense))
+    assert full.words is None
+    words = hashed_words(full.text[:, -256:].float())
     assert torch.equal(b.words[0], words[0]) and torch.equal(b.words[1], words[1])
+    assert torch.equal(b.text, full.text[:, :-256])  # the columns before the words only
     assert replace(d, text=d.text * 2).sparse_words()[1].abs().sum() == 2 * value.abs().sum()
     assert d.batch(idx, device="meta").words is None  # off the CPU the layers stay dense
-    dense = replace(d, hash_dim=0)
     with pytest.raises(ValueError, match="no hashed words"):
         dense.sparse_words()
-    assert dense.batch(idx).words is None
+    other = EmbeddedPlanner(replace(cfg, encoder="minilm", hash_dropout=0.0, text_only=True))
+    with pytest.raises(ValueError, match="holds its hashed words sparsely"):
+        other.hashed_words(b)
     run = TrainConfig(steps=6, batch_size=16, rewordings=1)
     states = [
         train(data, method="rw", config=cfg, training=run, progress=False).planner.state_dict()

@@ -69,7 +69,7 @@ class PlannerBatch:
     """Model inputs (and, for training, the taken actions), batch first."""
 
     images: torch.Tensor | None  # (B, 6, s, s) uint8: current image ++ source; None if text-only
-    text: torch.Tensor  # (B, D) float32 instruction embeddings
+    text: torch.Tensor  # (B, D) float32 instruction embeddings (with words: up to the hashed words)
     context: torch.Tensor  # (B, 10) int64
     history: torch.Tensor  # (B, max_steps, 5) float32 (the observation's rows)
     steps_left: torch.Tensor  # (B,) int64
@@ -81,7 +81,9 @@ class PlannerBatch:
     tokens: torch.Tensor | None = None  # (B, T, 384) MiniLM token states (token encoders)
     token_mask: torch.Tensor | None = None  # (B, T) bool, True for a real token
     pixels: torch.Tensor | None = None  # (B, 234) pixel statistics (pixel_stats; else computed)
-    words: HashedWords | None = None  # the text's hashed words, sparse (training rows on a CPU)
+    words: HashedWords | None = None
+    """The hashed words, sparse (training rows on a CPU: ``PreparedData.batch``); ``text`` then
+    holds only the columns before them."""
 
     def __len__(self) -> int:
         return int(self.context.shape[0])
@@ -153,7 +155,7 @@ class EmbeddedPlanner(nn.Module):
                 c_in = c
             convs += [nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(c_in * 4, cfg.image_dim)]
             convs.append(nn.ReLU())
-            self.cnn = nn.Sequential(*convs)
+            self.cnn = nn.Sequential(*convs).to(memory_format=torch.channels_last)
             n_in += cfg.image_dim
         self.pixel_norm = self.pixel = None
         if cfg.pixel_stats:
@@ -254,10 +256,16 @@ class EmbeddedPlanner(nn.Module):
         """The batch's hashed words as sparse entries (:func:`~.hashed.hashed_words`), found once
         for every layer that reads them; None without a hash encoder, and off the CPU (the layers
         stay dense on a GPU)."""
-        if not self.config.hashed or b.text.device.type != "cpu":
-            return None
+        sparse = self.config.hashed and b.text.device.type == "cpu"
         if b.words is not None:  # found with the training rows (PreparedData.sparse_words)
+            if not sparse:  # its text lacks the hashed columns a dense layer would read
+                raise ValueError(
+                    "this batch holds its hashed words sparsely, for a hashing planner on the "
+                    "CPU: take it with PreparedData.batch(device=...) for the device it runs on"
+                )
             return b.words
+        if not sparse:
+            return None
         return hashed_words(b.text[:, -self.config.hash_dim :].float())
 
     def features(self, b: PlannerBatch, words: HashedWords | None = None) -> torch.Tensor:
@@ -269,7 +277,8 @@ class EmbeddedPlanner(nn.Module):
                 raise ValueError("this planner needs images (text_only=False); the batch has none")
             # one float copy, scaled in place (the same numbers as "float() * (1 / 255) - 0.5",
             # without two more batch-sized tensors: 2.6 instead of 6.4 ms for 256 x 6 x 64 x 64)
-            x = b.images.to(torch.float32, copy=True).mul_(1.0 / 255.0).sub_(0.5)
+            x = b.images.to(torch.float32, copy=True, memory_format=torch.channels_last)
+            x = x.mul_(1.0 / 255.0).sub_(0.5)
             parts.append(self.cnn(x))
             if self.pixel is not None and self.pixel_norm is not None:
                 stats = b.pixels if b.pixels is not None else pixel_statistics(b.images)
@@ -319,9 +328,10 @@ class EmbeddedPlanner(nn.Module):
         if self.training and p > 0:  # whole rows' hashed words, for the trunk and the wide path
             keep = (torch.rand(len(b), 1, device=b.text.device) >= p).to(b.text.dtype)
             n = self.config.hash_dim
-            b = replace(b, text=torch.cat([b.text[:, :-n], b.text[:, -n:] * keep], dim=1))
             if b.words is not None:  # a dropped row's entries weigh 0 (as if it had none)
                 b = replace(b, words=(b.words[0], b.words[1] * keep))
+            else:
+                b = replace(b, text=torch.cat([b.text[:, :-n], b.text[:, -n:] * keep], dim=1))
         words = self.hashed_words(b)
         if self.wide_value is not None:
             scale, n = self.config.wide_scale, self.config.hash_dim

@@ -374,9 +374,11 @@ def _batch(
     if d.wordings is not None and gen is not None:
         pick = torch.randint(0, d.wordings.shape[1], (len(idx),), generator=gen)
         u = d.wordings[u, pick]
+    sparse = d.hash_dim and torch.device(device).type == "cpu"  # the layers read them sparsely
     b = PlannerBatch(
         images=images,
-        text=d.text[u],
+        # with sparse words, only the columns before them (the layers never read the zeros)
+        text=d.text[u, : d.text.shape[1] - d.hash_dim] if sparse else d.text[u],
         context=r.context[idx],
         history=r.history[idx],
         steps_left=r.steps_left[idx],
@@ -388,7 +390,7 @@ def _batch(
     )
     if d.pixels is not None and not text_only:
         b.pixels = torch.cat([d.pixels[0][idx], d.pixels[1][r.source_row[idx]]], dim=1)
-    if d.hash_dim and torch.device(device).type == "cpu":  # the layers read them sparsely there
+    if sparse:
         index, value, count = d.sparse_words()
         width = max(int(count[u].max()), 1) if len(u) else 1  # this batch's longest
         b.words = (index[u, :width], value[u, :width])
