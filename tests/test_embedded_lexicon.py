@@ -207,3 +207,21 @@ def test_hash_dropout_zeroes_whole_rows_of_hashed_words_in_training_only():
     torch.testing.assert_close(model.step_log_prob(b)[1], model.step_log_prob(other)[1])
     model.eval()
     assert not torch.allclose(model.step_log_prob(b)[1], model.step_log_prob(other)[1])
+
+
+def test_cached_vectors_read_as_numpy_wrote_them(tmp_path):
+    """The MiniLM cache's vector files read without parsing their ``.npy`` headers where they
+    are what ``np.save`` writes for a (384,) float32 array; anything else goes through
+    ``np.load`` (and a damaged file raises, so the encoder computes the vector again)."""
+    from agents.embedded.text import MINILM_DIM, InstructionEncoder, _read_vector
+
+    vec = np.random.default_rng(0).standard_normal(MINILM_DIM).astype(np.float32)
+    path = tmp_path / "v.npy"
+    InstructionEncoder._write(path, vec)
+    out = _read_vector(path)
+    assert out.dtype == np.float32 and out.flags.writeable and np.array_equal(out, vec)
+    np.save(path, vec.astype(np.float64))  # another dtype: np.load reads it
+    assert _read_vector(path).dtype == np.float64
+    path.write_bytes(path.read_bytes()[:-8])  # truncated
+    with pytest.raises(ValueError):
+        _read_vector(path)
