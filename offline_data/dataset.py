@@ -484,16 +484,22 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
         obs["source"] = np.broadcast_to(obs["image"][:1], obs["image"].shape)
         yield EpisodeRecord(
             int(ep.id), obs, dict(ep.actions), np.asarray(ep.rewards), np.asarray(ep.terminations),
-            np.asarray(ep.truncations), {k: list(v) if k != "overall" else np.asarray(v) for k, v in ep.infos.items()},
+            np.asarray(ep.truncations), _infos(ep.infos),
             dict(meta),
         )  # fmt: skip
+
+
+def _infos(infos: Mapping[str, Any]) -> dict[str, Any]:
+    """An episode's infos as records hold them: lists per key, ``overall`` an array."""
+    return {k: list(v) if k != "overall" else np.asarray(v) for k, v in infos.items()}
 
 
 def episode_steps(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeRecord]:
     """:func:`episodes` without the observations (``observations`` is empty): the actions,
     rewards, flags, infos and metadata, read from the episode files' other columns only, for
-    passes over the steps that never look at a picture (a Complex tier's in about a third of
-    the time). A storage other than Minari's Arrow or Parquet one reads whole episodes."""
+    passes over the steps that never look at a picture (the call-level critics' diagnostics on
+    the Complex tier: 33 -> 19 s). A storage other than Minari's Arrow or Parquet one reads whole
+    episodes."""
     idx = list(range(ds.total_episodes)) if indices is None else list(indices)
     storage = ds.storage
     fmt = getattr(storage, "FORMAT", None)
@@ -524,7 +530,7 @@ def episode_steps(ds: Any, indices: Sequence[int] | None = None) -> Iterator[Epi
                 int(i), {}, dict(_decode_space(storage.action_space, ep["actions"][:-1], jpeg_encoding=jpeg)),
                 np.asarray(ep["rewards"])[:-1], np.asarray(ep["terminations"])[:-1],
                 np.asarray(ep["truncations"])[:-1],
-                {k: list(v) if k != "overall" else np.asarray(v) for k, v in infos.items()},
+                _infos(infos),
                 dict(meta),
             )  # fmt: skip
     except (pa.ArrowException, OSError) as e:

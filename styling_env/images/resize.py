@@ -85,7 +85,7 @@ def _block_mean(x: torch.Tensor, fh: int, fw: int) -> torch.Tensor:
     rounded as :func:`resize_uint8` rounds it (area averaging over whole blocks is their mean;
     a block's sum is exact in float32, and a tie, an exact half, is possible only where the
     block's size is even), summed in integers from strided views instead of float copies:
-    about 3x faster at 128 -> 64 px on a CPU."""
+    about 2x faster at 128 -> 64 px on a CPU (five 3 x 128 x 128 images: 0.40 -> 0.18-0.22 ms)."""
     k = fh * fw
     y = x.to(torch.int16 if 255 * k <= torch.iinfo(torch.int16).max else torch.int32)
     rows = y[..., 0::fw]
