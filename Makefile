@@ -20,9 +20,10 @@ demo: $(STAMP)
 	$(PY) -m experiments.benchmark --preset demo --quiet --out out/benchmark
 
 # two workers (pytest-xdist), each test file on one of them, each at one torch thread
-# (tests/conftest.py): the 2 cores halve the suite's wall time
+# (tests/conftest.py): the 2 cores halve the suite's wall time; files start in conftest's
+# order, slowest first (xdist would otherwise order them by their number of tests)
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile tests
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder tests
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
