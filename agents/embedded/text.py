@@ -67,6 +67,8 @@ class InstructionEncoder:
         self._evidence: Any = None  # the lex part's LexiconEvidence, built on first use
         self._memory: dict[str, np.ndarray] = {}
         self._tokens: dict[str, np.ndarray] = {}  # text -> (L, 384) float16 token states
+        #: word pieces -> sentence vector, for texts MiniLM reads the same (see :meth:`_minilm`)
+        self._by_pieces: dict[tuple[int, ...], np.ndarray] = {}
         self.encoded = 0  # texts run through MiniLM (found in no cache)
 
     def _disk(self, text: str) -> Path:
@@ -86,10 +88,19 @@ class InstructionEncoder:
                 pass
             todo.append(i)
         if todo:
-            vecs = _minilm().encode([texts[i] for i in todo])
-            self.encoded += len(todo)
-            for i, v in zip(todo, vecs, strict=True):
-                out[i] = v
+            # all-MiniLM-L6-v2 lowercases and splits into word pieces before it reads a text, so
+            # texts that differ in case or spacing only (the lexicon's lowercased request and the
+            # request itself) are one input: each distinct input is run through MiniLM once
+            model = _minilm()
+            keys = model.pieces([texts[i] for i in todo])
+            run = list(dict.fromkeys(k for k in keys if k not in self._by_pieces))
+            if run:
+                first = {k: i for i, k in reversed(list(zip(todo, keys, strict=True)))}
+                vecs = model.encode([texts[first[k]] for k in run])
+                self.encoded += len(run)
+                self._by_pieces.update(zip(run, vecs, strict=True))
+            for i, k in zip(todo, keys, strict=True):
+                out[i] = self._by_pieces[k]
                 self._store(texts[i], out[i])
         return out
 
