@@ -330,12 +330,12 @@ class MiniLMEncoder:
         self._check_vocabulary(texts)
         return np.asarray(self.model.encode(texts, normalize_embeddings=True), dtype=np.float32)
 
-    def pieces(self, texts: list[str]) -> list[tuple[int, ...]]:
+    def pieces(self, texts: list[str]) -> list[bytes]:
         """Each text's word-piece ids as the model reads them (lowercased, truncated to its
-        sequence length): texts with equal pieces get equal vectors."""
+        sequence length), as int32 bytes: texts with equal pieces get equal vectors."""
         tok = self.model.tokenizer
         ids = tok(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
-        return [tuple(x) for x in ids]
+        return [np.asarray(x, np.int32).tobytes() for x in ids]
 
     def _check_vocabulary(self, texts: list[str]) -> None:
         """all-MiniLM-L6-v2 is an English model: most characters of other scripts (Chinese,

@@ -142,8 +142,8 @@ def live_actions():
 #: whole on one worker in collection order, and a long module that starts last keeps the other
 #: worker idle at the end. Longest first evens the two workers out. pytest-xdist >= 3.5 orders
 #: the modules by their number of tests instead (few-test, slow modules such as ``test_ray``
-#: last) unless given ``--no-loadscope-reorder`` (3.8), as ``make test`` does. Their test seconds in a
-#: full run (junit, 2026-12-06): 105, 45, 39, 34 and 27 of 514.
+#: last) unless given ``--no-loadscope-reorder`` (3.8), as ``make test`` does. Their test
+#: seconds in a full run (junit, 2026-12-07): 112, 49, 50, 35 and 26 of 531.
 SLOW_FIRST = ("test_ray", "test_parallel_env", "test_d3rlpy_sb3", "test_embedded", "test_datasets")
 
 

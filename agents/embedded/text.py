@@ -67,8 +67,10 @@ class InstructionEncoder:
         self._evidence: Any = None  # the lex part's LexiconEvidence, built on first use
         self._memory: dict[str, np.ndarray] = {}
         self._tokens: dict[str, np.ndarray] = {}  # text -> (L, 384) float16 token states
-        #: word pieces -> sentence vector, for texts MiniLM reads the same (see :meth:`_minilm`)
-        self._by_pieces: dict[tuple[int, ...], np.ndarray] = {}
+        #: word pieces -> sentence vector, for texts MiniLM reads the same (see :meth:`_minilm`);
+        #: filled only by texts missing from the disk cache (a fresh machine's first run on the
+        #: Complex tier writes 70,000 texts to the cache: at most as many vectors, ~110 MB)
+        self._by_pieces: dict[bytes, np.ndarray] = {}
         self.encoded = 0  # texts run through MiniLM (found in no cache)
 
     def _disk(self, text: str) -> Path:
