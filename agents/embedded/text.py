@@ -42,7 +42,9 @@ class InstructionEncoder:
 
     ``"minilm"``: all-MiniLM-L6-v2 (384-d; loaded once per process, ~6 s), cached in memory and
     on disk under ``cache_dir()/text/all-minilm-l6-v2/<sha256 of the text>.npy`` so that a text
-    is encoded once per machine. ``"hash"``: :class:`styling_env.wrappers.HashingEncoder`
+    is encoded once per machine. A vector's last bits (~1e-7) depend on the texts it was first
+    batched with, so a run is reproducible given the cache's contents, not across caches (the
+    demo's RW: 71.3 with a long-lived cache, 69.9 with an empty one). ``"hash"``: :class:`styling_env.wrappers.HashingEncoder`
     (``hash_dim``-d bag of words and word pairs; cheap, memory cache only).
     ``"minilm+hash"``: both, concatenated (the sentence's meaning and its exact words).
 
