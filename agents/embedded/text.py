@@ -44,8 +44,9 @@ class InstructionEncoder:
     on disk under ``cache_dir()/text/all-minilm-l6-v2/<sha256 of the text>.npy`` so that a text
     is encoded once per machine. A vector's last bits (~1e-7) depend on the texts it was first
     batched with, so a run is reproducible given the cache's contents, not across caches (the
-    demo's RW: 71.3 with a long-lived cache, 69.9 with an empty one). ``"hash"``: :class:`styling_env.wrappers.HashingEncoder`
-    (``hash_dim``-d bag of words and word pairs; cheap, memory cache only).
+    demo's RW: 71.3 with a long-lived cache, 69.9 with an empty one).
+    ``"hash"``: :class:`styling_env.wrappers.HashingEncoder` (``hash_dim``-d bag of words and
+    word pairs; cheap, memory cache only).
     ``"minilm+hash"``: both, concatenated (the sentence's meaning and its exact words).
 
     ``"minilm-tokens"`` (``+hash``): MiniLM's token states (the output of its transformer,
@@ -97,12 +98,14 @@ class InstructionEncoder:
             # request itself) are one input: each distinct input is run through MiniLM once
             model = _minilm()
             keys = model.pieces([texts[i] for i in todo])
-            run = list(dict.fromkeys(k for k in keys if k not in self._by_pieces))
-            if run:
-                first = {k: i for i, k in reversed(list(zip(todo, keys, strict=True)))}
-                vecs = model.encode([texts[first[k]] for k in run])
-                self.encoded += len(run)
-                self._by_pieces.update(zip(run, vecs, strict=True))
+            first: dict[bytes, int] = {}  # each new input's first text
+            for i, k in zip(todo, keys, strict=True):
+                if k not in self._by_pieces:
+                    first.setdefault(k, i)
+            if first:
+                vecs = model.encode([texts[i] for i in first.values()])
+                self.encoded += len(first)
+                self._by_pieces.update(zip(first, vecs, strict=True))
             for i, k in zip(todo, keys, strict=True):
                 out[i] = self._by_pieces[k]
                 self._store(texts[i], out[i])
