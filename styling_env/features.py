@@ -121,14 +121,17 @@ def _blur_matrix(n: int, k: int, sigma: float, device, dtype) -> Tensor:
     if key not in _BLUR:
         if k // 2 >= n:
             raise ValueError(f"a {k}-tap blur needs a side > {k // 2}, got {n}")
-        taps = kornia.filters.get_gaussian_kernel1d(k, sigma, dtype=torch.float64)[0]
-        m = torch.zeros(n, n, dtype=torch.float64)
-        for o in range(n):
-            for t in range(k):
-                i = o + t - k // 2
-                i = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
-                m[o, i] += taps[t]
-        _BLUR[key] = m.to(device, dtype)
+        # built outside inference mode: a constant any later call may differentiate through
+        # (styling_env.tools.caching)
+        with torch.inference_mode(False):
+            taps = kornia.filters.get_gaussian_kernel1d(k, sigma, dtype=torch.float64)[0]
+            m = torch.zeros(n, n, dtype=torch.float64)
+            for o in range(n):
+                for t in range(k):
+                    i = o + t - k // 2
+                    i = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
+                    m[o, i] += taps[t]
+            _BLUR[key] = m.to(device, dtype)
     return _BLUR[key]
 
 

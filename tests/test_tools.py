@@ -423,3 +423,34 @@ def test_cuda_matches_cpu(batch):
         cpu = apply_calls(x, ToolCall(*tv, 0.8), masks=m, has_masks=k)
         gpu = apply_calls(x.cuda(), ToolCall(*tv, 0.8), masks=m.cuda(), has_masks=k.cuda())
         torch.testing.assert_close(gpu.cpu(), cpu, atol=2e-3, rtol=0, msg=str(tv))
+
+
+def test_every_recipe_differentiates_after_inference_mode_calls():
+    # the env computes its Stage-1 context in inference mode, and the context's fit renders
+    # edits in it: constants the tools cache (noise fields, blur taps, window counts, the
+    # features' blur matrices) must still serve autograd when first built there
+    from styling_env import features
+    from styling_env.tools import ops, patterns
+
+    for f in vars(patterns).values():
+        if hasattr(f, "cache_clear"):
+            f.cache_clear()
+    ops._gaussian_taps.cache_clear()
+    ops._COUNTS.clear()
+    features._BLUR.clear()
+    b = make_images("mix", 2, 32, 7)
+    rows = [(t, v) for t, values in ALL_RECIPES.items() for v in values]
+    strength = torch.full((2,), 0.6)
+    with torch.inference_mode():
+        for tool, value in rows:
+            apply_recipe(b.pixels, tool, value, strength, masks=b.masks, has_masks=b.has_masks)
+        features.image_features(b.pixels)
+    failed = []
+    for tool, value in rows:
+        x = b.pixels.clone().requires_grad_(True)
+        y = apply_recipe(x, tool, value, strength, masks=b.masks, has_masks=b.has_masks)
+        try:
+            torch.autograd.grad(y.mean() + features.image_features(y).mean(), x)
+        except RuntimeError as e:
+            failed.append(f"{tool}/{value}: {str(e)[:60]}")
+    assert not failed, failed

@@ -16,13 +16,13 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import kornia
 import torch
 import torch.nn.functional as F
 
 from . import patterns
+from .caching import constant_cache
 
 Tensor = torch.Tensor
 RGB = tuple[float, float, float]
@@ -109,7 +109,7 @@ def blur(x: Tensor, sigma: float) -> Tensor:
     return y.contiguous()
 
 
-@lru_cache(maxsize=128)
+@constant_cache(128)
 def _gaussian_taps(k: int, sigma: float, dtype: torch.dtype, device: torch.device) -> Tensor:
     """kornia's ``(1, k)`` Gaussian taps for ``sigma`` (as ``gaussian_blur2d`` builds them)."""
     return kornia.filters.get_gaussian_kernel1d(
@@ -159,7 +159,8 @@ def _window_counts(h: int, w: int, kh: int, kw: int, device, dtype) -> Tensor:
             o = torch.arange(n)
             return (torch.clamp(o - k // 2 + k, max=n) - torch.clamp(o - k // 2, min=0)).double()
 
-        _COUNTS[key] = (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
+        with torch.inference_mode(False):  # a constant later calls may differentiate through
+            _COUNTS[key] = (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
     return _COUNTS[key]
 
 

@@ -8,18 +8,19 @@ per-image result. Fields are built once per (parameters, size, device) and cache
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .caching import constant_cache
 
 
 def _to(t: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     return t.to(device) if str(t.device) != str(device) else t
 
 
-@lru_cache(maxsize=256)
+@constant_cache(256)
 def _fbm_cpu(h: int, w: int, seed: int, cells: float, octaves: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     out = torch.zeros(1, 1, h, w)
@@ -44,7 +45,7 @@ def fbm(
     return _to(_fbm_cpu(h, w, seed, float(cells), octaves), device)
 
 
-@lru_cache(maxsize=64)
+@constant_cache(64)
 def _gauss_noise_cpu(h: int, w: int, seed: int, channels: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     return torch.from_numpy(rng.standard_normal((1, channels, h, w), dtype=np.float32))
@@ -55,7 +56,7 @@ def gaussian_noise(h: int, w: int, seed: int, channels: int = 1, device="cpu") -
     return _to(_gauss_noise_cpu(h, w, seed, channels), device)
 
 
-@lru_cache(maxsize=128)
+@constant_cache(128)
 def _particles_cpu(
     h: int,
     w: int,
@@ -141,7 +142,7 @@ def particles(
     return _to(_particles_cpu(*args, bool(star), int(groups), float(bottom_bias)), device)
 
 
-@lru_cache(maxsize=64)
+@constant_cache(64)
 def _rays_cpu(
     h: int, w: int, seed: int, ox: float, oy: float, beams: int, width: float, fade: float
 ) -> torch.Tensor:
@@ -182,7 +183,7 @@ def rays(
     )
 
 
-@lru_cache(maxsize=32)
+@constant_cache(32)
 def _coords_cpu(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
     ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h
     xs = (torch.arange(w, dtype=torch.float32) + 0.5) / w
@@ -196,7 +197,7 @@ def coords(h: int, w: int, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
     return _to(yy, device), _to(xx, device)
 
 
-@lru_cache(maxsize=32)
+@constant_cache(32)
 def _cells_cpu(h: int, w: int, cells: float, kind: str, seed: int) -> tuple[torch.Tensor, int]:
     m = min(h, w)
     step = m / cells
@@ -233,7 +234,7 @@ def cells(
     return _to(ids, device), n
 
 
-@lru_cache(maxsize=16)
+@constant_cache(16)
 def _lightning_cpu(h: int, w: int, seed: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     img = np.zeros((h, w), np.float32)
