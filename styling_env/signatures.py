@@ -1,24 +1,24 @@
-"""How much each styling value changes a typical picture, measured once on a fixed corpus.
+"""How much each styling value changes a typical picture, measured on a fixed corpus.
 
-``full_change()[value_index(tool, value)]`` is the mean pixel change (:func:`pixel_distance`) that value ``v`` at full
-strength causes on a fixed calibration corpus of scenes and photos. The oracle compares it with
-the change the same render causes on a given source — its *headroom* for that value: a dark
-photo has little room left for ``night_moonlit``, a snowy one for ``snow_falling``. The table is
-deterministic, computed on first use (about a second) and kept per process.
-:func:`value_change` gives the same measure for any rendering value of any library (the ten
-tools' from the table, the others measured on the same corpus on first use).
+:func:`value_change` is the mean pixel change (:func:`pixel_distance`) that a value at full
+strength causes on a fixed calibration corpus of scenes and photos, for the ten tools' values
+and every other library's rendering values. The oracle compares it with the change the same
+render causes on a given source — its *headroom* for that value: a dark photo has little room
+left for ``night_moonlit``, a snowy one for ``snow_falling``. Each value's number is
+deterministic, measured on its first use and kept per process; ``full_change()`` is the table of
+the ten tools' 171 values (``full_change()[value_index(tool, value)]``).
 """
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 
 import torch
 
 from .features import WORK_SIZE, to_work_size
 from .images import make_images
 from .tools import ToolCall, apply_calls, apply_recipe
-from .tools.vocabulary import VALUES, value_index
+from .tools.vocabulary import VALUES
 
 Tensor = torch.Tensor
 
@@ -30,37 +30,34 @@ def pixel_distance(a: Tensor, b: Tensor) -> Tensor:
     return (to_work_size(a) - to_work_size(b)).abs().mean((1, 2, 3))
 
 
-@lru_cache(maxsize=1)
+@cache
+def _corpus():
+    source, n, seed = _CORPUS
+    return make_images(source, n, WORK_SIZE, seed)
+
+
 def full_change() -> Tensor:
     """``(171,)`` mean pixel change of each value at strength 1 on the calibration corpus."""
-    source, n, seed = _CORPUS
-    corpus = make_images(source, n, WORK_SIZE, seed)
-    out = torch.empty(len(VALUES))
-    with torch.no_grad():
-        for j, (tool, value) in enumerate(VALUES):
-            y = apply_recipe(
-                corpus.pixels, tool, value, 1.0, masks=corpus.masks, has_masks=corpus.has_masks
-            )
-            out[j] = pixel_distance(y, corpus.pixels).mean()
-    return out
-
-
-def value_change(tool: str, value: str) -> float:
-    """The mean pixel change of ``tool``'s ``value`` at full strength on the calibration corpus:
-    ``full_change()`` for the ten tools' 171 values, measured once per process for the other
-    libraries' rendering values (``styling_env.libraries``)."""
-    if (tool, value) in _V2_ROWS:
-        return float(full_change()[value_index(tool, value)])
-    return _other_change(tool, value)
-
-
-_V2_ROWS = frozenset(VALUES)
+    return torch.tensor([value_change(tool, value) for tool, value in VALUES])
 
 
 @cache
-def _other_change(tool: str, value: str) -> float:
-    source, n, seed = _CORPUS
-    corpus = make_images(source, n, WORK_SIZE, seed)
+def value_change(tool: str, value: str) -> float:
+    """The mean pixel change of ``tool``'s ``value`` at full strength on the calibration corpus,
+    for any rendering value of any library (``styling_env.libraries``). Measured on first use
+    and kept per process, one value at a time (about 12 ms each; the whole table of the ten
+    tools' 171 values takes 2 s, which a short-lived process such as a vector-env worker or a
+    Ray task would pay at its first reset for the two or three values it needs). A value's
+    number is the same whichever values were measured before it."""
+    corpus = _corpus()
     with torch.no_grad():
-        y = apply_calls(corpus, ToolCall(tool, value, 1.0))
+        if (tool, value) in _V2_ROWS:
+            y = apply_recipe(
+                corpus.pixels, tool, value, 1.0, masks=corpus.masks, has_masks=corpus.has_masks
+            )
+        else:
+            y = apply_calls(corpus, ToolCall(tool, value, 1.0))
     return float(pixel_distance(y, corpus.pixels).mean())
+
+
+_V2_ROWS = frozenset(VALUES)

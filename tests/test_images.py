@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import sys
 
 import numpy as np
 import pytest
@@ -129,6 +130,25 @@ def test_bundled_gives_distinct_photos_and_crops() -> None:
     again = batch[len(names) :]
     assert again.names == first.names
     assert ((again.pixels - first.pixels).abs().mean(dim=(1, 2, 3)) > 0.01).all()
+
+
+def test_bundled_photos_are_found_without_importing_their_packages(monkeypatch) -> None:
+    """The photo folders are located, not imported: importing scikit-learn (scipy.stats and
+    the rest) cost every new process about 3 s at its first reset."""
+    from styling_env.images import bundled
+
+    packages = ("sklearn", "skimage")
+    for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+        monkeypatch.delitem(sys.modules, name)  # as in a new process (put back after the test)
+    bundled.photo_paths.cache_clear()
+    try:
+        found = bundled.photo_paths()
+    finally:
+        bundled.photo_paths.cache_clear()
+    assert not [m for m in sys.modules if m.split(".")[0] in packages]
+    assert {"astronaut", "chelsea", "coffee", "china", "flower"} <= set(found)
+    assert found["china"].parent.parts[-3:] == ("sklearn", "datasets", "images")
+    assert bundled._package_dir("no_such_package_here") is None
 
 
 def test_folder_reads_formats_in_sorted_order(tmp_path) -> None:

@@ -106,6 +106,23 @@ def test_darker_sources_need_less_night():
     assert all(d[0].strength < p[0].strength for d, p in zip(dark_plans, plans, strict=True))
 
 
+def test_headroom_calibration_measures_each_value_alone():
+    """A value's calibration (the mean change it makes on the fixed corpus) is measured on its
+    first use, alone: a new process pays for the few values its first tasks name, not the
+    whole 171-value table (2 s), and gets the same number as the table."""
+    from styling_env import signatures as S
+    from styling_env.tools.vocabulary import VALUES, value_index
+
+    tool, value = VALUES[37]
+    S.value_change.cache_clear()
+    one = S.value_change(tool, value)
+    assert S.value_change.cache_info().currsize == 1
+    table = S.full_change()
+    assert table.shape == (len(VALUES),) and table.dtype == torch.float32
+    assert table[value_index(tool, value)].item() == one  # to the bit
+    assert bool((table > 0).all())
+
+
 def test_oracle_plans_are_canonical_and_respect_preservation():
     batch = make_images("procedural:outdoor", 2, 64, seed=9)
     targets = [

@@ -127,20 +127,16 @@ def test_bad_input_is_named_before_or_by_the_workers_and_timings_sum_theirs():
             env.step([Stop(), Stop(), Stop()])
         with pytest.raises(WorkerError, match="unknown worker command 'fly'"):
             env._call("fly", [None, None])  # a worker's exception comes back with its traceback
+        # a worker ends after reporting an error (as gymnasium's AsyncVectorEnv workers do:
+        # the other slots may have stepped, so the batch is no longer in step), and a worker
+        # that is gone is named, not waited on
+        with pytest.raises(WorkerError, match="worker 0"):
+            env.step([Stop(), Stop()])
     finally:
         env.close()
     with pytest.raises(WorkerError, match="closed"):
         env.step([Stop(), Stop()])
     env.close()  # twice is fine
-    env = ParallelStylingVectorEnv(2, 2, **SMALL)  # a worker that dies is named, not waited on
-    try:
-        env.reset(seed=0)
-        env._procs[1].kill()
-        env._procs[1].wait()
-        with pytest.raises(WorkerError, match="worker 1"):
-            env.step([Stop(), Stop()])
-    finally:
-        env.close()
 
 
 def test_sb3_adapter_runs_on_worker_processes():
