@@ -16,6 +16,7 @@ import kornia
 import torch
 import torch.nn.functional as F
 
+from .tools.caching import constant_cache
 from .tools.ops import box_mean as box_mean  # re-exported (its old home)
 from .tools.ops import luma
 
@@ -111,28 +112,21 @@ def sobel(lum: Tensor) -> tuple[Tensor, Tensor]:
     return sx, sy
 
 
-_BLUR: dict[tuple, Tensor] = {}
-
-
-def _blur_matrix(n: int, k: int, sigma: float, device, dtype) -> Tensor:
+@constant_cache(64)
+def _blur_matrix(n: int, k: int, sigma: float, device: torch.device, dtype: torch.dtype) -> Tensor:
     """``(n, n)``: row ``o`` holds the Gaussian taps around ``o``, reflected at the border
-    (cached per size, kernel, device and dtype)."""
-    key = (n, k, sigma, str(device), dtype)
-    if key not in _BLUR:
-        if k // 2 >= n:
-            raise ValueError(f"a {k}-tap blur needs a side > {k // 2}, got {n}")
-        # built outside inference mode: a constant any later call may differentiate through
-        # (styling_env.tools.caching)
-        with torch.inference_mode(False):
-            taps = kornia.filters.get_gaussian_kernel1d(k, sigma, dtype=torch.float64)[0]
-            m = torch.zeros(n, n, dtype=torch.float64)
-            for o in range(n):
-                for t in range(k):
-                    i = o + t - k // 2
-                    i = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
-                    m[o, i] += taps[t]
-            _BLUR[key] = m.to(device, dtype)
-    return _BLUR[key]
+    (cached per size, kernel, device and dtype, built outside inference mode: a constant any
+    later call may differentiate through)."""
+    if k // 2 >= n:
+        raise ValueError(f"a {k}-tap blur needs a side > {k // 2}, got {n}")
+    taps = kornia.filters.get_gaussian_kernel1d(k, sigma, dtype=torch.float64)[0]
+    m = torch.zeros(n, n, dtype=torch.float64)
+    for o in range(n):
+        for t in range(k):
+            i = o + t - k // 2
+            i = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
+            m[o, i] += taps[t]
+    return m.to(device, dtype)
 
 
 def image_features(x: Tensor) -> Tensor:

@@ -436,8 +436,8 @@ def test_every_recipe_differentiates_after_inference_mode_calls():
         if hasattr(f, "cache_clear"):
             f.cache_clear()
     ops._gaussian_taps.cache_clear()
-    ops._COUNTS.clear()
-    features._BLUR.clear()
+    ops._window_counts.cache_clear()
+    features._blur_matrix.cache_clear()
     b = make_images("mix", 2, 32, 7)
     rows = [(t, v) for t, values in ALL_RECIPES.items() for v in values]
     strength = torch.full((2,), 0.6)

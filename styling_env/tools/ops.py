@@ -146,22 +146,16 @@ def _window_sum(x: Tensor, kh: int, kw: int) -> Tensor:
     return total
 
 
-_COUNTS: dict[tuple, Tensor] = {}
-
-
+@constant_cache(128)
 def _window_counts(h: int, w: int, kh: int, kw: int, device, dtype) -> Tensor:
     """``(H, W)``: how many pixels of a ``kh x kw`` window clipped at the border each output
-    averages (cached per shape, device and dtype)."""
-    key = (h, w, kh, kw, str(device), dtype)
-    if key not in _COUNTS:
+    averages (cached per shape, device and dtype, built outside inference mode)."""
 
-        def side(n: int, k: int) -> Tensor:
-            o = torch.arange(n)
-            return (torch.clamp(o - k // 2 + k, max=n) - torch.clamp(o - k // 2, min=0)).double()
+    def side(n: int, k: int) -> Tensor:
+        o = torch.arange(n)
+        return (torch.clamp(o - k // 2 + k, max=n) - torch.clamp(o - k // 2, min=0)).double()
 
-        with torch.inference_mode(False):  # a constant later calls may differentiate through
-            _COUNTS[key] = (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
-    return _COUNTS[key]
+    return (side(h, kh)[:, None] * side(w, kw)[None, :]).to(device, dtype)
 
 
 def window_mean(x: Tensor, k: int) -> Tensor:
