@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from agents import registry
+from offline_data.safety import atomic_write
 from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 from styling_env.validation import positive_int
@@ -631,12 +632,8 @@ class Runner:
     def save(self, record: dict[str, Any], done: Path) -> dict[str, Any]:
         """Write ``record`` to ``cell.json`` atomically (the marker of a finished cell)."""
         record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        tmp = done.with_name(f".cell.json.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(record, indent=1, default=float))
-            tmp.replace(done)  # the marker appears only when the cell is complete
-        finally:
-            tmp.unlink(missing_ok=True)
+        text = json.dumps(record, indent=1, default=float)
+        atomic_write(done, lambda tmp: tmp.write_text(text))  # appears only when complete
         return record
 
 
@@ -948,11 +945,8 @@ def write_results(
     }
     if failed:
         doc["failed"] = [dict(f) for f in failed]
-    path = Path(out) / "results.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, default=float))
-    tmp.replace(path)
-    return path
+    text = json.dumps(doc, default=float)
+    return atomic_write(Path(out) / "results.json", lambda tmp: tmp.write_text(text))
 
 
 # --------------------------------------------------------------------------------------------

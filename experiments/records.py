@@ -36,12 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from offline_data.safety import atomic_write
 
 __all__ = [
     "FILES", "FORMAT", "RecordError", "compare", "differ_from", "pack", "read_record", "sample",
@@ -85,10 +86,7 @@ def _compress(payload: bytes) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def read_record(path: str | Path) -> dict[str, str]:

@@ -49,7 +49,7 @@ from styling_env.judge import JUDGE_VERSION
 from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library
 
 from .errors import DatasetError
-from .safety import check_dataset_id, inside, write_error
+from .safety import atomic_write, check_dataset_id, inside, write_error
 
 NAMESPACE = "image-styling"
 #: The version of what a dataset stores and of how its checksum is computed; readers refuse
@@ -282,15 +282,15 @@ def _remove_stale_staging(root: Path) -> None:
             continue
 
 
-def set_meta(path: Path, values: Mapping[str, Any]) -> None:
-    """Update our metadata block of the dataset at ``path`` in place (only once it is
-    complete), replacing ``metadata.json`` atomically."""
+def set_meta(path: Path, values: Mapping[str, Any] = {}, *, minari: Mapping[str, Any] = {}) -> None:
+    """Update the metadata of the dataset at ``path`` in place (only once it is complete):
+    our block with ``values``, Minari's own fields (``ref_min_score`` and the like) with
+    ``minari``; ``metadata.json`` is replaced atomically."""
     file = path / "data" / "metadata.json"
     meta = json.loads(file.read_text())
     meta[META_KEY].update(values)
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, file)
+    meta.update(minari)
+    atomic_write(file, lambda tmp: tmp.write_text(json.dumps(meta)))
 
 
 # --------------------------------------------------------------------------------------------

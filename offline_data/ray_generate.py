@@ -34,7 +34,6 @@ shut down after it; a process that has already called ``ray.init`` keeps its own
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -248,19 +247,6 @@ def _merge_task(work: str, root: str, did: str, parts: Sequence[str], overwrite:
     return str(move_into_place(joined, Path(root), did, overwrite=overwrite))
 
 
-def _set_reference_scores(path: Path, refs: tuple[float, float]) -> None:
-    """Minari's ``ref_min_score``/``ref_max_score`` of a finished dataset (what
-    ``create_dataset_from_buffers`` writes when given them), replaced atomically."""
-    file = path / "data" / "metadata.json"
-    meta = json.loads(file.read_text())
-    meta.update(
-        ref_min_score=refs[0], ref_max_score=refs[1], num_episodes_average_score=_AVERAGE_EPISODES
-    )
-    tmp = file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, file)
-
-
 # --------------------------------------------------------------------------------------------
 # The whole job
 
@@ -358,7 +344,11 @@ def generate_on_ray(
                     )  # fmt: skip
                 if refs is not None:
                     ref_scores = wait_all(ray, [refs], ["the reference scores"], counter, bar)[0]
-                    _set_reference_scores(path, ref_scores)
+                    # Minari's fields, as create_dataset_from_buffers writes them when given
+                    set_meta(path, minari=dict(
+                        ref_min_score=ref_scores[0], ref_max_score=ref_scores[1],
+                        num_episodes_average_score=_AVERAGE_EPISODES,
+                    ))  # fmt: skip
             finally:
                 bar.close()
                 shutil.rmtree(work, ignore_errors=True)

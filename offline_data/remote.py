@@ -53,6 +53,7 @@ from .dataset import (
     namespaces,
     set_meta,
 )  # fmt: skip
+from .safety import atomic_write
 
 NAMESPACE_FILE = "namespace_metadata.json"
 #: The remote forms :func:`parse_remote` accepts (for error messages).
@@ -147,13 +148,10 @@ def _copy_namespace_files(did: str, src_root: Path, dst_root: Path) -> None:
         src, dst = src_root / ns / NAMESPACE_FILE, dst_root / ns / NAMESPACE_FILE
         if dst.exists():
             continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
         if src.exists():
-            tmp = dst.with_name(f".{NAMESPACE_FILE}.{os.getpid()}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
+            atomic_write(dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
         else:
-            dst.write_text("{}")
+            atomic_write(dst, lambda tmp: tmp.write_text("{}"))
 
 
 def _mirror_ids(root: Path) -> list[str]:

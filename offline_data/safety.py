@@ -11,6 +11,8 @@
   lock is released when its process ends, even if it is killed.
 - :func:`write_error`: an ``OSError`` raised while writing (full disk, read-only folder)
   becomes a :class:`WriteError` naming the path and the cause.
+- :func:`atomic_write`: a file written whole or not at all (a temporary file of its own
+  beside it, then one ``os.replace``; the temporary file never stays behind).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -146,6 +149,32 @@ def write_error(path: str | os.PathLike[str], e: BaseException) -> WriteError:
     err = WriteError(f"cannot write {path}: {why} ({type(e).__name__}: {e})")
     err.errno = code
     return err
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Write ``path`` whole or not at all: ``write(tmp)`` fills a temporary file beside it
+    (named for this process and call, so two writers never share one), which then replaces
+    ``path`` in one ``os.replace``: a reader sees the old file or the new one, never half of
+    one. The folder is created. An ``OSError``, or torch's ``RuntimeError`` for a failed
+    write (how ``torch.save`` reports a full disk), becomes a :class:`WriteError` naming
+    ``path``; any other error of ``write`` passes through unchanged. The temporary file is
+    removed in every case. Returns ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise write_error(path, e) from e
+    except RuntimeError as e:
+        if "write" not in str(e).lower():
+            raise
+        raise write_error(path, e) from e
+    finally:
+        with suppress(OSError):  # e.g. the folder could not be made: there is no file
+            tmp.unlink(missing_ok=True)
+    return path
 
 
 def writable(folder: str | os.PathLike[str]) -> None:

@@ -502,6 +502,14 @@ def test_full_disk_and_unwritable_folders_are_named(tmp_path, monkeypatch, capsy
         EmbeddedPlanner().save(tmp_path / "run" / "model.pt")
     assert list((tmp_path / "run").iterdir()) == []
 
+    from agents.calllevel.critic import CallCritic  # the critic's checkpoint alike
+    from agents.embedded.config import PlannerConfig
+
+    critic = CallCritic(PlannerConfig(image_size=32, encoder="minilm+hash", hash_dim=64))
+    with pytest.raises(WriteError, match=r"cannot write .*critic\.pt: the disk is full"):
+        critic.save(tmp_path / "run" / "critic.pt")
+    assert list((tmp_path / "run").iterdir()) == []
+
     # an --out or MINARI_DATASETS_PATH that cannot be written (a file stands in its way;
     # permissions cannot simulate it for root) is a clear error before any work
     blocker = tmp_path / "a-file"
@@ -512,6 +520,60 @@ def test_full_disk_and_unwritable_folders_are_named(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(G, "reference_returns", _fail)
     with pytest.raises(WriteError, match=f"cannot write {blocker / 'datasets'}"):
         G.generate("simple", 2, did="mine-v0", image_size=32)
+
+
+def test_atomic_write_writes_whole_files_or_none(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from offline_data.safety import WriteError, atomic_write
+
+    path = tmp_path / "sub" / "f.json"
+    assert atomic_write(path, lambda t: t.write_text("one")) == path  # the folder is made
+    names = []
+
+    def half_then_fail(t):
+        names.append(t.name)
+        t.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for _ in range(2):
+        with pytest.raises(WriteError, match=r"cannot write .*f\.json: the disk is full"):
+            atomic_write(path, half_then_fail)
+    assert path.read_text() == "one" and sorted(os.listdir(path.parent)) == ["f.json"]
+    assert names[0] != names[1] and all(n.startswith(".f.json.") for n in names)  # per call
+
+    def torch_full(t):  # how torch.save reports a full disk
+        raise RuntimeError("PytorchStreamWriter failed writing file data/3: file write failed")
+
+    with pytest.raises(WriteError, match="the disk is full"):
+        atomic_write(path, torch_full)
+
+    def bug(t):  # not a write failure: passes through as it is
+        raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape mismatch") as e:
+        atomic_write(path, bug)
+    assert not isinstance(e.value, WriteError)
+    blocker = tmp_path / "a-file"  # a file where the folder should be
+    blocker.write_text("")
+    with pytest.raises(WriteError, match=f"cannot write {blocker / 'x'}"):
+        atomic_write(blocker / "x", lambda t: t.write_text("never"))
+    assert sorted(os.listdir(path.parent)) == ["f.json"] and blocker.read_text() == ""
+
+
+def test_the_instruction_cache_leaves_no_temporary_file_when_a_write_fails(tmp_path, monkeypatch):
+    import numpy as np
+
+    from agents.embedded.text import InstructionEncoder
+
+    def full(f, *a, **k):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    InstructionEncoder._write(tmp_path / "cache" / "v.npy", np.zeros(3, np.float32))
+    assert list((tmp_path / "cache").iterdir()) == []  # a read-only or full cache costs speed only
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from torch import nn
 from agents.embedded.config import CheckpointError, PlannerConfig
 from agents.embedded.hashed import SparseTailLinear, read_words
 from agents.embedded.model import EmbeddedPlanner, PlannerBatch
+from offline_data.safety import atomic_write
 from styling_env.actions import MASK_NAMES, STOP, VALUE_OFFSETS
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import VALUES
@@ -200,13 +201,7 @@ class CallCritic(nn.Module):
             "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
             "meta": json.loads(json.dumps(self.meta, default=str)),
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            torch.save(blob, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return atomic_write(path, lambda tmp: torch.save(blob, tmp))
 
 
 def load_critic(

@@ -11,7 +11,6 @@ import functools
 import json
 import math
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -671,17 +670,9 @@ class EmbeddedPlanner(nn.Module):
             "train_seconds": self.meta.get("train_seconds"),
             "meta": json.loads(json.dumps(self.meta, default=str)),
         }
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            torch.save(blob, tmp)
-            os.replace(tmp, path)
-        except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
-            from offline_data.safety import write_error
+        from offline_data.safety import atomic_write
 
-            raise write_error(path, e) from e
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return atomic_write(path, lambda tmp: torch.save(blob, tmp))
 
     @classmethod
     def load(

@@ -3,6 +3,7 @@ words, or both (cached per text)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -206,13 +207,16 @@ class InstructionEncoder:
 
     @staticmethod
     def _write(path: Path, array: np.ndarray) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, array)
-            os.replace(tmp, path)  # atomic: parallel trainers never read half a file
-        except OSError:  # a read-only cache only costs speed
-            pass
+        from offline_data.safety import atomic_write
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to a name
+                np.save(f, array)
+
+        # whole or not at all: parallel trainers never read half a file; a read-only cache
+        # only costs speed
+        with contextlib.suppress(OSError):
+            atomic_write(path, save)
 
 
 def _npy_header(shape: tuple[int, ...], dtype: Any) -> bytes:
