@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from styling_env.validation import positive_float
 
 from .config import CallLevelConfig
-from .critic import CallCritic
-from .losses import awac_weights, td_loss, td_target
+from .critic import CallCritic, q_minus_v
+from .losses import awac_weights, ensemble_min, qv_stats, td_loss, td_target
 
 __all__ = ["AWACConfig", "advantage", "critic_loss", "weights"]
 
@@ -58,24 +58,18 @@ def critic_loss(
     """SARSA ``L_Q`` (the next call is the dataset's) plus the behaviour value's ``L_V``."""
     out = critic.q_values(b)
     with torch.no_grad():
-        q_next = torch.stack(target.q_values(nb)["q"]).min(dim=0).values
-        q_t = torch.stack(target.q_values(b)["q"]).min(dim=0).values
+        q_next = ensemble_min(target.q_values(nb)["q"])
+        q_t = ensemble_min(target.q_values(b)["q"])
     y = td_target(reward, q_next, done, cfg.gamma)
     q_loss = td_loss(out["q"], y)
     v_loss = F.mse_loss(out["v"], q_t)
-    return q_loss + v_loss, {
-        "q_loss": float(q_loss.detach()),
-        "v_loss": float(v_loss.detach()),
-        "q": float(out["q"][0].detach().mean()),
-        "v": float(out["v"].detach().mean()),
-    }
+    return q_loss + v_loss, qv_stats(out, q_loss, v_loss)
 
 
 @torch.no_grad()
 def advantage(critic: CallCritic, target: CallCritic, b: Any, cfg: AWACConfig) -> torch.Tensor:
     """``min_i Qbar_i(s, a) - V(s)`` ``(B,)``: the call against the behaviour's mean."""
-    q_t = torch.stack(target.q_values(b)["q"]).min(dim=0).values
-    return q_t - critic.state_value(b)
+    return q_minus_v(critic, target, b)
 
 
 def weights(adv: torch.Tensor, cfg: AWACConfig) -> torch.Tensor:

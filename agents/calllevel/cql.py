@@ -39,7 +39,7 @@ from styling_env.validation import positive_float
 
 from .config import CallLevelConfig
 from .critic import CallCritic
-from .losses import conservative_penalty, iql_weights, td_loss, td_target
+from .losses import conservative_penalty, ensemble_min, iql_weights, td_loss, td_target
 
 __all__ = ["CQLConfig", "advantage", "critic_loss", "weights"]
 
@@ -73,8 +73,7 @@ def critic_loss(
         h, wide = critic.encode(nb)
         best = torch.stack(critic.discrete_q(h, wide)).mean(dim=0).argmax(dim=1, keepdim=True)
         ht, wt = target.encode(nb)
-        q_next = torch.stack([d.gather(1, best).reshape(-1) for d in target.discrete_q(ht, wt)])
-        q_next = q_next.min(dim=0).values
+        q_next = ensemble_min([d.gather(1, best).reshape(-1) for d in target.discrete_q(ht, wt)])
     y = td_target(reward, q_next, done, cfg.gamma)
     td = td_loss(out["q"], y, huber=True)
     cons = sum(conservative_penalty(d, out["k"]) for d in out["discrete"])
@@ -88,7 +87,7 @@ def critic_loss(
 
 def soft_value(discrete: list[torch.Tensor]) -> torch.Tensor:
     """The Boltzmann value ``sum_k softmax(D)_k D_k`` ``(B,)`` of the critics' minimum ``D``."""
-    d = torch.stack(discrete).min(dim=0).values
+    d = ensemble_min(discrete)
     return (torch.softmax(d, dim=1) * d).sum(dim=1)
 
 
@@ -96,7 +95,7 @@ def soft_value(discrete: list[torch.Tensor]) -> torch.Tensor:
 def advantage(critic: CallCritic, target: CallCritic, b: Any, cfg: CQLConfig) -> torch.Tensor:
     """``min_i Qbar_i(s, a) - V(s)`` with ``V`` the Boltzmann value of the target's ``D``."""
     out = target.q_values(b)
-    return torch.stack(out["q"]).min(dim=0).values - soft_value(out["discrete"])
+    return ensemble_min(out["q"]) - soft_value(out["discrete"])
 
 
 def weights(adv: torch.Tensor, cfg: CQLConfig) -> torch.Tensor:

@@ -49,6 +49,8 @@ from styling_env.actions import MASK_NAMES, STOP, VALUE_OFFSETS
 from styling_env.tools.call import REGIONS
 from styling_env.tools.vocabulary import VALUES
 
+from .losses import ensemble_min
+
 __all__ = [
     "CRITIC_FORMAT",
     "N_CALLS",
@@ -56,6 +58,7 @@ __all__ = [
     "CriticMismatchError",
     "call_index",
     "load_critic",
+    "q_minus_v",
 ]
 
 CRITIC_FORMAT = "image-styling/call-critic"
@@ -202,6 +205,13 @@ class CallCritic(nn.Module):
             "meta": json.loads(json.dumps(self.meta, default=str)),
         }
         return atomic_write(path, lambda tmp: torch.save(blob, tmp))
+
+
+@torch.no_grad()
+def q_minus_v(critic: CallCritic, target: CallCritic, b: PlannerBatch) -> torch.Tensor:
+    """``min_i Qbar_i(s, a) - V(s)`` ``(B,)``: the target critics' most pessimistic value of
+    the taken call against the online critic's state value (IQL's and AWAC's advantage)."""
+    return ensemble_min(target.q_values(b)["q"]) - critic.state_value(b)
 
 
 def load_critic(

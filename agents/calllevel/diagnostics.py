@@ -41,6 +41,7 @@ from styling_env.actions import MASK_NAMES, STOP
 from styling_env.tools.call import REGIONS, ToolCall
 
 from .critic import CallCritic
+from .losses import ensemble_min
 
 __all__ = [
     "TAGS_READING", "StepLabels", "diagnose", "mistake_shares", "mistake_tags", "oracle_calls", "step_labels",
@@ -193,9 +194,9 @@ def diagnose(
     for i in range(0, len(idx_all), chunk):
         idx = idx_all[i : i + chunk]
         b = d.batch(idx, images=images)
-        q_taken = torch.stack(target.q_values(b)["q"]).min(dim=0).values
+        q_taken = ensemble_min(target.q_values(b)["q"])
         cf = replace(b, tool=o["tool"][idx], value=o["value"][idx], strength=o["strength"][idx], region=o["region"][idx], preserve=o["preserve"][idx])  # fmt: skip
-        q_oracle = torch.stack(target.q_values(cf)["q"]).min(dim=0).values
+        q_oracle = ensemble_min(target.q_values(cf)["q"])
         better.append(q_taken < q_oracle)
     ok = torch.cat(better).numpy() if better else np.zeros(0, bool)
     out["pairs"] = int(ok.size)

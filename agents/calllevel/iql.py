@@ -32,8 +32,8 @@ import torch
 from styling_env.validation import positive_float
 
 from .config import CallLevelConfig
-from .critic import CallCritic
-from .losses import expectile_loss, iql_weights, td_loss, td_target
+from .critic import CallCritic, q_minus_v
+from .losses import ensemble_min, expectile_loss, iql_weights, qv_stats, td_loss, td_target
 
 __all__ = ["IQLConfig", "advantage", "critic_loss", "weights"]
 
@@ -65,23 +65,17 @@ def critic_loss(
     out = critic.q_values(b)
     with torch.no_grad():
         v_next = critic.state_value(nb)
-        q_t = torch.stack(target.q_values(b)["q"]).min(dim=0).values
+        q_t = ensemble_min(target.q_values(b)["q"])
     y = td_target(reward, v_next, done, cfg.gamma)
     q_loss = td_loss(out["q"], y)
     v_loss = expectile_loss(q_t, out["v"], cfg.expectile)
-    return q_loss + v_loss, {
-        "q_loss": float(q_loss.detach()),
-        "v_loss": float(v_loss.detach()),
-        "q": float(out["q"][0].detach().mean()),
-        "v": float(out["v"].detach().mean()),
-    }
+    return q_loss + v_loss, qv_stats(out, q_loss, v_loss)
 
 
 @torch.no_grad()
 def advantage(critic: CallCritic, target: CallCritic, b: Any, cfg: IQLConfig) -> torch.Tensor:
     """``min_i Qbar_i(s, a) - V(s)`` ``(B,)``."""
-    q_t = torch.stack(target.q_values(b)["q"]).min(dim=0).values
-    return q_t - critic.state_value(b)
+    return q_minus_v(critic, target, b)
 
 
 def weights(adv: torch.Tensor, cfg: IQLConfig) -> torch.Tensor:

@@ -38,12 +38,31 @@ from torch import nn
 __all__ = [
     "awac_weights",
     "conservative_penalty",
+    "ensemble_min",
     "expectile_loss",
     "iql_weights",
+    "qv_stats",
     "soft_update",
     "td_loss",
     "td_target",
 ]
+
+
+def ensemble_min(q: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The critics' elementwise minimum of ``q[i]`` (d3rlpy's ensemble ``reduction="min"``):
+    the targets and the advantages use the most pessimistic critic."""
+    return torch.stack(list(q)).min(dim=0).values
+
+
+def qv_stats(out: dict, q_loss: torch.Tensor, v_loss: torch.Tensor) -> dict[str, float]:
+    """What a Q + V critic's step logs: both losses, the first critic's mean ``Q`` and the
+    mean ``V`` of ``out`` (:meth:`CallCritic.q_values`)."""
+    return {
+        "q_loss": float(q_loss.detach()),
+        "v_loss": float(v_loss.detach()),
+        "q": float(out["q"][0].detach().mean()),
+        "v": float(out["v"].detach().mean()),
+    }
 
 
 def td_target(
