@@ -1063,12 +1063,8 @@ def train_method(job: Any) -> Any:
     from offline_data.loaders.records import reworded_records
 
     config: D3rlpyMethodConfig = job.config
-    if job.dataset is None:
-        raise ValueError(f"method {job.method.key!r} trains on a dataset: pass one")
+    data = job.records()
     t = config.training
-    data: Any = job.dataset
-    if job.episodes is not None:
-        data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
     if job.cache is not None:  # the benchmark: one MDP per dataset and layout, for every algo
         layout = (t.n_strength_bins, t.preserve, t.text_only, t.with_source, t.reward, t.work_size, t.encoder, t.rewordings)  # fmt: skip
         src = data

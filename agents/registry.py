@@ -233,6 +233,17 @@ class TrainJob:
     def log_path(self) -> Path:
         return self.out / "train_log.jsonl"
 
+    def records(self) -> str | list[Any]:
+        """The training data: the dataset's id, or its first ``episodes`` episodes (a list of
+        records). A job without a dataset is a :class:`ValueError` naming the method."""
+        if self.dataset is None:
+            raise ValueError(f"method {self.method.key!r} trains on a dataset: pass one")
+        if self.episodes is None:
+            return self.dataset
+        from offline_data import dataset as D
+
+        return list(D.episodes(D.load(self.dataset), range(self.episodes)))
+
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """``build()``, shared through the job's cache when it has one (keyed by the dataset)."""
         if self.cache is None or self.dataset is None:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from agents.embedded.agent import EmbeddedAgent
-from agents.embedded.training import PreparedData, cache_key, prepare
+from agents.embedded.training import PreparedData, prepare, shared_prepared
 from agents.registry import Trained, TrainJob
 from agents.training import MetricLog, peak_memory_mb
 
@@ -38,28 +38,12 @@ from .training import (
 __all__ = ["critic_stage", "load", "train"]
 
 
-def _records(job: TrainJob) -> Any:
-    from offline_data import dataset as D
-
-    if job.episodes is None:
-        return job.dataset
-    return list(D.episodes(D.load(job.dataset), range(job.episodes)))
-
-
 def _prepared(job: TrainJob, config: CallLevelConfig) -> PreparedData:
     """The rows with images and instruction embeddings; through the job's cache under the key
     the embedded methods use, so RW and a call-level method of one tier load it once."""
-    shared = config.planner.replace(text_only=False)
-
-    def build() -> PreparedData:
-        p = prepare(_records(job), shared)
-        if job.episodes is None:
-            p.dataset_id = job.dataset
-        return p
-
     if job.cache is None:
-        return prepare(_records(job), config.planner)
-    return job.cached(cache_key(shared), build)
+        return prepare(job.records(), config.planner)
+    return shared_prepared(job, config.planner)
 
 
 def _dataset_key(job: TrainJob) -> str:
@@ -114,7 +98,7 @@ def critic_stage(
         info["critic"] = str(config.critic)
     adv = row_advantages(critic, target, d, config)
     t_diag = time.perf_counter()
-    labels = step_labels(_records(job), d)
+    labels = step_labels(job.records(), d)
     diag = diagnose(adv, labels, target=target, d=d) if labels is not None else None
     if diag is not None:
         diag["weight_on_mistaken"] = weight_on_mistakes(

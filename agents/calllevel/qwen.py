@@ -135,7 +135,7 @@ def train(job: TrainJob) -> Trained:
     """Fit (or load) the critic, weight every call, train the LoRA adapter as RW trains it."""
     from agents.qwen.train import train as train_adapter
 
-    from .method import _records, critic_stage
+    from .method import critic_stage
 
     config: CallLevelQwenConfig = job.config
     if not isinstance(config, CallLevelQwenConfig):
@@ -146,7 +146,7 @@ def train(job: TrainJob) -> Trained:
     d, adv, info = critic_stage(job, cc)
     w = call_weights(adv, cc)
     model = config.model.replace(seed=job.seed)
-    samples = weighted_samples(_records(job), d.rows.episode, d.rows.step, w, vision=model.vision)
+    samples = weighted_samples(job.records(), d.rows.episode, d.rows.step, w, vision=model.vision)
     res = train_adapter(
         samples, method="rw", config=model, training=config.training, seed=job.seed,
         progress=job.progress, log_path=job.log_path, out=job.checkpoint,

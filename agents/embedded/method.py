@@ -21,7 +21,7 @@ from styling_env.validation import choice
 from .agent import EmbeddedAgent
 from .config import PlannerConfig
 from .model import EmbeddedPlanner
-from .training import TrainConfig, cache_key, prepare
+from .training import TrainConfig, shared_prepared
 from .training import train as train_planner
 
 GROUPS = ("task_id",)
@@ -55,26 +55,7 @@ class EmbeddedMethodConfig(Config):
 def _data(job: TrainJob, config: EmbeddedMethodConfig) -> Any:
     """The training data: the dataset id, or its first ``job.episodes`` episodes; with a shared
     cache, tensors prepared once (with images) and re-weighted by each method."""
-    from offline_data import dataset as D
-
-    assert job.dataset is not None
-
-    def records() -> Any:
-        if job.episodes is None:
-            return job.dataset
-        return list(D.episodes(D.load(job.dataset), range(job.episodes)))
-
-    if job.cache is None:
-        return records()
-    shared = config.planner.replace(text_only=False)  # text-only runs read the same tensors
-
-    def build() -> Any:
-        prepared = prepare(records(), shared)
-        if job.episodes is None:
-            prepared.dataset_id = job.dataset
-        return prepared
-
-    return job.cached(cache_key(shared), build)
+    return job.records() if job.cache is None else shared_prepared(job, config.planner)
 
 
 def train(job: TrainJob) -> Trained:

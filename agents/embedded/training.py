@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from .hashed import hashed_words
 from .model import EmbeddedPlanner, PlannerBatch, resize_images
 from .pixels import image_statistics
 from .text import instruction_encoder
+
+if TYPE_CHECKING:
+    from agents.registry import TrainJob
 
 # --------------------------------------------------------------------------------------------
 # Training
@@ -125,6 +128,21 @@ def cache_key(config: PlannerConfig) -> tuple[Any, ...]:
     and, for a token encoder, where its token states are cut)."""
     key: tuple[Any, ...] = ("embedded", config.image_size, config.encoder, config.hash_dim)
     return key + (config.max_tokens,) if config.tokens else key
+
+
+def shared_prepared(job: TrainJob, planner: PlannerConfig) -> PreparedData:
+    """The job's data (:meth:`TrainJob.records`) prepared once for every method that shares the
+    job's cache, under :func:`cache_key`: with images (a text-only run reads the same tensors)
+    and, for a whole dataset, its id."""
+    shared = planner.replace(text_only=False)
+
+    def build() -> PreparedData:
+        prepared = prepare(job.records(), shared)
+        if job.episodes is None:
+            prepared.dataset_id = job.dataset
+        return prepared
+
+    return job.cached(cache_key(shared), build)
 
 
 #: (dataset checksum or id, instructions' digest, n) -> the reworded texts and their table:

@@ -45,14 +45,8 @@ def train(job: TrainJob) -> Trained:
     from .train import train as train_adapter
 
     config: QwenMethodConfig = job.config
-    if job.dataset is None:
-        raise ValueError(f"method {job.method.key!r} trains on a dataset: pass one")
+    data = job.records()
     model = config.model.replace(seed=job.seed)
-    data: Any = job.dataset
-    if job.episodes is not None:
-        from offline_data import dataset as D
-
-        data = list(D.episodes(D.load(job.dataset), range(job.episodes)))
     res = train_adapter(
         data, method=config.objective, config=model, training=config.training, seed=job.seed,
         reference=job.reference, groups=config.groups, progress=job.progress,
