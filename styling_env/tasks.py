@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,6 +62,7 @@ from .tools.vocabulary import (
     TOOLS,
     check_tool_value,
 )
+from .validation import real_in
 from .wording import CUES, intensity_level, train_wording, value_phrase
 from .wording import cap as _cap
 from .wording import fill as _fill
@@ -273,15 +273,8 @@ class Target:
                 f"{type(self.value).__name__}"
             )
         check_tool_value(self.tool, self.value)
-        s = self.strength
-        if isinstance(s, bool) or not isinstance(s, int | float | np.floating | np.integer):
-            raise TypeError(f"Target strength must be a number in [0.2, 1], got {s!r}")
-        if math.isnan(s) or not MIN_STRENGTH <= s <= 1.0:
-            raise ValueError(
-                f"Target strength for {self.tool}={self.value} must be in [{MIN_STRENGTH}, 1], "
-                f"got {s!r}"
-            )
-        object.__setattr__(self, "strength", float(s))
+        name = f"Target strength for {self.tool}={self.value}"
+        object.__setattr__(self, "strength", real_in(name, self.strength, MIN_STRENGTH, 1.0))
 
     def call(self, region: str = "all") -> ToolCall:
         """The tool call that asks for this target at its strength."""

@@ -8,6 +8,7 @@ Each check returns the value it accepted, so a constructor can write
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +38,17 @@ def positive_float(name: str, v: Any) -> float:
     """``v`` as a float if it is a finite real number ``> 0``, else ``ValueError``."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    return float(v)
+
+
+def real_in(name: str, v: Any, lo: float, hi: float) -> float:
+    """``v`` as a float if it is a real number (Python's or NumPy's, not a bool) in
+    ``[lo, hi]``: a non-number is a ``TypeError``, NaN or a number outside the range a
+    ``ValueError``, each naming ``name`` and the range."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number in [{lo:g}, {hi:g}], got {v!r}")
+    if math.isnan(v) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {float(v)!r}")
     return float(v)
 
 

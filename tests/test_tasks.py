@@ -478,8 +478,10 @@ def test_bad_input() -> None:
     for bad in (0.1, 1.5, math.nan):
         with pytest.raises(ValueError, match=r"strength .* must be in \[0.2, 1\]"):
             Target("season_cycle", "winter_bare", bad)
-    with pytest.raises(TypeError, match="strength must be a number"):
+    with pytest.raises(TypeError, match="strength .* must be a real number in"):
         Target("season_cycle", "winter_bare", "strong")
+    # NumPy's numbers are numbers (an agent's strengths often come out of an array)
+    assert Target("season_cycle", "winter_bare", np.float32(0.5)).strength == 0.5
     with pytest.raises(ValueError, match="unknown constraint kind 'forbid'"):
         Constraint("forbid")
     with pytest.raises(ValueError, match="unknown preserve_region region 'all'"):

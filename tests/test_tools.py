@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -358,6 +359,15 @@ def test_gradcheck_differentiable_primitives(name):
 def test_bad_tool_calls(kwargs, error, match):
     with pytest.raises(error, match=match):
         ToolCall(**kwargs)
+
+
+def test_tool_call_strengths_may_be_numpy_numbers():
+    # an agent's strengths often come out of an array: np.float32 is a number like any other
+    for s in (np.float32(0.5), np.float64(0.5), np.int64(1)):
+        call = ToolCall("season_cycle", "winter_bare", s)
+        assert type(call.strength) is float and call.strength == float(s)
+    with pytest.raises(ValueError, match=r"strength must be in \[0, 1\], got 1.5"):
+        ToolCall("season_cycle", "winter_bare", np.float32(1.5))
 
 
 def test_paper_json_round_trip_and_levels():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 
 from .. import actions as _actions  # partially initialised here: read at call time
 from ..actions import MASK_NAMES, REGIONS  # the orders live with the other action-space facts
+from ..validation import real_in
 from .vocabulary import ALL_TOOLS, ALL_VALUE_PARAMS, GEOMETRIC_REGIONS, TOOLS, check_tool_value
 
 #: Default strength of a call whose strength is not given (the paper's "moderate"-to-"heavy").
@@ -71,12 +71,7 @@ class ToolCall:
                 f"{type(self.value).__name__}"
             )
         check_tool_value(self.tool, self.value)
-        s = self.strength
-        if isinstance(s, bool) or not isinstance(s, int | float):
-            raise TypeError(f"strength must be a real number in [0, 1], got {s!r}")
-        if math.isnan(s) or not 0.0 <= s <= 1.0:
-            raise ValueError(f"strength must be in [0, 1], got {s!r}")
-        object.__setattr__(self, "strength", float(s))
+        object.__setattr__(self, "strength", real_in("strength", self.strength, 0.0, 1.0))
         if self.region not in REGIONS:
             raise ValueError(
                 f"unknown region {self.region!r}; expected one of {', '.join(REGIONS)}"
