@@ -28,6 +28,7 @@ from .free_tasks import episode_task
 from .judge import Judge
 from .tasks import Task
 from .tools import ToolCall
+from .tools.library_tables import DEFAULT_LIBRARY
 from .validation import choice, positive_int
 
 #: ``autoreset_mode`` names -> gymnasium's modes (the vector envs take either).
@@ -63,10 +64,10 @@ class ImageStylingVectorEnv(VectorEnv):
         invalid_penalty: float = 0.1,
         observation_mode: str = "image",
         split: str = "train",
-        judge: Judge | None = None,
+        judge: Judge | str | None = None,
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
-        library: str = "v2",
+        library: str = DEFAULT_LIBRARY,
         *,
         config: EnvConfig | None = None,
     ) -> None:
