@@ -100,9 +100,9 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
     from offline_data.generate import generate
     from offline_data.ray_generate import generate_on_ray
 
-    kw = dict(image_size=32, num_envs=4, ref_episodes=4, progress=False)
-    generate("simple", 12, 3, did="image-styling/local-v0", **kw)
-    generate_on_ray("simple", 12, 3, did="image-styling/onray-v0", shards=3, **kw)
+    kw = dict(image_size=32, num_envs=4, ref_episodes=2, progress=False)
+    generate("simple", 6, 3, did="image-styling/local-v0", **kw)
+    generate_on_ray("simple", 6, 3, did="image-styling/onray-v0", shards=3, **kw)
     a, b = D.load("image-styling/local-v0"), D.load("image-styling/onray-v0", verify=True)
     assert D.info(b)["checksum"] == D.info(a)["checksum"]
     assert b.storage.metadata["combined_datasets"] == [
@@ -112,7 +112,7 @@ def test_generation_on_ray_equals_local(ray_local, capsys):
         assert b.storage.metadata[k] == a.storage.metadata[k], k
     assert D.info(b)["ray_tasks"] == 3
     # one task writes the dataset itself, as a local run does (no merge)
-    generate_on_ray("simple", 12, 3, did="image-styling/one-v0", shards=1, **kw)
+    generate_on_ray("simple", 6, 3, did="image-styling/one-v0", shards=1, **kw)
     one = D.load("image-styling/one-v0", verify=True)
     assert D.info(one)["checksum"] == D.info(a)["checksum"] and D.info(one)["ray_tasks"] == 1
     assert "combined_datasets" not in one.storage.metadata and "shard" not in D.info(one)
