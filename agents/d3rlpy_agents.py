@@ -68,7 +68,7 @@ from agents.d3rlpy_policy import (
     validation_metrics,
     validation_rows,
 )
-from agents.training import MetricLog
+from agents.training import MetricLog, check_finite
 from styling_env.validation import positive_int
 
 #: Version of the JSON sidecar written by :meth:`D3rlpyAgent.save` (2: the ``.d3`` is a
@@ -978,6 +978,9 @@ def train_d3rlpy(
             ):  # fmt: skip
                 row = {"epoch": int(epoch), "step": int(epoch * n_steps_per_epoch)}
                 row.update({k: float(v) for k, v in metrics.items()})
+                for k in metrics:  # an epoch's mean loss: NaN or inf once any step diverged
+                    if k.endswith("loss"):
+                        check_finite(row[k], row["step"], learner.config.learning_rate, k)
                 if val_rows is not None:
                     tv = time.perf_counter()
                     row.update(validation_metrics(learner, val_rows))

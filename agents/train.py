@@ -202,6 +202,12 @@ def method_key(method: str, policy: str) -> str:
     return m.key
 
 
+def _key_policy(key: str) -> str | None:
+    """The policy a method key names by its suffix (``rw-text`` -> ``text``), else None."""
+    named = [p for p, suffix in POLICY_SUFFIX.items() if suffix and key.endswith(suffix)]
+    return max(named, key=lambda p: len(POLICY_SUFFIX[p])) if named else None
+
+
 def options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     """The config fields the command-line flags set (``None``: not given, the default holds)."""
     if kind == "embedded":
@@ -265,6 +271,8 @@ def _merge_settings(opts: dict[str, Any], settings: Sequence[str]) -> dict[str, 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train and evaluate as ``args`` say; returns the summary written to ``train.json``."""
     from offline_data import dataset as D
+    from offline_data.safety import writable
+    from styling_env.config import check_options
 
     from . import registry
 
@@ -274,6 +282,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "such as Qwen/Qwen3-VL-4B-Instruct, or 'tiny'"
         )
     m = registry.get(method_key(args.method, args.policy))
+    own = _key_policy(args.method)
+    if own is not None and args.policy not in ("embedded", own):  # "embedded": the default
+        raise ValueError(
+            f"--method {args.method} is the {own} policy's; --policy {args.policy} asks for "
+            f"another: pass --method {args.method.removesuffix(POLICY_SUFFIX[own])} with "
+            f"--policy {args.policy}"
+        )
+    if args.out is not None and not args.out.strip():
+        raise ValueError("--out is empty: give a run folder, or leave --out out for the default")
     if not m.trainable:
         raise ValueError(
             f"{m.key!r} is a baseline: evaluate it with python -m agents.evaluate {m.key}"
@@ -303,13 +320,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"--tier is required for online method {args.method!r}")
         size = size or args.image_size
         library = args.library or "v2"
+    # what evaluation needs is checked before the training, not after it
+    check_options(tier or "simple", size, 8, "image", None)
     config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
-    policy = {"d3rlpy": "d3rlpy", "online": "sb3"}.get(m.kind, args.policy)
+    policy = {"d3rlpy": "d3rlpy", "online": "sb3"}.get(m.kind) or _key_policy(m.key) or args.policy
     base = m.key if m.kind in ("embedded", "qwen") and m.key != args.method else args.method
     name = (args.dataset or f"online-{tier}").replace("/", "_")
     label = f"{args.method}-{policy}" if base == args.method else base
     out = Path(args.out or Path("runs") / name / f"{label}-seed{args.seed}")
-    out.mkdir(parents=True, exist_ok=True)
+    writable(out)  # a file in the way or a read-only folder: a named error before any work
     reference = Path(args.reference) if args.reference else None
     t0 = time.perf_counter()
     summary: dict[str, Any] = {

@@ -5,11 +5,14 @@
   per call (:meth:`MetricLog.write`) or the mean of every ``every`` steps (:meth:`MetricLog.add`).
 - :func:`minibatches`: ``total`` index batches over seeded epoch permutations.
 - :func:`peak_memory_mb`: the process's peak memory (CPU) or peak allocated CUDA memory.
+- :func:`check_finite`: a loss that is NaN or infinite stops the run with
+  :class:`TrainingDivergedError`, before a diverged model is saved or evaluated.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 from collections.abc import Iterator, Mapping
@@ -19,7 +22,22 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["MetricLog", "minibatches", "peak_memory_mb"]
+__all__ = ["MetricLog", "TrainingDivergedError", "check_finite", "minibatches", "peak_memory_mb"]
+
+
+class TrainingDivergedError(ValueError):
+    """A training loss became NaN or infinite: the run diverged (nothing is saved)."""
+
+
+def check_finite(loss: float | torch.Tensor, step: int, lr: float, what: str = "loss") -> None:
+    """:class:`TrainingDivergedError` if ``loss`` (a number or a one-element tensor) is NaN or
+    infinite at optimizer step ``step`` (1-based) of a run at learning rate ``lr``."""
+    value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+    if not math.isfinite(value):
+        raise TrainingDivergedError(
+            f"the training {what} became {value} at step {step} (learning rate {lr:g}): the run "
+            "diverged and nothing was saved; lower the learning rate (--lr) or check the data"
+        )
 
 
 class MetricLog:

@@ -68,6 +68,13 @@ def test_config_round_trip_and_errors():
         PlannerConfig(image_size=8)
     with pytest.raises(ValueError, match="unknown PlannerConfig fields"):
         PlannerConfig.from_dict({"widht": 3})
+    for bad in (float("nan"), -1e30, 0.0):  # once unchecked: NaN logits, a NaN run
+        with pytest.raises(ValueError, match="wide_scale must be a finite number > 0"):
+            PlannerConfig(wide_scale=bad)
+    with pytest.raises(ValueError, match="wide_tool must be a bool, got 7"):
+        PlannerConfig(wide_tool=7)
+    with pytest.raises(ValueError, match="channels must be positive ints, got 5"):
+        PlannerConfig(channels=5)  # --set planner.channels=5: not "'int' object is not iterable"
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,6 +48,37 @@ def test_train_cli_errors(small_datasets, tmp_path, capsys):
     assert eval_main(["nonsense-agent", "--tasks", "1"]) == 1
 
 
+def test_a_diverged_run_stops_before_it_is_saved_or_evaluated(small_datasets, tmp_path, capsys):
+    out = tmp_path / "nan"
+    args = ["--method", "rw", "--dataset", small_datasets["simple"], "--steps", "6", "--batch-size", "32",
+            "--image-size", "32", "--encoder", "hash", "--lr", "1e12", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "the training loss became nan at step" in err and "learning rate 1e+12" in err
+    assert not (out / "model.pt").exists() and not (out / "train.json").exists()
+
+
+def test_what_evaluation_and_the_run_folder_need_is_checked_before_training(
+    small_datasets, tmp_path, capsys, monkeypatch
+):
+    from agents import registry
+
+    monkeypatch.setattr(registry.Method, "train", lambda *a, **k: pytest.fail("trained"))
+    base = ["--method", "rw", "--dataset", small_datasets["simple"], "--quiet"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for extra, match in (
+        (["--tier", "bogus"], "unknown tier 'bogus'"),
+        (["--eval-image-size", "5"], "image_size must be an int in [32, 1024], got 5"),
+        (["--out", str(blocker / "run")], f"cannot write {blocker / 'run'}"),
+        (["--out", " "], "--out is empty"),
+        (["--method", "rw-text", "--policy", "qwen3vl", "--model", "tiny"],
+         "--method rw-text is the text policy's; --policy qwen3vl asks for another"),
+    ):  # fmt: skip
+        assert main([*base, *extra]) == 1, extra
+        assert match in capsys.readouterr().err
+
+
 def test_cli_defaults_are_the_method_configs():
     """Flags not given leave the registry's defaults (the benchmark's): the planner's encoder
     is PlannerConfig's, not a weaker one the command line would pick; a flag given is kept."""

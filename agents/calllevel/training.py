@@ -21,7 +21,7 @@ from agents.embedded.training import (
     with_pixel_statistics,
     with_rewordings,
 )
-from agents.training import MetricLog, minibatches
+from agents.training import MetricLog, check_finite, minibatches
 
 from . import awac, cql, iql
 from .config import CallLevelConfig, MissingRewardsError
@@ -121,6 +121,7 @@ def fit_critic(
         loss, values = algo.critic_loss(
             critic, target, b, nb, reward[idx].to(device), done[idx].to(device), config
         )
+        check_finite(loss, k, config.critic_lr, "critic loss")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(critic.parameters(), 10.0)

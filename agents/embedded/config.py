@@ -13,7 +13,7 @@ import numpy as np
 from agents.config import Config
 from styling_env.actions import STOP, VALUE_OFFSETS, VOCAB_SIZES
 from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library, row_tables
-from styling_env.validation import positive_int
+from styling_env.validation import positive_float, positive_int
 
 #: The checkpoint's format name and version (:meth:`EmbeddedPlanner.save`).
 CHECKPOINT_FORMAT = "image-styling/embedded-planner"
@@ -202,7 +202,7 @@ class PlannerConfig(Config):
             )
         if not isinstance(self.wide, bool):
             raise ValueError(f"PlannerConfig.wide must be a bool, got {self.wide!r}")
-        for name in ("text_only", "film", "pixel_stats"):
+        for name in ("text_only", "film", "pixel_stats", "wide_tool"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
                     f"PlannerConfig.{name} must be a bool, got {getattr(self, name)!r}"
@@ -216,7 +216,11 @@ class PlannerConfig(Config):
                 f"PlannerConfig.max_tokens must be in [2, {MINILM_MAX_TOKENS}] (MiniLM's limit), "
                 f"got {self.max_tokens}"
             )
-        chans = tuple(self.channels)
+        positive_float("PlannerConfig.wide_scale", self.wide_scale)
+        try:
+            chans = tuple(self.channels)
+        except TypeError:
+            chans = ()
         if not chans or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in chans):
             raise ValueError(f"PlannerConfig.channels must be positive ints, got {self.channels!r}")
         object.__setattr__(self, "channels", chans)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agents.config import Config, config_from
-from agents.training import MetricLog, minibatches, peak_memory_mb
+from agents.training import MetricLog, check_finite, minibatches, peak_memory_mb
 from offline_data.errors import check_same_library
 from offline_data.loaders import StepTensors, to_tensors
 from offline_data.weights import (
@@ -662,6 +662,7 @@ class Optimizer:
     def __init__(self, model: nn.Module, run: TrainConfig, total: int) -> None:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.opt = adamw(self.params, run.lr, run.weight_decay)
+        self.base_lr, self.updates = run.lr, 0
         self.clip = run.grad_clip
         self.sched = None
         if run.schedule == "cosine":
@@ -670,6 +671,8 @@ class Optimizer:
             )
 
     def step(self, loss: torch.Tensor) -> None:
+        self.updates += 1
+        check_finite(loss, self.updates, self.base_lr)  # a diverged run stops before it is saved
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip:

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from agents.config import Config, config_from
-from agents.training import MetricLog, minibatches, peak_memory_mb
+from agents.training import MetricLog, check_finite, minibatches, peak_memory_mb
 from offline_data.loaders import ChatSample
 from offline_data.weights import DPO_BETA, check_method, dpo_pairs
 from styling_env.validation import nonnegative_int, positive_float, positive_int
@@ -446,6 +446,7 @@ def train(
                 opt.step()
                 opt.zero_grad(set_to_none=True)
             values["loss"] = float(accelerator.reduce(loss.detach().float(), "mean"))
+            check_finite(values["loss"], step + 1, lr)
             for k, v in values.items():
                 acc[k] = acc.get(k, 0.0) + v
             n_acc += 1
