@@ -104,15 +104,21 @@ def torch_weights(data: bytes | str | Path, what: str, device: str = "cpu") -> A
     import torch
 
     src = io.BytesIO(data) if isinstance(data, bytes) else data
-    if not isinstance(data, bytes):
-        with zipfile.ZipFile(data) as z:
-            check_zip(z, data)
     try:
+        if not isinstance(data, bytes):
+            with zipfile.ZipFile(data) as z:
+                check_zip(z, data)
         return torch.load(src, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UntrustedCheckpointError(
             f"{what} holds more than weights ({first}): {TRUST_HINT}"
+        ) from None
+    except (zipfile.BadZipFile, EOFError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and "PytorchStreamReader" not in str(e):
+            raise  # not torch's "failed reading zip archive": not a damaged file
+        raise CheckpointError(
+            f"{what} is damaged or incomplete (a truncated copy?): {type(e).__name__}: {e}"
         ) from None
 
 

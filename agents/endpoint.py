@@ -205,6 +205,7 @@ class EndpointPlanner(ChatPlanner):
         self.headers = dict(headers or {})
         self.name = name or f"endpoint-{model}-{self.mode}{'' if self.vision else '-text'}"
         self.errors: list[str] = []  # every failed request's message (key redacted), in order
+        self.requests = 0  # the planner's requests so far (the check's not counted)
         if check:
             self.check()
 
@@ -327,6 +328,8 @@ class EndpointPlanner(ChatPlanner):
     # -- the planner --------------------------------------------------------------------------
 
     def complete(self, prompts: Sequence[Prompt], deterministic: bool) -> list[str | Invalid]:
+        self.requests += len(prompts)
+
         def one(p: Prompt) -> str | Invalid:
             try:
                 return self.ask(p, deterministic)
@@ -363,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from styling_env.tasks import TIERS
 
-    from .evaluate import evaluate
+    from .evaluate import evaluate, writable_file
 
     p = argparse.ArgumentParser(prog="python -m agents.endpoint", description=__doc__.split("\n\n")[0])  # fmt: skip
     p.add_argument("--model", required=True, help="the endpoint's model name, e.g. gpt-4o")
@@ -381,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="write every episode and the summary as JSON")
     args = p.parse_args(argv)
     try:
+        if args.out:  # before the evaluation, not after it
+            writable_file(args.out, "--out")
         agent = EndpointPlanner(
             args.model, base_url=args.base_url, mode=args.mode, vision=not args.text_only,
             timeout=args.timeout, workers=args.workers, check=args.check,
@@ -388,13 +393,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # fmt: skip
         res = evaluate(agent, args.tier, args.tasks, args.seeds, image_size=args.image_size,
                        num_envs=min(50, args.tasks), progress=True)  # fmt: skip
-    except (ValueError, EndpointError) as e:
+    except (ValueError, EndpointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    if agent.requests and len(agent.errors) == agent.requests:  # scored 0, measured nothing
+        print(
+            f"error: every request to the endpoint failed ({agent.requests} of {agent.requests}); "
+            f"first: {agent.errors[0]} (try --check to probe it first)",
+            file=sys.stderr,
+        )
         return 1
     s = res.summary()
     print(f"{s['agent']} on {args.tier}: overall {s['overall']:.1f}, normalized {s['normalized']:.1f}, invalid calls per episode {s['invalid']:.2f}")  # fmt: skip
     if agent.errors:
-        print(f"  {len(agent.errors)} failed requests; first: {agent.errors[0]}", file=sys.stderr)
+        print(f"  {len(agent.errors)} of {agent.requests} requests failed; first: {agent.errors[0]}", file=sys.stderr)  # fmt: skip
     if args.out:
         res.save(args.out)
         print(f"  wrote {args.out}")

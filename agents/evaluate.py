@@ -50,6 +50,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -62,6 +63,7 @@ from styling_env.library_tasks import library_test_tasks, sample_library_task
 from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall
 from styling_env.tools.library_tables import DEFAULT_LIBRARY, LIBRARY_NAMES, row_tables
+from styling_env.validation import nonnegative_int
 from styling_env.vector import ImageStylingVectorEnv
 from styling_env.wrappers import flat_call, parse_text_action
 
@@ -689,6 +691,11 @@ def evaluate(
         raise TypeError(f"seeds must be an int or a sequence of ints, got {seeds!r}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    seeds = [
+        nonnegative_int("each seed", int(s) if isinstance(s, np.integer) else s) for s in seeds
+    ]
+    if len(set(seeds)) != len(seeds):  # the same episodes twice: a CI of made-up samples
+        raise ValueError(f"seeds must be distinct (each is one independent run), got {seeds}")
     mode = observation_mode or getattr(agent, "observation_mode", None) or "image"
     t0 = time.perf_counter()
     episodes: list[dict[str, Any]] = []
@@ -765,6 +772,8 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
     if not path.exists() and re.fullmatch(r"[\w.]+:[\w.]+", spec):
         return import_agent(spec)
     if not path.exists():
+        if path.suffix in (".pt", ".d3", ".zip") or path.name != spec:  # a path, not a name
+            raise ValueError(f"no checkpoint at {spec}: the file or folder does not exist")
         raise ValueError(
             f"unknown agent {spec!r}: expected one of {', '.join(baselines)}, a checkpoint file or "
             "module.path:AgentClass"
@@ -780,6 +789,19 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
             return m.load(path, trust=trust)
     known = sorted({Path(registry.get(k).checkpoint or "").suffix or "a planner directory" for k in registry.names() if registry.get(k).loader})  # fmt: skip
     raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected {', '.join(known)})")
+
+
+def writable_file(path: str | Path, flag: str) -> Path:
+    """``path`` if a file can be written there (its folder is created), else a named
+    :class:`~offline_data.safety.WriteError` (an ``OSError``): checked before the work whose
+    result it is to hold, so that a mistyped ``--out`` loses nothing."""
+    from offline_data.safety import WriteError, writable
+
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(f"{flag} {path} is a folder: give a file name")
+    writable(path.parent)
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -827,6 +849,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         quiet()
     try:
+        if args.out:  # before the evaluation, not after it
+            writable_file(args.out, "--out")
         agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
         if args.repeat_tools:
             if not hasattr(agent, "repeat_tools"):

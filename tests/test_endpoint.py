@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -241,7 +242,7 @@ def test_done_sub_envs_are_not_asked_and_stop(server):
     assert len(server.requests) == 1
 
 
-def test_cli(server, capsys, tmp_path):
+def test_cli(server, capsys, tmp_path, monkeypatch):
     out = tmp_path / "ep.json"
     args = ["--model", "m", "--base-url", server.url, "--tier", "simple", "--tasks", "2",
             "--image-size", "32", "--out", str(out)]  # fmt: skip
@@ -250,3 +251,16 @@ def test_cli(server, capsys, tmp_path):
     assert json.loads(out.read_text())["summary"]["episodes"] == 2
     assert main(["--model", "m", "--base-url", "ftp://x"]) == 1
     assert "base_url must be an http" in capsys.readouterr().err
+    # nothing answers: every request failed, which is not a score of 0 (and no file is written)
+    import agents.endpoint as ep
+
+    monkeypatch.setattr(ep.time, "sleep", lambda s: None)  # the retries' backoff
+    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    gone = tmp_path / "dead.json"
+    args = ["--model", "m", "--base-url", dead, "--tasks", "2", "--image-size", "32",
+            "--out", str(gone)]  # fmt: skip
+    assert main(args) == 1
+    assert re.search(
+        r"every request to the endpoint failed \((\d+) of \1\)", capsys.readouterr().err
+    )
+    assert not gone.exists()

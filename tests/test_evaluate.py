@@ -134,6 +134,28 @@ def test_seeds_may_be_one_int_and_agents_import_by_module_path():
         load_agent("agents.baselines:Nope")
     with pytest.raises(ValueError, match="cannot import module 'no_such_pkg.mod'"):
         load_agent("no_such_pkg.mod:Agent")
+    # a repeated seed would count the same episodes twice (a confidence interval of copies)
+    with pytest.raises(ValueError, match=r"seeds must be distinct .* got \[0, 0\]"):
+        evaluate(OracleAgent(), "simple", n_tasks=1, seeds=[0, 0], image_size=32)
+    with pytest.raises(ValueError, match="each seed must be a non-negative int, got -1"):
+        evaluate(OracleAgent(), "simple", n_tasks=1, seeds=[-1], image_size=32)
+    assert evaluate(OracleAgent(), "simple", n_tasks=1, seeds=[np.int64(2)], image_size=32).seeds == [2]  # fmt: skip
+    # a mistyped checkpoint path says the file is missing, not that the agent is unknown
+    with pytest.raises(ValueError, match="no checkpoint at runs/x/model.pt"):
+        load_agent("runs/x/model.pt")
+    with pytest.raises(ValueError, match="unknown agent 'randon'"):
+        load_agent("randon")
+
+
+def test_cli_checks_out_before_evaluating(tmp_path, capsys, monkeypatch):
+    import agents.evaluate as E
+
+    monkeypatch.setattr(E, "evaluate", lambda *a, **k: pytest.fail("evaluated before --out was checked"))  # fmt: skip
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out, match in ((tmp_path, "is a folder"), (blocker / "x.json", f"cannot write {blocker}")):
+        assert E.main(["edit-only", "--tasks", "1", "--image-size", "32", "--out", str(out)]) == 1
+        assert match in capsys.readouterr().err
 
 
 def test_cli_is_quiet_about_gym_and_d3rlpy_unless_verbose():

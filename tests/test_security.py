@@ -131,23 +131,28 @@ def test_hostile_replies_are_one_invalid_call(server, monkeypatch, behaviour, ex
 
 
 def test_planted_key_is_written_nowhere(server, tmp_path, monkeypatch, capsys):
-    from agents.endpoint import main
+    from agents.endpoint import EndpointPlanner, main
+    from agents.evaluate import evaluate
 
     monkeypatch.setenv("IMAGE_STYLING_API_KEY", KEY)
     monkeypatch.chdir(tmp_path)
-    outs = []
     for behaviour in ("echo401", "echo200"):
         server.behaviour = behaviour
         out = tmp_path / f"{behaviour}.json"
         args = ["--model", "m", "--base-url", server.url, "--tasks", "2", "--image-size", "32",
                 "--text-only", "--out", str(out)]  # fmt: skip
-        assert main(args) == 0
-        outs.append(out)
-        if behaviour == "echo401":  # the probe's error names the 401, not the key
-            assert main([*args[:-2], "--check"]) == 1
+        if behaviour == "echo401":  # every request refused: an error, and nothing written
+            assert main(args) == 1 and not out.exists()
+            assert main([*args[:-2], "--check"]) == 1  # the probe's error names the 401
+        else:
+            assert main(args) == 0 and out.exists()
     assert any(r["headers"].get("Authorization") == f"Bearer {KEY}" for r in server.requests)
     captured = capsys.readouterr()
-    assert "HTTP 401" in captured.err and "***" in json.loads(outs[0].read_text())["episodes"][0]["calls"][0]  # fmt: skip
+    assert "HTTP 401" in captured.err and "***" in captured.err
+    server.behaviour = "echo401"  # the refused calls an evaluation records: the key redacted
+    res = evaluate(EndpointPlanner("m", base_url=server.url, vision=False), "simple", 2, image_size=32)  # fmt: skip
+    res.save(str(tmp_path / "api401.json"))
+    assert "***" in json.loads((tmp_path / "api401.json").read_text())["episodes"][0]["calls"][0]
     for f in tmp_path.rglob("*"):
         if f.is_file():
             assert KEY not in f.read_text(errors="replace"), f
@@ -237,6 +242,14 @@ def test_d3_is_saved_as_weights_and_d3rlpy_files_still_load(tmp_path):
     with pytest.raises(UntrustedCheckpointError, match="trust=True"):
         D3rlpyAgent.load(evil)
     assert not (tmp_path / "pwned").exists()
+    # a truncated copy (an interrupted download) is a named error, not zipfile's traceback
+    cut = tmp_path / "cut.d3"
+    cut.write_bytes(path.read_bytes()[:200])
+    D3rlpyAgent.sidecar_path(cut).write_text(json.dumps(meta))
+    from agents.checkpoints import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"cut\.d3 is damaged or incomplete"):
+        D3rlpyAgent.load(cut)
 
 
 @pytest.fixture(scope="module")
