@@ -74,7 +74,10 @@ def decode_native(action: Any, library: str = DEFAULT_LIBRARY) -> Decoded:
             return Stop()
         value = _index(action["value"], "value", lib.max_values)
         region = _index(action["region"], "region", len(REGIONS))
-        strength = np.asarray(action["strength"], dtype=np.float64).reshape(-1)
+        raw = np.asarray(action["strength"])
+        if raw.dtype.kind not in "fiu":  # NumPy would read "0.5" and True as numbers
+            raise TypeError(f"strength must be a number, got {action['strength']!r}")
+        strength = raw.astype(np.float64).reshape(-1)
         keep = _preserve(action.get("preserve"))
     except (TypeError, ValueError) as e:
         return Invalid(str(e))

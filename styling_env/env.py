@@ -25,6 +25,7 @@ from .libraries import library as get_library
 from .tasks import MAX_INSTRUCTION, Task
 from .tools import REGIONS, ToolCall
 from .tools.vocabulary import MAX_VALUES  # noqa: F401  (re-exported)
+from .validation import reset_options
 
 #: Characters an instruction may hold (gymnasium's Text default is alphanumeric only): every
 #: printable character of Unicode's first three planes (any script, accents, CJK, typographic
@@ -337,7 +338,7 @@ class ImageStylingEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        task = (options or {}).get("task")
+        task = reset_options(options, ("task",)).get("task")
         if task is None:
             task = episode_task(
                 self.tier, int(self.np_random.integers(2**31 - 1)), self.split, self.images,

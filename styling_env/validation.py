@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["choice", "fraction", "nonnegative_int", "positive_float", "positive_int"]
@@ -57,6 +57,23 @@ def fraction(name: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
         raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
     return float(v)
+
+
+def reset_options(options: Any, known: Iterable[str]) -> dict[str, Any]:
+    """``reset(options=...)`` as a dict: None is empty; another type, or a key the env does not
+    read (a typo such as ``"taks"`` would otherwise start a random task), a ``ValueError``."""
+    if options is None:
+        return {}
+    known = tuple(known)
+    if not isinstance(options, Mapping):
+        raise ValueError(f"reset options must be a dict, got {type(options).__name__}")
+    unknown = sorted(map(str, set(options) - set(known)))
+    if unknown:
+        raise ValueError(
+            f"unknown reset option(s) {', '.join(map(repr, unknown))}; this env reads "
+            f"{', '.join(map(repr, known))}"
+        )
+    return dict(options)
 
 
 def choice(name: str, v: Any, allowed: Iterable[Any]) -> Any:

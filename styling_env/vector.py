@@ -29,7 +29,7 @@ from .judge import Judge
 from .tasks import Task
 from .tools import ToolCall
 from .tools.library_tables import DEFAULT_LIBRARY
-from .validation import choice, positive_int
+from .validation import choice, positive_int, reset_options
 
 #: ``autoreset_mode`` names -> gymnasium's modes (the vector envs take either).
 AUTORESET_MODES = {"next_step": AutoresetMode.NEXT_STEP, "disabled": AutoresetMode.DISABLED}
@@ -102,7 +102,7 @@ class ImageStylingVectorEnv(VectorEnv):
         return self.metadata["autoreset_mode"] == AutoresetMode.DISABLED
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
-        options = options or {}
+        options = reset_options(options, ("reset_mask", "tasks"))
         mask = options.get("reset_mask")
         if mask is not None:
             if not self._disabled:

@@ -137,6 +137,15 @@ def test_max_steps_truncates():
             native("season_cycle", "winter_bare", 0.5) | {"value": 1.5},
             "value must be one integer index",
         ),
+        # NumPy would read these as numbers; a call's strength is a number, not text or a flag
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"strength": "0.5"},
+            "strength must be a number",
+        ),
+        (
+            native("season_cycle", "winter_bare", 0.5) | {"strength": True},
+            "strength must be a number",
+        ),
     ],
 )
 def test_bad_actions_are_reported_penalized_and_leave_the_image_untouched(action, message):
@@ -279,6 +288,13 @@ def test_bad_constructor_arguments_and_tasks_raise():
     env = gym.make("ImageStyling-v0", **SMALL)
     with pytest.raises(TypeError, match="options\\['task'\\] must be a styling_env.Task"):
         env.reset(options={"task": 42})
+    # a typo would start a random task in silence
+    with pytest.raises(
+        ValueError, match="unknown reset option\\(s\\) 'taks'; this env reads 'task'"
+    ):
+        env.reset(options={"taks": 42})
+    with pytest.raises(ValueError, match="reset options must be a dict, got str"):
+        env.reset(options="task")
     with pytest.raises(gym.error.ResetNeeded):
         gym.make("ImageStyling-v0", disable_env_checker=True, **SMALL).unwrapped.step(
             native("color_grading", "cool_blue", 0.5)
@@ -504,6 +520,10 @@ def test_vector_env_disabled_autoreset_resets_only_masked_slots():
     nxt.reset(seed=0)
     with pytest.raises(ValueError, match="reset_mask"):
         nxt.reset(options={"reset_mask": np.array([True, False])})
+    with pytest.raises(
+        ValueError, match="unknown reset option\\(s\\) 'task'; this env reads 'reset_mask', 'tasks'"
+    ):
+        nxt.reset(options={"task": task})
 
 
 def test_observations_never_alias_the_engine_state():
