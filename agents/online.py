@@ -513,6 +513,10 @@ class OnlineMethodConfig(Config):
             positive_int("image_size", self.image_size)
         for name in ("n_envs", "n_strength_bins", "encoder_dim", "max_steps"):
             positive_int(name, getattr(self, name))
+        if self.encoder not in ("hash", "minilm"):
+            raise ValueError(
+                f"OnlineMethodConfig.encoder must be 'hash' or 'minilm', got {self.encoder!r}"
+            )
         from styling_env.tools.library_tables import LIBRARY_NAMES
 
         if self.library not in LIBRARY_NAMES:

@@ -240,11 +240,15 @@ def options(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     if kind == "d3rlpy":
         algo = {"batch_size": args.batch_size, "learning_rate": args.lr}
         return {
-            "training": {"steps": args.steps, "text_only": args.policy == "text" or None},
+            "training": {
+                "steps": args.steps, "text_only": args.policy == "text" or None,
+                "encoder": args.encoder,
+            },
             "algo_config": {k: v for k, v in algo.items() if v is not None},
-        }
+        }  # fmt: skip
     if kind == "online":
-        return {"steps": args.steps, "image_size": args.image_size, "library": args.library}
+        return {"steps": args.steps, "image_size": args.image_size, "library": args.library,
+                "encoder": args.encoder}  # fmt: skip
     return {}  # a custom method: its own defaults (set them in its config)
 
 

@@ -95,3 +95,12 @@ def test_cli_defaults_are_the_method_configs():
         args = _parser().parse_args(["--method", method, "--encoder", "hash", "--steps", "7"])
         config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
         assert config.planner.encoder == "hash" and config.training.steps == 7
+    # --encoder reaches d3rlpy's and SB3's configs too (it was dropped in silence), checked there
+    for method, field in (("cql", "training"), ("ppo", None)):
+        m = registry.get(method)
+        args = _parser().parse_args(["--method", method, "--encoder", "minilm"])
+        config = m.make_config(_merge_settings(options(args, m.kind), args.settings))
+        assert (getattr(config, field) if field else config).encoder == "minilm"
+        args = _parser().parse_args(["--method", method, "--encoder", "lex+minilm+hash"])
+        with pytest.raises(ValueError, match="encoder must be"):
+            m.make_config(_merge_settings(options(args, m.kind), args.settings))
