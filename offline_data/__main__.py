@@ -186,13 +186,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _check_generate(args: argparse.Namespace) -> None:
+    """``generate``'s counts, each checked by its flag's name before any work (the library
+    functions check them again under their parameters' names)."""
+    from styling_env.validation import nonnegative_int, positive_int
+
+    checks = [
+        ("--episodes", positive_int), ("--seed", nonnegative_int), ("--image-size", positive_int),
+        ("--num-envs", positive_int), ("--per-task", positive_int),
+        ("--ref-episodes", nonnegative_int), ("--shards", positive_int),
+        ("--shard", nonnegative_int), ("--cpus-per-task", positive_int),
+        ("--task-threads", positive_int),
+    ]  # fmt: skip
+    for flag, check in checks:
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:  # None: the flag's default is left to the library
+            check(flag, value)
+
+
 def _run(args: argparse.Namespace) -> int:
     from . import dataset as D
 
     if args.command == "generate":
-        from .generate import check_training_split, generate, generate_shard
+        from .generate import check_training_split, generate, generate_shard, shard_range
 
         check_training_split(args.split)  # before any work: evaluation tasks are never trained on
+        _check_generate(args)
+        shards = 1 if args.shards is None else args.shards  # 0 is refused, not taken for 1
         from .teachers import NoiseProfile, NoisyOracle
 
         teacher = profile = None
@@ -228,24 +248,24 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError("--address needs --ray")
         elif args.shard is not None:
             path = generate_shard(
-                args.tier, args.episodes, args.seed, args.shard, args.shards or 1,
+                args.tier, args.episodes, args.seed, args.shard, shards,
                 library=args.library, **kw,
             )  # fmt: skip
         else:
             path = generate(
-                args.tier, args.episodes, args.seed, shards=args.shards or 1,
+                args.tier, args.episodes, args.seed, shards=shards,
                 library=args.library, **kw,
             )  # fmt: skip
         did = args.id or dataset_id(args.tier, library=args.library)
+        made = args.episodes
         if args.shard is not None:
             from .generate import shard_id
 
-            did = shard_id(did, args.shard, args.shards or 1)
+            did = shard_id(did, args.shard, shards)
+            made = len(shard_range(args.episodes, args.shard, shards))  # this shard's episodes
         seconds = time.perf_counter() - t0
         print(D.card(D.load(did)))
-        print(
-            f"  wrote {path} in {seconds:.0f} s ({args.episodes / seconds if args.shard is None else 0:.1f} episodes/s)"
-        )
+        print(f"  wrote {path} in {seconds:.0f} s ({made / max(seconds, 1e-9):.1f} episodes/s)")
         return 0
     if args.command == "merge":
         from .merge import merge

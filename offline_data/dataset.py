@@ -24,7 +24,8 @@ one played in another action library (``styling_env.libraries``: ``normal``, ``v
   reasons), ``oracle_plan``, ``scores`` (the six), ``overall``, ``r``, ``planning``,
   ``violations``, ``noise`` (the teacher's settings and mistakes), ``episode_seed``.
 - **Dataset metadata**: Minari's fields (author, description, code permalink, env specs,
-  ``ref_min_score``/``ref_max_score`` = mean return of random and oracle plans) and ours under
+  ``ref_min_score``/``ref_max_score`` = mean return of random and oracle plans, absent when
+  generated with ``ref_episodes=0``, never NaN) and ours under
   ``image_styling``: format version, the recipe that regenerates the dataset, the content
   checksum, the ``r`` histogram, and ``complete``.
 """
@@ -363,12 +364,7 @@ def load(did: str, *, verify: bool = False) -> Any:
             f"dataset {did!r} is not in {datasets_root()}: run `python -m offline_data download "
             f"{did}` (or `generate`)"
         )
-    try:
-        raw = json.loads(meta_file.read_text())
-    except (OSError, ValueError) as e:
-        raise DatasetError(
-            f"dataset {did!r}: metadata.json is corrupt ({e}); delete {path} and download it again"
-        ) from e
+    raw = read_metadata(did, path)
     ours = raw.get(META_KEY)
     if not isinstance(ours, dict):
         raise DatasetError(
@@ -416,6 +412,38 @@ def load(did: str, *, verify: bool = False) -> Any:
                 f"{str(ours.get('checksum'))[:12]}...: the files were changed or damaged"
             )
     return ds
+
+
+def read_metadata(did: str, path: Path) -> dict[str, Any]:
+    """The dataset metadata (``data/metadata.json``) of ``did`` at ``path`` as a dict; a file
+    that cannot be read, is not JSON or is JSON of another shape than an object (a list, a
+    number) is a :class:`DatasetError` naming the file."""
+    meta_file = path / "data" / "metadata.json"
+    try:
+        raw = json.loads(meta_file.read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(
+            f"dataset {did!r}: metadata.json is corrupt ({e}); delete {path} and download it again"
+        ) from e
+    if not isinstance(raw, dict):
+        raise DatasetError(
+            f"dataset {did!r}: metadata.json is corrupt (it holds a JSON {_json_kind(raw)}, not "
+            f"an object); delete {path} and download it again"
+        )
+    return raw
+
+
+def _json_kind(x: Any) -> str:
+    """The JSON type name of a decoded value (``array``, ``string``, ...)."""
+    if isinstance(x, list):
+        return "array"
+    if isinstance(x, str):
+        return "string"
+    if isinstance(x, bool):
+        return "boolean"
+    if isinstance(x, (int, float)):
+        return "number"
+    return "null" if x is None else type(x).__name__
 
 
 def check_files(did: str, path: Path, n: int) -> None:
@@ -589,7 +617,7 @@ def card(ds: Any) -> str:
         f"  episodes {ds.total_episodes:,}   steps {ds.total_steps:,}   tier {recipe.get('tier', ours.get('tier', '?'))}"
         f"   image {recipe.get('image_size', '?')}px   teacher {recipe.get('teacher', '?')}",
         f"  r mean {ours.get('r_mean', float('nan')):.2f}   share r>=4.0 {ours.get('share_r_ge_4', float('nan')):.2f}"
-        f"   ref scores (random / oracle return) {m.get('ref_min_score', float('nan')):.2f} / {m.get('ref_max_score', float('nan')):.2f}",
+        f"   ref scores (random / oracle return) {_ref_scores(m)}",
         f"  size on disk {_size_mb(dataset_path(m.get('dataset_id', ''))):.1f} MB   checksum {str(ours.get('checksum', ''))[:16]}",
         "  r histogram:",
     ]  # fmt: skip
@@ -598,6 +626,14 @@ def card(ds: Any) -> str:
     for label, c in hist.items():
         lines.append(f"    {label:>9} {c:7,d} {'#' * round(40 * c / top)}")
     return "\n".join(lines)
+
+
+def _ref_scores(m: Mapping[str, Any]) -> str:
+    """``ref_min_score / ref_max_score`` for the card, or ``none`` when the dataset has none
+    (generated with ``ref_episodes=0``; Minari then writes neither field)."""
+    lo, hi = m.get("ref_min_score"), m.get("ref_max_score")
+    ok = all(isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi))
+    return f"{lo:.2f} / {hi:.2f}" if ok else "none"
 
 
 def _size_mb(path: Path) -> float:

@@ -30,7 +30,7 @@ from styling_env.engine import STOP, Stop
 from styling_env.judge import SCORE_NAMES
 from styling_env.libraries import library, library_plan
 from styling_env.library_tasks import sample_library_task
-from styling_env.tasks import DEFAULT_SOURCES, TIERS, Task, sample_task
+from styling_env.tasks import DEFAULT_SOURCES, FIXED_SPLITS, SPLITS, TIERS, Task, sample_task
 from styling_env.tools import REGIONS, ToolCall
 from styling_env.tools.library_tables import DEFAULT_LIBRARY, check_library
 from styling_env.tools.vocabulary import VALUES
@@ -69,9 +69,20 @@ CODE_PERMALINK = "https://github.com/image-styling/image-styling/tree/main/offli
 TRAINING_SPLIT = "train"
 
 
+#: Every task split there is (``"free"``: :mod:`styling_env.free_tasks`): a name outside them
+#: is unknown, not an evaluation split.
+KNOWN_SPLITS = tuple(dict.fromkeys((*SPLITS, "free", *FIXED_SPLITS)))
+
+
 def check_training_split(split: str) -> str:
     """``split`` if datasets may be drawn from it (only ``"train"``), else a ``ValueError``
-    that says why: evaluation tasks are never trained on."""
+    that says why: evaluation tasks are never trained on; a name that is no split at all is
+    called unknown."""
+    if split not in KNOWN_SPLITS:
+        raise ValueError(
+            f"unknown split {split!r}; expected one of {', '.join(KNOWN_SPLITS)} (datasets are "
+            f"generated from {TRAINING_SPLIT!r} only)"
+        )
     if split != TRAINING_SPLIT:
         what = "the free-text test set" if split == "free" else f"split {split!r}"
         raise ValueError(
@@ -91,8 +102,9 @@ def episode_task(
 ) -> Task:
     """The task of episode ``e``: consecutive groups of ``per_task`` episodes share one task
     (so DPO finds same-task pairs and SW can standardize per task); each episode still has its
-    own teacher generator. In another ``library``, the same seed's task drawn in it."""
-    task_seed = episode_seed(seed, e // per_task)
+    own teacher generator. In another ``library``, the same seed's task drawn in it.
+    ``per_task`` must be a positive int and ``seed`` a non-negative one (``ValueError``)."""
+    task_seed = episode_seed(nonnegative_int("seed", seed), e // positive_int("per_task", per_task))
     if check_library(library) == DEFAULT_LIBRARY:
         return sample_task(tier, task_seed, "train", DEFAULT_SOURCES[tier])
     return sample_library_task(tier, task_seed, "train", DEFAULT_SOURCES[tier], library)
@@ -225,9 +237,13 @@ def rollouts(
     from minari.data_collector import EpisodeBuffer
 
     library = check_library(library)
-    task_fn = task_fn or (lambda e: episode_task(tier, seed, e, per_task, library))
+    positive_int("num_envs", num_envs)
+    if task_fn is None:
+        nonnegative_int("seed", seed)
+        positive_int("per_task", per_task)
+        task_fn = lambda e: episode_task(tier, seed, e, per_task, library)  # noqa: E731
     todo = deque(episodes)
-    n = max(1, min(num_envs, len(todo)))
+    n = min(num_envs, len(todo))
     if not todo:
         return
     env = ImageStylingVectorEnv(
@@ -391,7 +407,10 @@ def reference_returns(
     library: str = DEFAULT_LIBRARY,
 ) -> tuple[float, float]:  # fmt: skip
     """Mean return of random plans and of the oracle on ``n`` tasks of the tier in ``library``
-    (episode indices past any dataset's, so they are not training tasks)."""
+    (episode indices past any dataset's, so they are not training tasks); ``n`` must be a
+    positive int (no tasks have no mean: a dataset without reference scores passes
+    ``ref_episodes=0`` to :func:`generate` instead)."""
+    positive_int("n", n)
     eps = range(10**8, 10**8 + n)
     kw = dict(image_size=image_size, num_envs=num_envs, library=library)
     rand = [f.ret for f in rollouts(tier, eps, seed, RandomPlans(), **kw)]
@@ -435,6 +454,34 @@ DESCRIPTION = (
 )
 
 
+def check_ref_scores(ref_scores: Any) -> tuple[float, float] | None:
+    """``ref_scores`` as ``(ref_min_score, ref_max_score)`` floats, or ``None``; a pair that is
+    not two finite numbers (the NaN mean of no episodes) is a ``ValueError``: a dataset records
+    real reference scores or none."""
+    if ref_scores is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in ref_scores)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"ref_scores must be None or two numbers (ref_min_score, ref_max_score), got "
+            f"{ref_scores!r}"
+        ) from None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(
+            f"ref_scores must be finite numbers, got {ref_scores!r}: a dataset records real "
+            "reference scores or none (ref_episodes=0)"
+        )
+    return lo, hi
+
+
+def check_run(num_envs: int, ref_episodes: int) -> None:
+    """The run settings every generation path checks before any work: ``num_envs`` a positive
+    int, ``ref_episodes`` a non-negative one (0: no reference scores are recorded)."""
+    positive_int("num_envs", num_envs)
+    nonnegative_int("ref_episodes", ref_episodes)
+
+
 def _description(recipe: Recipe) -> str:
     text = DESCRIPTION.format(tier=recipe.tier, n=recipe.episodes, teacher=recipe.teacher)
     if recipe.library != DEFAULT_LIBRARY:
@@ -454,10 +501,13 @@ def write_dataset(
     """Write finished episodes (any order; stored by episode index) as Minari dataset ``did``.
 
     Written to a hidden staging folder and moved into place when complete; the checksum, the r
-    histogram and ``complete: true`` are the last metadata written."""
+    histogram and ``complete: true`` are the last metadata written. ``ref_scores`` is ``None``
+    (none recorded) or two finite numbers (``ValueError`` otherwise, before anything is
+    written)."""
     from .safety import WriteError, exclusive, write_error
 
     final = dataset_path(did)  # an id, never a path (checked before anything is written)
+    ref_scores = check_ref_scores(ref_scores)
     with exclusive(final, f"dataset {did!r}"):
         if final.exists() and not overwrite:
             raise DatasetError(
@@ -568,7 +618,8 @@ def generate(
     """Generate dataset ``did`` (default ``image-styling/<tier>-v0``; in another action
     ``library``, ``image-styling/<tier>-<library>-v0``): ``episodes`` episodes of
     ``teacher`` (default :class:`NoisyOracle` with ``profile``), scored by the judge, with
-    ``ref_min_score``/``ref_max_score`` from random and oracle plans on ``ref_episodes`` tasks.
+    ``ref_min_score``/``ref_max_score`` from random and oracle plans on ``ref_episodes`` tasks
+    (0: none recorded).
     ``shards > 1`` writes the episode range as that many shard datasets and merges them
     (:func:`offline_data.merge.merge`), as a cluster would.
 
@@ -583,6 +634,7 @@ def generate(
 
     _check_size(tier, episodes)
     _check_shards(shards, episodes)
+    check_run(num_envs, ref_episodes)
 
     did = did or dataset_id(tier, library=library)
     final = dataset_path(did)  # an id, never a path: checked before any work
@@ -655,7 +707,7 @@ def warn_canonical_content(did: str, path: Path) -> None:
         return
     try:
         meta = json.loads((path / "data" / "metadata.json").read_text())[META_KEY]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return  # not a local Minari folder: nothing to compare here
     got = meta.get("checksum")
     if got and got != want:
@@ -719,6 +771,7 @@ def generate_shard(
     _check_shards(shards, episodes)
     if nonnegative_int("shard", shard) >= shards:
         raise ValueError(f"shard must be an int in [0, {shards - 1}], got {shard!r}")
+    check_run(num_envs, ref_episodes)
     teacher, recipe = _teacher_recipe(
         tier, episodes, seed, image_size, max_steps, teacher, profile, per_task, library
     )
@@ -749,6 +802,8 @@ def _teacher_recipe(
 ):  # fmt: skip
     _check_size(tier, episodes)
     check_library(library)
+    nonnegative_int("seed", seed)
+    positive_int("per_task", per_task)
     if teacher is None:
         profile = profile or NoiseProfile.for_tier(tier)
         teacher = NoisyOracle(profile)

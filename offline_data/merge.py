@@ -57,13 +57,27 @@ def merge(
 ) -> Path:
     """Merge shard datasets ``parts`` (each made by ``generate --shard k --shards n``, any
     order) into dataset ``did``; checks they come from one recipe and cover its episode range
-    exactly once. The merged checksum equals that of the same dataset generated in one piece."""
+    exactly once. The merged checksum equals that of the same dataset generated in one piece.
+
+    A part listed twice, or a target ``did`` that is one of the ``parts`` (it would replace, and
+    with ``remove_parts`` delete, its own input), is a :class:`DatasetError` before any work."""
     import minari
     from minari.dataset.minari_storage import MinariStorage
 
     if not parts:
         raise DatasetError("nothing to merge: no shard datasets given")
     final = dataset_path(did)
+    seen: dict[Path, str] = {}
+    for p in parts:
+        where = dataset_path(p)  # an id, never a path
+        if where == final:
+            raise DatasetError(
+                f"cannot merge into {did!r}: it is one of the parts ({p!r}); merge the shards "
+                "into another id"
+            )
+        if where in seen:
+            raise DatasetError(f"shard {p!r} is listed twice; name each shard once")
+        seen[where] = p
     if final.exists() and not overwrite:
         raise DatasetError(
             f"dataset {did!r} already exists at {final}; pass --overwrite to replace it"
@@ -164,7 +178,16 @@ def _link_episodes(src: Any, data: Path, offset: int) -> list[dict[str, Any]]:
         there = data / str(offset + j)
         shutil.copytree(Path(src.data_path) / str(j), there, copy_function=_link_or_copy)
         file = there / "metadata.json"
-        meta = json.loads(file.read_text())
+        try:
+            meta = json.loads(file.read_text())
+        except (OSError, ValueError) as e:
+            meta = e
+        if not isinstance(meta, dict):
+            raise DatasetError(
+                f"shard {src.metadata.get('dataset_id')!r}: the metadata of episode {j} ({file}) "
+                f"is corrupt ({meta if isinstance(meta, Exception) else 'not a JSON object'}); "
+                "generate the shard again"
+            )
         meta["id"] = offset + j
         file.unlink()  # a link to the shard's file: write a new one, not through the link
         file.write_text(json.dumps(meta))

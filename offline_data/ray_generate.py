@@ -276,7 +276,14 @@ def generate_on_ray(
     from styling_env.validation import positive_int
 
     from .dataset import dataset_id
-    from .generate import _check_shards, _teacher_recipe, shard_id, warn_noncanonical
+    from .generate import (
+        _check_shards,
+        _teacher_recipe,
+        check_ref_scores,
+        check_run,
+        shard_id,
+        warn_noncanonical,
+    )
     from .safety import exclusive, writable
 
     require_ray()  # before any work
@@ -293,6 +300,7 @@ def generate_on_ray(
     )
     if shards is not None:
         _check_shards(shards, episodes)
+    check_run(num_envs, ref_episodes)  # the recipe's checks are _teacher_recipe's, as a local run's
     with exclusive(final, f"dataset {did!r}"):
         if final.exists() and not overwrite:
             raise DatasetError(
@@ -343,7 +351,9 @@ def generate_on_ray(
                         )[0]
                     )  # fmt: skip
                 if refs is not None:
-                    ref_scores = wait_all(ray, [refs], ["the reference scores"], counter, bar)[0]
+                    ref_scores = check_ref_scores(
+                        wait_all(ray, [refs], ["the reference scores"], counter, bar)[0]
+                    )
                     # Minari's fields, as create_dataset_from_buffers writes them when given
                     set_meta(path, minari=dict(
                         ref_min_score=ref_scores[0], ref_max_score=ref_scores[1],

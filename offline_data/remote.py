@@ -12,9 +12,10 @@ environment variable. Supported forms:
 - ``gcp://<bucket>``: Google Cloud Storage, through Minari (needs ``google-cloud-storage``).
 
 Every dataset that arrives is written into a hidden staging folder next to the local datasets and
-moved into place in one ``os.replace``, then its content checksum is verified; a dataset that
-fails the check is deleted. When the remote is not configured, cannot be reached or lacks the
-dataset, :func:`download` regenerates it from its recipe (:func:`canonical_recipes`) and compares
+verified there (every episode's files and the content checksum) before it is moved into place in
+one ``os.replace``; a dataset that fails the check is deleted and replaces nothing (a local copy,
+even under ``force``, stays as it was). When the remote is not configured, cannot be reached or
+lacks the dataset, :func:`download` regenerates it from its recipe (:func:`canonical_recipes`) and compares
 the result with the canonical checksum recorded in ``offline_data/canonical.json``.
 """
 
@@ -311,17 +312,23 @@ def _regenerate(
 # Download
 
 
-def _verify_arrived(did: str, remote: Remote) -> Path:
-    """Verify a dataset that just arrived; delete it if it is damaged."""
-    path = dataset_path(did)
+def _verify_staged(did: str, stage: Path, remote: Remote) -> None:
+    """Verify a dataset that just arrived in the staging root ``stage`` (every episode's files,
+    the content checksum) *before* it replaces anything: a damaged copy is a
+    :class:`DatasetError` and the local datasets root is left as it was (the caller's staging
+    folder, with the copy, is removed)."""
+    local = dataset_path(did)
+    kept = (
+        f"the local copy at {local} was left as it was" if local.exists() else "nothing was written"
+    )
     try:
-        load(did, verify=True)
+        with datasets_path(stage):
+            load(did, verify=True)
     except DatasetError as e:
-        shutil.rmtree(path, ignore_errors=True)
         raise DatasetError(
-            f"dataset {did!r} downloaded from {remote.url} failed verification and was deleted: {e}"
+            f"dataset {did!r} downloaded from {remote.url} failed verification and was deleted "
+            f"({kept}): {e}"
         ) from e
-    return path
 
 
 def _check_staged(did: str, staged: Path, remote: Remote, allow_noncanonical: bool) -> None:
@@ -332,7 +339,12 @@ def _check_staged(did: str, staged: Path, remote: Remote, allow_noncanonical: bo
         meta = json.loads((staged / "data" / "metadata.json").read_text())
     except (OSError, ValueError) as e:
         raise DatasetError(f"{did!r} from {remote.url} has no readable metadata ({e})") from e
-    theirs = meta.get("dataset_id") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict):
+        raise DatasetError(
+            f"{did!r} from {remote.url} has corrupt metadata (metadata.json is not a JSON "
+            "object); refusing it (nothing was replaced)"
+        )
+    theirs = meta.get("dataset_id")
     if theirs != did:
         raise DatasetError(
             f"{remote.url} served dataset {theirs!r} under the id {did!r}; refusing it (nothing "
@@ -385,9 +397,11 @@ def _download_mirror(did: str, remote: Remote, allow_noncanonical: bool = False)
         except OSError as e:
             raise DatasetError(f"copying {did!r} from mirror {remote.url} failed: {e}") from e
         _check_staged(did, stage / did, remote, allow_noncanonical)
+        _copy_namespace_files(did, mirror, stage)  # Minari reads them when verifying
+        _verify_staged(did, stage, remote)
         _copy_namespace_files(did, mirror, root)
         _move_into_place(stage / did, dataset_path(did))
-    return _verify_arrived(did, remote)
+    return dataset_path(did)
 
 
 _PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
@@ -472,9 +486,11 @@ def _download_minari(
                 "copy is malformed"
             )
         _check_staged(did, stage / did, remote, allow_noncanonical)
+        _copy_namespace_files(did, stage, stage)  # any Minari did not write
+        _verify_staged(did, stage, remote)
         _copy_namespace_files(did, stage, root)
         _move_into_place(stage / did, dataset_path(did))
-    return _verify_arrived(did, remote)
+    return dataset_path(did)
 
 
 def download(
@@ -490,8 +506,8 @@ def download(
 
     A local copy that passes verification is returned as is (unless ``force``); a damaged local
     copy is an error unless ``force``. Otherwise the dataset is fetched from ``remote`` (default
-    ``MINARI_REMOTE``) into a staging folder, moved into place and verified (a copy that fails
-    the checksum is deleted). If no remote is configured, it cannot be reached or it lacks the
+    ``MINARI_REMOTE``) into a staging folder, verified there and then moved into place (a copy
+    that fails verification is deleted and replaces nothing: the local copy stays as it was). If no remote is configured, it cannot be reached or it lacks the
     dataset, and ``regenerate`` is true and a recipe is known, the dataset is regenerated and
     compared with the canonical checksum (a mismatch raises, leaving it marked
     ``canonical: false``). With an ``hf://``/``gcp://`` remote, ``force`` is also Minari's
@@ -590,7 +606,9 @@ def upload(
         meta = dst / "data" / "metadata.json"
         if meta.is_file() and not force:
             try:
-                theirs = json.loads(meta.read_text()).get(META_KEY, {}).get("checksum")
+                block = json.loads(meta.read_text())
+                block = block.get(META_KEY) if isinstance(block, dict) else None
+                theirs = block.get("checksum") if isinstance(block, dict) else None
             except (OSError, ValueError):
                 theirs = None
             if theirs == ours["checksum"]:

@@ -210,6 +210,34 @@ def test_bad_datasets_get_clear_errors(small_datasets, tmp_path, monkeypatch):
         D.load(did, verify=True)
 
 
+def test_metadata_that_is_not_a_json_object_is_a_named_error_everywhere(
+    small_datasets, tmp_path, monkeypatch, capsys
+):
+    """A data/metadata.json holding valid JSON of another shape (an array) is corrupt like an
+    unreadable one: load, show, verify, merge and upload name it, and list marks the dataset
+    unusable and goes on (it failed with AttributeError: 'list' object has no attribute 'get')."""
+    from offline_data.remote import upload
+
+    root = tmp_path / "root"
+    shutil.copytree(D.dataset_path(small_datasets["simple"]).parent, root / "image-styling")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    did = "image-styling/simple-v0"
+    for bad in ('"text"', "3", "[1, 2]"):
+        (root / did / "data" / "metadata.json").write_text(bad)
+        with pytest.raises(D.DatasetError, match=r"metadata.json is corrupt \(it holds a JSON"):
+            D.load(did)
+    assert cli(["show", did]) == 1 and "not an object" in capsys.readouterr().err
+    assert cli(["verify", did]) == 1 and "not an object" in capsys.readouterr().err
+    assert cli(["list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"{did} +unusable: .*metadata.json is corrupt", out)
+    assert "image-styling/regular-v0" in out  # the others are still listed
+    with pytest.raises(D.DatasetError, match="metadata.json is corrupt"):
+        merge([did], "image-styling/merged-v0")
+    with pytest.raises(D.DatasetError, match="refusing to upload.*metadata.json is corrupt"):
+        upload(did, remote=str(tmp_path / "mirror"))
+
+
 def test_interrupted_generation_leaves_nothing_that_looks_complete(minari_root):
     class Boom(NoisyOracle):
         calls = 0
@@ -237,6 +265,15 @@ def test_merge_checks_its_shards(minari_root):
     generate_shard("simple", 6, 0, 0, 2, **kw)
     generate_shard("simple", 6, 0, 1, 2, **kw)
     generate_shard("simple", 6, 1, 1, 2, did="image-styling/other-v0", **kw)
+    s0, s1 = "image-styling/simple-shard0of2-v0", "image-styling/simple-shard1of2-v0"
+    # the target may not be one of its parts: that merge replaced, then deleted, its own input
+    with pytest.raises(D.DatasetError, match=f"cannot merge into '{s0}': it is one of the parts"):
+        merge([s0, s0, s1], s0, overwrite=True, remove_parts=True)
+    with pytest.raises(D.DatasetError, match=f"shard '{s1}' is listed twice"):
+        merge([s0, s1, s1], "image-styling/simple-v0", remove_parts=True)
+    for part in (s0, s1):
+        D.load(part, verify=True)  # both parts untouched
+    assert not D.dataset_path("image-styling/simple-v0").exists()
     with pytest.raises(D.DatasetError, match="do not tile"):
         merge(["image-styling/simple-shard1of2-v0"], "image-styling/simple-v0")
     with pytest.raises(D.DatasetError, match="different recipe"):
@@ -393,6 +430,92 @@ def test_generation_arguments_are_checked_before_any_work(minari_root):
     with pytest.raises(ValueError, match=r"jitter must be a number in \[0, 1\], got -0.1"):
         NoiseProfile(jitter=-0.1)
     assert not list(minari_root.glob("**/*.json"))  # nothing was written
+
+
+def test_recipe_and_run_counts_are_named_errors_before_any_work(minari_root):
+    """per_task 0 divided by zero deep in episode_task; a negative seed or per_task failed in
+    numpy ("expected non-negative integer"); num_envs < 1 was clamped to 1; ref_episodes < 0
+    wrote NaN reference scores. Each is refused by name, in the library (generate,
+    generate_shard, the Ray path, the helpers) and before anything is written."""
+    from offline_data.generate import (
+        check_training_split,
+        episode_task,
+        generate_shard,
+        reference_returns,
+        write_dataset,
+    )
+
+    cases = [
+        (dict(per_task=0), "per_task must be a positive int, got 0"),
+        (dict(per_task=-1), "per_task must be a positive int, got -1"),
+        (dict(seed=-1), "seed must be a non-negative int, got -1"),
+        (dict(num_envs=0), "num_envs must be a positive int, got 0"),
+        (dict(num_envs=-2), "num_envs must be a positive int, got -2"),
+        (dict(ref_episodes=-1), "ref_episodes must be a non-negative int, got -1"),
+    ]
+    for kw, msg in cases:
+        seed, rest = kw.get("seed", 0), {k: v for k, v in kw.items() if k != "seed"}
+        with pytest.raises(ValueError, match=msg):
+            generate("simple", 4, seed, progress=False, **rest)
+        with pytest.raises(ValueError, match=msg):
+            generate_shard("simple", 4, seed, 0, 2, progress=False, **rest)
+    try:
+        import ray  # noqa: F401
+
+        from offline_data.ray_generate import generate_on_ray
+    except ImportError:
+        pass
+    else:  # the Ray path shares the checks (before Ray is started)
+        for kw, msg in cases:
+            with pytest.raises(ValueError, match=msg):
+                generate_on_ray("simple", 4, progress=False, **kw)
+    with pytest.raises(ValueError, match="per_task must be a positive int, got 0"):
+        episode_task("simple", 0, 3, per_task=0)
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        reference_returns("simple", 0, 32, n=0)
+    with pytest.raises(ValueError, match="num_envs must be a positive int, got 0"):
+        next(rollouts("simple", range(2), 0, NoisyOracle(), image_size=32, num_envs=0))
+    with pytest.raises(ValueError, match="ref_scores must be finite"):
+        write_dataset("image-styling/nan-v0", [], recipe=D.Recipe("simple", 1),
+                      ref_scores=(float("nan"), 1.0))  # fmt: skip
+    with pytest.raises(ValueError, match="unknown split 'bogus'; expected one of train, test"):
+        check_training_split("bogus")
+    with pytest.raises(ValueError, match="split 'test' is for evaluation"):
+        check_training_split("test")
+    assert not list(minari_root.glob("**/*.json"))  # nothing was written
+
+
+def test_cli_generate_names_the_flag_of_a_bad_count(minari_root, capsys):
+    base = ["generate", "--tier", "simple", "--episodes", "4", "--image-size", "32", "--quiet",
+            "--id", "image-styling/x-v0"]  # fmt: skip
+    for args, msg in [
+        (["--per-task", "0"], "--per-task must be a positive int, got 0"),
+        (["--per-task", "-1"], "--per-task must be a positive int, got -1"),
+        (["--seed", "-1"], "--seed must be a non-negative int, got -1"),
+        (["--ref-episodes", "-1"], "--ref-episodes must be a non-negative int, got -1"),
+        (["--num-envs", "0"], "--num-envs must be a positive int, got 0"),
+        (["--num-envs", "-2"], "--num-envs must be a positive int, got -2"),
+        (["--shards", "0"], "--shards must be a positive int, got 0"),  # was taken for 1
+        (["--shards", "2", "--shard", "-1"], "--shard must be a non-negative int, got -1"),
+        (["--split", "bogus"], "unknown split 'bogus'; expected one of train, test, free"),
+    ]:
+        assert cli([*base, *args]) == 2, args
+        assert msg in capsys.readouterr().err, args
+    assert not list(minari_root.glob("**/*.json"))  # refused before any work
+
+
+def test_no_reference_scores_are_none_and_a_shard_reports_its_rate(minari_root, capsys):
+    """--ref-episodes 0 records no reference scores (the card says none, never nan); a --shard
+    run reports its own episodes per second (it printed 0.0)."""
+    args = ["generate", "--tier", "simple", "--episodes", "4", "--image-size", "32",
+            "--num-envs", "2", "--ref-episodes", "0", "--shards", "2", "--shard", "1", "--quiet"]  # fmt: skip
+    assert cli(args) == 0
+    out = capsys.readouterr().out
+    assert "ref scores (random / oracle return) none" in out and "nan" not in out
+    rate = float(re.search(r"\(([0-9.]+) episodes/s\)", out).group(1))
+    assert rate > 0
+    meta = json.loads((D.dataset_path("image-styling/simple-shard1of2-v0") / "data" / "metadata.json").read_text())  # fmt: skip
+    assert "ref_min_score" not in meta and "ref_max_score" not in meta
 
 
 def test_preserve_travels_in_the_stored_actions(small_datasets):

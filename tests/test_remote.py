@@ -121,6 +121,28 @@ def test_mirror_download_of_damaged_copy_is_deleted(local, tmp_path, monkeypatch
     assert not (tmp_path / "fresh" / did).exists()
 
 
+def test_forced_download_of_a_damaged_remote_copy_keeps_the_local_one(local, tmp_path):
+    """download --force from a mirror whose copy lost an episode folder deleted the good local
+    copy (only the metadata was checked before the replace): the staged copy is verified in
+    full first, and a damaged one is a named error that replaces nothing."""
+    root, did = local
+    mirror = tmp_path / "mirror"
+    R.upload(did, remote=str(mirror))
+    want = _meta(root, did)["checksum"]
+    shutil.rmtree(mirror / did / "data" / "2")
+    kw = dict(remote=f"file://{mirror}", regenerate=False, log=lambda _: None)
+    with pytest.raises(DatasetError, match=r"failed verification .*left as it was.*missing") as e:
+        R.download(did, force=True, allow_noncanonical=True, **kw)
+    assert did in str(e.value) and str(mirror) in str(e.value)
+    assert checksum(load(did, verify=True)) == want  # the local copy is whole
+    assert not [p for p in root.iterdir() if p.name.startswith(".")]  # no staging left
+    # a mirror copy whose metadata.json is a JSON array: refused by name, nothing replaced
+    (mirror / did / "data" / "metadata.json").write_text("[]")
+    with pytest.raises(DatasetError, match="not a JSON object.*nothing was replaced"):
+        R.download(did, force=True, allow_noncanonical=True, **kw)
+    load(did, verify=True)
+
+
 def test_mirror_errors(local, tmp_path):
     root, did = local
     empty = tmp_path / "empty-mirror"
