@@ -58,6 +58,7 @@ from styling_env.judge import JUDGE_VERSION
 from styling_env.tasks import TIERS
 from styling_env.validation import positive_int
 
+from .checks import damaged_splits, read_cell
 from .measure import PeakRSS as PeakRSS  # re-exported (its old home)
 from .measure import stage
 from .report import build
@@ -522,9 +523,12 @@ class Runner:
 
         done = folder / "cell.json"
         fp = fingerprint(cell, self.preset, checksum)
-        if done.exists():  # checked under the lock: another run may have just finished it
-            old = json.loads(done.read_text())
-            if reusable(old, cell, self.preset, checksum):
+        old = read_cell(folder)  # checked under the lock: another run may have just finished it
+        if old is not None and reusable(old, cell, self.preset, checksum):
+            bad = damaged_splits(folder, old)  # a damaged eval file: that split is evaluated again
+            for key in bad:
+                del old[key]
+            if set(bad) <= {split_key(s) for s in self.preset.eval_splits}:
                 missing = self.missing_splits(old)
                 agent = self.reload(cell, folder)
                 # evaluated under another decoding rule (a cell whose checkpoint is gone keeps
@@ -764,14 +768,15 @@ def finished_record(
 ) -> dict[str, Any] | None:
     """The ``cell.json`` record of ``cell`` in ``out`` if it is finished with the current
     fingerprint (and, with ``complete``, evaluated on every split of ``preset.eval_splits``),
-    else None."""
-    done = cell.folder(out) / "cell.json"
-    if done.exists():
-        rec = json.loads(done.read_text())
-        if reusable(rec, cell, preset, checksum):
-            if complete and any(split_key(s) not in rec for s in preset.eval_splits):
-                return None
-            return rec
+    else None. A damaged cell (:func:`read_cell`, :func:`damaged_splits`) is not finished."""
+    folder = cell.folder(out)
+    rec = read_cell(folder)
+    if rec is not None and reusable(rec, cell, preset, checksum):
+        if damaged_splits(folder, rec):
+            return None
+        if complete and any(split_key(s) not in rec for s in preset.eval_splits):
+            return None
+        return rec
     return None
 
 
@@ -1055,6 +1060,18 @@ def preset_from_args(args: argparse.Namespace) -> Preset:
     return dataclasses.replace(base, **over)
 
 
+def check_ray_args(args: argparse.Namespace) -> None:
+    """The ``--ray`` options' values (``ValueError`` naming the flag), checked whether or not
+    ``--ray`` is given: ``--retries -1`` without it is a mistake, not a setting to ignore."""
+    from styling_env.validation import nonnegative_int
+
+    nonnegative_int("--retries", args.retries)
+    positive_int("--cpus-per-cell", args.cpus_per_cell)
+    for flag, v in (("--gpus-per-qwen-cell", args.gpus_per_qwen_cell), ("--memory-gb-per-cell", args.memory_gb_per_cell)):  # fmt: skip
+        if not (v >= 0 and v != float("inf")):  # NaN fails the first test
+            raise ValueError(f"{flag} must be a finite number >= 0, got {v!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.verbose:
@@ -1070,6 +1087,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         preset = preset_from_args(args)
         if args.address is not None and not args.ray:
             raise ValueError("--address needs --ray")
+        check_ray_args(args)  # with or without --ray: a bad value is never silently ignored
         if args.report_only:
             index = build(collect(preset, out), out)
         elif args.ray:  # every cell a Ray task

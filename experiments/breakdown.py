@@ -31,7 +31,6 @@ deterministic given the task, the seed and the calls (:func:`ensure_visible`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter, defaultdict, deque
 from collections.abc import Mapping, Sequence
@@ -43,6 +42,9 @@ import numpy as np
 
 from agents.evaluate import decode_call, run_episodes
 from styling_env.tools import ToolCall
+from styling_env.validation import positive_int
+
+from .checks import BadFileError, check_episodes, check_results, read_json
 
 #: A right-value target whose visible change is off by more than this many strength units is
 #: too weak or too strong. At 0.15 the judge's change credit is still 0.93 of full
@@ -515,22 +517,26 @@ def load_groups(
         ValueError: the file is neither kind, or holds no episodes of ``study``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no results file at {path}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not JSON ({e})") from e
+    data = read_json(path, "results file")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     if isinstance(data, dict) and "cells" in data:
+        data = check_results(data, path)  # FILE: not a benchmark results file (why)
         preset = data.get("preset", {})
         for c in sorted(data["cells"], key=lambda c: c.get("seed", 0)):
             if c.get("study") == study and c.get("episodes"):
                 groups[(c["tier"], c["method"])] += c["episodes"]
         size, n = int(preset.get("image_size", 128)), int(preset.get("eval_tasks", 200))
     elif isinstance(data, dict) and {"agent", "tier", "episodes"} <= set(data):
-        groups[(data["tier"], str(data["agent"]))] = list(data["episodes"])
-        size, n = int(data.get("image_size", 128)), int(data.get("n_tasks", 200))
+        size, n = data.get("image_size", 128), data.get("n_tasks", 200)
+        try:
+            if not isinstance(data["tier"], str):
+                raise ValueError(f"tier must be a string, got {data['tier']!r}")
+            for name, v in (("image_size", size), ("n_tasks", n)):
+                positive_int(name, v)
+            eps = check_episodes(data["episodes"], "episodes")
+        except ValueError as e:
+            raise BadFileError(f"{path}: not an evaluation file ({e})") from None
+        groups[(data["tier"], str(data["agent"]))] = list(eps)
     else:
         raise ValueError(
             f"{path} is neither a benchmark results file (no 'cells') nor an evaluation file of "
@@ -613,7 +619,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for t, m in keys:
                 if t != tier:
                     continue
-                ds, bad = diagnose_group(groups[(t, m)], t, size, n, a.tolerance)
+                try:
+                    ds, bad = diagnose_group(groups[(t, m)], t, size, n, a.tolerance)
+                except (ValueError, KeyError, TypeError, AttributeError) as e:  # bad episodes
+                    why = str(e) if type(e) is ValueError else f"{type(e).__name__}: {e}"
+                    raise BadFileError(
+                        f"{a.results}: cannot diagnose the {t}/{m} episodes ({why})"
+                    ) from None
                 if bad:
                     print(f"warning: {bad} replayed {m} episodes did not reproduce their stored score", file=sys.stderr)  # fmt: skip
                 label = METHODS.get(m, (m,))[0]

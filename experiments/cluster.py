@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from offline_data.ray_generate import RayMissingError, ray_session, require_ray, task_error
+from offline_data.safety import atomic_write
 
 # --------------------------------------------------------------------------------------------
 # Measuring: generation locally against generation on a local Ray instance
@@ -319,6 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet()
     try:
+        from .checks import output_file
+
+        # where the results go: checked before any work (a folder, a path under a file)
+        if args.command == "evaluate" and args.out:
+            output_file(args.out, "--out")
+        if args.command != "evaluate" and args.json:
+            output_file(args.json, "--json")
         require_ray()
         if args.command == "evaluate":
             rows, failed = evaluate_on_ray(
@@ -332,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for f in failed:
                 print(f"failed: {f['agent']} on {f['tier']} seed {f['seed']}: {f['error']}")
             if args.out:
-                args.out.write_text(json.dumps({"evaluations": rows, "failed": failed}, default=float))  # fmt: skip
+                text = json.dumps({"evaluations": rows, "failed": failed}, default=float)
+                atomic_write(args.out, lambda tmp: tmp.write_text(text))
                 print(f"wrote {args.out}")
             return 1 if failed else 0
         res = bench_generation(
@@ -340,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(json.dumps({k: v for k, v in res.items() if k != "runs"}, indent=1))
         if args.json:
-            args.json.write_text(json.dumps(res, indent=1))
+            text = json.dumps(res, indent=1)
+            atomic_write(args.json, lambda tmp: tmp.write_text(text))
         return 0
     except (RayMissingError, DatasetError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

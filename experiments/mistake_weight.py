@@ -251,15 +251,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.episodes is not None and a.episodes < 1:
         p.error(f"--episodes must be >= 1, got {a.episodes}")
     from offline_data.errors import DatasetError
+    from offline_data.safety import atomic_write
+
+    from .checks import output_file
 
     try:
+        if a.json is not None:  # checked before the measurement, not after it
+            output_file(a.json, "--json")
         res = measure(a.dataset, a.critic, a.episodes)
-    except (ValueError, FileNotFoundError, DatasetError) as e:  # the critic's mismatch too
+        print(markdown(res), end="")
+        if a.json is not None:
+            text = json.dumps(res, indent=1)
+            atomic_write(a.json, lambda tmp: tmp.write_text(text))
+    except (ValueError, OSError, DatasetError) as e:  # the critic's mismatch too
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(markdown(res), end="")
-    if a.json is not None:
-        a.json.write_text(json.dumps(res, indent=1))
     return 0
 
 

@@ -44,6 +44,8 @@ from typing import Any
 
 from offline_data.safety import atomic_write
 
+from .checks import check_cell, check_episodes
+
 __all__ = [
     "FILES", "FORMAT", "RecordError", "compare", "differ_from", "pack", "read_record", "sample",
     "unpack", "write_sample",
@@ -71,13 +73,35 @@ def _cells(run_dir: Path) -> Iterator[tuple[tuple[str, ...], Path]]:
         yield tuple(folder.relative_to(run_dir / "cells").parts), folder
 
 
+def _check_files(files: Mapping[str, str], where: Path) -> None:
+    """A :class:`RecordError` naming ``where`` (the cell folder or the record) unless
+    ``cell.json`` is a cell record (:func:`experiments.checks.check_cell`) and each evaluation
+    file an object with a list of episode objects."""
+    try:
+        check_cell(json.loads(files["cell.json"]), where / "cell.json")
+    except json.JSONDecodeError as e:
+        raise RecordError(f"{where}: its cell.json is not JSON: {e}") from None
+    except ValueError as e:
+        raise RecordError(str(e)) from None
+    for name in ("eval.json", "eval_free.json"):
+        if name not in files:
+            continue
+        try:
+            doc = json.loads(files[name])
+            if not isinstance(doc, dict):
+                raise ValueError(f"an object expected, got {type(doc).__name__}")
+            check_episodes(doc.get("episodes"), "episodes")
+        except ValueError as e:  # json.JSONDecodeError is one
+            raise RecordError(f"{where / name}: not an evaluation file ({e})") from None
+
+
 def _payload(folder: Path) -> bytes:
     files = {}
     for name in FILES:
         path = folder / name
         if path.exists():
             files[name] = path.read_text(encoding="utf-8")
-    json.loads(files["cell.json"])  # a half-written marker is not a finished cell
+    _check_files(files, folder)  # a half-written or damaged marker is not a finished cell
     return json.dumps({"format": FORMAT, "files": files}, sort_keys=True).encode("utf-8")
 
 
@@ -111,10 +135,7 @@ def read_record(path: str | Path) -> dict[str, str]:
         raise RecordError(
             f"{path}: a record holds only {', '.join(FILES)} as text; found {extra or 'non-text'}"
         )
-    try:
-        json.loads(files["cell.json"])
-    except json.JSONDecodeError as e:
-        raise RecordError(f"{path}: its cell.json is not JSON: {e}") from e
+    _check_files(files, path)
     return files
 
 
@@ -126,10 +147,7 @@ def pack(run_dir: str | Path, dest: str | Path) -> tuple[int, int]:
         raise FileNotFoundError(f"{run_dir} is not a benchmark run folder (it has no cells/)")
     written = unchanged = 0
     for parts, folder in _cells(run_dir):
-        try:
-            payload = _payload(folder)
-        except json.JSONDecodeError as e:
-            raise RecordError(f"{folder / 'cell.json'} is not JSON: {e}") from e
+        payload = _payload(folder)
         path = dest.joinpath(*parts[:-1], parts[-1] + SUFFIX)
         if path.exists():
             try:

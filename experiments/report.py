@@ -43,6 +43,7 @@ from agents.registry import METHODS
 from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import TIERS
 
+from .checks import check_results, output_folder, read_json
 from .report_figures import (
     Frame,
     filmstrip_png,
@@ -635,11 +636,8 @@ def build(results_path: str | Path, out: str | Path | None = None, *, docs: str 
     HTML path. ``docs``: also copy ``tables.md``, the plots and the filmstrips matching the glob
     ``docs_filmstrips`` there (all of them are ~0.2 MB each: a repository wants a few)."""
     results_path = Path(results_path)
-    if not results_path.exists():
-        raise FileNotFoundError(f"no results file at {results_path}")
-    results = json.loads(results_path.read_text())
-    if not isinstance(results, dict) or "cells" not in results:
-        raise ValueError(f"{results_path} is not a benchmark results file (no 'cells')")
+    # a file of the wrong shape: a named error (FILE: not a benchmark results file (why))
+    results = check_results(read_json(results_path, "results file"), results_path)
     if seeds is not None:  # e.g. a run still under way: report the seeds every cell has
         keep = {int(k) for k in seeds}
         results["cells"] = [c for c in results["cells"] if int(c["seed"]) in keep]
@@ -806,11 +804,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="report only these seeds")
     a = p.parse_args(argv)
     try:
+        if a.out is not None or a.results.is_file():  # where the report goes: checked first
+            output_folder(a.out if a.out is not None else a.results.parent, "--out")
+        if a.docs is not None:
+            output_folder(a.docs, "--docs")
         index = build(
             a.results, a.out, docs=a.docs, filmstrips=not a.no_filmstrips, seeds=a.seeds,
             docs_filmstrips=a.docs_filmstrips,
         )  # fmt: skip
-    except (FileNotFoundError, ValueError) as e:
+    except (ValueError, OSError) as e:  # OSError: missing file, read-only or full --out
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"report: {index.resolve()}")

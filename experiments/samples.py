@@ -15,7 +15,6 @@ canonical recipe unless another was generated under it, which ``generate`` warns
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -52,9 +51,16 @@ def samples_note(results: Mapping[str, Any]) -> str:
 
 
 def trained_on(folder: Path) -> str | None:
-    """The dataset checksum the finished cell in ``folder`` trained on (None: not finished)."""
+    """The dataset checksum the finished cell in ``folder`` trained on (None: not finished, or
+    its ``cell.json`` is damaged: the benchmark computes such a cell again)."""
+    from .checks import BadFileError, read_json
+
     done = folder / "cell.json"
-    return json.loads(done.read_text()).get("dataset_checksum") if done.exists() else None
+    try:
+        rec = read_json(done, "benchmark cell record") if done.exists() else None
+    except BadFileError:
+        return None
+    return rec.get("dataset_checksum") if isinstance(rec, dict) else None
 
 
 def other_sample_note(

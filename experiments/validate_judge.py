@@ -46,15 +46,19 @@ from dataclasses import dataclass
 
 import torch
 
+from offline_data.safety import atomic_write
 from styling_env.features import to_work_size
+from styling_env.images.batch import check_size
 from styling_env.judge import JUDGE_VERSION, Episode, MeasuredJudge
 from styling_env.libraries import LIBRARY_NAMES, library_plan
 from styling_env.libraries import library as get_library
 from styling_env.library_tasks import library_test_tasks, sample_library_task
 from styling_env.oracle import conditional_branches, solve_plans, task_references
-from styling_env.tasks import Task, test_tasks
+from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall, apply_calls
 from styling_env.tools.compose import ComposeState, compose_step, is_modifier
+
+from .checks import output_file
 
 #: policy -> (comparison, bound, what it says): the judge's contract.
 THRESHOLDS: dict[str, tuple[str, float]] = {
@@ -438,8 +442,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
         prog="python -m experiments.validate_judge", description=__doc__.splitlines()[0]
     )
     p.add_argument(
-        "--tiers", nargs="+", default=["simple", "regular", "complex"], help="tiers to validate"
-    )
+        "--tiers", nargs="+", default=["simple", "regular", "complex"], choices=TIERS,
+        help="tiers to validate",
+    )  # fmt: skip
     p.add_argument("--tasks", type=int, default=200, help="test tasks per tier (<= 200)")
     p.add_argument("--far", type=int, default=0, help="also this many tasks from far seeds")
     p.add_argument("--size", type=int, default=64, help="image size")
@@ -453,6 +458,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
         p.error(f"--tasks must be in [1, 200], got {args.tasks}")
     if args.far < 0:
         p.error(f"--far must be >= 0, got {args.far}")
+    try:  # before any work: a bad --size or an unwritable --json is named, not a traceback
+        check_size(args.size, "--size")
+        if args.json:
+            output_file(args.json, "--json")
+    except (ValueError, OSError) as e:
+        p.error(str(e))
     out, vals = [], []
     for tier in args.tiers:
         runs = [(tier, False, args.tasks)] + ([(f"{tier} far", True, args.far)] if args.far else [])
@@ -470,8 +481,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, object]]:
     )
     print(table(vals))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2)
+        text = json.dumps(out, indent=2)
+        try:
+            atomic_write(args.json, lambda tmp: tmp.write_text(text))
+        except OSError as e:  # the disk filled up during the run
+            p.exit(1, f"error: {e}\n")
     return out
 
 

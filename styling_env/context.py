@@ -1152,6 +1152,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             seed = kwargs.get("seed", 0)
             print(format_report(accuracy_report(est, args.report_images, seed=seed)))
     else:
+        # the arguments checked before the weights are loaded and anything is rendered
+        if args.n_images < 1:
+            p.error(f"--n-images must be >= 1, got {args.n_images}")
+        if args.seed < 0:
+            p.error(f"--seed must be >= 0, got {args.seed}")
+        from .images.batch import check_size
+
+        try:
+            check_size(args.size, "--size")
+        except ValueError as err:
+            p.error(str(err))
         weights = spec.weights if args.weights is None else args.weights
         try:
             est = spec.load(weights)

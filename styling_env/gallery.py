@@ -17,6 +17,8 @@ not drawn (its ``graduated_effect`` is).
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,11 +27,13 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from .images import ImageBatch, make_images
+from .images.batch import check_size
 from .libraries import LIBRARY_NAMES
 from .libraries import library as get_library
 from .tools import SIGNATURE_ONLY, TOOLS, ToolCall, apply_calls
 from .tools.recipes import ALL_RECIPES
 from .tools.vocabulary import ALL_TOOLS
+from .validation import real_in
 
 _BG = (250, 250, 248)
 _INK = (30, 30, 34)
@@ -82,6 +86,69 @@ def gallery_values(
     return {t: ALL_TOOLS[t] for t in tools}
 
 
+#: The largest sheet drawn (pixels, about 600 MB of RGB): more is refused before rendering.
+MAX_SHEET_PIXELS = 200_000_000
+
+_PAD, _LABEL_H, _TITLE_H = 6, 16, 30
+
+
+def sheet_size(
+    values: dict[str, tuple[str, ...]], size: int, n_images: int, columns: int
+) -> tuple[int, int]:
+    """``(width, height)`` of the sheet of ``values`` at ``n_images`` thumbnails of ``size``
+    pixels per cell, ``columns`` cells per row (what :func:`render_gallery` draws)."""
+    cell_w, cell_h = n_images * size + _PAD, size + _LABEL_H + _PAD
+    rows = sum((len(v) + 1 + columns - 1) // columns for v in values.values())
+    return columns * cell_w + _PAD, len(values) * _TITLE_H + rows * cell_h + _PAD
+
+
+def _format(path: Path) -> str:
+    """The PIL format that writes ``path`` (by its extension), or ``ValueError`` naming it."""
+    Image.init()
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise ValueError(
+            f"--out {path}: unknown image file extension {path.suffix or '(none)'!r}; give a file "
+            "name ending in .png (or .jpg, .webp, ...)"
+        )
+    return fmt
+
+
+def check_out(path: Path) -> Path:
+    """``path`` if the sheet can be written there (an image file name in a folder that exists
+    or can be created, not a folder), checked before rendering; ``ValueError`` or ``OSError``
+    naming it."""
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; give a file path (e.g. {path / 'gallery.png'})")  # fmt: skip
+    _format(path)
+    for parent in path.parents:  # the nearest existing ancestor must be a folder
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {path} cannot be written: {parent} is a file, not a folder")  # fmt: skip
+            break
+    try:  # created, and a file written in it: a read-only folder is a named error now
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as e:
+        raise OSError(f"--out {path} cannot be written: {e}") from None
+    return path
+
+
+def save_sheet(sheet: Image.Image, path: Path) -> Path:
+    """Write ``sheet`` to ``path`` whole or not at all (a temporary file beside it, then one
+    ``os.replace``); an ``OSError`` names ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        sheet.save(tmp, format=_format(path))
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(f"cannot write {path}: {e}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def render_gallery(
     images: ImageBatch,
     tools: Sequence[str] | None = None,
@@ -97,7 +164,7 @@ def render_gallery(
     n, _, h, w = images.pixels.shape
     font = ImageFont.load_default(size=12)
     title_font = ImageFont.load_default(size=18)
-    pad, label_h, title_h = 6, 16, 30
+    pad, label_h, title_h = _PAD, _LABEL_H, _TITLE_H
     cell_w, cell_h = n * w + pad, h + label_h + pad
     rows_per_tool = [(len(values[t]) + 1 + columns - 1) // columns for t in tools]
     width = columns * cell_w + pad
@@ -155,14 +222,28 @@ def main(argv: Sequence[str] | None = None) -> Path:
     if args.columns < 1:
         p.error("--columns must be >= 1")
     tools = list(PAINTING_TOOLS) if args.all else args.tool
-    try:
+    try:  # every argument and the output path checked before anything is rendered
+        real_in("--strength", args.strength, 0.0, 1.0)
+        check_size(args.size, "--size")
+        if args.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {args.seed}")
         values = gallery_values(tools, args.library)
-    except ValueError as e:
+        width, height = sheet_size(values, args.size, args.images, args.columns)
+        if width * height > MAX_SHEET_PIXELS:
+            raise ValueError(
+                f"the sheet would be {width}x{height} pixels, over the limit of "
+                f"{MAX_SHEET_PIXELS // 10**6} megapixels: use a smaller --size, fewer --images "
+                "or fewer tools"
+            )
+        check_out(args.out)
+    except (ValueError, OSError) as e:
         p.error(str(e))
     images = default_images(args.size, args.images, args.seed)
     sheet = render_gallery(images, tools, args.strength, args.columns, args.library)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    try:
+        save_sheet(sheet, args.out)
+    except OSError as e:  # the disk filled up while rendering
+        p.exit(1, f"error: {e}\n")
     n_values = sum(len(v) for v in values.values())
     print(f"wrote {args.out} ({sheet.width}x{sheet.height}, {n_values} values)")
     return args.out

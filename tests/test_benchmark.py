@@ -670,3 +670,119 @@ def test_canonical_ids_are_generated_at_the_canonical_thread_count():
         assert torch.get_num_threads() == 1  # restored on failure too
     finally:
         torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------------------------
+# A damaged finished cell: named in a warning, counted as unfinished, computed again
+
+_ONE = B.Preset(
+    tiers=("simple",), methods=("random",), seeds=1, episodes=8, image_size=32, eval_tasks=2,
+    eval_splits=("test", "free"), other_samples=True,
+)  # fmt: skip
+
+
+def _finished_cell(run):
+    """A hand-made finished cell of ``_ONE`` (no dataset needed: ``other_samples`` judges it
+    by the checksum it recorded)."""
+    cell = B.cells(_ONE, {("main", "simple"): "image-styling/bench-x-v0"})[0]
+    folder = cell.folder(run)
+    folder.mkdir(parents=True)
+    ev = {"overall": 20.0, "normalized": 0.0, "random_overall": 20.0, "oracle_overall": 90.0}
+    rec = {**dataclasses.asdict(cell), "key": cell.key, "kind": "baseline", "dataset_checksum": "c0",
+           "fingerprint": B.fingerprint(cell, _ONE, "c0"), "eval": ev, "eval_free": ev}  # fmt: skip
+    (folder / "cell.json").write_text(json.dumps(rec))
+    for name in ("eval.json", "eval_free.json"):
+        (folder / name).write_text(json.dumps({"episodes": [_episode(20.0)]}))
+    return cell, folder, rec
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "why"),
+    [
+        ("cell.json", "", "the file is empty"),
+        ("cell.json", "[1]", "a cell record must be a JSON object, got list"),
+        ("cell.json", "{not json", "not JSON"),
+        ("cell.json", "eval-is-a-string", "eval must be an object, got str"),
+        ("eval.json", "", "the file is empty"),
+        ("eval_free.json", '{"episodes": "zz"}', "episodes must be a list of episodes, got str"),
+    ],
+)
+def test_a_damaged_cell_is_named_and_counts_as_unfinished(tmp_path, capsys, monkeypatch, name, text, why):  # fmt: skip
+    run = tmp_path / "run"
+    cell, folder, rec = _finished_cell(run)
+    assert B.finished_record(cell, _ONE, run, None) == rec
+    if text == "eval-is-a-string":
+        text = json.dumps({**rec, "eval": "x"})
+    (folder / name).write_text(text)
+    # --report-only: left out, with a warning naming the file (here the only cell: an error)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    assert B.finished_record(cell, _ONE, run, None) is None
+    with pytest.raises(FileNotFoundError, match="no finished cells"):
+        B.collect(_ONE, run)
+    err = capsys.readouterr().err
+    assert f"warning: {folder / name}" in err and why in err and "counts as unfinished" in err
+    assert err.count("warning:") == 1  # named once per process
+    # a run computes it again (a damaged evaluation: that split alone, not the training)
+    calls = []
+    monkeypatch.setattr(
+        B.Runner, "run_cell", lambda self, c, f, r: calls.append("train") or "agent"
+    )
+    monkeypatch.setattr(B.Runner, "reload", lambda self, c, f: "agent")
+
+    def evaluate(self, agent, c, f, record, splits):
+        calls.append(tuple(splits))
+        for s in splits:
+            record[B.split_key(s)] = rec["eval"]
+            record.setdefault("stages", {})[B.split_key(s)] = {"seconds": 0.0, "peak_rss_mb": 1.0}
+            (f / f"{B.split_key(s)}.json").write_text(json.dumps({"episodes": [_episode(20.0)]}))
+
+    monkeypatch.setattr(B.Runner, "evaluate", evaluate)
+    monkeypatch.setattr(B.Runner, "log", lambda self, msg: None)
+    out = B.Runner(_ONE, run, progress=False).cell(cell, "c0")
+    if name == "cell.json":
+        assert calls == ["train", ("test", "free")]
+    else:
+        assert calls == [("test",) if name == "eval.json" else ("free",)]
+    assert out["eval"] == rec["eval"] and B.finished_record(cell, _ONE, run, None) is not None
+
+
+def test_ray_options_are_checked_without_ray(tmp_path, capsys):
+    base = ["--preset", "quick", "--tiers", "simple", "--methods", "random", "--seeds", "1",
+            "--no-studies", "--out", str(tmp_path / "run")]  # fmt: skip
+    for argv, match in [
+        (["--retries", "-1"], "--retries must be a non-negative int, got -1"),
+        (["--cpus-per-cell", "0"], "--cpus-per-cell must be a positive int, got 0"),
+        (["--memory-gb-per-cell", "nan"], "--memory-gb-per-cell must be a finite number >= 0"),
+    ]:
+        assert B.main([*base, *argv]) == 1
+        assert match in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before any work
+
+
+def test_results_files_of_the_wrong_shape_name_the_file(tmp_path, capsys):
+    path = tmp_path / "results.json"
+    for text, match in [
+        ('{"cells": "x"}', "not a benchmark results file (cells must be a list, got str)"),
+        ('{"cells": [1]}', "cells[0]: a cell record must be a JSON object, got int"),
+        (
+            json.dumps({"cells": [{**_cell("s", 0, [50.0]), "eval": "x"}]}),
+            "eval must be an object",
+        ),  # fmt: skip
+        (
+            json.dumps({"cells": [{**_cell("s", 0, [50.0]), "episodes": "zz"}]}),
+            "cells[0].episodes must be a list",
+        ),  # fmt: skip
+        (
+            json.dumps({"cells": [_cell("s", 0, [50.0])], "preset": []}),
+            "preset must be an object",
+        ),  # fmt: skip
+        ('{"cells": ', "not a valid results file: the file is not JSON"),
+        ("", "not a valid results file: the file is empty"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ValueError) as e:
+            R.build(path, tmp_path / "out")
+        assert str(e.value).startswith(f"{path}: ") and match in str(e.value)
+        assert R.main([str(path), "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert f"error: {path}: " in err and match in err

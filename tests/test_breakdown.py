@@ -246,3 +246,38 @@ def test_clause_table_by_predicate_and_how_clear_the_source_is(complex_eps, tmp_
                                 "agent": "x", "episodes": eps}))  # fmt: skip
     assert BD.main([str(path), "--clauses"]) == 0
     assert "### Conditional clauses on complex: resolved the wrong way" in capsys.readouterr().out
+
+
+def test_files_of_the_wrong_shape_are_named_errors(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    cell = {"study": "main", "tier": "simple", "method": "rw", "seed": 0}
+    for doc, match in [
+        ({"cells": "x"}, "not a benchmark results file (cells must be a list, got str)"),
+        (
+            {"cells": [{**cell, "episodes": "zz"}]},
+            "cells[0].episodes must be a list of episodes, got str",
+        ),  # fmt: skip
+        ({"cells": [{**cell, "eval": "x"}]}, "cells[0]: eval must be an object, got str"),
+        ({"cells": [{**cell, "tier": 3}]}, "tier must be a string"),
+        (
+            {"cells": [cell], "preset": {"image_size": "big"}},
+            "preset.image_size must be a positive int",
+        ),  # fmt: skip
+        (
+            {"agent": "a", "tier": "simple", "episodes": "zz"},
+            "not an evaluation file (episodes must be a list",
+        ),  # fmt: skip
+        (
+            {"agent": "a", "tier": "simple", "episodes": [], "image_size": 0},
+            "image_size must be a positive int",
+        ),  # fmt: skip
+        (None, "not a valid results file: the file is empty"),
+    ]:
+        path.write_text("" if doc is None else json.dumps(doc))
+        assert BD.main([str(path)]) == 1
+        err = capsys.readouterr().err
+        assert f"error: {path}: " in err and match in err and "Traceback" not in err
+    # episodes that are objects but not evaluation records: named, with the group
+    path.write_text(json.dumps({"cells": [{**cell, "episodes": [{"overall": 1.0}]}]}))
+    assert BD.main([str(path)]) == 1
+    assert f"error: {path}: cannot diagnose the simple/rw episodes" in capsys.readouterr().err

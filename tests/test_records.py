@@ -10,6 +10,16 @@ import pytest
 from experiments import records as R
 
 
+def _record(key="main/simple/s/seed0", overall=50.0):
+    """A minimal finished cell's ``cell.json``."""
+    study, tier, method, seed = key.split("/")
+    return {"key": key, "study": study, "tier": tier, "method": method, "seed": int(seed[4:]),
+            "eval": {"overall": overall, "normalized": overall}}  # fmt: skip
+
+
+_CELL = _record()
+
+
 def _cell(run, key="main/simple/s/seed0", overall=50.0, log=True):
     folder = run / "cells" / key
     folder.mkdir(parents=True)
@@ -17,9 +27,7 @@ def _cell(run, key="main/simple/s/seed0", overall=50.0, log=True):
     if log:
         (folder / "train_log.jsonl").write_text('{"step": 1}\n{"step": 2}\n')
     (folder / "model.pt").write_bytes(b"\0" * 64)  # checkpoints stay out of a record
-    (folder / "cell.json").write_text(
-        json.dumps({"key": key, "eval": {"overall": overall}}, indent=1)
-    )
+    (folder / "cell.json").write_text(json.dumps(_record(key, overall), indent=1))
     return folder
 
 
@@ -38,7 +46,7 @@ def test_pack_unpack_round_trip_is_byte_for_byte(tmp_path):
     # packing again writes nothing (same bytes), a changed cell is rewritten alone
     before = (dest / "main/complex/rw/seed3.json.xz").read_bytes()
     assert R.pack(run, dest) == (0, 2)
-    (a / "cell.json").write_text(json.dumps({"key": "main/simple/s/seed0", "eval": {"overall": 1}}))
+    (a / "cell.json").write_text(json.dumps(_record(overall=1)))
     assert R.pack(run, dest) == (1, 1)
     assert (dest / "main/complex/rw/seed3.json.xz").read_bytes() == before
     out = tmp_path / "fresh"
@@ -76,7 +84,7 @@ def test_bad_records_are_named_errors_before_anything_is_written(tmp_path, capsy
     src.mkdir()
     with pytest.raises(R.RecordError, match="holds no cell records"):
         R.unpack(src, out)
-    good = {"format": R.FORMAT, "files": {"cell.json": "{}"}}
+    good = {"format": R.FORMAT, "files": {"cell.json": json.dumps(_CELL)}}
     _raw(src / "main/simple/s/seed0.json.xz", good)
     bad = src / "main/simple/rw/seed0.json.xz"
     for doc, match in [
@@ -103,6 +111,36 @@ def test_bad_records_are_named_errors_before_anything_is_written(tmp_path, capsy
         R.pack(tmp_path / "empty", tmp_path / "dest")
     assert R.main(["unpack", str(src), str(out)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "match"),
+    [
+        (
+            "cell.json",
+            "[1]",
+            r"cell.json: not a benchmark cell record \(a cell record must be a JSON object, got list\)",
+        ),  # fmt: skip
+        ("cell.json", "", "cell.json is not JSON"),
+        ("cell.json", json.dumps({**_CELL, "eval": "x"}), "eval must be an object, got str"),
+        ("cell.json", json.dumps({**_CELL, "seed": "0"}), "seed must be an int"),
+        ("eval.json", "[1]", "eval.json: not an evaluation file"),
+        ("eval.json", '{"episodes": "zz"}', "episodes must be a list of episodes, got str"),
+    ],
+)
+def test_a_damaged_cell_is_a_named_error_in_pack_and_unpack(tmp_path, name, text, match):
+    run = tmp_path / "run"
+    folder = _cell(run)
+    (folder / name).write_text(text)
+    with pytest.raises(R.RecordError, match=match) as e:
+        R.pack(run, tmp_path / "dest")
+    assert str(folder) in str(e.value)  # the message names the cell's folder
+    assert not (tmp_path / "dest").exists()
+    doc = {"format": R.FORMAT, "files": {"cell.json": json.dumps(_CELL), name: text}}
+    _raw(tmp_path / "src" / "main/simple/s/seed0.json.xz", doc)
+    with pytest.raises(R.RecordError, match=match):
+        R.unpack(tmp_path / "src", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_recorded_sample_tells_how_many_episodes_another_copy_differs_in(small_datasets, tmp_path, capsys):  # fmt: skip
