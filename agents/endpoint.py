@@ -364,9 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
+    from offline_data.safety import output_file
     from styling_env.tasks import TIERS
 
-    from .evaluate import evaluate, writable_file
+    from .evaluate import evaluate
 
     p = argparse.ArgumentParser(prog="python -m agents.endpoint", description=__doc__.split("\n\n")[0])  # fmt: skip
     p.add_argument("--model", required=True, help="the endpoint's model name, e.g. gpt-4o")
@@ -385,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.out:  # before the evaluation, not after it
-            writable_file(args.out, "--out")
+            output_file(args.out, "--out")
         agent = EndpointPlanner(
             args.model, base_url=args.base_url, mode=args.mode, vision=not args.text_only,
             timeout=args.timeout, workers=args.workers, check=args.check,

@@ -761,7 +761,6 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
     (a d3rlpy ``.d3`` pickle referring to classes, an SB3 ``.zip`` not written by this project)
     raises :class:`agents.checkpoints.UntrustedCheckpointError` unless ``trust=True``."""
     import re
-    from pathlib import Path
 
     from . import registry
 
@@ -789,19 +788,6 @@ def load_agent(spec: str, tier: str = "simple", seed: int = 0, *, trust: bool = 
             return m.load(path, trust=trust)
     known = sorted({Path(registry.get(k).checkpoint or "").suffix or "a planner directory" for k in registry.names() if registry.get(k).loader})  # fmt: skip
     raise ValueError(f"cannot tell what kind of checkpoint {path} is (expected {', '.join(known)})")
-
-
-def writable_file(path: str | Path, flag: str) -> Path:
-    """``path`` if a file can be written there (its folder is created), else a named
-    :class:`~offline_data.safety.WriteError` (an ``OSError``): checked before the work whose
-    result it is to hold, so that a mistyped ``--out`` loses nothing."""
-    from offline_data.safety import WriteError, writable
-
-    path = Path(path)
-    if path.is_dir():
-        raise WriteError(f"{flag} {path} is a folder: give a file name")
-    writable(path.parent)
-    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -848,9 +834,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .quiet import quiet
 
         quiet()
+    from offline_data.safety import output_file
+
     try:
         if args.out:  # before the evaluation, not after it
-            writable_file(args.out, "--out")
+            output_file(args.out, "--out")
         agent = load_agent(args.agent, args.tier, args.seeds[0], trust=args.trust_checkpoint)
         if args.repeat_tools:
             if not hasattr(agent, "repeat_tools"):

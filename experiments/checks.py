@@ -1,9 +1,6 @@
-"""Checks of what the command-line tools read and write, made before any work is done.
+"""Checks of what the command-line tools read, made before any work is done (what they write:
+:func:`offline_data.safety.output_file` and :func:`~offline_data.safety.output_folder`).
 
-- :func:`output_file` / :func:`output_folder`: an ``--out`` / ``--json`` path that cannot be
-  written (a folder where a file is asked for, a file where a folder is, a path under a file, a
-  read-only folder) is a named error before the work, not a traceback after it. They use
-  :func:`offline_data.safety.writable` (which creates the folder and writes a probe file in it).
 - :func:`read_json`: a JSON file, or a :class:`BadFileError` naming it (missing, not UTF-8,
   not JSON).
 - :func:`read_cell` and :func:`damaged_splits`: a finished benchmark cell whose ``cell.json``
@@ -26,11 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from offline_data.safety import WriteError, writable
-
 __all__ = [
     "BadFileError", "check_cell", "check_episodes", "check_results", "damaged_splits",
-    "output_file", "output_folder", "read_cell", "read_json",
+    "read_cell", "read_json",
 ]  # fmt: skip
 
 
@@ -44,47 +39,6 @@ class MissingFileError(BadFileError, FileNotFoundError):
 
 # --------------------------------------------------------------------------------------------
 # Outputs
-
-
-def _under_a_file(path: Path) -> Path | None:
-    """The nearest existing ancestor of ``path`` if it is not a folder (``path`` would lie
-    under a file), else None."""
-    for parent in path.parents:
-        if parent.exists():
-            return None if parent.is_dir() else parent
-    return None
-
-
-def output_file(path: str | os.PathLike[str], flag: str = "--out") -> Path:
-    """``path`` if a file can be written there, checked before any work: its folder is created
-    and probed (:func:`offline_data.safety.writable`). A folder at ``path`` or a path under a
-    file is a ``ValueError``, a read-only folder or file a
-    :class:`offline_data.safety.WriteError` (an ``OSError``), each naming ``flag`` and the
-    path."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{flag} {path} is a folder; give a file path (e.g. {path / 'out.json'})")
-    blocker = _under_a_file(path)
-    if blocker is not None:
-        raise ValueError(f"{flag} {path} cannot be written: {blocker} is a file, not a folder")
-    writable(path.parent)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise WriteError(f"cannot write {path} ({flag}): the file is read-only")
-    return path
-
-
-def output_folder(path: str | os.PathLike[str], flag: str = "--out") -> Path:
-    """``path`` if it is (or can be created as) a folder files can be written in, checked
-    before any work (created and probed); a file at or above it is a ``ValueError``, a
-    read-only folder a :class:`offline_data.safety.WriteError`, each naming ``flag``."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{flag} {path} is a file; give a folder")
-    blocker = _under_a_file(path)
-    if blocker is not None:
-        raise ValueError(f"{flag} {path} cannot be created: {blocker} is a file, not a folder")
-    writable(path)
-    return path
 
 
 # --------------------------------------------------------------------------------------------

@@ -320,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet()
     try:
-        from .checks import output_file
+        from offline_data.safety import output_file
 
         # where the results go: checked before any work (a folder, a path under a file)
         if args.command == "evaluate" and args.out:

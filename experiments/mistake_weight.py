@@ -251,9 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.episodes is not None and a.episodes < 1:
         p.error(f"--episodes must be >= 1, got {a.episodes}")
     from offline_data.errors import DatasetError
-    from offline_data.safety import atomic_write
-
-    from .checks import output_file
+    from offline_data.safety import atomic_write, output_file
 
     try:
         if a.json is not None:  # checked before the measurement, not after it

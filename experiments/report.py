@@ -40,10 +40,11 @@ import numpy as np
 
 from agents import registry
 from agents.registry import METHODS
+from offline_data.safety import output_folder
 from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import TIERS
 
-from .checks import check_results, output_folder, read_json
+from .checks import check_results, read_json
 from .report_figures import (
     Frame,
     filmstrip_png,

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import torch
 
-from offline_data.safety import atomic_write
+from offline_data.safety import atomic_write, output_file
 from styling_env.features import to_work_size
 from styling_env.images.batch import check_size
 from styling_env.judge import JUDGE_VERSION, Episode, MeasuredJudge
@@ -57,8 +57,6 @@ from styling_env.oracle import conditional_branches, solve_plans, task_reference
 from styling_env.tasks import TIERS, Task, test_tasks
 from styling_env.tools import ToolCall, apply_calls
 from styling_env.tools.compose import ComposeState, compose_step, is_modifier
-
-from .checks import output_file
 
 #: policy -> (comparison, bound, what it says): the judge's contract.
 THRESHOLDS: dict[str, tuple[str, float]] = {

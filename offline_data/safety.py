@@ -13,6 +13,9 @@
   becomes a :class:`WriteError` naming the path and the cause.
 - :func:`atomic_write`: a file written whole or not at all (a temporary file of its own
   beside it, then one ``os.replace``; the temporary file never stays behind).
+- :func:`output_file` / :func:`output_folder`: a command line's ``--out`` checked before the
+  work whose result it will hold (a folder where a file is asked for, a path under a file, a
+  read-only folder: named errors).
 """
 
 from __future__ import annotations
@@ -174,6 +177,47 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     finally:
         with suppress(OSError):  # e.g. the folder could not be made: there is no file
             tmp.unlink(missing_ok=True)
+    return path
+
+
+def _under_a_file(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` if it is not a folder (``path`` would lie
+    under a file), else None."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def output_file(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """``path`` if a file can be written there, checked before any work: its folder is created
+    and probed (:func:`offline_data.safety.writable`). A folder at ``path`` or a path under a
+    file is a ``ValueError``, a read-only folder or file a
+    :class:`offline_data.safety.WriteError` (an ``OSError``), each naming ``flag`` and the
+    path."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{flag} {path} is a folder; give a file path (e.g. {path / 'out.json'})")
+    blocker = _under_a_file(path)
+    if blocker is not None:
+        raise ValueError(f"{flag} {path} cannot be written: {blocker} is a file, not a folder")
+    writable(path.parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise WriteError(f"cannot write {path} ({flag}): the file is read-only")
+    return path
+
+
+def output_folder(path: str | os.PathLike[str], flag: str = "--out") -> Path:
+    """``path`` if it is (or can be created as) a folder files can be written in, checked
+    before any work (created and probed); a file at or above it is a ``ValueError``, a
+    read-only folder a :class:`offline_data.safety.WriteError`, each naming ``flag``."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path} is a file; give a folder")
+    blocker = _under_a_file(path)
+    if blocker is not None:
+        raise ValueError(f"{flag} {path} cannot be created: {blocker} is a file, not a folder")
+    writable(path)
     return path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from experiments import checks
+from offline_data.safety import output_file, output_folder
 
 
 def _refused(main, argv, capsys, match: str) -> str:
@@ -31,14 +31,14 @@ def paths(tmp_path):
 def test_output_paths_are_checked_before_the_work(paths, tmp_path):
     folder, file, under = paths
     with pytest.raises(ValueError, match="is a folder; give a file path"):
-        checks.output_file(folder, "--json")
+        output_file(folder, "--json")
     with pytest.raises(ValueError, match=f"{file} is a file, not a folder"):
-        checks.output_file(under, "--json")
+        output_file(under, "--json")
     with pytest.raises(ValueError, match="is a file; give a folder"):
-        checks.output_folder(file)
+        output_folder(file)
     with pytest.raises(ValueError, match=f"{file} is a file, not a folder"):
-        checks.output_folder(file / "report")
-    assert checks.output_file(tmp_path / "new" / "a.json") == tmp_path / "new" / "a.json"
+        output_folder(file / "report")
+    assert output_file(tmp_path / "new" / "a.json") == tmp_path / "new" / "a.json"
     assert (tmp_path / "new").is_dir() and not list((tmp_path / "new").iterdir())  # no probe left
 
 

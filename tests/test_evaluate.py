@@ -153,7 +153,10 @@ def test_cli_checks_out_before_evaluating(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(E, "evaluate", lambda *a, **k: pytest.fail("evaluated before --out was checked"))  # fmt: skip
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    for out, match in ((tmp_path, "is a folder"), (blocker / "x.json", f"cannot write {blocker}")):
+    for out, match in (
+        (tmp_path, "is a folder"),
+        (blocker / "x.json", f"{blocker} is a file, not a folder"),
+    ):
         assert E.main(["edit-only", "--tasks", "1", "--image-size", "32", "--out", str(out)]) == 1
         assert match in capsys.readouterr().err
 
