@@ -22,7 +22,7 @@ from typing import Any
 
 from .judge import Judge, MeasuredJudge
 from .libraries import check_library
-from .tasks import DEFAULT_SOURCES, FIXED_SPLITS, SPLITS, TIERS
+from .tasks import DEFAULT_SOURCES, FIXED_SPLITS, SPLITS, TIERS, check_image_source
 from .validation import positive_int
 
 #: Judges ``judge=`` accepts by name (or pass any object with ``score(episodes)``).
@@ -93,6 +93,8 @@ class EnvConfig:
                 f"images must be an image source name (see make_images) or None, "
                 f"got {type(self.images).__name__}"
             )
+        if self.images is not None:  # at make, not at the first reset ("" is no default)
+            check_image_source(self.images)
 
     @property
     def image_source(self) -> str:

@@ -901,7 +901,8 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _check_source(source: Any) -> str:
+def check_image_source(source: Any) -> str:
+    """``source`` if it names an image source tasks are drawn on, else a named error."""
     if not isinstance(source, str):
         raise TypeError(f"image_source must be a string, got {type(source).__name__}")
     ok = source in ("mix", "procedural", "procedural:outdoor", "procedural:interior", "bundled")
@@ -930,7 +931,7 @@ def sample_task(
     """
     _check_tier_split(tier, split)
     seed = _check_seed(seed)
-    source = _check_source(DEFAULT_SOURCES[tier] if image_source is None else image_source)
+    source = check_image_source(DEFAULT_SOURCES[tier] if image_source is None else image_source)
     rng = _rng(tier, seed, split)
     constraints: list[Constraint] = []
     conditionals: list[Conditional] = []

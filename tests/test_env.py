@@ -285,6 +285,9 @@ def test_bad_constructor_arguments_and_tasks_raise():
         gym.make("ImageStyling-v0", image_size=8)
     with pytest.raises(ValueError, match="observation_mode must be"):
         gym.make("ImageStyling-v0", observation_mode="pixels")
+    for bad in ("", "pictures"):  # at make, not at the first reset; "" is not the default
+        with pytest.raises(ValueError, match=f"unknown image_source '{bad}'"):
+            gym.make("ImageStyling-v0", images=bad)
     env = gym.make("ImageStyling-v0", **SMALL)
     with pytest.raises(TypeError, match="options\\['task'\\] must be a styling_env.Task"):
         env.reset(options={"task": 42})
