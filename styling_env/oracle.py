@@ -36,8 +36,9 @@ Tensor = torch.Tensor
 #: Bounds of the headroom factor: a source never gets less than 0.3x or more than 1.5x the
 #: target strength (beyond that the measurement says more about the picture than the value).
 HEADROOM = (0.3, 1.5)
-#: Solved strengths are kept in [MIN_STRENGTH, 1] and rounded to 0.01 (plans are text too).
-MIN_STRENGTH = 0.05
+#: Solved strengths are kept in [MIN_SOLVED_STRENGTH, 1] and rounded to 0.01 (plans are text
+#: too); not the tasks' MIN_STRENGTH (0.2), the least strength a target asks for.
+MIN_SOLVED_STRENGTH = 0.05
 
 
 def canonical(targets: Sequence[Target]) -> list[Target]:
@@ -85,7 +86,7 @@ def solve_plans(
         room = room.clamp(*HEADROOM)
         for j, (i, k) in enumerate(where):
             s = float(ordered[i][k].strength) * float(room[j])
-            solved[(i, k)] = round(min(1.0, max(MIN_STRENGTH, s)), 2)
+            solved[(i, k)] = round(min(1.0, max(MIN_SOLVED_STRENGTH, s)), 2)
     plans = []
     for i, ts in enumerate(ordered):
         # a preserve needs masks (without them the env refuses the call): an image without
