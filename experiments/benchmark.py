@@ -432,10 +432,19 @@ def reusable(rec: Mapping[str, Any], cell: Cell, preset: Preset, checksum: str |
 
 
 def _curve(path: Path, keys: Sequence[str] = ("loss", "nll", "loss_dpo")) -> list[dict[str, float]]:
-    """The logged training curve, thinned to at most 200 points."""
+    """The logged training curve, thinned to at most 200 points. A line that is not a JSON
+    object (a log cut short by a full disk or a kill) is left out, not an error: the curve is
+    a picture of the run, its record holds the numbers."""
     if not path.exists():
         return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict):
+            rows.append(row)
     step = max(1, len(rows) // 200)
     keep = []
     for r in rows[::step]:

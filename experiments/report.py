@@ -44,7 +44,7 @@ from offline_data.safety import output_folder
 from styling_env.judge import SCORE_NAMES
 from styling_env.tasks import TIERS
 
-from .checks import check_results, read_json
+from .checks import BadFileError, check_results, read_json
 from .report_figures import (
     Frame,
     filmstrip_png,
@@ -449,7 +449,10 @@ def diagnostics_table(results: Mapping[str, Any], run: Path) -> str:
         path = folder / "diagnostics.json"
         d = c.get("diagnostics")
         if d is None and path.is_file():
-            d = json.loads(path.read_text())
+            try:
+                d = read_json(path, "critic diagnostics file")
+            except BadFileError as e:  # the table leaves that cell out, and says so
+                print(f"warning: {e}; left out of the call-level critics' table", file=sys.stderr)
         if isinstance(d, Mapping):
             found[(c["tier"], c["method"])].append(d)
     if not found:

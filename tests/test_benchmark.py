@@ -786,3 +786,15 @@ def test_results_files_of_the_wrong_shape_name_the_file(tmp_path, capsys):
         assert R.main([str(path), "--out", str(tmp_path / "out")]) == 1
         err = capsys.readouterr().err
         assert f"error: {path}: " in err and match in err
+
+
+def test_a_cut_training_log_and_damaged_diagnostics_leave_the_report_standing(tmp_path, capsys):
+    log = tmp_path / "train_log.jsonl"  # a run killed while writing its last line
+    log.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n[3]\n{"step": 3, "lo')
+    assert B._curve(log) == [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]
+    cell = {"study": "main", "tier": "simple", "method": "awac", "seed": 0}
+    folder = tmp_path / "cells" / "main" / "simple" / "awac" / "seed0"
+    folder.mkdir(parents=True)
+    (folder / "diagnostics.json").write_text("")  # a disk that filled
+    assert R.diagnostics_table({"cells": [cell]}, tmp_path) == ""
+    assert "diagnostics.json: not a valid critic diagnostics file" in capsys.readouterr().err
