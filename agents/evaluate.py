@@ -544,9 +544,16 @@ def run_episodes(
     state = None
     try:
         while any(o is not None for o in owner):
-            actions, state = agent.predict(
+            out = agent.predict(
                 adapt(obs), state=state, episode_start=starts.copy(), deterministic=deterministic
             )
+            if not (isinstance(out, tuple) and len(out) == 2):  # ["STOP", "STOP"] would unpack
+                size = f" of {len(out)}" if hasattr(out, "__len__") else ""
+                raise AgentOutputError(
+                    f"predict must return (actions, state), as stable-baselines3's predict does; "
+                    f"got a {type(out).__name__}{size} (return `actions, None`)"
+                )
+            actions, state = out
             starts[:] = False
             check_actions(actions, n)
             decoded = decode_actions(actions, n, agent, library)

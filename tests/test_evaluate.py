@@ -117,6 +117,21 @@ def test_malformed_predict_output_raises_naming_the_problem(make, match):
         evaluate(_Returns(make), "simple", n_tasks=3, image_size=32, num_envs=3)
 
 
+class _ActionsOnly:
+    """An agent whose predict forgets the state: its actions alone."""
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        return ["STOP"] * len(observation["instruction"])
+
+
+@pytest.mark.parametrize("n", [2, 3])  # a list of 2 would unpack as (actions, state)
+def test_predict_that_returns_only_actions_is_named(n):
+    from agents.evaluate import AgentOutputError
+
+    with pytest.raises(AgentOutputError, match=f"must return \\(actions, state\\).* list of {n}"):
+        evaluate(_ActionsOnly(), "simple", n_tasks=n, image_size=32, num_envs=n)
+
+
 def test_seeds_may_be_one_int_and_agents_import_by_module_path():
     from agents.evaluate import load_agent
 
