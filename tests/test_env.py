@@ -298,6 +298,12 @@ def test_bad_constructor_arguments_and_tasks_raise():
         env.reset(options={"taks": 42})
     with pytest.raises(ValueError, match="reset options must be a dict, got str"):
         env.reset(options="task")
+    # a first reset that raised leaves the env usable (gymnasium 1.4's passive checker did not)
+    fresh = gym.make("ImageStyling-v0", **SMALL)
+    with pytest.raises(ValueError, match="unknown reset option"):
+        fresh.reset(options={"taks": 42})
+    fresh.reset(seed=0)
+    assert not fresh.step(native("color_grading", "cool_blue", 0.5))[4]["error"]
     with pytest.raises(gym.error.ResetNeeded):
         gym.make("ImageStyling-v0", disable_env_checker=True, **SMALL).unwrapped.step(
             native("color_grading", "cool_blue", 0.5)
