@@ -392,6 +392,20 @@ def test_paper_json_round_trip_and_levels():
         ToolCall.from_dict({"action_id": "paint", "parameters": {}})
     with pytest.raises(TypeError, match="must be a JSON object"):
         ToolCall.from_dict(["season_cycle"])
+    # a typo of a key the call reads would leave its strength or region at the default
+    for typo, key in (("strenght", "strength"), ("regoin", "region"), ("target_seson", "target_season")):  # fmt: skip
+        params = {"target_season": "winter_bare", typo: 0.2}
+        with pytest.raises(ValueError, match=f"unknown parameter '{typo}' \\(did you mean '{key}'"):
+            ToolCall.from_dict({"action_id": "season_cycle", "parameters": params})
+    with pytest.raises(
+        ValueError, match="names two values: target_season='winter_bare' and value="
+    ):
+        ToolCall.from_dict({"action_id": "season_cycle",
+                            "parameters": {"target_season": "winter_bare", "value": "summer_lush"}})  # fmt: skip
+    secondary = {"target_season": "winter_bare", "intensity": "heavy", "preserve_foreground": True}
+    assert (
+        ToolCall.from_dict({"action_id": "season_cycle", "parameters": secondary}).strength == 0.9
+    )
 
 
 def test_bad_images_and_calls_are_named():

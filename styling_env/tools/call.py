@@ -153,6 +153,12 @@ class ToolCall:
             raise TypeError(f"'parameters' must be a JSON object, got {type(raw).__name__}")
         params = dict(raw)
         vkey = ALL_VALUE_PARAMS[tool]
+        _check_param_names(params, (vkey, "value", "strength", "region"))
+        if vkey in params and "value" in params and params[vkey] != params["value"]:
+            raise ValueError(
+                f"action {tool!r} names two values: {vkey}={params[vkey]!r} and "
+                f"value={params['value']!r}"
+            )
         value = params.pop(vkey, params.pop("value", None))
         if value is None:
             raise ValueError(f"action {tool!r} has no {vkey!r} parameter (its value)")
@@ -165,6 +171,20 @@ class ToolCall:
                     params.pop(key)
                 break
         return cls(str(tool), str(value), strength, str(region), tuple(sorted(params.items())))
+
+
+def _check_param_names(params: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    """A parameter name one typo away from a key the call reads (``strenght``, ``regoin``) is a
+    ``ValueError``: kept as a secondary parameter, it would leave the strength or region at its
+    default in silence. Other names stay secondary parameters (the paper's schema has many)."""
+    import difflib
+
+    for name in params:
+        if name in keys or not isinstance(name, str):
+            continue
+        near = difflib.get_close_matches(name, keys, n=1, cutoff=0.75)
+        if near:
+            raise ValueError(f"unknown parameter {name!r} (did you mean {near[0]!r}?)")
 
 
 def _parse_level(key: str, level: Any) -> float:
