@@ -291,7 +291,10 @@ class HashingEncoder:
     Words are runs of letters or digits in any script (CJK characters count one by one)."""
 
     def __init__(self, dim: int = 256) -> None:
-        self.dim = dim
+        from .validation import positive_int
+
+        dim = int(dim) if isinstance(dim, np.integer) else dim
+        self.dim = positive_int("the hashing encoder's dim", dim)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), np.float32)

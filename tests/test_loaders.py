@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -322,6 +323,13 @@ def test_observation_vector_live_forms(small_datasets):
     enc = L.make_encoder()
     pre = dict(one, instruction=enc.encode([one["instruction"]])[0])
     np.testing.assert_allclose(L.observation_vector(pre), v)
+    # a name other than 'hash'/'minilm' is refused (a str has .encode(): it was taken for an
+    # encoder object and failed deep inside the first batch)
+    for name in ("minilm+hash", "hash:256"):
+        with pytest.raises(ValueError, match=re.escape(f"got '{name}'")):
+            L.make_encoder(name)
+    with pytest.raises(ValueError, match="dim must be a positive int, got 0"):
+        L.make_encoder("hash", dim=0)
     # a callable encoder
     v3 = L.observation_vector(one, lambda texts: np.ones((len(texts), 3)))
     assert v3.shape == (lay["instruction"][0] + 3,)

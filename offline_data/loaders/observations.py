@@ -80,6 +80,12 @@ def make_encoder(encoder: Any = None, dim: int = DEFAULT_ENCODER_DIM) -> Any:
         from styling_env.wrappers import MiniLMEncoder
 
         return MiniLMEncoder()
+    if isinstance(encoder, str):  # every str has .encode(): never take a name for an encoder
+        raise ValueError(
+            f"encoder must be None, 'hash', 'minilm', an object with encode() or a callable; got "
+            f"{encoder!r} (the planner's names such as 'minilm+hash' are PlannerConfig's and "
+            "D3rlpyTrainConfig's, not the loaders')"
+        )
     if hasattr(encoder, "encode"):
         return encoder
     if callable(encoder):
