@@ -288,6 +288,12 @@ class Target:
         if not isinstance(d, Mapping):
             raise TypeError(f"a target must be a mapping, got {type(d).__name__}")
         _require(d, ("tool", "value"), "target")
+        extra = sorted(map(str, set(d) - {"tool", "value", "strength"}))
+        if extra:  # a typo ("strenght") would leave the default strength in silence
+            raise ValueError(
+                f"unknown target key(s) {', '.join(map(repr, extra))}; a target has 'tool', "
+                "'value' and 'strength'"
+            )
         return cls(d["tool"], d["value"], d.get("strength", DEFAULT_TARGET_STRENGTH))
 
 

@@ -480,6 +480,8 @@ def test_bad_input() -> None:
             Target("season_cycle", "winter_bare", bad)
     with pytest.raises(TypeError, match="strength .* must be a real number in"):
         Target("season_cycle", "winter_bare", "strong")
+    with pytest.raises(ValueError, match="unknown target key\\(s\\) 'strenght'"):
+        Target.from_dict({"tool": "season_cycle", "value": "winter_bare", "strenght": 0.3})
     # NumPy's numbers are numbers (an agent's strengths often come out of an array)
     assert Target("season_cycle", "winter_bare", np.float32(0.5)).strength == 0.5
     with pytest.raises(ValueError, match="unknown constraint kind 'forbid'"):
