@@ -404,7 +404,7 @@ def test_paper_json_round_trip_and_levels():
                             "parameters": {"target_season": "winter_bare", "value": "summer_lush"}})  # fmt: skip
     secondary = {"target_season": "winter_bare", "intensity": "heavy", "preserve_foreground": True}
     assert (
-        ToolCall.from_dict({"action_id": "season_cycle", "parameters": secondary}).strength == 0.9
+        ToolCall.from_dict({"action_id": "season_cycle", "parameters": secondary}).strength == 0.85
     )
 
 
@@ -423,6 +423,8 @@ def test_bad_images_and_calls_are_named():
         (torch.full((2, 3, 16, 16), float("nan")), ValueError, "NaN"),
         (torch.rand(2, 3, 4, 4), ValueError, "too small"),
         (x.numpy(), TypeError, "must be a torch.Tensor"),
+        (x.half(), TypeError, "float32 or float64, got torch.float16"),  # NaN or a crash
+        (x.bfloat16(), TypeError, "float32 or float64, got torch.bfloat16"),
     ]
     for images, error, match in cases:
         with pytest.raises(error, match=match):

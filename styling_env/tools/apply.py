@@ -28,14 +28,19 @@ _SKY = MASK_NAMES.index("sky")
 
 
 def check_images(images: Tensor, name: str = "images") -> None:
-    """Raise ``TypeError``/``ValueError`` unless ``images`` is a float ``(B, 3, H, W)`` tensor
-    with finite values in [0, 1]."""
+    """Raise ``TypeError``/``ValueError`` unless ``images`` is a float32 or float64
+    ``(B, 3, H, W)`` tensor with finite values in [0, 1]."""
     if not isinstance(images, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor (B, 3, H, W), got {type(images).__name__}")
     if not images.is_floating_point():
         raise TypeError(
             f"{name} must be a float tensor with values in [0, 1], got dtype {images.dtype} "
             "(convert uint8 with x.float() / 255)"
+        )
+    if images.dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"{name} must be float32 or float64, got {images.dtype}: convert with x.float() "
+            "(in half precision some recipes cannot run and others return NaN pixels)"
         )
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(images.shape)}")
