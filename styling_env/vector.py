@@ -152,6 +152,7 @@ class ImageStylingVectorEnv(VectorEnv):
 
     def step(self, actions):
         n = self.num_envs
+        _check_batch(actions, n)
         rewards = np.zeros(n, dtype=np.float64)
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
@@ -205,3 +206,16 @@ class ImageStylingVectorEnv(VectorEnv):
         if self.render_mode != "rgb_array":
             return None
         return tuple(strip(s) for s in self.engine.slots)
+
+
+def _check_batch(actions: Any, n: int) -> None:
+    """A batch of another size than the ``n`` sub-envs is a ``ValueError`` (a third action for
+    two sub-envs was dropped, one for two raised ``IndexError`` or became an invalid call)."""
+    if isinstance(actions, list | tuple) and len(actions) != n:
+        raise ValueError(f"got {len(actions)} actions for {n} sub-envs")
+    if isinstance(actions, dict):
+        for key, v in actions.items():
+            size = np.shape(v)[0] if np.ndim(v) else None
+            if size != n:
+                what = "a single value" if size is None else f"{size} entries"
+                raise ValueError(f"actions[{key!r}] holds {what} for {n} sub-envs")

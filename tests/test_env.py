@@ -533,6 +533,14 @@ def test_vector_env_disabled_autoreset_resets_only_masked_slots():
         ValueError, match="unknown reset option\\(s\\) 'task'; this env reads 'reset_mask', 'tasks'"
     ):
         nxt.reset(options={"task": task})
+    # a batch of another size: a third action was dropped, one for two raised IndexError
+    with pytest.raises(ValueError, match="got 3 actions for 2 sub-envs"):
+        nxt.step([Stop(), Stop(), Stop()])
+    with pytest.raises(ValueError, match="got 1 actions for 2 sub-envs"):
+        nxt.step([Stop()])
+    one = {"tool": [10], "value": [0], "strength": [[0.5]], "region": [0]}
+    with pytest.raises(ValueError, match="actions\\['tool'\\] holds 1 entries for 2 sub-envs"):
+        nxt.step(one)
 
 
 def test_observations_never_alias_the_engine_state():
