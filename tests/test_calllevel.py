@@ -353,6 +353,14 @@ def test_defaults_written_down():
         IQLConfig(expectile=1.5)
     with pytest.raises(ValueError, match="unknown IQLConfig field"):
         IQLConfig.from_dict({"expectiles": 0.7})
+    # a string was range-checked through float() and crashed inside the critic's loss
+    for bad, match in ((dict(expectile="0.7"), "expectile must be a real number"),
+                       (dict(gamma="x"), "gamma must be a real number"),
+                       (dict(gamma=True), "gamma must be a real number")):  # fmt: skip
+        with pytest.raises(TypeError, match=match):
+            IQLConfig(**bad)
+    with pytest.raises(ValueError, match=r"tau must be in \(0, 1\], got 0"):
+        IQLConfig(tau=0)
     from agents.embedded.training import TrainConfig
 
     with pytest.raises(ValueError, match="counterfactual row does not have"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from agents.config import Config
 from agents.embedded.config import PlannerConfig
 from agents.embedded.training import TrainConfig
-from styling_env.validation import positive_float, positive_int
+from styling_env.validation import positive_float, positive_int, real_in
 
 __all__ = [
     "POLICIES",
@@ -99,9 +99,8 @@ class CallLevelConfig(Config):
                 "each dataset call by its critic's advantage, which a counterfactual row does "
                 "not have (set training.counterfactuals=0)"
             )
-        if not 0.0 <= float(self.gamma) <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
-        if not 0.0 < float(self.tau) <= 1.0:
+        real_in("gamma", self.gamma, 0.0, 1.0)  # a number, not "0.99" (float() took it)
+        if real_in("tau", self.tau, 0.0, 1.0) == 0.0:
             raise ValueError(f"tau must be in (0, 1], got {self.tau!r}")
         positive_int("n_critics", self.n_critics)
         positive_float("critic_lr", self.critic_lr)

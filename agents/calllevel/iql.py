@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from styling_env.validation import positive_float
+from styling_env.validation import positive_float, real_in
 
 from .config import CallLevelConfig
 from .critic import CallCritic, q_minus_v
@@ -51,7 +51,7 @@ class IQLConfig(CallLevelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 < float(self.expectile) < 1.0:
+        if real_in("expectile", self.expectile, 0.0, 1.0) in (0.0, 1.0):  # "0.7" is no number
             raise ValueError(f"expectile must be in (0, 1), got {self.expectile!r}")
         positive_float("weight_temp", self.weight_temp)
         positive_float("max_weight", self.max_weight)
