@@ -241,8 +241,14 @@ class TrainJob:
         if self.episodes is None:
             return self.dataset
         from offline_data import dataset as D
+        from styling_env.validation import positive_int
 
-        return list(D.episodes(D.load(self.dataset), range(self.episodes)))
+        ds = D.load(self.dataset)
+        if positive_int("episodes", self.episodes) > ds.total_episodes:
+            raise ValueError(
+                f"episodes={self.episodes}, but {self.dataset!r} holds {ds.total_episodes}"
+            )
+        return list(D.episodes(ds, range(self.episodes)))
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """``build()``, shared through the job's cache when it has one (keyed by the dataset)."""

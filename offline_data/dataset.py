@@ -502,8 +502,9 @@ class EpisodeRecord:
 
 
 def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeRecord]:
-    """Iterate a dataset's episodes as :class:`EpisodeRecord` (``source`` restored)."""
-    idx = list(range(ds.total_episodes)) if indices is None else list(indices)
+    """Iterate a dataset's episodes as :class:`EpisodeRecord` (``source`` restored); an index
+    outside the dataset is a :class:`DatasetError` naming it (Minari's own error names a file)."""
+    idx = _indices(ds, indices)
     metas = ds.storage.get_episode_metadata(idx)
     for ep, meta in zip(_read_episodes(ds, idx), metas, strict=True):
         obs = dict(ep.observations)
@@ -517,6 +518,20 @@ def episodes(ds: Any, indices: Sequence[int] | None = None) -> Iterator[EpisodeR
         )  # fmt: skip
 
 
+def _indices(ds: Any, indices: Sequence[int] | None) -> list[int]:
+    """``indices`` as a list (None: every episode), each one of ``ds``'s episodes."""
+    n = ds.total_episodes
+    idx = list(range(n)) if indices is None else [int(i) for i in indices]
+    bad = [i for i in idx if not 0 <= i < n]
+    if bad:
+        did = ds.storage.metadata.get("dataset_id", "the dataset")
+        raise DatasetError(
+            f"episode {bad[0]} is not in {did!r}: it holds episodes 0-{n - 1}"
+            + (f" ({len(bad)} indices outside it)" if len(bad) > 1 else "")
+        )
+    return idx
+
+
 def _infos(infos: Mapping[str, Any]) -> dict[str, Any]:
     """An episode's infos as records hold them: lists per key, ``overall`` an array."""
     return {k: list(v) if k != "overall" else np.asarray(v) for k, v in infos.items()}
@@ -528,7 +543,7 @@ def episode_steps(ds: Any, indices: Sequence[int] | None = None) -> Iterator[Epi
     passes over the steps that never look at a picture (the call-level critics' diagnostics on
     the Complex tier: 33 -> 19 s). A storage other than Minari's Arrow or Parquet one reads whole
     episodes."""
-    idx = list(range(ds.total_episodes)) if indices is None else list(indices)
+    idx = _indices(ds, indices)
     storage = ds.storage
     fmt = getattr(storage, "FORMAT", None)
     if fmt not in ("arrow", "parquet") or not hasattr(storage, "data_path"):

@@ -544,3 +544,23 @@ def test_preserve_travels_in_the_stored_actions(small_datasets):
                 assert set(preserve_names(bits[t])) == set(keep)
                 seen += 1
     assert seen > 0  # the small complex tier has tasks with preserved regions
+
+
+def test_episodes_outside_a_dataset_are_named(small_datasets, tmp_path):
+    from agents import registry
+
+    did = small_datasets["simple"]
+    ds = D.load(did)
+    n = ds.total_episodes
+    with pytest.raises(D.DatasetError, match=f"episode {n} is not in .*holds episodes 0-{n - 1}"):
+        list(D.episodes(ds, range(n - 1, n + 2)))  # Minari's error named a missing folder
+    with pytest.raises(D.DatasetError, match="episode -1 is not in"):
+        list(D.episode_steps(ds, [-1]))
+    m = registry.get("rw")
+    for episodes, match in (
+        (n + 1, f"episodes={n + 1}, but .* holds {n}"),
+        (0, "episodes must be"),
+    ):
+        job = registry.TrainJob(m, m.make_config(), 0, tmp_path, dataset=did, episodes=episodes)
+        with pytest.raises(ValueError, match=match):
+            job.records()  # 0 gave an empty list; more than the dataset, Minari's error
