@@ -15,7 +15,8 @@ calls, a conditional, a preserved region) run on the tasks that have it.
   before the calls, played through the ``normal`` library's composer); ``--library`` only.
 - ``no_edit``: nothing.
 - ``random``: 1-5 uniformly random calls.
-- ``best_constant``: the single call (every value at strength 0.6) with the best mean score.
+- ``best_constant``: the single call with the best mean score: every value at strength 0.6,
+  then the :data:`CONSTANT_REFINE` best of them at each of :data:`CONSTANT_STRENGTHS` too.
 - ``zero_strength``: every requested tool called at strength 0 (no pixel changes).
 - ``half_done``: the more visible half of the changes done, the rest called at strength 0.
 - ``wrong_conditional``: the conditional clause resolved the other way.
@@ -80,6 +81,9 @@ POLICIES = (
     "wrong_conditional", "strengths_swapped", "ignore_constraint", "sibling", "off_0.1",
     "off_0.2", "too_weak", "too_strong", "reordered", "reordered_visible",
 )  # fmt: skip
+#: The best constant call: the values best at strength 0.6 tried again at these strengths.
+CONSTANT_REFINE = 8
+CONSTANT_STRENGTHS = (0.3, 1.0)
 #: Share of strength-0 requested calls that must get a reward <= 0.
 ZERO_REWARD_SHARE = 0.99
 #: A reordered result shows a change when the call's own effect there is within this share
@@ -249,11 +253,17 @@ def validate(
 
     best_call = ""
     if constants:
-        best = -1.0
+        # every value at 0.6, then the best few at the other strengths too: an audit found
+        # color_grading=pastel_soft at 1.0 above the bound on Regular where 0.6 stayed under it
+        at_06 = {}
         for tool, value in ((t, v) for t, vs in paints.items() for v in vs):
-            v = score([[ToolCall(tool, value, 0.6)] for _ in tasks])
-            if statistics.mean(v) > best:
-                best, best_call, s["best_constant"] = statistics.mean(v), f"{tool}={value}", v
+            at_06[(tool, value)] = score([[ToolCall(tool, value, 0.6)] for _ in tasks])
+        top = sorted(at_06, key=lambda k: statistics.mean(at_06[k]), reverse=True)[:CONSTANT_REFINE]
+        tried = {(t, v, 0.6): sc for (t, v), sc in at_06.items()}
+        for (tool, value), strength in ((k, x) for k in top for x in CONSTANT_STRENGTHS):
+            tried[(tool, value, strength)] = score([[ToolCall(tool, value, strength)] for _ in tasks])  # fmt: skip
+        (tool, value, strength), v = max(tried.items(), key=lambda kv: statistics.mean(kv[1]))
+        best_call, s["best_constant"] = f"{tool}={value}@{strength:g}", v
 
     s["zero_strength"] = score([with_strengths(p, lambda j, v: 0.0) for p in oracle])
 

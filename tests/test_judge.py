@@ -88,6 +88,8 @@ def test_order_is_judged_by_its_visible_effect(validation):
 def test_best_constant_call_scores_at_most_15():
     v = validate("simple", n_tasks=12, size=64, seed=0)
     assert v.mean("best_constant") <= 15, v.best_constant_call
+    tool_value, strength = v.best_constant_call.split("@")  # the strength is searched too
+    assert float(strength) in (0.3, 0.6, 1.0) and "=" in tool_value
 
 
 def test_darker_sources_need_less_night():
