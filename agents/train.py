@@ -330,7 +330,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     policy = {"d3rlpy": "d3rlpy", "online": "sb3"}.get(m.kind) or _key_policy(m.key) or args.policy
     base = m.key if m.kind in ("embedded", "qwen") and m.key != args.method else args.method
     name = (args.dataset or f"online-{tier}").replace("/", "_")
-    label = f"{args.method}-{policy}" if base == args.method else base
+    # rw + embedded -> rw-embedded; a key that names its policy (rw-text) is label enough
+    label = f"{args.method}-{policy}" if base == args.method and not own else base
     out = Path(args.out or Path("runs") / name / f"{label}-seed{args.seed}")
     writable(out)  # a file in the way or a read-only folder: a named error before any work
     reference = Path(args.reference) if args.reference else None
