@@ -121,14 +121,15 @@ def fit_critic(
         loss, values = algo.critic_loss(
             critic, target, b, nb, reward[idx].to(device), done[idx].to(device), config
         )
-        check_finite(loss, k, config.critic_lr, "critic loss")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(critic.parameters(), 10.0)
         opt.step()
         soft_update(target, critic, config.tau)
+        value = float(loss.detach())  # read once: the log's value and the divergence check
+        check_finite(value, k, config.critic_lr, "critic loss")
         if log is not None:
-            log.add(k, {"critic_loss": float(loss.detach()), **values}, stage="critic")
+            log.add(k, {"critic_loss": value, **values}, stage="critic")
         bar.update(1)
     if log is not None:
         log.flush(total, stage="critic")
@@ -227,10 +228,10 @@ def extract_policy(
             w = w * tw / tw.mean()
         terms, _ = model.step_log_prob(b)
         loss = (w * terms["nll"]).mean()
-        opt.step(loss)
+        value = opt.step(loss)
         samples += len(idx)
         if log is not None:
-            log.add(k, {"loss": float(loss.detach()), "nll": float(terms["nll"].detach().mean()), "weight": float(w.mean())},
+            log.add(k, {"loss": value, "nll": float(terms["nll"].detach().mean()), "weight": float(w.mean())},
                     stage="policy", samples=samples)  # fmt: skip
         bar.update(1)
     if log is not None:

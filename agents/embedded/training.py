@@ -670,9 +670,9 @@ class Optimizer:
                 self.opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, total) / total))
             )
 
-    def step(self, loss: torch.Tensor) -> None:
-        self.updates += 1
-        check_finite(loss, self.updates, self.base_lr)  # a diverged run stops before it is saved
+    def step(self, loss: torch.Tensor) -> float:
+        """One update on ``loss``; returns it as a number, read once (the log's value and the
+        divergence check: a NaN or infinite loss raises before the run is saved)."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip:
@@ -680,6 +680,10 @@ class Optimizer:
         self.opt.step()
         if self.sched is not None:
             self.sched.step()
+        self.updates += 1
+        value = loss.item()
+        check_finite(value, self.updates, self.base_lr)
+        return value
 
     @property
     def lr(self) -> float:
@@ -724,12 +728,12 @@ def _train_weighted(
             nll = torch.where(w < 0, nll.clamp(max=run.sw_cap), nll)
         loss = weighted_loss(nll, w, method)
         lr = opt.lr
-        opt.step(loss)
+        value = opt.step(loss)
         samples += len(idx)
         with torch.no_grad():
             pos_w = (w > 0).float()
             denom = pos_w.sum().clamp(min=1.0)
-            values = {"loss": loss.item(), "lr": lr}
+            values = {"loss": value, "lr": lr}
             for name in ("tool", "value", "strength", "region", "preserve", "nll"):
                 values[name] = float((terms[name] * pos_w).sum() / denom)
         log.add(k, values, epoch=samples / keep.numel(), samples=samples)
@@ -818,10 +822,10 @@ def _train_dpo(
         n = len(pos)
         out = dpo_loss(traj[:n], traj[n:], ref_lp[:n], ref_lp[n:], beta=run.beta)
         lr = opt.lr
-        opt.step(out.loss)
+        value = opt.step(out.loss)
         samples += len(idx)
         values = {
-            "loss": out.loss.item(),
+            "loss": value,
             "lr": lr,
             "margin": float(out.margin.mean()),
             "accuracy": float(out.accuracy.mean()),

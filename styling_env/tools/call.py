@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,8 +178,6 @@ def _check_param_names(params: Mapping[str, Any], keys: tuple[str, ...]) -> None
     """A parameter name one typo away from a key the call reads (``strenght``, ``regoin``) is a
     ``ValueError``: kept as a secondary parameter, it would leave the strength or region at its
     default in silence. Other names stay secondary parameters (the paper's schema has many)."""
-    import difflib
-
     for name in params:
         if name in keys or not isinstance(name, str):
             continue
